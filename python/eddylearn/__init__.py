@@ -1,0 +1,2 @@
+"""eddylearn: online learning for turbulence."""
+__version__ = "0.1.0"

@@ -1,0 +1,237 @@
+! Run configuration: one namelist file, every group optional, every key with a documented default.
+! read_config reads and validates it and returns an error code and a message that names the problem.
+module el_param
+  use el_types, only: rp, i8, pi, msg_len
+  implicit none
+  private
+  public :: config_t, read_config, validate_config
+
+  type :: config_t
+    ! &domain: grid points and box lengths (periodic in all three directions)
+    integer  :: nx = 32, ny = 32, nz = 32
+    real(rp) :: lx = 2*pi, ly = 2*pi, lz = 2*pi
+    ! &physics: kinematic viscosity, initial condition and its parameters, linear forcing
+    real(rp) :: nu = 1.0_rp/1600
+    character(len=32) :: initial = 'tgv3d'   ! tgv3d | tg2d | isotropic
+    real(rp) :: u0 = 1.0_rp                  ! velocity scale (rms velocity for isotropic)
+    real(rp) :: k_peak = 4.0_rp              ! spectrum peak wavenumber (isotropic)
+    integer  :: seed = 12345                 ! random seed (isotropic)
+    real(rp) :: forcing_a = 0.0_rp           ! linear forcing coefficient A in f = A u (0: off)
+    ! &time: end time, step limit, CFL number or a fixed time step
+    real(rp) :: t_end = 20.0_rp
+    integer  :: max_steps = 1000000
+    real(rp) :: cfl = 0.5_rp
+    real(rp) :: dt = 0.0_rp                  ! > 0: fixed time step; 0: from cfl
+    character(len=16) :: fft_planner = 'estimate'  ! estimate (bit-reproducible) | measure
+    ! &sgs: subgrid-scale model by name and its constant
+    character(len=32) :: model = 'none'      ! none | smagorinsky
+    real(rp) :: cs = 0.17_rp
+    ! &output: where and how often to write diagnostics, checkpoints and restart input
+    character(len=256) :: dir = '.'
+    integer  :: diag_every = 1
+    integer  :: checkpoint_every = 0         ! 0: only at the end
+    logical  :: checkpoint_at_end = .true.
+    character(len=256) :: restart_file = ''  ! empty: start from the initial condition
+    logical  :: verbose = .true.
+  end type config_t
+
+contains
+
+  ! Read the namelist file `path` into cfg (missing groups keep their defaults), then validate.
+  ! ierr /= 0 on failure, with msg naming the file, the group and the problem.
+  subroutine read_config(path, cfg, nranks, ierr, msg)
+    character(len=*), intent(in)  :: path
+    type(config_t),   intent(out) :: cfg
+    integer,          intent(in)  :: nranks
+    integer,          intent(out) :: ierr
+    character(len=msg_len), intent(out) :: msg
+    integer :: nx, ny, nz, seed, max_steps, diag_every, checkpoint_every
+    real(rp) :: lx, ly, lz, nu, u0, k_peak, forcing_a, t_end, cfl, dt, cs
+    character(len=32) :: initial, model
+    character(len=16) :: fft_planner
+    character(len=256) :: dir, restart_file
+    logical :: exists, checkpoint_at_end, verbose
+    integer :: unit, ios
+    character(len=msg_len) :: iom
+    namelist /domain/ nx, ny, nz, lx, ly, lz
+    namelist /physics/ nu, initial, u0, k_peak, seed, forcing_a
+    namelist /time/ t_end, max_steps, cfl, dt, fft_planner
+    namelist /sgs/ model, cs
+    namelist /output/ dir, diag_every, checkpoint_every, checkpoint_at_end, restart_file, verbose
+
+    ierr = 0; msg = ''
+    inquire(file=path, exist=exists)
+    if (.not. exists) then
+      ierr = 1; msg = 'input file not found: '//trim(path); return
+    end if
+    nx = cfg%nx; ny = cfg%ny; nz = cfg%nz; lx = cfg%lx; ly = cfg%ly; lz = cfg%lz
+    nu = cfg%nu; initial = cfg%initial; u0 = cfg%u0; k_peak = cfg%k_peak; seed = cfg%seed
+    forcing_a = cfg%forcing_a
+    t_end = cfg%t_end; max_steps = cfg%max_steps; cfl = cfg%cfl; dt = cfg%dt
+    fft_planner = cfg%fft_planner
+    model = cfg%model; cs = cfg%cs
+    dir = cfg%dir; diag_every = cfg%diag_every; checkpoint_every = cfg%checkpoint_every
+    checkpoint_at_end = cfg%checkpoint_at_end; restart_file = cfg%restart_file
+    verbose = cfg%verbose
+
+    open(newunit=unit, file=path, status='old', action='read', iostat=ios, iomsg=iom)
+    if (ios /= 0) then
+      ierr = 1; msg = 'cannot open input file '//trim(path)//': '//trim(iom); return
+    end if
+    call check_groups(unit, ierr, msg)
+    if (ierr /= 0) then
+      msg = trim(path)//': '//msg; close(unit); return
+    end if
+    rewind(unit); read(unit, nml=domain, iostat=ios, iomsg=iom)
+    if (bad(ios, 'domain')) return
+    rewind(unit); read(unit, nml=physics, iostat=ios, iomsg=iom)
+    if (bad(ios, 'physics')) return
+    rewind(unit); read(unit, nml=time, iostat=ios, iomsg=iom)
+    if (bad(ios, 'time')) return
+    rewind(unit); read(unit, nml=sgs, iostat=ios, iomsg=iom)
+    if (bad(ios, 'sgs')) return
+    rewind(unit); read(unit, nml=output, iostat=ios, iomsg=iom)
+    if (bad(ios, 'output')) return
+    close(unit)
+
+    cfg%nx = nx; cfg%ny = ny; cfg%nz = nz; cfg%lx = lx; cfg%ly = ly; cfg%lz = lz
+    cfg%nu = nu; cfg%initial = initial; cfg%u0 = u0; cfg%k_peak = k_peak; cfg%seed = seed
+    cfg%forcing_a = forcing_a
+    cfg%t_end = t_end; cfg%max_steps = max_steps; cfg%cfl = cfl; cfg%dt = dt
+    cfg%fft_planner = fft_planner
+    cfg%model = model; cfg%cs = cs
+    cfg%dir = dir; cfg%diag_every = diag_every; cfg%checkpoint_every = checkpoint_every
+    cfg%checkpoint_at_end = checkpoint_at_end; cfg%restart_file = restart_file
+    cfg%verbose = verbose
+    call validate_config(cfg, nranks, ierr, msg)
+    if (ierr /= 0) msg = trim(path)//': '//msg
+  contains
+    logical function bad(ios_, group)
+      integer, intent(in) :: ios_
+      character(len=*), intent(in) :: group
+      bad = .false.
+      if (ios_ > 0) then
+        ierr = 1; bad = .true.
+        msg = trim(path)//': error in namelist group &'//group//': '//trim(iom)
+        close(unit)
+      end if
+    end function bad
+  end subroutine read_config
+
+  ! Reject groups the solver does not know (a misspelt group would otherwise be ignored silently).
+  subroutine check_groups(unit, ierr, msg)
+    integer, intent(in) :: unit
+    integer, intent(out) :: ierr
+    character(len=msg_len), intent(out) :: msg
+    character(len=1024) :: line
+    character(len=64) :: name
+    integer :: ios, i, j
+    ierr = 0; msg = ''
+    rewind(unit)
+    do
+      read(unit, '(a)', iostat=ios) line
+      if (ios /= 0) exit
+      line = adjustl(line)
+      if (len_trim(line) == 0) cycle
+      if (line(1:1) /= '&') cycle
+      j = len_trim(line)
+      do i = 2, len_trim(line)
+        if (line(i:i) == ' ' .or. line(i:i) == '/' .or. line(i:i) == ',') then
+          j = i - 1; exit
+        end if
+      end do
+      name = lower(line(2:j))
+      select case (trim(name))
+      case ('domain', 'physics', 'time', 'sgs', 'output', 'end')
+      case default
+        ierr = 1
+        msg = 'unknown namelist group &'//trim(name)// &
+              ' (known: &domain, &physics, &time, &sgs, &output)'
+        return
+      end select
+    end do
+  end subroutine check_groups
+
+  pure function lower(s) result(r)
+    character(len=*), intent(in) :: s
+    character(len=len(s)) :: r
+    integer :: i
+    r = s
+    do i = 1, len(s)
+      if (s(i:i) >= 'A' .and. s(i:i) <= 'Z') r(i:i) = achar(iachar(s(i:i)) + 32)
+    end do
+  end function lower
+
+  ! Check values and their consistency with the number of ranks; msg names the offending key.
+  subroutine validate_config(cfg, nranks, ierr, msg)
+    type(config_t), intent(inout) :: cfg
+    integer, intent(in) :: nranks
+    integer, intent(out) :: ierr
+    character(len=msg_len), intent(out) :: msg
+    ierr = 1
+    cfg%initial = lower(cfg%initial); cfg%model = lower(cfg%model)
+    cfg%fft_planner = lower(cfg%fft_planner)
+    if (cfg%nx < 2 .or. cfg%ny < 2 .or. cfg%nz < 1) then
+      write(msg, '(a,3(i0,1x),a)') '&domain: grid nx ny nz = ', cfg%nx, cfg%ny, cfg%nz, &
+        'is too small (nx, ny >= 2, nz >= 1)'; return
+    end if
+    if (mod(cfg%nx, 2) /= 0) then
+      write(msg, '(a,i0,a)') '&domain: nx = ', cfg%nx, ' must be even'; return
+    end if
+    if (mod(cfg%nz, nranks) /= 0) then
+      write(msg, '(a,i0,a,i0,a)') '&domain: nz = ', cfg%nz, ' is not divisible by the ', &
+        nranks, ' MPI ranks (slab decomposition in z)'; return
+    end if
+    if (mod(cfg%ny, nranks) /= 0) then
+      write(msg, '(a,i0,a,i0,a)') '&domain: ny = ', cfg%ny, ' is not divisible by the ', &
+        nranks, ' MPI ranks (transposed FFT in y)'; return
+    end if
+    if (.not. (cfg%lx > 0 .and. cfg%ly > 0 .and. cfg%lz > 0)) then
+      msg = '&domain: box lengths lx, ly, lz must be positive'; return
+    end if
+    if (.not. (cfg%nu >= 0)) then
+      write(msg, '(a,es12.4,a)') '&physics: nu = ', cfg%nu, ' must be non-negative'; return
+    end if
+    select case (trim(cfg%initial))
+    case ('tgv3d', 'tg2d', 'isotropic')
+    case default
+      msg = '&physics: unknown initial condition initial = '''//trim(cfg%initial)// &
+            ''' (known: tgv3d, tg2d, isotropic)'; return
+    end select
+    if (.not. (cfg%u0 > 0)) then
+      msg = '&physics: u0 must be positive'; return
+    end if
+    if (.not. (cfg%k_peak > 0)) then
+      msg = '&physics: k_peak must be positive'; return
+    end if
+    if (.not. (cfg%t_end >= 0)) then
+      msg = '&time: t_end must be non-negative'; return
+    end if
+    if (cfg%max_steps < 0) then
+      msg = '&time: max_steps must be non-negative'; return
+    end if
+    if (.not. (cfg%dt >= 0)) then
+      msg = '&time: dt must be non-negative (0 selects the CFL condition)'; return
+    end if
+    if (cfg%dt == 0 .and. .not. (cfg%cfl > 0 .and. cfg%cfl <= 1.7_rp)) then
+      write(msg, '(a,es12.4,a)') '&time: cfl = ', cfg%cfl, &
+        ' must be in (0, 1.7] (RK3 stability limit is sqrt(3))'; return
+    end if
+    select case (trim(cfg%fft_planner))
+    case ('estimate', 'measure')
+    case default
+      msg = '&time: unknown fft_planner '''//trim(cfg%fft_planner)//''' (known: estimate, measure)'
+      return
+    end select
+    if (.not. (cfg%cs >= 0)) then
+      msg = '&sgs: cs must be non-negative'; return
+    end if
+    if (cfg%diag_every < 1) then
+      msg = '&output: diag_every must be >= 1'; return
+    end if
+    if (cfg%checkpoint_every < 0) then
+      msg = '&output: checkpoint_every must be >= 0'; return
+    end if
+    ierr = 0; msg = ''
+  end subroutine validate_config
+end module el_param

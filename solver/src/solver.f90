@@ -1,0 +1,320 @@
+! The solver state (one clearly named type) and its life cycle: init from a namelist file,
+! one low-storage RK3 step with a pressure projection per stage, diagnostics, checkpoints.
+module el_solver
+  use, intrinsic :: iso_c_binding, only: c_int, c_char, c_null_char
+  use mpi_f08
+  use el_types, only: rp, i8, msg_len
+  use el_param, only: config_t, read_config
+  use el_decomp, only: decomp_t, decomp_init
+  use el_halo, only: update_halo
+  use el_poisson, only: poisson_t, poisson_init, poisson_solve, poisson_free
+  use el_ops, only: momentum_rhs, divergence, project, kinetic_energy_sum, enstrophy_sum, &
+                    max_cfl_rate, max_abs_interior
+  use el_les, only: les_model_t, les_model_factory
+  use el_initflow, only: init_flow
+  use el_checkpoint, only: checkpoint_write, checkpoint_read
+  implicit none
+  private
+  public :: solver_t, solver_init, solver_step, solver_run, solver_free, solver_diagnostics, &
+            diag_t, solver_checkpoint, solver_done
+
+  ! Wray's low-storage RK3: u <- u + dt*(gam*rhs + zet*rhs_old); stage time fraction alp = gam+zet
+  real(rp), parameter :: gam(3) = [8.0_rp/15, 5.0_rp/12, 3.0_rp/4]
+  real(rp), parameter :: zet(3) = [0.0_rp, -17.0_rp/60, -5.0_rp/12]
+
+  type :: diag_t
+    integer(i8) :: step = 0
+    real(rp) :: time = 0, dt = 0, energy = 0, enstrophy = 0, eps_visc = 0, eps_sgs = 0
+    real(rp) :: eps_dedt = 0, div_max = 0, cfl = 0, wall_step = 0
+  end type diag_t
+
+  type :: solver_t
+    type(config_t) :: cfg
+    type(decomp_t) :: d
+    type(poisson_t) :: ps
+    class(les_model_t), allocatable :: les
+    real(rp), allocatable, dimension(:,:,:) :: u, v, w, p, du, dv, dw, duo, dvo, dwo, wrk
+    real(rp) :: time = 0, dt = 0
+    integer(i8) :: step = 0, steps_this_run = 0
+    real(rp) :: wall_step = 0, wall_total = 0, energy_before = -1
+    integer :: diag_unit = -1
+    logical :: initialised = .false.
+  end type solver_t
+
+  interface
+    integer(c_int) function c_mkdir(path, mode) bind(C, name='mkdir')
+      import :: c_int, c_char
+      character(kind=c_char), intent(in) :: path(*)
+      integer(c_int), value :: mode
+    end function c_mkdir
+  end interface
+
+contains
+
+  ! Read the input, decompose, plan the FFTs, build the SGS model, set the initial condition or
+  ! read the restart file, open the diagnostics file. Collective; ierr is the same on all ranks.
+  subroutine solver_init(s, path, comm, ierr, msg)
+    type(solver_t),   intent(inout) :: s
+    character(len=*), intent(in)    :: path
+    type(MPI_Comm),   intent(in)    :: comm
+    integer,          intent(out)   :: ierr
+    character(len=msg_len), intent(out) :: msg
+    integer :: nranks, ios, e
+    integer(i8) :: rstep
+    real(rp) :: rtime, rdt
+    logical :: exists
+    character(len=msg_len) :: iom
+    call MPI_Comm_size(comm, nranks)
+    call read_config(path, s%cfg, nranks, ierr, msg)
+    if (ierr /= 0) return
+    call decomp_init(s%d, comm, s%cfg%nx, s%cfg%ny, s%cfg%nz, s%cfg%lx, s%cfg%ly, s%cfg%lz)
+    call poisson_init(s%ps, s%d, s%cfg%fft_planner == 'measure', ierr)
+    call agree(ierr)
+    if (ierr /= 0) then
+      msg = 'FFTW could not plan the transforms for this grid and rank count'; return
+    end if
+    call les_model_factory(s%cfg%model, s%les, ierr, msg)
+    if (ierr /= 0) return
+    call s%les%init(s%d, s%cfg%cs, ierr, msg)
+    if (ierr /= 0) return
+    associate(n => s%d%n)
+      allocate(s%u(0:n(1)+1, 0:n(2)+1, 0:n(3)+1), source=0.0_rp)
+    end associate
+    allocate(s%v, s%w, s%p, s%du, s%dv, s%dw, s%duo, s%dvo, s%dwo, s%wrk, source=s%u)
+    if (len_trim(s%cfg%restart_file) > 0) then
+      call checkpoint_read(trim(s%cfg%restart_file), s%d, rstep, rtime, rdt, &
+                           s%u, s%v, s%w, s%p, ierr, msg)
+      if (ierr /= 0) return
+      s%step = rstep; s%time = rtime; s%dt = rdt
+      call update_halo(s%d, s%u); call update_halo(s%d, s%v); call update_halo(s%d, s%w)
+      call update_halo(s%d, s%p)
+    else
+      call init_flow(s%cfg%initial, s%d, s%ps, s%cfg%lx, s%cfg%ly, s%cfg%lz, s%cfg%u0, &
+                     s%cfg%k_peak, s%cfg%seed, s%u, s%v, s%w, s%p, ierr, msg)
+      if (ierr /= 0) return
+    end if
+    ! output folder and diagnostics file (rank 0 writes)
+    if (s%d%rank == 0) e = c_mkdir(trim(s%cfg%dir)//c_null_char, int(o'755', c_int))
+    ierr = 0
+    if (s%d%rank == 0) then
+      inquire(file=trim(s%cfg%dir)//'/diagnostics.csv', exist=exists)
+      if (exists .and. len_trim(s%cfg%restart_file) > 0) then
+        open(newunit=s%diag_unit, file=trim(s%cfg%dir)//'/diagnostics.csv', status='old', &
+             position='append', action='write', iostat=ios, iomsg=iom)
+      else
+        open(newunit=s%diag_unit, file=trim(s%cfg%dir)//'/diagnostics.csv', status='replace', &
+             action='write', iostat=ios, iomsg=iom)
+        if (ios == 0) write(s%diag_unit, '(a)') 'step,time,dt,energy,enstrophy,eps_visc,' // &
+          'eps_sgs,eps_dedt,div_max,cfl,wall_step'
+      end if
+      if (ios /= 0) ierr = 1
+    end if
+    call agree(ierr)
+    if (ierr /= 0) then
+      msg = 'cannot write the diagnostics file in output folder '''//trim(s%cfg%dir)//''''
+      return
+    end if
+    s%initialised = .true.
+  contains
+    subroutine agree(code)
+      integer, intent(inout) :: code
+      integer :: g
+      call MPI_Allreduce(code, g, 1, MPI_INTEGER, MPI_MAX, comm)
+      code = g
+    end subroutine agree
+  end subroutine solver_init
+
+  logical function solver_done(s)
+    type(solver_t), intent(in) :: s
+    solver_done = s%time >= s%cfg%t_end*(1 - 1e-12_rp) .or. s%steps_this_run >= s%cfg%max_steps
+  end function solver_done
+
+  ! Right-hand side of the momentum equations at the current velocity (advection, diffusion,
+  ! SGS stress divergence, linear forcing A*u).
+  subroutine rhs(s)
+    type(solver_t), intent(inout) :: s
+    call momentum_rhs(s%d%n, s%d%dx, s%d%dy, s%d%dz, s%cfg%nu, s%u, s%v, s%w, s%du, s%dv, s%dw)
+    call s%les%compute(s%d, s%u, s%v, s%w, s%du, s%dv, s%dw)
+    if (s%cfg%forcing_a /= 0) then
+      s%du = s%du + s%cfg%forcing_a*s%u
+      s%dv = s%dv + s%cfg%forcing_a*s%v
+      s%dw = s%dw + s%cfg%forcing_a*s%w
+    end if
+  end subroutine rhs
+
+  ! Time step from the CFL number and the viscous limit (or the fixed dt), clipped to t_end.
+  real(rp) function next_dt(s) result(dt)
+    type(solver_t), intent(inout) :: s
+    real(rp) :: rate, grate, nut, gnut, dtv
+    if (s%cfg%dt > 0) then
+      dt = s%cfg%dt
+    else
+      rate = max_cfl_rate(s%d%n, s%d%dx, s%d%dy, s%d%dz, s%u, s%v, s%w)
+      nut = s%les%nut_max
+      call MPI_Allreduce(rate, grate, 1, MPI_DOUBLE_PRECISION, MPI_MAX, s%d%comm)
+      call MPI_Allreduce(nut, gnut, 1, MPI_DOUBLE_PRECISION, MPI_MAX, s%d%comm)
+      dt = huge(1.0_rp)
+      if (grate > 0) dt = s%cfg%cfl/grate
+      if (s%cfg%nu + gnut > 0) then
+        dtv = 1.65_rp/(4*(s%cfg%nu + gnut)*(1/s%d%dx**2 + 1/s%d%dy**2 + 1/s%d%dz**2))
+        dt = min(dt, dtv)
+      end if
+    end if
+    if (s%time + dt > s%cfg%t_end) dt = max(s%cfg%t_end - s%time, 0.0_rp)
+  end function next_dt
+
+  ! One full RK3 step: three stages, each followed by a projection onto div u = 0.
+  subroutine solver_step(s)
+    type(solver_t), intent(inout) :: s
+    integer :: st
+    real(rp) :: t0, alp, dt, energy_sum, e
+    t0 = MPI_Wtime()
+    energy_sum = kinetic_energy_sum(s%d%n, s%u, s%v, s%w)
+    call MPI_Allreduce(energy_sum, e, 1, MPI_DOUBLE_PRECISION, MPI_SUM, s%d%comm)
+    s%energy_before = 0.5_rp*e/(real(s%d%nx, rp)*s%d%ny*s%d%nz)
+    do st = 1, 3
+      call rhs(s)
+      if (st == 1) then
+        dt = next_dt(s)
+        s%dt = dt
+      end if
+      associate(n1 => s%d%n(1), n2 => s%d%n(2), n3 => s%d%n(3))
+        s%u(1:n1,1:n2,1:n3) = s%u(1:n1,1:n2,1:n3) + dt*(gam(st)*s%du(1:n1,1:n2,1:n3) &
+                                                      + zet(st)*s%duo(1:n1,1:n2,1:n3))
+        s%v(1:n1,1:n2,1:n3) = s%v(1:n1,1:n2,1:n3) + dt*(gam(st)*s%dv(1:n1,1:n2,1:n3) &
+                                                      + zet(st)*s%dvo(1:n1,1:n2,1:n3))
+        s%w(1:n1,1:n2,1:n3) = s%w(1:n1,1:n2,1:n3) + dt*(gam(st)*s%dw(1:n1,1:n2,1:n3) &
+                                                      + zet(st)*s%dwo(1:n1,1:n2,1:n3))
+      end associate
+      call swap(s%du, s%duo); call swap(s%dv, s%dvo); call swap(s%dw, s%dwo)
+      call update_halo(s%d, s%u); call update_halo(s%d, s%v); call update_halo(s%d, s%w)
+      alp = gam(st) + zet(st)
+      if (dt > 0) then
+        call divergence(s%d%n, s%d%dx, s%d%dy, s%d%dz, 1/(alp*dt), s%u, s%v, s%w, s%wrk)
+        call poisson_solve(s%ps, s%d, s%wrk, s%p)
+        call update_halo(s%d, s%p)
+        call project(s%d%n, s%d%dx, s%d%dy, s%d%dz, alp*dt, s%p, s%u, s%v, s%w)
+        call update_halo(s%d, s%u); call update_halo(s%d, s%v); call update_halo(s%d, s%w)
+      end if
+    end do
+    s%time = s%time + dt
+    s%step = s%step + 1
+    s%steps_this_run = s%steps_this_run + 1
+    s%wall_step = MPI_Wtime() - t0
+    s%wall_total = s%wall_total + s%wall_step
+  contains
+    subroutine swap(a, b)
+      real(rp), allocatable, intent(inout) :: a(:,:,:), b(:,:,:)
+      real(rp), allocatable :: t(:,:,:)
+      call move_alloc(a, t); call move_alloc(b, a); call move_alloc(t, b)
+    end subroutine swap
+  end subroutine solver_step
+
+  ! Global diagnostics of the current state (collective).
+  subroutine solver_diagnostics(s, dg)
+    type(solver_t), intent(inout) :: s
+    type(diag_t),   intent(out)   :: dg
+    real(rp) :: loc(3), glob(3), lmax(2), gmax(2), ncell
+    ncell = real(s%d%nx, rp)*s%d%ny*s%d%nz
+    call divergence(s%d%n, s%d%dx, s%d%dy, s%d%dz, 1.0_rp, s%u, s%v, s%w, s%wrk)
+    loc(1) = kinetic_energy_sum(s%d%n, s%u, s%v, s%w)
+    loc(2) = enstrophy_sum(s%d%n, s%d%dx, s%d%dy, s%d%dz, s%u, s%v, s%w)
+    loc(3) = s%les%eps_sgs
+    lmax(1) = max_abs_interior(s%d%n, s%wrk)
+    lmax(2) = max_cfl_rate(s%d%n, s%d%dx, s%d%dy, s%d%dz, s%u, s%v, s%w)
+    call MPI_Allreduce(loc, glob, 3, MPI_DOUBLE_PRECISION, MPI_SUM, s%d%comm)
+    call MPI_Allreduce(lmax, gmax, 2, MPI_DOUBLE_PRECISION, MPI_MAX, s%d%comm)
+    dg%step = s%step; dg%time = s%time; dg%dt = s%dt
+    dg%energy = 0.5_rp*glob(1)/ncell
+    dg%enstrophy = 0.5_rp*glob(2)/ncell
+    dg%eps_visc = s%cfg%nu*glob(2)/ncell
+    dg%eps_sgs = glob(3)/ncell
+    dg%div_max = gmax(1)
+    dg%cfl = gmax(2)*s%dt
+    dg%wall_step = s%wall_step
+    dg%eps_dedt = 0
+    if (s%energy_before >= 0 .and. s%dt > 0) dg%eps_dedt = (s%energy_before - dg%energy)/s%dt
+  end subroutine solver_diagnostics
+
+  ! Write one diagnostics line (rank 0) and, when verbose, a progress line.
+  subroutine write_diagnostics(s, dg)
+    type(solver_t), intent(in) :: s
+    type(diag_t),   intent(in) :: dg
+    if (s%d%rank /= 0) return
+    write(s%diag_unit, '(i0,10(",",es24.16e3))') dg%step, dg%time, dg%dt, dg%energy, &
+      dg%enstrophy, dg%eps_visc, dg%eps_sgs, dg%eps_dedt, dg%div_max, dg%cfl, dg%wall_step
+    flush(s%diag_unit)
+  end subroutine write_diagnostics
+
+  ! Write checkpoint `name` in the output folder.
+  subroutine solver_checkpoint(s, name, ierr, msg)
+    type(solver_t),   intent(inout) :: s
+    character(len=*), intent(in)    :: name
+    integer,          intent(out)   :: ierr
+    character(len=msg_len), intent(out) :: msg
+    call checkpoint_write(trim(s%cfg%dir)//'/'//name, s%d, s%step, s%time, s%dt, &
+                          s%u, s%v, s%w, s%p, ierr, msg)
+  end subroutine solver_checkpoint
+
+  ! Advance to t_end (or max_steps), writing diagnostics, progress and checkpoints.
+  subroutine solver_run(s, ierr, msg)
+    type(solver_t), intent(inout) :: s
+    integer,        intent(out)   :: ierr
+    character(len=msg_len), intent(out) :: msg
+    type(diag_t) :: dg
+    character(len=32) :: name
+    integer(i8) :: progress_every
+    ierr = 0; msg = ''
+    progress_every = max(1_i8, int(s%cfg%diag_every, i8)*max(1, 50/s%cfg%diag_every))
+    call solver_diagnostics(s, dg)
+    call write_diagnostics(s, dg)
+    if (s%cfg%verbose .and. s%d%rank == 0) then
+      write(*, '(a,i0,a,i0,a,i0,a,i0,a,a)') 'eddylearn-solver: grid ', s%d%nx, 'x', s%d%ny, &
+        'x', s%d%nz, ' on ', s%d%nranks, ' rank(s), SGS model ', s%les%name()
+      write(*, '(a)') '        step           time             dt         energy' // &
+        '    dissipation        div_max      s/step'
+    end if
+    do while (.not. solver_done(s))
+      call solver_step(s)
+      if (mod(s%step, int(s%cfg%diag_every, i8)) == 0 .or. solver_done(s)) then
+        call solver_diagnostics(s, dg)
+        call write_diagnostics(s, dg)
+        if (.not. (dg%energy == dg%energy) .or. dg%energy > huge(1.0_rp)/4) then
+          ierr = 3
+          write(msg, '(a,i0,a,es12.4,a)') 'the solution blew up at step ', s%step, &
+            ' (t = ', s%time, '); lower cfl or dt'
+          return
+        end if
+        if (s%cfg%verbose .and. s%d%rank == 0 .and. &
+            (mod(s%step, progress_every) == 0 .or. solver_done(s))) &
+          write(*, '(i12,5es15.6,f12.5)') dg%step, dg%time, dg%dt, dg%energy, &
+            dg%eps_visc + dg%eps_sgs, dg%div_max, dg%wall_step
+      end if
+      if (s%cfg%checkpoint_every > 0) then
+        if (mod(s%step, int(s%cfg%checkpoint_every, i8)) == 0) then
+          write(name, '(a,i8.8,a)') 'checkpoint_', s%step, '.bin'
+          call solver_checkpoint(s, trim(name), ierr, msg)
+          if (ierr /= 0) return
+        end if
+      end if
+    end do
+    if (s%cfg%checkpoint_at_end) call solver_checkpoint(s, 'checkpoint.bin', ierr, msg)
+    if (s%cfg%verbose .and. s%d%rank == 0) &
+      write(*, '(a,i0,a,f10.3,a,es12.4)') 'eddylearn-solver: done, ', s%steps_this_run, &
+        ' steps in ', s%wall_total, ' s; cell-steps/s per rank = ', &
+        real(s%d%nx, rp)*s%d%ny*s%d%nz*s%steps_this_run/max(s%wall_total, 1e-30_rp)/s%d%nranks
+  end subroutine solver_run
+
+  subroutine solver_free(s)
+    type(solver_t), intent(inout) :: s
+    if (s%diag_unit /= -1) close(s%diag_unit)
+    s%diag_unit = -1
+    if (allocated(s%les)) then
+      call s%les%free()
+      deallocate(s%les)
+    end if
+    call poisson_free(s%ps)
+    if (allocated(s%u)) deallocate(s%u, s%v, s%w, s%p, s%du, s%dv, s%dw, s%duo, s%dvo, s%dwo, s%wrk)
+    s%initialised = .false.
+  end subroutine solver_free
+end module el_solver

@@ -1,0 +1,365 @@
+// TorchScript backend on libtorch (see backend_torch.h). This is the only file that includes
+// torch headers, so the rest of the module builds quickly and stays independent of them.
+#include "backend_torch.h"
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+#include <torch/jit.h>
+#include <torch/script.h>
+
+#include <cstring>
+#include <memory>
+#include <sstream>
+
+namespace eai {
+
+struct TorchModel {
+    torch::jit::Module module;
+    c10::Device device{c10::kCPU};
+    int num_inputs = -1;
+};
+
+struct TorchScript {
+    std::shared_ptr<torch::jit::CompilationUnit> cu;
+    c10::Device device{c10::kCPU};
+};
+
+namespace {
+
+// First line of an exception message (libtorch messages carry long C++ back-traces).
+std::string first_line(const char *what) {
+    std::string s(what ? what : "unknown error");
+    size_t nl = s.find('\n');
+    if (nl != std::string::npos) s.resize(nl);
+    while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+// Torch message, without back-trace, as a single-line error text.
+std::string torch_message(const c10::Error &e) { return first_line(e.what_without_backtrace()); }
+
+bool parse_device(const std::string &dev, c10::Device *out, std::string *err) {
+    std::string q = device_queue_name(dev);
+    if (q.empty()) {
+        *err = "ERR unsupported device";
+        return false;
+    }
+    if (q.rfind("CPU", 0) == 0) {
+        *out = c10::Device(c10::kCPU);
+        return true;
+    }
+    int idx = 0;
+    if (q.size() > 4) idx = std::atoi(q.c_str() + 4);
+    bool have_cuda = false;
+    try {
+        have_cuda = torch::cuda::is_available();
+    } catch (...) {
+        have_cuda = false;
+    }
+    if (!have_cuda) {
+        *err = "ERR GPU device " + q + " requested but torch sees no CUDA device (this torch build or machine has none)";
+        return false;
+    }
+    if (idx >= static_cast<int>(torch::cuda::device_count())) {
+        *err = "ERR GPU device " + q + " does not exist (torch sees " +
+               std::to_string(torch::cuda::device_count()) + " CUDA devices)";
+        return false;
+    }
+    *out = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(idx));
+    return true;
+}
+
+c10::ScalarType to_scalar(DType t) {
+    switch (t) {
+        case DType::FLOAT: return c10::kFloat;
+        case DType::DOUBLE: return c10::kDouble;
+        case DType::INT8: return c10::kChar;
+        case DType::INT16: return c10::kShort;
+        case DType::INT32: return c10::kInt;
+        case DType::INT64: return c10::kLong;
+        case DType::UINT8: return c10::kByte;
+        case DType::UINT16: return c10::kUInt16;
+        case DType::BOOL: return c10::kBool;
+    }
+    return c10::kFloat;
+}
+
+bool from_scalar(c10::ScalarType s, DType *out) {
+    switch (s) {
+        case c10::kFloat: *out = DType::FLOAT; return true;
+        case c10::kDouble: *out = DType::DOUBLE; return true;
+        case c10::kChar: *out = DType::INT8; return true;
+        case c10::kShort: *out = DType::INT16; return true;
+        case c10::kInt: *out = DType::INT32; return true;
+        case c10::kLong: *out = DType::INT64; return true;
+        case c10::kByte: *out = DType::UINT8; return true;
+        case c10::kUInt16: *out = DType::UINT16; return true;
+        case c10::kBool: *out = DType::BOOL; return true;
+        default: return false;
+    }
+}
+
+// Copies a keyspace tensor into a torch tensor on `device` (a copy, so that a model that
+// works in place cannot change the stored value).
+at::Tensor to_torch(const Tensor *t, const c10::Device &device) {
+    auto opts = torch::TensorOptions().dtype(to_scalar(t->dtype));
+    at::Tensor out = torch::empty(t->dims, opts);
+    if (t->nbytes) std::memcpy(out.data_ptr(), t->data, t->nbytes);
+    if (device.is_cuda()) out = out.to(device);
+    return out;
+}
+
+bool from_torch(const at::Tensor &src, std::vector<Tensor *> *outputs, std::string *err) {
+    DType dt;
+    if (!from_scalar(src.scalar_type(), &dt)) {
+        *err = std::string("ERR model output has a dtype this database cannot store: ") +
+               c10::toString(src.scalar_type());
+        return false;
+    }
+    at::Tensor c = src.to(c10::kCPU).contiguous();
+    std::vector<int64_t> dims(c.sizes().begin(), c.sizes().end());
+    Tensor *t = tensor_new_owned(dt, dims);
+    if (!t) {
+        *err = "ERR model output is too large";
+        return false;
+    }
+    if (t->nbytes) std::memcpy(t->owned, c.data_ptr(), t->nbytes);
+    outputs->push_back(t);
+    return true;
+}
+
+// Appends every tensor in an IValue (a tensor, or a tuple/list of them, nested) to outputs.
+bool collect_outputs(const c10::IValue &v, std::vector<Tensor *> *outputs, std::string *err) {
+    if (v.isTensor()) return from_torch(v.toTensor(), outputs, err);
+    if (v.isTuple()) {
+        for (const auto &e : v.toTupleRef().elements())
+            if (!collect_outputs(e, outputs, err)) return false;
+        return true;
+    }
+    if (v.isTensorList()) {
+        for (const at::Tensor &e : v.toTensorVector())
+            if (!from_torch(e, outputs, err)) return false;
+        return true;
+    }
+    if (v.isList()) {
+        for (const auto &e : v.toListRef())
+            if (!collect_outputs(e, outputs, err)) return false;
+        return true;
+    }
+    *err = "ERR model or function returned something other than tensors";
+    return false;
+}
+
+void release_all(std::vector<Tensor *> *outputs, size_t from) {
+    for (size_t i = from; i < outputs->size(); i++) tensor_release((*outputs)[i]);
+    outputs->resize(from);
+}
+
+bool is_tensor_type(const c10::TypePtr &t) { return t->kind() == c10::TypeKind::TensorType; }
+bool is_list_of(const c10::TypePtr &t, c10::TypeKind k) {
+    return t->kind() == c10::TypeKind::ListType && t->containedTypes().size() == 1 &&
+           t->containedTypes()[0]->kind() == k;
+}
+
+}  // namespace
+
+void torch_configure_threads(long long intra_op, long long inter_op) {
+    try {
+        if (inter_op > 0) at::set_num_interop_threads(static_cast<int>(inter_op));
+    } catch (...) {
+    }
+    try {
+        if (intra_op > 0) at::set_num_threads(static_cast<int>(intra_op));
+    } catch (...) {
+    }
+}
+
+std::string torch_version_string() {
+    return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+           std::to_string(TORCH_VERSION_PATCH);
+}
+
+bool torch_device_usable(const std::string &device, std::string *err) {
+    c10::Device d(c10::kCPU);
+    return parse_device(device, &d, err);
+}
+
+TorchModel *torch_model_load(const std::string &blob, const std::string &device, std::string *err) {
+    auto m = std::make_unique<TorchModel>();
+    if (!parse_device(device, &m->device, err)) return nullptr;
+    try {
+        std::istringstream in(blob, std::ios::in | std::ios::binary);
+        m->module = torch::jit::load(in, m->device);
+        m->module.eval();
+        auto fwd = m->module.find_method("forward");
+        if (!fwd) {
+            *err = "ERR TorchScript model has no forward method";
+            return nullptr;
+        }
+        const auto &args = fwd->function().getSchema().arguments();
+        int n = 0;
+        bool fixed = true;
+        for (size_t i = 1; i < args.size(); i++) {  // argument 0 is self
+            if (!is_tensor_type(args[i].type()) || args[i].default_value()) fixed = false;
+            n++;
+        }
+        m->num_inputs = fixed ? n : -1;
+    } catch (const c10::Error &e) {
+        *err = "ERR " + torch_message(e);
+        return nullptr;
+    } catch (const std::exception &e) {
+        *err = "ERR " + first_line(e.what());
+        return nullptr;
+    } catch (...) {
+        *err = "ERR could not load the TorchScript model";
+        return nullptr;
+    }
+    return m.release();
+}
+
+void torch_model_free(TorchModel *m) {
+    try {
+        delete m;
+    } catch (...) {
+    }
+}
+
+int torch_model_num_inputs(const TorchModel *m) { return m ? m->num_inputs : -1; }
+
+bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
+                     std::vector<Tensor *> *outputs, std::string *err) {
+    size_t start = outputs->size();
+    try {
+        c10::InferenceMode guard;
+        std::vector<c10::IValue> args;
+        args.reserve(inputs.size());
+        for (Tensor *t : inputs) args.emplace_back(to_torch(t, m->device));
+        c10::IValue out = m->module.forward(std::move(args));
+        if (!collect_outputs(out, outputs, err)) {
+            release_all(outputs, start);
+            return false;
+        }
+    } catch (const c10::Error &e) {
+        release_all(outputs, start);
+        *err = "ERR " + torch_message(e);
+        return false;
+    } catch (const std::exception &e) {
+        release_all(outputs, start);
+        *err = "ERR " + first_line(e.what());
+        return false;
+    } catch (...) {
+        release_all(outputs, start);
+        *err = "ERR model execution failed";
+        return false;
+    }
+    return true;
+}
+
+TorchScript *torch_script_compile(const std::string &source, const std::string &device,
+                                  std::string *err) {
+    auto s = std::make_unique<TorchScript>();
+    if (!parse_device(device, &s->device, err)) return nullptr;
+    try {
+        s->cu = torch::jit::compile(source);
+        if (!s->cu || s->cu->get_functions().empty()) {
+            *err = "ERR script defines no function";
+            return nullptr;
+        }
+    } catch (const c10::Error &e) {
+        *err = "ERR " + torch_message(e);
+        return nullptr;
+    } catch (const std::exception &e) {
+        *err = "ERR " + first_line(e.what());
+        return nullptr;
+    } catch (...) {
+        *err = "ERR could not compile the TorchScript source";
+        return nullptr;
+    }
+    return s.release();
+}
+
+void torch_script_free(TorchScript *s) {
+    try {
+        delete s;
+    } catch (...) {
+    }
+}
+
+bool torch_script_has_function(const TorchScript *s, const std::string &fn) {
+    if (!s || !s->cu) return false;
+    try {
+        return s->cu->find_function(c10::QualifiedName(fn)) != nullptr;
+    } catch (...) {
+        return false;
+    }
+}
+
+bool torch_script_run(TorchScript *s, const std::string &fn, const std::vector<Tensor *> &inputs,
+                      const std::vector<std::string> &keys, const std::vector<std::string> &args,
+                      std::vector<Tensor *> *outputs, std::string *err) {
+    size_t start = outputs->size();
+    try {
+        torch::jit::Function *f = s->cu->find_function(c10::QualifiedName(fn));
+        if (!f) {
+            *err = "Function does not exist: " + fn;
+            return false;
+        }
+        c10::InferenceMode guard;
+        const auto &schema_args = f->getSchema().arguments();
+        torch::jit::Stack stack;
+        bool entry_style = schema_args.size() == 3 &&
+                           is_list_of(schema_args[0].type(), c10::TypeKind::TensorType) &&
+                           is_list_of(schema_args[1].type(), c10::TypeKind::StringType) &&
+                           is_list_of(schema_args[2].type(), c10::TypeKind::StringType);
+        if (entry_style) {
+            c10::List<at::Tensor> ts;
+            for (Tensor *t : inputs) ts.push_back(to_torch(t, s->device));
+            c10::List<std::string> ks, as;
+            for (const auto &k : keys) ks.push_back(k);
+            for (const auto &a : args) as.push_back(a);
+            stack.emplace_back(ts);
+            stack.emplace_back(ks);
+            stack.emplace_back(as);
+        } else {
+            size_t next = 0;
+            for (size_t i = 0; i < schema_args.size(); i++) {
+                const auto &ty = schema_args[i].type();
+                if (is_tensor_type(ty)) {
+                    if (next >= inputs.size()) {
+                        *err = "Wrong number of inputs provided to function: " + fn;
+                        return false;
+                    }
+                    stack.emplace_back(to_torch(inputs[next++], s->device));
+                } else if (is_list_of(ty, c10::TypeKind::TensorType) && i + 1 == schema_args.size()) {
+                    c10::List<at::Tensor> rest;
+                    while (next < inputs.size()) rest.push_back(to_torch(inputs[next++], s->device));
+                    stack.emplace_back(rest);
+                } else {
+                    *err = "Unsupported input type in function definition: " + fn;
+                    return false;
+                }
+            }
+        }
+        c10::IValue out = (*f)(std::move(stack));
+        if (!collect_outputs(out, outputs, err)) {
+            release_all(outputs, start);
+            return false;
+        }
+    } catch (const c10::Error &e) {
+        release_all(outputs, start);
+        *err = "ERR " + torch_message(e);
+        return false;
+    } catch (const std::exception &e) {
+        release_all(outputs, start);
+        *err = "ERR " + first_line(e.what());
+        return false;
+    } catch (...) {
+        release_all(outputs, start);
+        *err = "ERR script execution failed";
+        return false;
+    }
+    return true;
+}
+
+}  // namespace eai

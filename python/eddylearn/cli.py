@@ -1,0 +1,151 @@
+"""The eddylearn command line: one entry point, one subcommand per task.
+
+  eddylearn solve CONFIG [--np N]             the solver alone, under mpirun
+  eddylearn validate CASE ... [--json FILE]   validation against exact or reference data
+  eddylearn bench WHAT ... [--json FILE]      benchmarks, each figure next to its baseline
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+
+log = logging.getLogger("eddylearn")
+
+#: acceptance targets of the validation cases (docs/validation.md)
+TG2D_ORDER = (1.9, 2.1)
+
+
+def tgv_targets(n: int) -> tuple[float, float]:
+    """(relative peak-dissipation tolerance, peak-time tolerance) a 2nd-order code can claim."""
+    return (0.10, 0.7) if n >= 64 else (0.35, 2.0)
+
+
+def _cmd_solve(args) -> int:
+    from .solver import run
+    run(args.config, args.np, stream=not args.quiet)
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from . import validate as v
+    if args.case == "tg2d":
+        ns = tuple(int(x) for x in (args.n or "16,32,64").split(","))
+        res = v.validate_tg2d(ns, args.np, workdir=args.workdir, stream=args.verbose)
+        lo, hi = TG2D_ORDER
+        res["target_order"] = [lo, hi]
+        res["passed"] = bool(lo <= res["order"] <= hi)
+        for n, e in zip(res["ns"], res["errors"]):
+            print(f"  n = {n:4d}   relative L2 velocity error {e:.4e}")
+        print(f"tg2d on {args.np} rank(s): order {res['order']:.3f} "
+              f"(target {lo}..{hi}) -> {'PASS' if res['passed'] else 'FAIL'}")
+    else:
+        n = int(args.n or 32)
+        plot = args.plot or (Path(args.json).with_suffix(".png") if args.json else None)
+        res = v.validate_tgv(n, args.np, workdir=args.workdir, cfl=args.cfl, sgs=args.sgs,
+                             plot=plot, stream=args.verbose)
+        tol_peak, tol_time = tgv_targets(n)
+        res["target_peak_rel"], res["target_peak_time"] = tol_peak, tol_time
+        res["passed"] = bool(abs(res["peak_dissipation_error"]) <= tol_peak
+                             and abs(res["peak_time_error"]) <= tol_time)
+        print(f"tgv {n}^3 on {args.np} rank(s), sgs={args.sgs}:")
+        print(f"  peak dissipation {res['peak_dissipation']:.5e} at t = {res['peak_time']:.3f}"
+              f"   reference {res['ref_peak_dissipation']:.5e} at t = {res['ref_peak_time']:.2f}")
+        print(f"  peak error {100 * res['peak_dissipation_error']:+.1f} % (target ±"
+              f"{100 * tol_peak:.0f} %), time error {res['peak_time_error']:+.2f} "
+              f"(target ±{tol_time})")
+        print(f"  relative L2 misfit of eps(t) {res['rel_l2_dissipation']:.4f}, "
+              f"of E(t) {res['rel_l2_energy']:.4f}; E(10) = {res['E10']:.5f}")
+        if plot:
+            print(f"  plot: {plot}")
+        print("  -> " + ("PASS" if res["passed"] else "FAIL"))
+    v.write_json(res, args.json)
+    return 0 if res["passed"] else 1
+
+
+def _cmd_bench_solver(args) -> int:
+    from .bench import bench_solver
+    bench_solver(n=args.n, steps=args.steps, json_path=args.json)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="eddylearn",
+        description="Online learning for turbulence: an MPI finite-volume solver, an "
+                    "in-memory database, and learning consumers.")
+    p.add_argument("--version", action="version", version=f"eddylearn {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    s = sub.add_parser("solve", help="run the solver alone under mpirun",
+                       description="Run the solver on a namelist file (groups &domain, "
+                                   "&physics, &time, &sgs, &output; see docs/solver.md).")
+    s.add_argument("config", help="namelist input file")
+    s.add_argument("--np", type=int, default=1, help="number of MPI ranks (default 1)")
+    s.add_argument("-q", "--quiet", action="store_true", help="do not show progress")
+    s.set_defaults(func=_cmd_solve)
+
+    v = sub.add_parser("validate", help="validation cases against exact or reference data",
+                       description="tg2d: 2D Taylor-Green decay, order of accuracy on grids "
+                                   "--n (default 16,32,64). tgv: 3D Taylor-Green vortex at "
+                                   "Re=1600 to t=20 on an N^3 grid against the 512^3 "
+                                   "spectral DNS. Exits 1 when a target is missed.")
+    v.add_argument("case", choices=["tg2d", "tgv"])
+    v.add_argument("--n", help="grid: N for tgv (default 32); comma list for tg2d")
+    v.add_argument("--np", type=int, default=1, help="number of MPI ranks (default 1)")
+    v.add_argument("--cfl", type=float, default=0.5, help="CFL number for tgv (default 0.5)")
+    v.add_argument("--sgs", default="none", help="SGS model for tgv (none, smagorinsky)")
+    v.add_argument("--json", help="write the result as JSON to this file")
+    v.add_argument("--plot", help="PNG of eps(t), E(t) against the reference (tgv; default: "
+                                  "next to --json)")
+    v.add_argument("--workdir", help="keep the runs in this folder (default: a temporary one)")
+    v.set_defaults(func=_cmd_validate)
+
+    b = sub.add_parser("bench", help="benchmarks, each against a baseline of the same run")
+    bsub = b.add_subparsers(dest="what", metavar="WHAT", required=True)
+    bs = bsub.add_parser("solver", help="cell-steps/s per core on 1 and 2 ranks, with STREAM "
+                                        "triad bandwidth")
+    bs.add_argument("--n", type=int, default=64, help="grid N^3 (default 64)")
+    bs.add_argument("--steps", type=int, default=40, help="steps per run (default 40)")
+    bs.add_argument("--json", help="write the figures as JSON to this file")
+    bs.set_defaults(func=_cmd_bench_solver)
+    _register_optional(sub, bsub)
+    return p
+
+
+def _register_optional(sub, bsub) -> None:
+    """Subcommands of components that may be absent from a build (the database module)."""
+    try:
+        from . import database
+    except ImportError:
+        return
+    database.register_cli(sub)
+    try:
+        from . import bench_database
+    except ImportError:
+        return
+    bench_database.register_bench(bsub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from .solver import SolverError
+    try:
+        return int(args.func(args) or 0)
+    except (SolverError, ValueError, FileNotFoundError) as exc:
+        print(f"eddylearn: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("eddylearn: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

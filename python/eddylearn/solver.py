@@ -1,0 +1,173 @@
+"""Run the solver: under mpirun as a separate program, or serially in this process.
+
+The in-process :class:`Solver` uses the f90wrap bindings of the solver's Fortran kernels
+(module ``el_api``); it is meant for tests and notebooks. Production runs use :func:`run`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from ._paths import solver_executable
+from .io import write_namelist
+
+log = logging.getLogger(__name__)
+
+
+class SolverError(RuntimeError):
+    """The solver refused its input or failed; the message is the solver's own."""
+
+
+def mpirun_command(nranks: int) -> list[str]:
+    """The mpirun prefix for nranks processes on this machine."""
+    if nranks < 1:
+        raise ValueError(f"the rank count must be at least 1, got {nranks}")
+    mpirun = shutil.which("mpirun")
+    if mpirun is None:
+        raise SolverError("mpirun not found on PATH; install Open MPI (openmpi-bin)")
+    cmd = [mpirun, "-np", str(nranks)]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-run-as-root")
+    if nranks > (os.cpu_count() or 1):
+        cmd.append("--oversubscribe")
+    return cmd
+
+
+def run(config: str | Path, nranks: int = 1, *, cwd: str | Path | None = None,
+        stream: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run the solver executable on `config` (a namelist file) with nranks MPI ranks.
+
+    With stream=True the solver's progress lines go to this process's stdout as they come.
+    Raises SolverError with the solver's message when it exits non-zero.
+    """
+    config = Path(config)
+    if not config.is_file():
+        raise SolverError(f"input file not found: {config}")
+    cmd = mpirun_command(nranks) + [str(solver_executable()), str(config.resolve())]
+    log.info("running %s", " ".join(cmd))
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    out_lines = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out_lines.append(line)
+            if stream:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise SolverError(f"solver did not finish within {timeout} s") from None
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    result = subprocess.CompletedProcess(cmd, proc.returncode, "".join(out_lines), err)
+    if proc.returncode != 0:
+        msgs = [ln.split("error:", 1)[1].strip() for ln in err.splitlines()
+                if "eddylearn-solver: error:" in ln]
+        detail = msgs[0] if msgs else (err.strip().splitlines() or ["(no message)"])[-1]
+        raise SolverError(f"solver failed (exit {proc.returncode}): {detail}")
+    return result
+
+
+class Solver:
+    """A serial solver in this process, driven step by step (f90wrap bindings).
+
+    >>> s = Solver({"domain": {"nx": 16, "ny": 16, "nz": 16}, "time": {"t_end": 1.0}})
+    >>> s.step(10); u = s.field("u"); s.diagnostics()["energy"]
+
+    Only one instance is active per process (the Fortran side holds one state).
+    """
+
+    def __init__(self, config: str | Path | Mapping[str, Mapping[str, object]],
+                 workdir: str | Path | None = None):
+        from . import elsolver  # the compiled extension
+        self._api = elsolver.El_Api
+        self._tmp = None
+        if isinstance(config, Mapping):
+            if workdir is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="eddylearn-solver-")
+                workdir = self._tmp.name
+            groups = {g: dict(v) for g, v in config.items()}
+            groups.setdefault("output", {}).setdefault("dir", str(Path(workdir) / "out"))
+            groups["output"].setdefault("verbose", False)
+            config = write_namelist(Path(workdir) / "input.nml", groups)
+        self._check(self._api.el_init(str(config)))
+        nx, ny, nz, ierr = self._api.el_grid()
+        self._check(ierr)
+        self.shape = (int(nx), int(ny), int(nz))
+
+    def _check(self, ierr: int) -> None:
+        if ierr != 0:
+            msg = self._api.el_last_error()
+            if isinstance(msg, bytes):
+                msg = msg.decode(errors="replace")
+            raise SolverError(msg.strip())
+
+    def step(self, nsteps: int = 1) -> None:
+        """Take nsteps RK3 steps (stops early at t_end)."""
+        self._check(self._api.el_step(int(nsteps)))
+
+    def advance(self, t: float) -> None:
+        """Advance to time t (at most t_end)."""
+        self._check(self._api.el_advance(float(t)))
+
+    @property
+    def time(self) -> float:
+        return float(self._state()[1])
+
+    @property
+    def nstep(self) -> int:
+        return int(self._state()[0])
+
+    def _state(self):
+        step, time, dt, ierr = self._api.el_state()
+        self._check(ierr)
+        return step, time, dt
+
+    def field(self, name: str) -> np.ndarray:
+        """A copy of field u, v, w or p as an (nx, ny, nz) Fortran-ordered array."""
+        a = np.zeros(self.shape, dtype=np.float64, order="F")
+        self._check(self._api.el_get_field(name, a))
+        return a
+
+    def set_field(self, name: str, values: np.ndarray) -> None:
+        """Overwrite velocity component u, v or w."""
+        a = np.asfortranarray(values, dtype=np.float64)
+        if a.shape != self.shape:
+            raise ValueError(f"array shape {a.shape} does not match the grid {self.shape}")
+        self._check(self._api.el_set_field(name, a))
+
+    def diagnostics(self) -> dict[str, float]:
+        """Energy, enstrophy, viscous and SGS dissipation, max divergence and CFL now."""
+        *vals, ierr = self._api.el_diagnostics()
+        self._check(ierr)
+        keys = ("energy", "enstrophy", "eps_visc", "eps_sgs", "div_max", "cfl")
+        return {k: float(v) for k, v in zip(keys, vals)}
+
+    def checkpoint(self, name: str) -> None:
+        """Write checkpoint `name` into the run's output folder."""
+        self._check(self._api.el_checkpoint(name))
+
+    def close(self) -> None:
+        self._api.el_finalize()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "Solver":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,164 @@
+"""Validation cases: 2D Taylor-Green decay (exact solution) and the 3D Taylor-Green vortex
+at Re = 1600 against the 512^3 spectral DNS shipped in eddylearn/data."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import solver as _solver
+from ._paths import reference_tgv
+from .io import read_checkpoint, read_diagnostics, read_reference, write_namelist
+
+log = logging.getLogger(__name__)
+
+#: 2D Taylor-Green set-up: viscosity, end time and time step per grid spacing (fixed dt, so the
+#: RK3 time error, O(dt^3), stays far below the O(dx^2) spatial error being measured).
+TG2D_NU = 0.05
+TG2D_T_END = 2.0
+TG2D_DT_PER_DX = 0.1
+
+
+def tg2d_exact(n: int, t: float, nu: float = TG2D_NU, nz: int = 2):
+    """Exact u, v of the 2D Taylor-Green decay on the MAC faces of an n x n x nz grid."""
+    h = 2 * math.pi / n
+    xc = -math.pi + (np.arange(1, n + 1) - 0.5) * h
+    xf = xc + h / 2
+    decay = math.exp(-2 * nu * t)
+    u = np.sin(xf)[:, None] * np.cos(xc)[None, :] * decay
+    v = -np.cos(xc)[:, None] * np.sin(xf)[None, :] * decay
+    return (np.repeat(u[:, :, None], nz, axis=2), np.repeat(v[:, :, None], nz, axis=2))
+
+
+def validate_tg2d(ns=(16, 32, 64), nranks: int = 1, workdir: str | Path | None = None,
+                  stream: bool = False) -> dict:
+    """Order of accuracy of the velocity from 2D Taylor-Green decay on grids ns.
+
+    Returns {"case", "ns", "errors" (relative L2 of u and v), "order" (fitted slope), ...}.
+    """
+    if len(ns) < 2:
+        raise ValueError("tg2d needs at least two grids to fit an order")
+    nz = max(2, nranks)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="eddylearn-tg2d-") as tmp:
+        base = Path(workdir) if workdir else Path(tmp)
+        for n in ns:
+            if n % nranks:
+                raise ValueError(f"grid n = {n} is not divisible by {nranks} ranks")
+            run_dir = base / f"tg2d_{n}"
+            run_dir.mkdir(parents=True, exist_ok=True)
+            dt = TG2D_DT_PER_DX * 2 * math.pi / n
+            nml = write_namelist(run_dir / "input.nml", {
+                "domain": {"nx": n, "ny": n, "nz": nz},
+                "physics": {"nu": TG2D_NU, "initial": "tg2d"},
+                "time": {"t_end": TG2D_T_END, "dt": dt},
+                "output": {"dir": str(run_dir), "diag_every": 10, "verbose": stream},
+            })
+            _solver.run(nml, nranks, stream=stream)
+            chk = read_checkpoint(run_dir / "checkpoint.bin")
+            ue, ve = tg2d_exact(n, chk.time, nz=nz)
+            err = math.sqrt((np.sum((chk.u - ue) ** 2) + np.sum((chk.v - ve) ** 2))
+                            / (np.sum(ue ** 2) + np.sum(ve ** 2)))
+            results.append({"n": n, "time": chk.time, "error": err,
+                            "w_max": float(np.abs(chk.w).max())})
+            log.info("tg2d n=%d: relative L2 velocity error %.3e", n, err)
+    logn = np.log([r["n"] for r in results])
+    loge = np.log([r["error"] for r in results])
+    slope = float(np.polyfit(logn, loge, 1)[0])
+    return {"case": "tg2d", "nranks": nranks, "nu": TG2D_NU, "t_end": TG2D_T_END,
+            "ns": [r["n"] for r in results], "errors": [r["error"] for r in results],
+            "order": -slope, "runs": results}
+
+
+def _central_dissipation(diag: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """-dE/dt per step, placed at the middle of each step."""
+    t, dt, eps = diag["time"][1:], diag["dt"][1:], diag["eps_dedt"][1:]
+    return t - dt / 2, eps
+
+
+def tgv_metrics(diag: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict:
+    """Compare a TGV run's E(t) and -dE/dt with the reference."""
+    t_eps, eps = _central_dissipation(diag)
+    i = int(np.argmax(eps))
+    j = int(np.argmax(ref["dissipation"]))
+    t_end = min(float(diag["time"][-1]), float(ref["time"][-1]))
+    mask = ref["time"] <= t_end
+    tr = ref["time"][mask]
+    eps_i = np.interp(tr, t_eps, eps)
+    e_i = np.interp(tr, diag["time"], diag["energy"])
+    rel_eps = float(np.linalg.norm(eps_i - ref["dissipation"][mask])
+                    / np.linalg.norm(ref["dissipation"][mask]))
+    rel_e = float(np.linalg.norm(e_i - ref["energy"][mask]) / np.linalg.norm(ref["energy"][mask]))
+    k = int(np.argmax(diag["eps_visc"] + diag["eps_sgs"]))
+    return {
+        "peak_dissipation": float(eps[i]), "peak_time": float(t_eps[i]),
+        "ref_peak_dissipation": float(ref["dissipation"][j]),
+        "ref_peak_time": float(ref["time"][j]),
+        "peak_dissipation_error": float(eps[i] / ref["dissipation"][j] - 1),
+        "peak_time_error": float(t_eps[i] - ref["time"][j]),
+        "peak_dissipation_strain": float((diag["eps_visc"] + diag["eps_sgs"])[k]),
+        "rel_l2_dissipation": rel_eps, "rel_l2_energy": rel_e,
+        "E10": float(np.interp(10.0, diag["time"], diag["energy"])),
+        "t_end": float(diag["time"][-1]), "steps": int(diag["step"][-1]),
+    }
+
+
+def plot_tgv(runs: dict[str, dict[str, np.ndarray]], ref: dict[str, np.ndarray],
+             path: str | Path, title: str) -> Path:
+    """eps(t) and E(t) of one or more runs against the reference, as a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax1.plot(ref["time"], ref["dissipation"], "k-", lw=2, label="spectral DNS 512³")
+    ax2.plot(ref["time"], ref["energy"], "k-", lw=2, label="spectral DNS 512³")
+    for label, diag in runs.items():
+        t_eps, eps = _central_dissipation(diag)
+        ax1.plot(t_eps, eps, "--", label=label)
+        ax2.plot(diag["time"], diag["energy"], "--", label=label)
+    ax1.set_xlabel("t"); ax1.set_ylabel("ε = −dE/dt"); ax1.set_title("dissipation rate")
+    ax2.set_xlabel("t"); ax2.set_ylabel("E"); ax2.set_title("kinetic energy")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3); ax.legend(); ax.set_xlim(0, 20)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def validate_tgv(n: int = 32, nranks: int = 2, workdir: str | Path | None = None,
+                 t_end: float = 20.0, cfl: float = 0.5, sgs: str = "none",
+                 plot: str | Path | None = None, stream: bool = False) -> dict:
+    """3D Taylor-Green vortex, Re = 1600, at n^3 against the 512^3 spectral DNS."""
+    ref = read_reference(reference_tgv())
+    with tempfile.TemporaryDirectory(prefix="eddylearn-tgv-") as tmp:
+        run_dir = Path(workdir) if workdir else Path(tmp)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        nml = write_namelist(run_dir / "input.nml", {
+            "domain": {"nx": n, "ny": n, "nz": n},
+            "physics": {"nu": 1 / 1600, "initial": "tgv3d"},
+            "time": {"t_end": t_end, "cfl": cfl},
+            "sgs": {"model": sgs},
+            "output": {"dir": str(run_dir), "diag_every": 1, "checkpoint_at_end": False,
+                       "verbose": stream},
+        })
+        _solver.run(nml, nranks, stream=stream)
+        diag = read_diagnostics(run_dir / "diagnostics.csv")
+    result = {"case": "tgv", "n": n, "nranks": nranks, "sgs": sgs, "cfl": cfl,
+              **tgv_metrics(diag, ref)}
+    if plot:
+        result["plot"] = str(plot_tgv({f"eddylearn {n}³ ({sgs})": diag}, ref, plot,
+                                      f"Taylor–Green vortex Re = 1600, {n}³"))
+    return result
+
+
+def write_json(result: dict, path: str | Path | None) -> None:
+    if path:
+        Path(path).write_text(json.dumps(result, indent=2) + "\n")

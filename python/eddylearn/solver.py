@@ -41,6 +41,19 @@ def mpirun_command(nranks: int) -> list[str]:
     return cmd
 
 
+_LAUNCH_PREFIXES = ("PMIX_", "ORTE_", "OMPI_COMM_WORLD", "OMPI_MCA_ess", "OMPI_MCA_orte_",
+                    "OMPI_MCA_pmix", "OMPI_APP_CTX", "OMPI_FIRST_RANKS", "OMPI_UNIVERSE")
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for a child mpirun: this process's environment without the variables of an
+    MPI job it belongs to (an in-process solver or a launch by mpirun), which would make the
+    child join that job instead of starting its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_LAUNCH_PREFIXES)}
+    env.update(extra or {})
+    return env
+
+
 def run(config: str | Path, nranks: int = 1, *, cwd: str | Path | None = None,
         stream: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess:
     """Run the solver executable on `config` (a namelist file) with nranks MPI ranks.
@@ -54,7 +67,7 @@ def run(config: str | Path, nranks: int = 1, *, cwd: str | Path | None = None,
     cmd = mpirun_command(nranks) + [str(solver_executable()), str(config.resolve())]
     log.info("running %s", " ".join(cmd))
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, env=child_env())
     out_lines = []
     try:
         assert proc.stdout is not None
@@ -99,6 +112,7 @@ class Solver:
             if workdir is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="eddylearn-solver-")
                 workdir = self._tmp.name
+            Path(workdir).mkdir(parents=True, exist_ok=True)
             groups = {g: dict(v) for g, v in config.items()}
             groups.setdefault("output", {}).setdefault("dir", str(Path(workdir) / "out"))
             groups["output"].setdefault("verbose", False)

@@ -11,7 +11,7 @@ module el_les
 
   type, abstract :: les_model_t
     real(rp) :: nut_max = 0     ! largest eddy viscosity of the last compute (time-step limit)
-    real(rp) :: eps_sgs = 0     ! mean SGS dissipation of the last compute (local sum until reduced)
+    real(rp) :: eps_sgs = 0     ! SGS dissipation of the last compute, summed over local cells
   contains
     procedure(les_init_if), deferred :: init
     procedure(les_compute_if), deferred :: compute
@@ -150,17 +150,22 @@ contains
           s23 = 0.25_rp*(syz(i,j,k) + syz(i,j-1,k) + syz(i,j,k-1) + syz(i,j-1,k-1))
           ss = 2*(s11**2 + s22**2 + s33**2 + 2*(s12**2 + s13**2 + s23**2))   ! |S|^2
           this%nut(i,j,k) = c2*sqrt(ss)
-          eps = eps + this%nut(i,j,k)*ss
           nmax = max(nmax, this%nut(i,j,k))
         end do
       end do
     end do
-    this%eps_sgs = eps; this%nut_max = nmax
+    this%nut_max = nmax
     call update_halo(d, this%nut)
-    ! divergence of 2 nu_t S_ij on the faces; edge viscosities are four-point averages
+    ! divergence of 2 nu_t S_ij on the faces; edge viscosities are four-point averages.
+    ! eps_sgs is the exact discrete energy drain of this term: diagonal strains at the centres,
+    ! off-diagonal strains on the edges (each edge counted once, by the cell that owns it).
     do k = 1, nz
       do j = 1, ny
         do i = 1, nx
+          eps = eps + 2*this%nut(i,j,k)*(((u(i,j,k) - u(i-1,j,k))*dxi)**2 &
+                  + ((v(i,j,k) - v(i,j-1,k))*dyi)**2 + ((w(i,j,k) - w(i,j,k-1))*dzi)**2) &
+                + 4*(nxy(i,j,k)*sxy(i,j,k)**2 + nxz(i,j,k)*sxz(i,j,k)**2 &
+                     + nyz(i,j,k)*syz(i,j,k)**2)
           du(i,j,k) = du(i,j,k) &
             + 2*dxi*(this%nut(i+1,j,k)*(u(i+1,j,k) - u(i,j,k))*dxi &
                      - this%nut(i,j,k)*(u(i,j,k) - u(i-1,j,k))*dxi) &
@@ -179,6 +184,7 @@ contains
         end do
       end do
     end do
+    this%eps_sgs = eps
   contains
     ! strain rates on the edges: xy-edge (i+1/2, j+1/2, k), xz-edge, yz-edge
     pure real(rp) function sxy(i_, j_, k_)

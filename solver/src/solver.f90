@@ -64,6 +64,8 @@ contains
     real(rp) :: rtime, rdt
     logical :: exists
     character(len=msg_len) :: iom
+    s%time = 0; s%dt = 0; s%step = 0; s%steps_this_run = 0
+    s%wall_step = 0; s%wall_total = 0; s%energy_before = -1
     call MPI_Comm_size(comm, nranks)
     call read_config(path, s%cfg, nranks, ierr, msg)
     if (ierr /= 0) return

@@ -1,0 +1,46 @@
+"""Validation against the exact 2D Taylor-Green decay and the Re = 1600 TGV reference DNS."""
+import pytest
+
+from eddylearn import validate
+
+
+@pytest.mark.parametrize("nranks", [1, 2])
+def test_tg2d_order_of_accuracy(nranks, tmp_path):
+    """2D Taylor-Green at 16, 32, 64: fitted order of the velocity error 2 +- 0.1."""
+    res = validate.validate_tg2d((16, 32, 64), nranks, workdir=tmp_path)
+    assert 1.9 <= res["order"] <= 2.1, res
+    # the error really shrinks at every refinement, and the flow stays two-dimensional
+    assert res["errors"][0] > res["errors"][1] > res["errors"][2]
+    assert all(r["w_max"] == 0.0 for r in res["runs"])
+
+
+def test_tg2d_ranks_agree(tmp_path):
+    """1 and 2 ranks give the same tg2d errors to 1e-10 relative."""
+    r1 = validate.validate_tg2d((16, 32), 1, workdir=tmp_path / "np1")
+    r2 = validate.validate_tg2d((16, 32), 2, workdir=tmp_path / "np2")
+    for e1, e2 in zip(r1["errors"], r2["errors"]):
+        assert abs(e1 - e2) <= 1e-10 * e1
+
+
+def test_tgv_32_against_reference(tmp_path):
+    """TGV Re=1600 at 32^3 to t=20: peak dissipation within 35 % and its time within 2 of the
+    512^3 spectral DNS (what a 2nd-order code can claim at 32^3)."""
+    plot = tmp_path / "tgv32.png"
+    res = validate.validate_tgv(32, 2, workdir=tmp_path / "run", plot=plot)
+    assert abs(res["t_end"] - 20.0) < 1e-9
+    assert abs(res["peak_dissipation"] / res["ref_peak_dissipation"] - 1) <= 0.35, res
+    assert abs(res["peak_time"] - res["ref_peak_time"]) <= 2.0, res
+    assert res["ref_peak_dissipation"] == pytest.approx(1.28575e-2, rel=1e-4)
+    assert res["ref_peak_time"] == pytest.approx(8.97, abs=1e-6)
+    # energy-conserving scheme: dissipation from -dE/dt and from the enstrophy agree
+    assert res["peak_dissipation_strain"] == pytest.approx(res["peak_dissipation"], rel=0.02)
+    assert 0.0 < res["rel_l2_dissipation"] < 0.5
+    assert plot.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_tgv_64_against_reference(tmp_path):
+    """TGV Re=1600 at 64^3: peak dissipation within 10 %, peak time within 0.7 of the DNS."""
+    res = validate.validate_tgv(64, 2, workdir=tmp_path)
+    assert abs(res["peak_dissipation_error"]) <= 0.10, res
+    assert abs(res["peak_time_error"]) <= 0.7, res

@@ -6,7 +6,7 @@ module el_halo
   use el_decomp, only: decomp_t
   implicit none
   private
-  public :: update_halo
+  public :: update_halo, update_halo3
 
 contains
 
@@ -17,10 +17,7 @@ contains
     integer :: nx, ny, nz
     real(rp), allocatable :: sbuf(:,:), rbuf(:,:)
     nx = d%n(1); ny = d%n(2); nz = d%n(3)
-    a(0,    :, 1:nz) = a(nx, :, 1:nz)
-    a(nx+1, :, 1:nz) = a(1,  :, 1:nz)
-    a(:, 0,    1:nz) = a(:, ny, 1:nz)
-    a(:, ny+1, 1:nz) = a(:, 1,  1:nz)
+    call periodic_xy(d, a)
     if (d%nranks == 1) then
       a(:, :, 0)    = a(:, :, nz)
       a(:, :, nz+1) = a(:, :, 1)
@@ -38,4 +35,41 @@ contains
                       rbuf, size(rbuf), MPI_DOUBLE_PRECISION, d%up, 2, d%comm, MPI_STATUS_IGNORE)
     a(:, :, nz+1) = rbuf
   end subroutine update_halo
+
+  ! Fill the ghost layers of the three velocity components with one message per direction:
+  ! local periodic copies in x and y, then pack the boundary planes of u, v, w together,
+  ! MPI_Sendrecv with the z neighbours, unpack.
+  subroutine update_halo3(d, u, v, w)
+    type(decomp_t), intent(in)    :: d
+    real(rp),       intent(inout) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:)
+    integer :: nz
+    real(rp), allocatable :: sbuf(:,:,:), rbuf(:,:,:)
+    if (d%nranks == 1) then
+      call update_halo(d, u); call update_halo(d, v); call update_halo(d, w)
+      return
+    end if
+    call periodic_xy(d, u); call periodic_xy(d, v); call periodic_xy(d, w)
+    nz = d%n(3)
+    allocate(sbuf(0:d%n(1)+1, 0:d%n(2)+1, 3), rbuf(0:d%n(1)+1, 0:d%n(2)+1, 3))
+    sbuf(:, :, 1) = u(:, :, nz); sbuf(:, :, 2) = v(:, :, nz); sbuf(:, :, 3) = w(:, :, nz)
+    call MPI_Sendrecv(sbuf, size(sbuf), MPI_DOUBLE_PRECISION, d%up, 3, &
+                      rbuf, size(rbuf), MPI_DOUBLE_PRECISION, d%down, 3, d%comm, MPI_STATUS_IGNORE)
+    u(:, :, 0) = rbuf(:, :, 1); v(:, :, 0) = rbuf(:, :, 2); w(:, :, 0) = rbuf(:, :, 3)
+    sbuf(:, :, 1) = u(:, :, 1); sbuf(:, :, 2) = v(:, :, 1); sbuf(:, :, 3) = w(:, :, 1)
+    call MPI_Sendrecv(sbuf, size(sbuf), MPI_DOUBLE_PRECISION, d%down, 4, &
+                      rbuf, size(rbuf), MPI_DOUBLE_PRECISION, d%up, 4, d%comm, MPI_STATUS_IGNORE)
+    u(:, :, nz+1) = rbuf(:, :, 1); v(:, :, nz+1) = rbuf(:, :, 2); w(:, :, nz+1) = rbuf(:, :, 3)
+  end subroutine update_halo3
+
+  ! Periodic ghost copies in x and y of the local interior planes.
+  subroutine periodic_xy(d, a)
+    type(decomp_t), intent(in)    :: d
+    real(rp),       intent(inout) :: a(0:, 0:, 0:)
+    integer :: nx, ny, nz
+    nx = d%n(1); ny = d%n(2); nz = d%n(3)
+    a(0,    :, 1:nz) = a(nx, :, 1:nz)
+    a(nx+1, :, 1:nz) = a(1,  :, 1:nz)
+    a(:, 0,    1:nz) = a(:, ny, 1:nz)
+    a(:, ny+1, 1:nz) = a(:, 1,  1:nz)
+  end subroutine periodic_xy
 end module el_halo

@@ -6,7 +6,7 @@ module el_solver
   use el_types, only: rp, i8, msg_len
   use el_param, only: config_t, read_config
   use el_decomp, only: decomp_t, decomp_init
-  use el_halo, only: update_halo
+  use el_halo, only: update_halo, update_halo3
   use el_poisson, only: poisson_t, poisson_init, poisson_solve, poisson_free
   use el_ops, only: momentum_rhs, divergence, project, kinetic_energy_sum, enstrophy_sum, &
                     max_cfl_rate, max_abs_interior
@@ -88,7 +88,7 @@ contains
                            s%u, s%v, s%w, s%p, ierr, msg)
       if (ierr /= 0) return
       s%step = rstep; s%time = rtime; s%dt = rdt
-      call update_halo(s%d, s%u); call update_halo(s%d, s%v); call update_halo(s%d, s%w)
+      call update_halo3(s%d, s%u, s%v, s%w)
       call update_halo(s%d, s%p)
     else
       call init_flow(s%cfg%initial, s%d, s%ps, s%cfg%lx, s%cfg%ly, s%cfg%lz, s%cfg%u0, &
@@ -189,14 +189,14 @@ contains
                                                       + zet(st)*s%dwo(1:n1,1:n2,1:n3))
       end associate
       call swap(s%du, s%duo); call swap(s%dv, s%dvo); call swap(s%dw, s%dwo)
-      call update_halo(s%d, s%u); call update_halo(s%d, s%v); call update_halo(s%d, s%w)
+      call update_halo3(s%d, s%u, s%v, s%w)
       alp = gam(st) + zet(st)
       if (dt > 0) then
         call divergence(s%d%n, s%d%dx, s%d%dy, s%d%dz, 1/(alp*dt), s%u, s%v, s%w, s%wrk)
         call poisson_solve(s%ps, s%d, s%wrk, s%p)
         call update_halo(s%d, s%p)
         call project(s%d%n, s%d%dx, s%d%dy, s%d%dz, alp*dt, s%p, s%u, s%v, s%w)
-        call update_halo(s%d, s%u); call update_halo(s%d, s%v); call update_halo(s%d, s%w)
+        call update_halo3(s%d, s%u, s%v, s%w)
       end if
     end do
     s%time = s%time + dt

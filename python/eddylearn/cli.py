@@ -69,7 +69,7 @@ def _cmd_validate(args) -> int:
 
 def _cmd_bench_solver(args) -> int:
     from .bench import bench_solver
-    bench_solver(n=args.n, steps=args.steps, json_path=args.json)
+    bench_solver(n=args.n, steps=args.steps, repeats=args.repeats, json_path=args.json)
     return 0
 
 
@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "triad bandwidth")
     bs.add_argument("--n", type=int, default=64, help="grid N^3 (default 64)")
     bs.add_argument("--steps", type=int, default=40, help="steps per run (default 40)")
+    bs.add_argument("--repeats", type=int, default=3,
+                    help="alternating 1-/2-rank repetitions, fastest counts (default 3)")
     bs.add_argument("--json", help="write the figures as JSON to this file")
     bs.set_defaults(func=_cmd_bench_solver)
     _register_optional(sub, bsub)

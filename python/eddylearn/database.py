@@ -1,0 +1,468 @@
+"""The eddylearn database: Debian's redis-server with eddylearn's RedisAI-compatible module.
+
+One shard is launched through SmartSim's Orchestrator (local launcher); several shards form a
+Redis Cluster on loopback ports that this module starts itself, because SmartSim's local
+launcher refuses more than one shard. A small state file lets ``stop`` and ``status`` find
+what ``start`` started.
+
+Functions: :func:`module_path`, :func:`redis_server_path`, :func:`prepare_dep_folder`,
+:func:`start`, :func:`stop`, :func:`status`, and :func:`register_cli` for the ``eddylearn db``
+command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MODULE_ENV = "EDDYLEARN_AI_MODULE"
+DEFAULT_PORT = 6379
+
+
+class DatabaseError(RuntimeError):
+    """A database could not be started, found or stopped; the message says why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Locations
+# ---------------------------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """The per-user folder for eddylearn's database files (XDG_CACHE_HOME honoured)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "eddylearn"
+
+
+def module_path() -> Path:
+    """Path of the AI module: $EDDYLEARN_AI_MODULE, else the one installed with the package."""
+    env = os.environ.get(MODULE_ENV)
+    if env:
+        p = Path(env).expanduser().resolve()
+        if not p.is_file():
+            raise DatabaseError(f"{MODULE_ENV}={env} does not name a file")
+        return p
+    p = Path(__file__).resolve().parent / "_database" / "redisai.so"
+    if not p.is_file():
+        raise DatabaseError(
+            f"the database module is not installed ({p} is missing); build eddylearn with the "
+            f"database enabled, or set {MODULE_ENV} to a built redisai.so"
+        )
+    return p
+
+
+def redis_server_path() -> Path:
+    """The redis-server program to run. Debian's /usr/bin/redis-server is a symlink to
+    redis-check-rdb (Redis picks its mode from argv[0]); run through the symlink it is a server,
+    which is how our own launches call it."""
+    exe = shutil.which("redis-server")
+    if not exe:
+        raise DatabaseError("redis-server is not installed (Debian: apt-get install redis-server)")
+    return Path(exe)
+
+
+def redis_cli_path() -> Path:
+    exe = shutil.which("redis-cli")
+    if not exe:
+        raise DatabaseError("redis-cli is not installed (Debian: apt-get install redis-tools)")
+    return Path(exe)
+
+
+def prepare_dep_folder(folder: Path | None = None) -> Path:
+    """Prepares the SMARTSIM_DEP_INSTALL_PATH folder SmartSim looks in (protocol.md §7.1):
+    bin/redis-server is a real copy of the server binary (SmartSim resolves symlinks, and the
+    Debian symlink would start redis-check-rdb), bin/redis-cli, and lib/redisai.so pointing at
+    our module. Returns the folder."""
+    folder = Path(folder) if folder else cache_dir() / "smartsim-deps"
+    bindir, libdir = folder / "bin", folder / "lib"
+    bindir.mkdir(parents=True, exist_ok=True)
+    libdir.mkdir(parents=True, exist_ok=True)
+
+    real_server = redis_server_path().resolve()
+    dst = bindir / "redis-server"
+    if dst.is_symlink() or not dst.is_file() or dst.stat().st_size != real_server.stat().st_size:
+        tmp = bindir / ".redis-server.tmp"
+        shutil.copy2(real_server, tmp)
+        os.replace(tmp, dst)
+    cli = bindir / "redis-cli"
+    if not cli.exists():
+        shutil.copy2(redis_cli_path().resolve(), cli)
+
+    mod = module_path()
+    link = libdir / "redisai.so"
+    if link.is_symlink() or link.exists():
+        if link.resolve() != mod:
+            link.unlink()
+    if not link.exists():
+        link.symlink_to(mod)
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------
+# State
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DbState:
+    """What ``start`` launched, so ``stop`` and ``status`` can find it."""
+
+    kind: str  # "smartsim" or "cluster"
+    host: str
+    ports: list[int]
+    pids: list[int] = field(default_factory=list)  # processes to end on stop
+    run_dir: str = ""
+
+    @property
+    def addresses(self) -> list[str]:
+        return [f"{self.host}:{p}" for p in self.ports]
+
+
+def state_file() -> Path:
+    return cache_dir() / "db-state.json"
+
+
+def _load_state() -> DbState | None:
+    f = state_file()
+    if not f.is_file():
+        return None
+    try:
+        return DbState(**json.loads(f.read_text()))
+    except (ValueError, TypeError) as e:
+        raise DatabaseError(f"the database state file {f} is damaged ({e}); remove it") from e
+
+
+def _save_state(st: DbState) -> None:
+    f = state_file()
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps(asdict(st), indent=1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def interface_ip(interface: str) -> str:
+    """IPv4 address of a network interface ("lo" → 127.0.0.1)."""
+    if interface in ("lo", "loopback", "127.0.0.1"):
+        return "127.0.0.1"
+    import psutil
+
+    for addr in psutil.net_if_addrs().get(interface, []):
+        if addr.family == socket.AF_INET:
+            return addr.address
+    raise DatabaseError(f"network interface {interface!r} has no IPv4 address")
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _redis(host: str, port: int, timeout: float = 2.0):
+    import redis
+
+    return redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
+def _ping(host: str, port: int) -> bool:
+    try:
+        return bool(_redis(host, port, 0.5).ping())
+    except Exception:  # noqa: BLE001 - any failure means "not answering"
+        return False
+
+
+def _wait_ping(host: str, port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _ping(host, port):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise DatabaseError(f"redis-server on port {port} exited with status {proc.returncode}")
+        time.sleep(0.1)
+    raise DatabaseError(f"the database on {host}:{port} did not answer within {timeout:.0f} s")
+
+
+def server_command(port: int, host: str = "127.0.0.1", threads: int = 1, extra: list[str] | None = None) -> list[str]:
+    """Command line of one redis-server with the AI module (persistence off by default)."""
+    cmd = [
+        str(redis_server_path()),
+        "--port", str(port),
+        "--bind", host,
+        "--save", "",
+        "--appendonly", "no",
+        "--protected-mode", "no",
+        "--loadmodule", str(module_path()), "THREADS_PER_QUEUE", str(threads),
+    ]
+    return cmd + list(extra or [])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _end_pid(pid: int, timeout: float = 10.0) -> None:
+    """Ends one process we started: SIGTERM, then SIGKILL after `timeout`."""
+    if not _pid_alive(pid):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        if not _pid_alive(pid):
+            return
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Start / stop / status
+# ---------------------------------------------------------------------------------------------
+
+
+def start(port: int = DEFAULT_PORT, shards: int = 1, threads: int = 1, interface: str = "lo",
+          run_dir: Path | None = None, timeout: float = 120.0) -> DbState:
+    """Starts the database and returns once every shard answers.
+
+    One shard runs through SmartSim's Orchestrator (local launcher); three or more shards form
+    a Redis Cluster on ports ``port … port+shards-1``. Two shards are refused (a Redis Cluster
+    needs at least three masters)."""
+    if _load_state() is not None:
+        old = _load_state()
+        if any(_ping(old.host, p) for p in old.ports):
+            raise DatabaseError(f"a database is already running at {', '.join(old.addresses)}; stop it first")
+        state_file().unlink(missing_ok=True)
+    if shards < 1 or shards == 2:
+        raise DatabaseError("--shards must be 1, or 3 or more (a Redis Cluster needs at least three masters)")
+    if threads < 1:
+        raise DatabaseError("--threads must be at least 1")
+    host = interface_ip(interface)
+    ports = [port + i for i in range(shards)]
+    busy = [p for p in ports if not port_free(host, p)]
+    if busy:
+        raise DatabaseError(f"port(s) {busy} on {host} are already in use")
+    run_dir = Path(run_dir) if run_dir else cache_dir() / "db-run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if shards == 1:
+        st = _start_smartsim(port, threads, interface, host, run_dir, timeout)
+    else:
+        st = _start_cluster(ports, threads, host, run_dir, timeout)
+    _save_state(st)
+    log.info("database running at %s", ", ".join(st.addresses))
+    return st
+
+
+def _start_smartsim(port: int, threads: int, interface: str, host: str, run_dir: Path, timeout: float) -> DbState:
+    dep = prepare_dep_folder()
+    os.environ["SMARTSIM_DEP_INSTALL_PATH"] = str(dep)
+    os.environ["RAI_PATH"] = str(module_path())
+    from smartsim import Experiment
+
+    exp = Experiment("eddylearn-db", exp_path=str(run_dir), launcher="local")
+    db = exp.create_database(port=port, interface=interface, db_nodes=1, threads_per_queue=threads)
+    exp.generate(db, overwrite=True)
+    exp.start(db, block=True)
+    _wait_ping(host, port, timeout)
+    pids = _pids_listening(port)
+    # SmartSim's entry point supervises redis-server; end it too so nothing stays behind.
+    for pid in list(pids):
+        parent = _parent_pid(pid)
+        if parent and "smartsim" in _cmdline(parent):
+            pids.append(parent)
+    return DbState(kind="smartsim", host=host, ports=[port], pids=pids, run_dir=str(run_dir))
+
+
+def _start_cluster(ports: list[int], threads: int, host: str, run_dir: Path, timeout: float) -> DbState:
+    procs = []
+    try:
+        for p in ports:
+            d = run_dir / f"shard-{p}"
+            d.mkdir(parents=True, exist_ok=True)
+            for f in d.glob("nodes-*.conf"):
+                f.unlink()
+            cmd = server_command(p, host, threads, ["--cluster-enabled", "yes",
+                                                    "--cluster-config-file", f"nodes-{p}.conf",
+                                                    "--dir", str(d)])
+            out = open(d / "redis.log", "ab")
+            procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=d,
+                                          start_new_session=True))
+            out.close()
+        for p, pr in zip(ports, procs):
+            _wait_ping(host, p, timeout, pr)
+        create = [str(redis_cli_path()), "--cluster", "create", *[f"{host}:{p}" for p in ports],
+                  "--cluster-replicas", "0", "--cluster-yes"]
+        r = subprocess.run(create, input="yes\n", capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise DatabaseError(f"redis-cli --cluster create failed: {r.stdout[-2000:]}{r.stderr[-2000:]}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(_cluster_ok(host, p) for p in ports):
+                break
+            time.sleep(0.2)
+        else:
+            raise DatabaseError("the Redis Cluster did not reach cluster_state:ok")
+    except BaseException:
+        for pr in procs:
+            _end_pid(pr.pid)
+        raise
+    return DbState(kind="cluster", host=host, ports=ports, pids=[pr.pid for pr in procs], run_dir=str(run_dir))
+
+
+def _cluster_ok(host: str, port: int) -> bool:
+    try:
+        info = _redis(host, port).execute_command("CLUSTER", "INFO")
+        if isinstance(info, bytes):
+            info = info.decode()
+        return "cluster_state:ok" in info
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _pids_listening(port: int) -> list[int]:
+    import psutil
+
+    pids = []
+    for c in psutil.net_connections(kind="tcp"):
+        if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN and c.pid:
+            pids.append(c.pid)
+    return sorted(set(pids))
+
+
+def _parent_pid(pid: int) -> int | None:
+    import psutil
+
+    try:
+        return psutil.Process(pid).ppid()
+    except psutil.Error:
+        return None
+
+
+def _cmdline(pid: int) -> str:
+    import psutil
+
+    try:
+        return " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return ""
+
+
+def stop(timeout: float = 15.0) -> bool:
+    """Stops the database that ``start`` started. Returns False when none was recorded."""
+    st = _load_state()
+    if st is None:
+        return False
+    for p in st.ports:
+        try:
+            _redis(st.host, p).shutdown(nosave=True)
+        except Exception:  # noqa: BLE001 - a shutdown closes the connection; errors are expected
+            pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_pid_alive(pid) for pid in st.pids):
+        time.sleep(0.1)
+    for pid in st.pids:
+        _end_pid(pid)
+    state_file().unlink(missing_ok=True)
+    log.info("database at %s stopped", ", ".join(st.addresses))
+    return True
+
+
+def status() -> dict:
+    """Address, memory and key counts of each shard of the running database."""
+    st = _load_state()
+    if st is None:
+        return {"running": False}
+    shards = []
+    for p in st.ports:
+        entry = {"address": f"{st.host}:{p}", "up": False}
+        try:
+            r = _redis(st.host, p)
+            mem = r.info("memory")
+            entry.update(up=True, used_memory=mem.get("used_memory"),
+                         used_memory_human=mem.get("used_memory_human"), keys=r.dbsize())
+        except Exception as e:  # noqa: BLE001
+            entry["error"] = str(e)
+        shards.append(entry)
+    return {"running": any(s["up"] for s in shards), "kind": st.kind, "shards": shards,
+            "address": ",".join(st.addresses)}
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------
+
+
+def _cli(args: argparse.Namespace) -> int:
+    try:
+        if args.action == "start":
+            st = start(port=args.port, shards=args.shards, threads=args.threads, interface=args.interface)
+            print(f"database running at {','.join(st.addresses)}  (SSDB={','.join(st.addresses)}"
+                  f"{'' if st.kind == 'cluster' else ' SR_DB_TYPE=Standalone'})")
+        elif args.action == "stop":
+            print("database stopped" if stop() else "no database was running")
+        else:
+            s = status()
+            if not s["running"] and "shards" not in s:
+                print("no database is running")
+                return 1
+            for sh in s["shards"]:
+                if sh["up"]:
+                    print(f"{sh['address']}  up  memory {sh['used_memory_human']}  keys {sh['keys']}")
+                else:
+                    print(f"{sh['address']}  DOWN  {sh.get('error', '')}")
+            return 0 if s["running"] else 1
+    except DatabaseError as e:
+        log.error("%s", e)
+        print(f"error: {e}")
+        return 2
+    return 0
+
+
+def register_cli(subparsers) -> argparse.ArgumentParser:
+    """Adds ``db start|stop|status`` to an argparse subparsers object."""
+    p = subparsers.add_parser("db", help="start, stop or inspect the database (redis-server + AI module)",
+                              description="The eddylearn database: redis-server with the RedisAI-compatible "
+                                          "module. One shard runs through SmartSim's Orchestrator; --shards 3 "
+                                          "or more starts a Redis Cluster on consecutive loopback ports.")
+    p.add_argument("action", choices=["start", "stop", "status"])
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="first port (default %(default)s)")
+    p.add_argument("--shards", type=int, default=1, help="number of shards: 1, or 3 and more (default 1)")
+    p.add_argument("--threads", type=int, default=1, help="THREADS_PER_QUEUE of the module (default 1)")
+    p.add_argument("--interface", default="lo", help="network interface to listen on (default lo = loopback)")
+    p.set_defaults(func=_cli)
+    return p

@@ -170,6 +170,19 @@ class Solver:
         keys = ("energy", "enstrophy", "eps_visc", "eps_sgs", "div_max", "cfl")
         return {k: float(v) for k, v in zip(keys, vals)}
 
+    def sgs_samples(self, width: int = 4) -> tuple[np.ndarray, np.ndarray]:
+        """SGS training samples of the current field, box filter over width^3 cells.
+
+        Returns features (n, 9), the filtered velocity gradient d(ubar_i)/dx_j by central
+        differences on the coarse grid, and labels (n, 6), tau_11, tau_22, tau_33, tau_12,
+        tau_13, tau_23, one row per coarse cell (x fastest)."""
+        n, ierr = self._api.el_sgs_count(int(width))
+        self._check(ierr)
+        features = np.zeros((n, 9), dtype=np.float64, order="F")
+        labels = np.zeros((n, 6), dtype=np.float64, order="F")
+        self._check(self._api.el_sgs_samples(int(width), features, labels))
+        return features, labels
+
     def checkpoint(self, name: str) -> None:
         """Write checkpoint `name` into the run's output folder."""
         self._check(self._api.el_checkpoint(name))

@@ -8,6 +8,7 @@ module el_api
                        diag_t, solver_done, solver_checkpoint
   implicit none
   private
+  public :: el_sgs_count, el_sgs_samples
   public :: el_init, el_step, el_advance, el_grid, el_get_field, el_set_field, el_state, &
             el_diagnostics, el_checkpoint, el_finalize, el_last_error
 
@@ -160,6 +161,29 @@ contains
     if (.not. ready(ierr)) return
     call solver_checkpoint(api_state%solver, name, ierr, api_state%last_error)
   end subroutine el_checkpoint
+
+  ! Number of SGS training samples (coarse cells) for a filter width of m cells.
+  subroutine el_sgs_count(m, n, ierr)
+    use el_sgs_samples, only: sgs_sample_count
+    integer, intent(in) :: m
+    integer, intent(out) :: n, ierr
+    n = 0
+    if (.not. ready(ierr)) return
+    call sgs_sample_count(api_state%solver%d, m, n, ierr, api_state%last_error)
+  end subroutine el_sgs_count
+
+  ! SGS training samples of the current field: features (n, 9) filtered velocity gradients,
+  ! labels (n, 6) the stresses tau_11, tau_22, tau_33, tau_12, tau_13, tau_23.
+  subroutine el_sgs_samples(m, features, labels, ierr)
+    use el_sgs_samples, only: sgs_samples
+    integer, intent(in) :: m
+    real(8), intent(inout) :: features(:,:), labels(:,:)
+    integer, intent(out) :: ierr
+    if (.not. ready(ierr)) return
+    associate(s => api_state%solver)
+      call sgs_samples(s%d, m, s%u, s%v, s%w, features, labels, ierr, api_state%last_error)
+    end associate
+  end subroutine el_sgs_samples
 
   ! Release the solver (MPI stays initialised for the life of the process).
   subroutine el_finalize()

@@ -1,0 +1,468 @@
+"""Online trainer of a subgrid-stress model: reads SGS samples from the database as the solver
+produces them and trains an MLP with torch DDP (gloo on CPU, NCCL on GPU).
+
+Launch (2 data-parallel ranks; SmartSim does this in `eddylearn run`):
+
+    python -m torch.distributed.run --standalone --nproc_per_node 2 \\
+        -m eddylearn.consumers.trainer --prefix P --out DIR --name trainer
+
+The database address comes from the environment (SSDB, SR_DB_TYPE) like any SmartRedis client.
+
+Data: list ``P + "sgs_samples"`` of datasets ``sgs.<step>.<rank>`` with tensors ``features``
+(n, 9) and ``labels`` (n, 6) and metadata ``time``, ``delta`` (filter width). List entries are
+dealt round-robin to the DDP ranks; every ``val_every``-th entry is held out for validation.
+Normalisation (mean and std of features and labels) is fixed from the first data and baked
+into the published TorchScript model, which maps raw features to raw stresses; the same
+constants go into ``P + "sgs_model.meta"`` with the model version.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import json
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from .. import sgs as sgs_scores
+
+log = logging.getLogger("eddylearn.trainer")
+
+
+@dataclasses.dataclass
+class TrainerConfig:
+    name: str = "trainer"
+    prefix: str = ""
+    out: str = "."
+    hidden: tuple[int, ...] = (64, 64)
+    lr: float = 1e-3
+    batch: int = 256
+    steps_per_round: int = 20       # optimizer steps between looks at the database
+    publish_every: int = 200        # optimizer steps between model publications
+    val_every: int = 5              # every n-th list entry is held out for validation
+    max_steps: int = 0              # stop after this many optimizer steps (0: until stopped)
+    max_buffer: int = 500_000       # samples kept per rank (oldest dropped beyond)
+    poll_interval: float = 0.5
+    idle_timeout: float = 0.0       # stop after this many seconds without new data (0: never)
+    resume: bool = True
+    seed: int = 0
+    cs: float = 0.17                # Smagorinsky constant of the a-priori baseline
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        if not self.name or any(c in self.name for c in " /{}"):
+            raise ValueError(f"trainer name {self.name!r} must be non-empty without spaces, "
+                             "slashes or braces")
+        if not self.hidden or any(h < 1 for h in self.hidden):
+            raise ValueError(f"hidden layer widths must be positive, got {self.hidden}")
+        for key in ("lr",):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"{key} must be positive")
+        for key in ("batch", "steps_per_round", "publish_every", "val_every", "max_buffer"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1")
+        if self.max_steps < 0:
+            raise ValueError("max_steps must be >= 0")
+
+
+class SGSNet(nn.Module):
+    """MLP from the 9 filtered-gradient features to the 6 SGS stresses, with the normalisation
+    of inputs and outputs held as buffers so that the scripted model works on raw values."""
+
+    def __init__(self, hidden: tuple[int, ...] = (64, 64), n_in: int = 9, n_out: int = 6):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = n_in
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.GELU()]
+            width = h
+        layers.append(nn.Linear(width, n_out))
+        self.mlp = nn.Sequential(*layers)
+        self.register_buffer("f_mean", torch.zeros(n_in))
+        self.register_buffer("f_std", torch.ones(n_in))
+        self.register_buffer("l_mean", torch.zeros(n_out))
+        self.register_buffer("l_std", torch.ones(n_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = x.dtype
+        z = (x.to(self.f_mean.dtype) - self.f_mean) / self.f_std
+        return (self.mlp(z) * self.l_std + self.l_mean).to(dtype)
+
+    def set_normalisation(self, f_mean, f_std, l_mean, l_std) -> None:
+        for name, val in (("f_mean", f_mean), ("f_std", f_std), ("l_mean", l_mean),
+                          ("l_std", l_std)):
+            getattr(self, name).copy_(torch.as_tensor(val, dtype=torch.float32))
+
+
+def scripted_bytes(net: SGSNet) -> bytes:
+    """The model as TorchScript bytes (what AI.MODELSTORE receives)."""
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(net.cpu()), buf)
+    return buf.getvalue()
+
+
+class SampleBuffer:
+    """Features and labels of one rank, appended as they arrive, oldest dropped past a cap."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.f = np.zeros((0, 9))
+        self.l = np.zeros((0, 6))
+        self.dropped = 0
+
+    def add(self, f: np.ndarray, l: np.ndarray) -> None:
+        self.f = np.concatenate([self.f, f])
+        self.l = np.concatenate([self.l, l])
+        if len(self.f) > self.cap:
+            extra = len(self.f) - self.cap
+            self.f, self.l = self.f[extra:], self.l[extra:]
+            self.dropped += extra
+
+    def __len__(self) -> int:
+        return len(self.f)
+
+
+class _Dist:
+    """The DDP world, or a world of one when not launched by torch.distributed.run."""
+
+    def __init__(self, device: str):
+        self.enabled = int(os.environ.get("WORLD_SIZE", "1")) > 1
+        if self.enabled and not dist.is_initialized():
+            backend = "nccl" if device.startswith("cuda") else "gloo"
+            dist.init_process_group(backend)
+        self.rank = dist.get_rank() if self.enabled else 0
+        self.size = dist.get_world_size() if self.enabled else 1
+
+    def reduce(self, values, op=None) -> np.ndarray:
+        t = torch.tensor(np.asarray(values, dtype=np.float64))
+        if self.enabled:
+            dist.all_reduce(t, op=op or dist.ReduceOp.SUM)
+        return t.numpy()
+
+    def gather(self, obj):
+        if not self.enabled:
+            return [obj]
+        out = [None] * self.size
+        dist.all_gather_object(out, obj)
+        return out
+
+    def close(self) -> None:
+        if self.enabled and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _client():
+    from smartredis import Client
+    return Client(None, logger_name="eddylearn-trainer")
+
+
+class Trainer:
+    """One data-parallel rank of the online SGS trainer."""
+
+    def __init__(self, cfg: TrainerConfig, client=None):
+        cfg.validate()
+        self.cfg = cfg
+        self.world = _Dist(cfg.device)
+        self.client = client if client is not None else _client()
+        torch.manual_seed(cfg.seed)
+        self.net = SGSNet(cfg.hidden).to(cfg.device)
+        self.ddp = (nn.parallel.DistributedDataParallel(self.net.mlp) if self.world.enabled
+                    else self.net.mlp)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        self.train = SampleBuffer(cfg.max_buffer)
+        self.val = SampleBuffer(cfg.max_buffer)
+        self.cursor = 0            # next list index (in appended-entries numbering)
+        self.step = 0
+        self.version = 0
+        self.published_step = -1
+        self.normalised = False
+        self.delta = float("nan")
+        self.history: list[dict] = []
+        self.entries_read = 0
+        self.entries_missed = 0
+        self.rng = np.random.default_rng(cfg.seed + self.world.rank)
+        self.out = Path(cfg.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._stop_signal = False
+        self.t_start = time.time()
+        if cfg.resume:
+            self._resume()
+
+    # ---- names -------------------------------------------------------------------------
+    def key(self, name: str) -> str:
+        return self.cfg.prefix + name
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out / f"{self.cfg.name}.ckpt.pt"
+
+    # ---- data --------------------------------------------------------------------------
+    def _trimmed(self) -> int:
+        """Entries removed from the head of the sample list by the retention policy."""
+        name = self.key("sgs_samples.trimmed")
+        if self.client.tensor_exists(name):
+            return int(self.client.get_tensor(name).ravel()[0])
+        return 0
+
+    def poll_data(self) -> int:
+        """Read the list entries that arrived since the last call; returns how many."""
+        list_name = self.key("sgs_samples")
+        trimmed = self._trimmed()
+        length = self.client.get_list_length(list_name) + trimmed
+        if self.cursor < trimmed:
+            self.entries_missed += trimmed - self.cursor
+            self.cursor = trimmed
+        if length <= self.cursor:
+            return 0
+        start, end = self.cursor - trimmed, length - trimmed - 1
+        datasets = self.client.get_dataset_list_range(list_name, start, end)
+        for offset, ds in enumerate(datasets):
+            index = self.cursor + offset
+            if index % self.world.size != self.world.rank:
+                continue
+            f = np.asarray(ds.get_tensor("features"), dtype=np.float64)
+            l = np.asarray(ds.get_tensor("labels"), dtype=np.float64)
+            if f.ndim != 2 or f.shape[1] != 9 or l.shape != (f.shape[0], 6):
+                raise ValueError(f"entry {index} of {list_name}: features {f.shape} and labels "
+                                 f"{l.shape} must be (n, 9) and (n, 6)")
+            if np.isnan(self.delta):
+                self.delta = float(ds.get_meta_scalars("delta")[0])
+            buf = self.val if index % self.cfg.val_every == self.cfg.val_every - 1 else self.train
+            buf.add(f, l)
+            self.entries_read += 1
+        new = len(datasets)
+        self.cursor += new
+        return new
+
+    def _fix_normalisation(self) -> None:
+        n = float(len(self.train))
+        s = self.world.reduce([n, *self.train.f.sum(0), *self.train.l.sum(0),
+                               *(self.train.f ** 2).sum(0), *(self.train.l ** 2).sum(0)])
+        n = s[0]
+        fm, lm = s[1:10] / n, s[10:16] / n
+        fs = np.sqrt(np.maximum(s[16:25] / n - fm ** 2, 0)) + 1e-12
+        ls = np.sqrt(np.maximum(s[25:31] / n - lm ** 2, 0)) + 1e-12
+        self.net.set_normalisation(fm, fs, lm, ls)
+        self.normalised = True
+
+    # ---- training ----------------------------------------------------------------------
+    def _loss(self, f: np.ndarray, l: np.ndarray, grad: bool) -> torch.Tensor:
+        x = torch.as_tensor(f, dtype=torch.float32, device=self.cfg.device)
+        y = torch.as_tensor(l, dtype=torch.float32, device=self.cfg.device)
+        z = (x - self.net.f_mean) / self.net.f_std
+        target = (y - self.net.l_mean) / self.net.l_std
+        with torch.set_grad_enabled(grad):
+            out = self.ddp(z)
+            return torch.mean((out - target) ** 2)
+
+    def train_round(self) -> float:
+        losses = []
+        for _ in range(self.cfg.steps_per_round):
+            idx = self.rng.integers(0, len(self.train), size=min(self.cfg.batch, len(self.train)))
+            loss = self._loss(self.train.f[idx], self.train.l[idx], grad=True)
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+            losses.append(loss.item())
+            self.step += 1
+            if self.step % self.cfg.publish_every == 0:
+                self.publish()
+        return float(np.mean(losses))
+
+    def val_loss(self) -> float:
+        n = len(self.val)
+        loss = self._loss(self.val.f, self.val.l, grad=False).item() * n if n else 0.0
+        total, count = self.world.reduce([loss, n])
+        return float(total / count) if count else float("nan")
+
+    # ---- output ------------------------------------------------------------------------
+    def publish(self) -> None:
+        """Store the model (TorchScript) and its metadata in the database; checkpoint."""
+        if self.published_step == self.step:
+            return
+        self.published_step = self.step
+        self.version += 1
+        if self.world.rank != 0:
+            return
+        from smartredis import Dataset
+        self.client.set_model(self.key("sgs_model"), scripted_bytes(self.net), "TORCH", "CPU")
+        self.net.to(self.cfg.device)
+        meta = Dataset(self.key("sgs_model.meta"))
+        meta.add_meta_scalar("version", np.int64(self.version))
+        meta.add_meta_scalar("step", np.int64(self.step))
+        meta.add_meta_scalar("delta", np.float64(self.delta))
+        meta.add_meta_string("trainer", self.cfg.name)
+        meta.add_meta_string("normalisation", "applied inside the model")
+        for name in ("f_mean", "f_std", "l_mean", "l_std"):
+            meta.add_tensor(name, getattr(self.net, name).cpu().numpy().astype(np.float64))
+        self.client.put_dataset(meta)
+        torch.save({"model": self.net.state_dict(), "opt": self.opt.state_dict(),
+                    "step": self.step, "version": self.version, "cursor": self.cursor,
+                    "delta": self.delta, "history": self.history},
+                   self.checkpoint_path)
+        log.info("%s: published sgs_model version %d at step %d", self.cfg.name, self.version,
+                 self.step)
+
+    def _resume(self) -> None:
+        if not self.checkpoint_path.exists():
+            return
+        state = torch.load(self.checkpoint_path, map_location=self.cfg.device, weights_only=False)
+        self.net.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.step, self.version = state["step"], state["version"]
+        self.cursor, self.delta = 0, state["delta"]        # re-read the samples still stored
+        self.history = state["history"]
+        self.normalised = True
+        log.info("%s: resumed from %s at step %d (version %d)", self.cfg.name,
+                 self.checkpoint_path, self.step, self.version)
+
+    def report_progress(self, train_loss: float, val_loss: float) -> None:
+        n = self.world.reduce([len(self.train), len(self.val)])
+        rec = {"step": self.step, "time": time.time() - self.t_start, "train_loss": train_loss,
+               "val_loss": val_loss, "train_samples": int(n[0]), "val_samples": int(n[1]),
+               "version": self.version}
+        self.history.append(rec)
+        if self.world.rank == 0:
+            self.client.put_tensor(self.key(f"trainer.{self.cfg.name}.progress"), np.array(
+                [self.step, train_loss, val_loss, n[0], n[1], self.version], dtype=np.float64))
+            log.info("%s: step %d train loss %.4e val loss %.4e samples %d", self.cfg.name,
+                     self.step, train_loss, val_loss, int(n[0]))
+
+    def stop_requested(self) -> bool:
+        local = self._stop_signal or self.client.tensor_exists(self.key("control.stop"))
+        return bool(self.world.reduce([float(local)], op=dist.ReduceOp.MAX)[0] > 0)
+
+    # ---- main loop ---------------------------------------------------------------------
+    def run(self) -> dict:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        last_data = time.time()
+        try:
+            while True:
+                new = self.poll_data()
+                if new:
+                    last_data = time.time()
+                counts = self.world.reduce([len(self.train)], op=dist.ReduceOp.MIN)
+                if counts[0] > 0:
+                    if not self.normalised:
+                        self._fix_normalisation()
+                    loss = self.train_round()
+                    self.report_progress(loss, self.val_loss())
+                else:
+                    time.sleep(self.cfg.poll_interval)
+                if self.stop_requested():
+                    break
+                if self.cfg.max_steps and self.step >= self.cfg.max_steps:
+                    break
+                if self.cfg.idle_timeout and time.time() - last_data > self.cfg.idle_timeout:
+                    idle = self.world.reduce([1.0], op=dist.ReduceOp.MIN)
+                    if idle[0] > 0:
+                        break
+        except KeyboardInterrupt:
+            pass
+        if self.normalised:
+            self.poll_data()
+            self.publish()
+        result = self.finish()
+        self.world.close()
+        return result
+
+    def _on_signal(self, *_):
+        self._stop_signal = True
+
+    def finish(self) -> dict:
+        """A-priori comparison with Smagorinsky on the held-out samples; JSON and plots."""
+        parts = self.world.gather((self.val.f, self.val.l))
+        if self.world.rank != 0:
+            return {}
+        vf = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, 9))
+        vl = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, 6))
+        result = {"name": self.cfg.name, "hidden": list(self.cfg.hidden), "steps": self.step,
+                  "version": self.version, "entries_read": self.entries_read,
+                  "entries_missed": self.entries_missed, "world_size": self.world.size,
+                  "delta": self.delta, "history": self.history,
+                  "wall_time": time.time() - self.t_start}
+        if len(vl) and self.normalised:
+            with torch.no_grad():
+                pred = self.net(torch.as_tensor(vf, dtype=torch.float32,
+                                                device=self.cfg.device)).cpu().numpy()
+            result["apriori"] = {
+                "learned": sgs_scores.apriori_scores(pred, vl, vf),
+                "smagorinsky": sgs_scores.apriori_scores(
+                    sgs_scores.smagorinsky(vf, self.delta, self.cfg.cs), vl, vf),
+            }
+            self._plots(pred, vl)
+        (self.out / f"{self.cfg.name}.json").write_text(json.dumps(result, indent=2) + "\n")
+        return result
+
+    def _plots(self, pred: np.ndarray, true: np.ndarray) -> None:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+        steps = [h["step"] for h in self.history]
+        a1.semilogy(steps, [h["train_loss"] for h in self.history], label="train")
+        a1.semilogy(steps, [h["val_loss"] for h in self.history], label="validation")
+        a1.set_xlabel("optimizer step"); a1.set_ylabel("normalised MSE"); a1.legend()
+        a1.set_title(f"{self.cfg.name}: loss"); a1.grid(alpha=0.3)
+        a2.scatter(true[:, 3], pred[:, 3], s=3, alpha=0.4)
+        lim = [min(true[:, 3].min(), pred[:, 3].min()), max(true[:, 3].max(), pred[:, 3].max())]
+        a2.plot(lim, lim, "k--", lw=1)
+        a2.set_xlabel("true τ₁₂"); a2.set_ylabel("predicted τ₁₂")
+        a2.set_title("held-out samples"); a2.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(self.out / f"{self.cfg.name}.png", dpi=100)
+        plt.close(fig)
+
+
+def parse_args(argv=None) -> TrainerConfig:
+    p = argparse.ArgumentParser(prog="python -m eddylearn.consumers.trainer",
+                                description="Online SGS trainer (run under "
+                                            "torch.distributed.run for data parallelism).")
+    d = TrainerConfig()
+    p.add_argument("--name", default=d.name)
+    p.add_argument("--prefix", default=d.prefix)
+    p.add_argument("--out", default=d.out)
+    p.add_argument("--hidden", default=",".join(map(str, d.hidden)),
+                   help="hidden layer widths, comma separated (default 64,64)")
+    for key in ("lr", "poll_interval", "idle_timeout", "cs"):
+        p.add_argument("--" + key.replace("_", "-"), type=float, default=getattr(d, key))
+    for key in ("batch", "steps_per_round", "publish_every", "val_every", "max_steps",
+                "max_buffer", "seed"):
+        p.add_argument("--" + key.replace("_", "-"), type=int, default=getattr(d, key))
+    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--device", default=d.device)
+    a = p.parse_args(argv)
+    try:
+        hidden = tuple(int(x) for x in a.hidden.split(",") if x)
+    except ValueError:
+        p.error(f"--hidden must be integers separated by commas, got {a.hidden!r}")
+    cfg = TrainerConfig(name=a.name, prefix=a.prefix, out=a.out, hidden=hidden, lr=a.lr,
+                        batch=a.batch, steps_per_round=a.steps_per_round,
+                        publish_every=a.publish_every, val_every=a.val_every,
+                        max_steps=a.max_steps, max_buffer=a.max_buffer,
+                        poll_interval=a.poll_interval, idle_timeout=a.idle_timeout,
+                        resume=not a.no_resume, seed=a.seed, cs=a.cs, device=a.device)
+    try:
+        cfg.validate()
+    except ValueError as exc:
+        p.error(str(exc))
+    return cfg
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    cfg = parse_args(argv)
+    Trainer(cfg).run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,7 +4,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from eddylearn import solver
@@ -51,9 +50,3 @@ class RunResult:
 @pytest.fixture
 def run_solver(tmp_path) -> SolverRun:
     return SolverRun(tmp_path)
-
-
-def mac_divergence(u: np.ndarray, v: np.ndarray, w: np.ndarray, h: tuple[float, ...]):
-    """Cell-centred divergence of periodic MAC face velocities (numpy reference)."""
-    return ((u - np.roll(u, 1, axis=0)) / h[0] + (v - np.roll(v, 1, axis=1)) / h[1]
-            + (w - np.roll(w, 1, axis=2)) / h[2])

@@ -10,9 +10,17 @@
 
 namespace eai {
 
-// Sets intra-op and inter-op thread counts (0 keeps libtorch's default).
-void torch_configure_threads(long long intra_op, long long inter_op);
+// Sets intra-op and inter-op thread counts. intra_op 0 shares libtorch's default (the
+// number of cores) among the `workers` threads of a queue, so that concurrent runs do not
+// oversubscribe the cores; inter_op 0 keeps libtorch's default.
+void torch_configure_threads(long long intra_op, long long inter_op, long long workers);
 std::string torch_version_string();
+// Gives libtorch's CPU tensors their own jemalloc arena when the server runs on jemalloc
+// (Debian's redis-server does); returns a line for the log. See backend_torch.cpp.
+std::string torch_install_allocator();
+// Called once at the start of every worker thread: applies the intra-op thread count to the
+// thread (OpenMP keeps it per thread).
+void torch_worker_thread_init();
 // Checks that a device string can run here (CPU always; GPU only when CUDA is visible).
 bool torch_device_usable(const std::string &device, std::string *err);
 

@@ -112,8 +112,11 @@ extern "C" __attribute__((visibility("default"))) int RedisModule_OnLoad(RedisMo
         return RM_ERR;
     }
     RM_RegisterInfoFunc(ctx, info_func);
-    torch_configure_threads(g_config.intra_op_parallelism, g_config.inter_op_parallelism);
-    queue_ensure("CPU");
+    std::string alloc = torch_install_allocator();
+    RM_Log(ctx, "notice", "%s", alloc.c_str());
+    torch_configure_threads(g_config.intra_op_parallelism, g_config.inter_op_parallelism,
+                            g_config.threads_per_queue);
+    queue_ensure("CPU");  // after the thread configuration, which the workers copy
     RM_Log(ctx, "notice", "eddylearn AI module loaded: torch %s, THREADS_PER_QUEUE %lld",
            torch_version_string().c_str(), g_config.threads_per_queue);
     return RM_OK;

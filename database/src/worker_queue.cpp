@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "backend_torch.h"
 #include "config.h"
 
 namespace eai {
@@ -33,6 +34,7 @@ std::mutex g_mu;
 std::map<std::string, std::shared_ptr<Queue>> g_queues;
 
 void worker_loop(std::shared_ptr<Queue> q) {
+    torch_worker_thread_init();
     for (;;) {
         Item it;
         {

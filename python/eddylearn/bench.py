@@ -94,3 +94,83 @@ def bench_solver(n: int = 64, steps: int = 40, repeats: int = 3,
     if json_path:
         Path(json_path).write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def bench_training(sets: int = 24, steps: int = 600, batch: int = 256,
+                   json_path: str | Path | None = None, echo=print) -> dict:
+    """Trainer samples/s when its samples come from the database (read as they arrive, with
+    the polling of the online loop) against the same training from in-memory tensors."""
+    import time
+
+    from smartredis import Client, Dataset
+
+    from . import database
+    from .consumers.trainer import Trainer, TrainerConfig
+    from .solver import Solver
+
+    info = machine_info()
+    echo(f"machine: {info['cpu']}, {info['cores']} cores")
+    with tempfile.TemporaryDirectory(prefix="eddylearn-bench-") as tmp:
+        tmp = Path(tmp)
+        with Solver({"domain": {"nx": 32, "ny": 32, "nz": 32}, "time": {"t_end": 20.0}},
+                    workdir=tmp / "solver") as s:
+            s.advance(4.0)
+            data = []
+            for k in range(sets):
+                s.step(4)
+                data.append(s.sgs_samples(2))
+        port = database.free_port() if hasattr(database, "free_port") else 26999
+        proc = subprocess.Popen(database.server_command(port), cwd=tmp,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            database.wait_ready("127.0.0.1", port, 60, proc)
+            client = Client(False, f"127.0.0.1:{port}", logger_name="eddylearn-bench")
+            for k, (f, l) in enumerate(data):
+                ds = Dataset(f"sgs.{k}.0")
+                ds.add_tensor("features", np.ascontiguousarray(f))
+                ds.add_tensor("labels", np.ascontiguousarray(l))
+                ds.add_meta_scalar("delta", np.float64(2 * 2 * np.pi / 32))
+                client.put_dataset(ds)
+                client.append_to_list("sgs_samples", ds)
+            cfg = TrainerConfig(out=str(tmp / "t"), batch=batch, resume=False, val_every=10 ** 9,
+                                publish_every=10 ** 9, steps_per_round=20)
+
+            def timed(trainer, from_db: bool) -> float:
+                t0 = time.perf_counter()
+                if from_db:
+                    while trainer.poll_data() == 0 or len(trainer.train) == 0:
+                        pass
+                trainer._fix_normalisation()
+                while trainer.step < steps:
+                    if from_db:
+                        trainer.poll_data()
+                        trainer.stop_requested()
+                    trainer.train_round()
+                return steps * batch / (time.perf_counter() - t0)
+
+            results = {}
+            for rep in range(2):      # alternate, keep the best of each
+                db_tr = Trainer(cfg, client=client)
+                rate_db = timed(db_tr, True)
+                mem_tr = Trainer(cfg, client=client)
+                for f, l in data:
+                    mem_tr.train.add(f, l)
+                rate_mem = timed(mem_tr, False)
+                results.setdefault("db", []).append(rate_db)
+                results.setdefault("memory", []).append(rate_mem)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    rate_db, rate_mem = max(results["db"]), max(results["memory"])
+    ratio = rate_db / rate_mem
+    echo(f"trainer from the database: {rate_db:10.0f} samples/s")
+    echo(f"trainer from memory      : {rate_mem:10.0f} samples/s   ratio {ratio:.3f} "
+         f"(target >= 0.9)")
+    result = {"benchmark": "training", "machine": info, "sets": sets,
+              "samples": int(sum(len(f) for f, _ in data)), "steps": steps, "batch": batch,
+              "samples_per_s_db": rate_db, "samples_per_s_memory": rate_mem,
+              "ratio_db_vs_memory": ratio, "runs_db": results["db"],
+              "runs_memory": results["memory"]}
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, indent=2) + "\n")
+    return result

@@ -67,6 +67,23 @@ def _cmd_validate(args) -> int:
     return 0 if res["passed"] else 1
 
 
+def _cmd_run(args) -> int:
+    from . import config
+    from .experiment import run_experiment
+    cfg = config.load(args.config)
+    out = Path(args.out)
+    report = run_experiment(cfg, out, progress=not args.quiet)
+    print(f"experiment {report['outcome']}; report: {out / 'report.json'}")
+    ap = report.get("apriori")
+    if ap:
+        for model in ("learned", "smagorinsky"):
+            corr = ap[model]["tau_corr"]
+            print(f"  a priori, {model:12s}: tau corr "
+                  + " ".join(f"{v:+.2f}" for v in corr.values())
+                  + f"   SGS dissipation corr {ap[model]['sgs_dissipation_corr']:+.3f}")
+    return 0 if report["outcome"] == "completed" else 1
+
+
 def _cmd_bench_solver(args) -> int:
     from .bench import bench_solver
     bench_solver(n=args.n, steps=args.steps, repeats=args.repeats, json_path=args.json)
@@ -81,6 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"eddylearn {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    r = sub.add_parser("run", help="an online-learning experiment through SmartSim",
+                       description="Start the database, the solver and the consumers "
+                                   "(trainers, analyser, compressor, visualiser) as one SmartSim "
+                                   "experiment, show progress, stop everything at the end or on "
+                                   "Ctrl-C, and write OUT/report.json with plots and logs. "
+                                   "Without CONFIG the embedded default runs (TGV Re=1600 at "
+                                   "64^3 on 2 ranks, one 2-rank trainer, the analyser).")
+    r.add_argument("config", nargs="?", help="experiment configuration (TOML); "
+                                             "see docs/experiment.md")
+    r.add_argument("--out", default="out", help="output folder (default: out)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no live progress table")
+    r.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("solve", help="run the solver alone under mpirun",
                        description="Run the solver on a namelist file (groups &domain, "
@@ -141,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     from .solver import SolverError
     try:
         return int(args.func(args) or 0)
-    except (SolverError, ValueError, FileNotFoundError) as exc:
+    except (SolverError, ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"eddylearn: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

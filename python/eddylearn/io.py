@@ -15,6 +15,8 @@ NAMELIST_KEYS: dict[str, tuple[str, ...]] = {
     "sgs": ("model", "cs"),
     "output": ("dir", "diag_every", "checkpoint_every", "checkpoint_at_end", "restart_file",
                "verbose"),
+    "staging": ("enabled", "snapshot_every", "fields", "sgs_every", "sgs_width", "sgs_samples",
+                "queue_mb", "policy", "prefix", "flush_timeout"),
 }
 
 _MAGIC = b"ELCHK001"

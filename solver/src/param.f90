@@ -33,6 +33,17 @@ module el_param
     logical  :: checkpoint_at_end = .true.
     character(len=256) :: restart_file = ''  ! empty: start from the initial condition
     logical  :: verbose = .true.
+    ! &staging: asynchronous sending of snapshots and SGS samples to the database
+    logical  :: staging = .false.            ! 'enabled' in the namelist
+    integer  :: snapshot_every = 0           ! steps between snapshots (0: none)
+    character(len=8) :: fields = 'uvwp'      ! uvw | uvwp
+    integer  :: sgs_every = 0                ! steps between SGS sample sets (0: none)
+    integer  :: sgs_width = 4                ! box-filter width in cells
+    integer  :: sgs_samples = 0              ! samples per rank and set (0: all coarse cells)
+    real(rp) :: queue_mb = 256.0_rp          ! memory limit of the staging queue per rank
+    character(len=16) :: policy = 'block'    ! block | drop_oldest when the queue is full
+    character(len=128) :: prefix = ''        ! key prefix of datasets and lists
+    real(rp) :: flush_timeout = 600.0_rp     ! seconds to wait for the queue at the end
   end type config_t
 
 contains
@@ -50,7 +61,12 @@ contains
     character(len=32) :: initial, model
     character(len=16) :: fft_planner
     character(len=256) :: dir, restart_file
-    logical :: exists, checkpoint_at_end, verbose
+    logical :: exists, checkpoint_at_end, verbose, enabled
+    integer :: snapshot_every, sgs_every, sgs_width, sgs_samples
+    real(rp) :: queue_mb, flush_timeout
+    character(len=8) :: fields
+    character(len=16) :: policy
+    character(len=128) :: prefix
     integer :: unit, ios
     character(len=msg_len) :: iom
     namelist /domain/ nx, ny, nz, lx, ly, lz
@@ -58,6 +74,8 @@ contains
     namelist /time/ t_end, max_steps, cfl, dt, fft_planner
     namelist /sgs/ model, cs
     namelist /output/ dir, diag_every, checkpoint_every, checkpoint_at_end, restart_file, verbose
+    namelist /staging/ enabled, snapshot_every, fields, sgs_every, sgs_width, sgs_samples, &
+                       queue_mb, policy, prefix, flush_timeout
 
     ierr = 0; msg = ''
     inquire(file=path, exist=exists)
@@ -73,6 +91,10 @@ contains
     dir = cfg%dir; diag_every = cfg%diag_every; checkpoint_every = cfg%checkpoint_every
     checkpoint_at_end = cfg%checkpoint_at_end; restart_file = cfg%restart_file
     verbose = cfg%verbose
+    enabled = cfg%staging; snapshot_every = cfg%snapshot_every; fields = cfg%fields
+    sgs_every = cfg%sgs_every; sgs_width = cfg%sgs_width; sgs_samples = cfg%sgs_samples
+    queue_mb = cfg%queue_mb; policy = cfg%policy; prefix = cfg%prefix
+    flush_timeout = cfg%flush_timeout
 
     open(newunit=unit, file=path, status='old', action='read', iostat=ios, iomsg=iom)
     if (ios /= 0) then
@@ -92,6 +114,8 @@ contains
     if (bad(ios, 'sgs')) return
     rewind(unit); read(unit, nml=output, iostat=ios, iomsg=iom)
     if (bad(ios, 'output')) return
+    rewind(unit); read(unit, nml=staging, iostat=ios, iomsg=iom)
+    if (bad(ios, 'staging')) return
     close(unit)
 
     cfg%nx = nx; cfg%ny = ny; cfg%nz = nz; cfg%lx = lx; cfg%ly = ly; cfg%lz = lz
@@ -103,6 +127,10 @@ contains
     cfg%dir = dir; cfg%diag_every = diag_every; cfg%checkpoint_every = checkpoint_every
     cfg%checkpoint_at_end = checkpoint_at_end; cfg%restart_file = restart_file
     cfg%verbose = verbose
+    cfg%staging = enabled; cfg%snapshot_every = snapshot_every; cfg%fields = fields
+    cfg%sgs_every = sgs_every; cfg%sgs_width = sgs_width; cfg%sgs_samples = sgs_samples
+    cfg%queue_mb = queue_mb; cfg%policy = policy; cfg%prefix = prefix
+    cfg%flush_timeout = flush_timeout
     call validate_config(cfg, nranks, ierr, msg)
     if (ierr /= 0) msg = trim(path)//': '//msg
   contains
@@ -142,11 +170,11 @@ contains
       end do
       name = lower(line(2:j))
       select case (trim(name))
-      case ('domain', 'physics', 'time', 'sgs', 'output', 'end')
+      case ('domain', 'physics', 'time', 'sgs', 'output', 'staging', 'end')
       case default
         ierr = 1
         msg = 'unknown namelist group &'//trim(name)// &
-              ' (known: &domain, &physics, &time, &sgs, &output)'
+              ' (known: &domain, &physics, &time, &sgs, &output, &staging)'
         return
       end select
     end do
@@ -231,6 +259,30 @@ contains
     end if
     if (cfg%checkpoint_every < 0) then
       msg = '&output: checkpoint_every must be >= 0'; return
+    end if
+    cfg%fields = lower(cfg%fields); cfg%policy = lower(cfg%policy)
+    if (cfg%snapshot_every < 0 .or. cfg%sgs_every < 0 .or. cfg%sgs_samples < 0) then
+      msg = '&staging: snapshot_every, sgs_every and sgs_samples must be >= 0'; return
+    end if
+    if (cfg%sgs_width < 1) then
+      msg = '&staging: sgs_width must be at least 1 cell'; return
+    end if
+    if (.not. (cfg%queue_mb > 0) .or. .not. (cfg%flush_timeout >= 0)) then
+      msg = '&staging: queue_mb must be positive and flush_timeout >= 0'; return
+    end if
+    select case (trim(cfg%fields))
+    case ('uvw', 'uvwp')
+    case default
+      msg = '&staging: unknown fields '''//trim(cfg%fields)//''' (known: uvw, uvwp)'; return
+    end select
+    select case (trim(cfg%policy))
+    case ('block', 'drop_oldest')
+    case default
+      msg = '&staging: unknown policy '''//trim(cfg%policy)//''' (known: block, drop_oldest)'
+      return
+    end select
+    if (scan(trim(cfg%prefix), ' {}') > 0) then
+      msg = '&staging: prefix must not contain spaces or braces'; return
     end if
     ierr = 0; msg = ''
   end subroutine validate_config

@@ -13,6 +13,7 @@ module el_solver
   use el_les, only: les_model_t, les_model_factory
   use el_initflow, only: init_flow
   use el_checkpoint, only: checkpoint_write, checkpoint_read
+  use el_staging, only: staging_t, staging_init, staging_step, staging_finish, staging_counters
   implicit none
   private
   public :: solver_t, solver_init, solver_step, solver_run, solver_free, solver_diagnostics, &
@@ -26,6 +27,7 @@ module el_solver
     integer(i8) :: step = 0
     real(rp) :: time = 0, dt = 0, energy = 0, enstrophy = 0, eps_visc = 0, eps_sgs = 0
     real(rp) :: eps_dedt = 0, div_max = 0, cfl = 0, wall_step = 0
+    real(rp) :: staged(8) = 0     ! staging counters (see el_staging%staging_counters)
   end type diag_t
 
   type :: solver_t
@@ -33,6 +35,7 @@ module el_solver
     type(decomp_t) :: d
     type(poisson_t) :: ps
     class(les_model_t), allocatable :: les
+    type(staging_t) :: staging
     real(rp), allocatable, dimension(:,:,:) :: u, v, w, p, du, dv, dw, duo, dvo, dwo, wrk
     real(rp) :: time = 0, dt = 0
     integer(i8) :: step = 0, steps_this_run = 0
@@ -107,7 +110,8 @@ contains
         open(newunit=s%diag_unit, file=trim(s%cfg%dir)//'/diagnostics.csv', status='replace', &
              action='write', iostat=ios, iomsg=iom)
         if (ios == 0) write(s%diag_unit, '(a)') 'step,time,dt,energy,enstrophy,eps_visc,' // &
-          'eps_sgs,eps_dedt,div_max,cfl,wall_step'
+          'eps_sgs,eps_dedt,div_max,cfl,wall_step,staged_sent,staged_bytes,staged_retries,' // &
+          'staged_dropped'
       end if
       if (ios /= 0) ierr = 1
     end if
@@ -116,6 +120,10 @@ contains
       msg = 'cannot write the diagnostics file in output folder '''//trim(s%cfg%dir)//''''
       return
     end if
+    call staging_init(s%staging, s%d, s%cfg%staging, s%cfg%snapshot_every, s%cfg%fields, &
+                      s%cfg%sgs_every, s%cfg%sgs_width, s%cfg%sgs_samples, s%cfg%queue_mb, &
+                      s%cfg%policy, s%cfg%prefix, ierr, msg)
+    if (ierr /= 0) return
     s%initialised = .true.
   contains
     subroutine agree(code)
@@ -236,6 +244,7 @@ contains
     dg%wall_step = s%wall_step
     dg%eps_dedt = 0
     if (s%energy_before >= 0 .and. s%dt > 0) dg%eps_dedt = (s%energy_before - dg%energy)/s%dt
+    call staging_counters(s%staging, s%d, dg%staged)
   end subroutine solver_diagnostics
 
   ! Write one diagnostics line (rank 0) and, when verbose, a progress line.
@@ -243,8 +252,10 @@ contains
     type(solver_t), intent(in) :: s
     type(diag_t),   intent(in) :: dg
     if (s%d%rank /= 0) return
-    write(s%diag_unit, '(i0,10(",",es24.16e3))') dg%step, dg%time, dg%dt, dg%energy, &
-      dg%enstrophy, dg%eps_visc, dg%eps_sgs, dg%eps_dedt, dg%div_max, dg%cfl, dg%wall_step
+    write(s%diag_unit, '(i0,10(",",es24.16e3),4(",",i0))') dg%step, dg%time, dg%dt, &
+      dg%energy, dg%enstrophy, dg%eps_visc, dg%eps_sgs, dg%eps_dedt, dg%div_max, dg%cfl, &
+      dg%wall_step, nint(dg%staged(2), i8), nint(dg%staged(3), i8), nint(dg%staged(4), i8), &
+      nint(dg%staged(5), i8)
     flush(s%diag_unit)
   end subroutine write_diagnostics
 
@@ -268,6 +279,8 @@ contains
     integer(i8) :: progress_every
     ierr = 0; msg = ''
     progress_every = max(1_i8, int(s%cfg%diag_every, i8)*max(1, 50/s%cfg%diag_every))
+    call staging_step(s%staging, s%d, s%step, s%time, s%u, s%v, s%w, s%p, ierr, msg)
+    if (ierr /= 0) return
     call solver_diagnostics(s, dg)
     call write_diagnostics(s, dg)
     if (s%cfg%verbose .and. s%d%rank == 0) then
@@ -278,6 +291,8 @@ contains
     end if
     do while (.not. solver_done(s))
       call solver_step(s)
+      call staging_step(s%staging, s%d, s%step, s%time, s%u, s%v, s%w, s%p, ierr, msg)
+      if (ierr /= 0) return
       if (mod(s%step, int(s%cfg%diag_every, i8)) == 0 .or. solver_done(s)) then
         call solver_diagnostics(s, dg)
         call write_diagnostics(s, dg)
@@ -301,6 +316,10 @@ contains
       end if
     end do
     if (s%cfg%checkpoint_at_end) call solver_checkpoint(s, 'checkpoint.bin', ierr, msg)
+    if (ierr /= 0) return
+    call staging_finish(s%staging, s%d, s%cfg%flush_timeout, s%cfg%verbose, s%cfg%dir, &
+                        ierr, msg)
+    if (ierr /= 0) return
     if (s%cfg%verbose .and. s%d%rank == 0) &
       write(*, '(a,i0,a,f10.3,a,es12.4)') 'eddylearn-solver: done, ', s%steps_this_run, &
         ' steps in ', s%wall_total, ' s; cell-steps/s per rank = ', &

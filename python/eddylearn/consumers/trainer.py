@@ -10,7 +10,8 @@ The database address comes from the environment (SSDB, SR_DB_TYPE) like any Smar
 
 Data: list ``P + "sgs_samples"`` of datasets ``sgs.<step>.<rank>`` with tensors ``features``
 (n, 9) and ``labels`` (n, 6) and metadata ``time``, ``delta`` (filter width). List entries are
-dealt round-robin to the DDP ranks; every ``val_every``-th entry is held out for validation.
+dealt round-robin to the DDP ranks by absolute list position (a retention-proof cursor,
+eddylearn.snapshots.ListCursor); every ``val_every``-th entry is held out for validation.
 Normalisation (mean and std of features and labels) is fixed from the first data and baked
 into the published TorchScript model, which maps raw features to raw stresses; the same
 constants go into ``P + "sgs_model.meta"`` with the model version.
@@ -33,6 +34,7 @@ import torch.distributed as dist
 from torch import nn
 
 from .. import sgs as sgs_scores
+from ..snapshots import ListCursor, stop_requested
 
 log = logging.getLogger("eddylearn.trainer")
 
@@ -179,7 +181,7 @@ class Trainer:
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.train = SampleBuffer(cfg.max_buffer)
         self.val = SampleBuffer(cfg.max_buffer)
-        self.cursor = 0            # next list index (in appended-entries numbering)
+        self.reader = None         # ListCursor over the sample list, made on first use
         self.step = 0
         self.version = 0
         self.published_step = -1
@@ -205,42 +207,29 @@ class Trainer:
         return self.out / f"{self.cfg.name}.ckpt.pt"
 
     # ---- data --------------------------------------------------------------------------
-    def _trimmed(self) -> int:
-        """Entries removed from the head of the sample list by the retention policy."""
-        name = self.key("sgs_samples.trimmed")
-        if self.client.tensor_exists(name):
-            return int(self.client.get_tensor(name).ravel()[0])
-        return 0
-
     def poll_data(self) -> int:
-        """Read the list entries that arrived since the last call; returns how many."""
-        list_name = self.key("sgs_samples")
-        trimmed = self._trimmed()
-        length = self.client.get_list_length(list_name) + trimmed
-        if self.cursor < trimmed:
-            self.entries_missed += trimmed - self.cursor
-            self.cursor = trimmed
-        if length <= self.cursor:
-            return 0
-        start, end = self.cursor - trimmed, length - trimmed - 1
-        datasets = self.client.get_dataset_list_range(list_name, start, end)
-        for offset, ds in enumerate(datasets):
-            index = self.cursor + offset
-            if index % self.world.size != self.world.rank:
+        """Read this rank's share of the list entries that arrived since the last call
+        (entries are dealt round-robin by absolute list position); returns how many entries
+        the list advanced by."""
+        if self.reader is None:
+            self.reader = ListCursor(self.client, self.key("sgs_samples"), batch=256)
+        before = self.reader.cursor
+        items = self.reader.read(want=lambda i: i % self.world.size == self.world.rank)
+        for index, name, ds in items:
+            if ds is None:
                 continue
             f = np.asarray(ds.get_tensor("features"), dtype=np.float64)
             l = np.asarray(ds.get_tensor("labels"), dtype=np.float64)
             if f.ndim != 2 or f.shape[1] != 9 or l.shape != (f.shape[0], 6):
-                raise ValueError(f"entry {index} of {list_name}: features {f.shape} and labels "
-                                 f"{l.shape} must be (n, 9) and (n, 6)")
+                raise ValueError(f"{name}: features {f.shape} and labels {l.shape} must be "
+                                 "(n, 9) and (n, 6)")
             if np.isnan(self.delta):
                 self.delta = float(ds.get_meta_scalars("delta")[0])
             buf = self.val if index % self.cfg.val_every == self.cfg.val_every - 1 else self.train
             buf.add(f, l)
             self.entries_read += 1
-        new = len(datasets)
-        self.cursor += new
-        return new
+        self.entries_missed = self.reader.missed
+        return self.reader.cursor - before
 
     def _fix_normalisation(self) -> None:
         n = float(len(self.train))
@@ -305,7 +294,7 @@ class Trainer:
             meta.add_tensor(name, getattr(self.net, name).cpu().numpy().astype(np.float64))
         self.client.put_dataset(meta)
         torch.save({"model": self.net.state_dict(), "opt": self.opt.state_dict(),
-                    "step": self.step, "version": self.version, "cursor": self.cursor,
+                    "step": self.step, "version": self.version,
                     "delta": self.delta, "history": self.history},
                    self.checkpoint_path)
         log.info("%s: published sgs_model version %d at step %d", self.cfg.name, self.version,
@@ -318,7 +307,7 @@ class Trainer:
         self.net.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
         self.step, self.version = state["step"], state["version"]
-        self.cursor, self.delta = 0, state["delta"]        # re-read the samples still stored
+        self.delta = state["delta"]          # the samples still stored are read again
         self.history = state["history"]
         self.normalised = True
         log.info("%s: resumed from %s at step %d (version %d)", self.cfg.name,
@@ -337,7 +326,7 @@ class Trainer:
                      self.step, train_loss, val_loss, int(n[0]))
 
     def stop_requested(self) -> bool:
-        local = self._stop_signal or self.client.tensor_exists(self.key("control.stop"))
+        local = self._stop_signal or stop_requested(self.client, self.cfg.prefix)
         return bool(self.world.reduce([float(local)], op=dist.ReduceOp.MAX)[0] > 0)
 
     # ---- main loop ---------------------------------------------------------------------

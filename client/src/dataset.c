@@ -1,0 +1,740 @@
+/* dataset.c — in-memory datasets, the SmartRedis metadata byte format (protocol §2.3) and the
+ * dataset/list commands (protocol §3.3, §3.4). */
+#define _GNU_SOURCE
+#include "elc_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ds_tensor {
+    char *name;
+    elc_dtype dtype;
+    size_t ndims;
+    size_t *dims;
+    void *data; /* row-major, or column-major while colmajor is set */
+    size_t nbytes;
+    int colmajor; /* added with ELC_LAYOUT_FORTRAN: transposed lazily, when it is sent or
+                     borrowed, so that the caller (the solver) only pays a memcpy */
+} ds_tensor;
+
+typedef struct ds_meta {
+    char *name;
+    elc_meta_type type;
+    char *buf;   /* serialised field: type byte then values */
+    size_t len, cap;
+    size_t count;
+    size_t *soff; /* strings: offset of each string's bytes in buf */
+    size_t *slen;
+} ds_meta;
+
+struct elc_dataset {
+    char *name;
+    ds_tensor *t;
+    size_t nt, capt;
+    ds_meta *m;
+    size_t nm, capm;
+    size_t nbytes;
+};
+
+static const size_t meta_sizes[] = {0, 8, 4, 4, 8, 4, 8, 0};
+
+elc_status elc_dataset_create(elc_dataset **out, const char *name)
+{
+    elc_err_clear();
+    if (!out) return elc_err(ELC_ERR_PARAMETER, "elc_dataset_create: out is NULL");
+    *out = NULL;
+    if (!name || !*name) return elc_err(ELC_ERR_PARAMETER, "The dataset name must not be empty");
+    elc_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds || !(ds->name = strdup(name))) {
+        free(ds);
+        return elc_err(ELC_ERR_NOMEM, "out of memory");
+    }
+    *out = ds;
+    return ELC_OK;
+}
+
+static void free_tensor(ds_tensor *t)
+{
+    free(t->name);
+    free(t->dims);
+    free(t->data);
+}
+
+static void free_meta(ds_meta *m)
+{
+    free(m->name);
+    free(m->buf);
+    free(m->soff);
+    free(m->slen);
+}
+
+void elc_dataset_destroy(elc_dataset *ds)
+{
+    if (!ds) return;
+    for (size_t i = 0; i < ds->nt; i++) free_tensor(&ds->t[i]);
+    for (size_t i = 0; i < ds->nm; i++) free_meta(&ds->m[i]);
+    free(ds->t);
+    free(ds->m);
+    free(ds->name);
+    free(ds);
+}
+
+const char *elc_dataset_name(const elc_dataset *ds) { return ds ? ds->name : NULL; }
+size_t elc_dataset_nbytes(const elc_dataset *ds) { return ds ? ds->nbytes : 0; }
+size_t elc_dataset_num_tensors(const elc_dataset *ds) { return ds ? ds->nt : 0; }
+const char *elc_dataset_tensor_name(const elc_dataset *ds, size_t i)
+{
+    return (ds && i < ds->nt) ? ds->t[i].name : NULL;
+}
+
+static ds_tensor *find_tensor(const elc_dataset *ds, const char *name)
+{
+    for (size_t i = 0; i < ds->nt; i++)
+        if (strcmp(ds->t[i].name, name) == 0) return &ds->t[i];
+    return NULL;
+}
+
+static ds_meta *find_meta(const elc_dataset *ds, const char *name)
+{
+    for (size_t i = 0; i < ds->nm; i++)
+        if (strcmp(ds->m[i].name, name) == 0) return &ds->m[i];
+    return NULL;
+}
+
+/* Take ownership of data (row-major) as tensor name. */
+static elc_status add_tensor_owned(elc_dataset *ds, const char *name, void *data, size_t nbytes,
+                                   const size_t *dims, size_t ndims, elc_dtype dtype, int colmajor)
+{
+    ds_tensor *t = find_tensor(ds, name);
+    if (!t) {
+        if (ds->nt == ds->capt) {
+            size_t nc = ds->capt ? 2 * ds->capt : 4;
+            ds_tensor *n = realloc(ds->t, nc * sizeof *n);
+            if (!n) { free(data); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+            ds->t = n;
+            ds->capt = nc;
+        }
+        t = &ds->t[ds->nt];
+        memset(t, 0, sizeof *t);
+        t->name = strdup(name);
+        if (!t->name) { free(data); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+        ds->nt++;
+    } else {
+        ds->nbytes -= t->nbytes;
+        free(t->data);
+        free(t->dims);
+        t->data = NULL;
+        t->dims = NULL;
+    }
+    t->dims = malloc(ndims * sizeof *t->dims);
+    if (!t->dims) { free(data); t->nbytes = 0; return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+    memcpy(t->dims, dims, ndims * sizeof *dims);
+    t->ndims = ndims;
+    t->dtype = dtype;
+    t->data = data;
+    t->nbytes = nbytes;
+    t->colmajor = colmajor;
+    ds->nbytes += nbytes;
+    return ELC_OK;
+}
+
+/* Bring a tensor to row-major order (a no-op unless it was added in Fortran layout). */
+static elc_status materialize(ds_tensor *t)
+{
+    if (!t->colmajor) return ELC_OK;
+    void *rm = malloc(t->nbytes ? t->nbytes : 1);
+    if (!rm) return elc_err(ELC_ERR_NOMEM, "out of memory (%zu bytes)", t->nbytes);
+    elc_f2c(rm, t->data, t->dims, t->ndims, elc_dtype_size(t->dtype));
+    free(t->data);
+    t->data = rm;
+    t->colmajor = 0;
+    return ELC_OK;
+}
+
+elc_status elc_dataset_add_tensor(elc_dataset *ds, const char *name, const void *data,
+                                  const size_t *dims, size_t ndims, elc_dtype dtype,
+                                  elc_layout layout)
+{
+    elc_err_clear();
+    if (!ds) return elc_err(ELC_ERR_PARAMETER, "dataset is NULL");
+    if (!name || !*name) return elc_err(ELC_ERR_PARAMETER, "The tensor name must not be empty");
+    if (elc_dtype_size(dtype) == 0) return elc_err(ELC_ERR_PARAMETER, "Invalid tensor dtype %d", (int)dtype);
+    if (!dims || ndims == 0 || ndims > 16)
+        return elc_err(ELC_ERR_PARAMETER, "A tensor needs between 1 and 16 dimensions, got %zu", ndims);
+    if (!data) return elc_err(ELC_ERR_PARAMETER, "The tensor data pointer is NULL");
+    size_t n = 1;
+    for (size_t k = 0; k < ndims; k++) {
+        if (dims[k] == 0) return elc_err(ELC_ERR_PARAMETER, "All tensor dimensions must be positive");
+        n *= dims[k];
+    }
+    size_t nb = n * elc_dtype_size(dtype);
+    void *copy = malloc(nb);
+    if (!copy) return elc_err(ELC_ERR_NOMEM, "out of memory (%zu bytes)", nb);
+    memcpy(copy, data, nb);
+    return add_tensor_owned(ds, name, copy, nb, dims, ndims, dtype, layout == ELC_LAYOUT_FORTRAN && ndims > 1);
+}
+
+static ds_meta *get_or_add_meta(elc_dataset *ds, const char *field, elc_meta_type type,
+                                elc_status *st)
+{
+    ds_meta *m = find_meta(ds, field);
+    if (m) {
+        if (m->type != type) {
+            *st = elc_err(ELC_ERR_TYPE, "The metadata field %s holds another type (%d) than the value given (%d)",
+                          field, (int)m->type, (int)type);
+            return NULL;
+        }
+        return m;
+    }
+    if (ds->nm == ds->capm) {
+        size_t nc = ds->capm ? 2 * ds->capm : 8;
+        ds_meta *n = realloc(ds->m, nc * sizeof *n);
+        if (!n) { *st = elc_err(ELC_ERR_NOMEM, "out of memory"); return NULL; }
+        ds->m = n;
+        ds->capm = nc;
+    }
+    m = &ds->m[ds->nm];
+    memset(m, 0, sizeof *m);
+    m->name = strdup(field);
+    m->buf = malloc(64);
+    if (!m->name || !m->buf) {
+        free(m->name);
+        free(m->buf);
+        *st = elc_err(ELC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    m->cap = 64;
+    m->buf[0] = (char)type;
+    m->len = 1;
+    m->type = type;
+    ds->nm++;
+    return m;
+}
+
+static int meta_append(ds_meta *m, const void *p, size_t len)
+{
+    if (m->len + len > m->cap) {
+        size_t nc = m->cap;
+        while (nc < m->len + len) nc *= 2;
+        char *b = realloc(m->buf, nc);
+        if (!b) return -1;
+        m->buf = b;
+        m->cap = nc;
+    }
+    memcpy(m->buf + m->len, p, len);
+    m->len += len;
+    return 0;
+}
+
+static int meta_add_string_index(ds_meta *m, size_t off, size_t len)
+{
+    size_t *a = realloc(m->soff, (m->count + 1) * sizeof *a);
+    if (!a) return -1;
+    m->soff = a;
+    size_t *b = realloc(m->slen, (m->count + 1) * sizeof *b);
+    if (!b) return -1;
+    m->slen = b;
+    m->soff[m->count] = off;
+    m->slen[m->count] = len;
+    m->count++;
+    return 0;
+}
+
+elc_status elc_dataset_add_meta_scalar(elc_dataset *ds, const char *field, const void *value,
+                                       elc_meta_type type)
+{
+    elc_err_clear();
+    if (!ds || !field || !*field || !value) return elc_err(ELC_ERR_PARAMETER, "elc_dataset_add_meta_scalar: empty argument");
+    if (type < ELC_META_DOUBLE || type > ELC_META_UINT64)
+        return elc_err(ELC_ERR_PARAMETER, "Invalid metadata scalar type %d", (int)type);
+    if (field[0] == '.') return elc_err(ELC_ERR_PARAMETER, "Metadata field names starting with '.' are reserved: %s", field);
+    elc_status st = ELC_OK;
+    ds_meta *m = get_or_add_meta(ds, field, type, &st);
+    if (!m) return st;
+    if (meta_append(m, value, meta_sizes[type])) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    m->count++;
+    return ELC_OK;
+}
+
+static elc_status add_string(elc_dataset *ds, const char *field, const char *str, size_t len)
+{
+    elc_status st = ELC_OK;
+    ds_meta *m = get_or_add_meta(ds, field, ELC_META_STRING, &st);
+    if (!m) return st;
+    uint64_t l = len;
+    if (meta_append(m, &l, 8) || meta_append(m, str, len) || meta_add_string_index(m, m->len - len, len))
+        return elc_err(ELC_ERR_NOMEM, "out of memory");
+    return ELC_OK;
+}
+
+elc_status elc_dataset_add_meta_string(elc_dataset *ds, const char *field, const char *str,
+                                       size_t len)
+{
+    elc_err_clear();
+    if (!ds || !field || !*field || !str) return elc_err(ELC_ERR_PARAMETER, "elc_dataset_add_meta_string: empty argument");
+    if (field[0] == '.') return elc_err(ELC_ERR_PARAMETER, "Metadata field names starting with '.' are reserved: %s", field);
+    if (len == (size_t)-1) len = strlen(str);
+    return add_string(ds, field, str, len);
+}
+
+elc_status elc_dataset_get_tensor(const elc_dataset *ds, const char *name, const void **data,
+                                  const size_t **dims, size_t *ndims, elc_dtype *dtype)
+{
+    elc_err_clear();
+    if (!ds || !name) return elc_err(ELC_ERR_PARAMETER, "elc_dataset_get_tensor: NULL argument");
+    ds_tensor *t = find_tensor(ds, name);
+    if (!t) return elc_err(ELC_ERR_KEY, "The tensor %s is not in the dataset %s", name, ds->name);
+    elc_status st = materialize(t);
+    if (st) return st;
+    if (data) *data = t->data;
+    if (dims) *dims = t->dims;
+    if (ndims) *ndims = t->ndims;
+    if (dtype) *dtype = t->dtype;
+    return ELC_OK;
+}
+
+elc_status elc_dataset_unpack_tensor(const elc_dataset *ds, const char *name, void *data,
+                                     const size_t *dims, size_t ndims, elc_dtype dtype,
+                                     elc_layout layout)
+{
+    elc_err_clear();
+    if (!ds || !name || !data || !dims) return elc_err(ELC_ERR_PARAMETER, "elc_dataset_unpack_tensor: NULL argument");
+    ds_tensor *t = find_tensor(ds, name);
+    if (!t) return elc_err(ELC_ERR_KEY, "The tensor %s is not in the dataset %s", name, ds->name);
+    if (t->dtype != dtype)
+        return elc_err(ELC_ERR_TYPE, "The type of the fetched tensor %s (%s) does not match the provided type (%s)",
+                       name, elc_dtype_name(t->dtype), elc_dtype_name(dtype));
+    int ok = t->ndims == ndims;
+    for (size_t k = 0; ok && k < ndims; k++) ok = t->dims[k] == dims[k];
+    if (!ok)
+        return elc_err(ELC_ERR_PARAMETER, "The dimensions of the tensor %s (rank %zu) do not match the provided memory space (rank %zu)",
+                       name, t->ndims, ndims);
+    int want_col = layout == ELC_LAYOUT_FORTRAN && ndims > 1;
+    if (want_col == t->colmajor) memcpy(data, t->data, t->nbytes);
+    else if (want_col) elc_c2f(data, t->data, dims, ndims, elc_dtype_size(dtype));
+    else elc_f2c(data, t->data, dims, ndims, elc_dtype_size(dtype));
+    return ELC_OK;
+}
+
+elc_status elc_dataset_get_meta_type(const elc_dataset *ds, const char *field,
+                                     elc_meta_type *type)
+{
+    elc_err_clear();
+    if (!ds || !field || !type) return elc_err(ELC_ERR_PARAMETER, "NULL argument");
+    ds_meta *m = find_meta(ds, field);
+    *type = m ? m->type : ELC_META_INVALID;
+    return m ? ELC_OK : elc_err(ELC_ERR_KEY, "The metadata field %s does not exist in the dataset %s", field, ds->name);
+}
+
+elc_status elc_dataset_get_meta_scalars(const elc_dataset *ds, const char *field,
+                                        const void **values, size_t *count,
+                                        elc_meta_type *type)
+{
+    elc_err_clear();
+    if (!ds || !field || !values || !count) return elc_err(ELC_ERR_PARAMETER, "NULL argument");
+    ds_meta *m = find_meta(ds, field);
+    if (!m) return elc_err(ELC_ERR_KEY, "The metadata field %s does not exist in the dataset %s", field, ds->name);
+    if (m->type == ELC_META_STRING)
+        return elc_err(ELC_ERR_TYPE, "The metadata field %s is a string field, not a scalar field", field);
+    *values = m->buf + 1;
+    *count = m->count;
+    if (type) *type = m->type;
+    return ELC_OK;
+}
+
+elc_status elc_dataset_get_meta_string_count(const elc_dataset *ds, const char *field,
+                                             size_t *count)
+{
+    elc_err_clear();
+    if (!ds || !field || !count) return elc_err(ELC_ERR_PARAMETER, "NULL argument");
+    ds_meta *m = find_meta(ds, field);
+    if (!m) return elc_err(ELC_ERR_KEY, "The metadata field %s does not exist in the dataset %s", field, ds->name);
+    if (m->type != ELC_META_STRING) return elc_err(ELC_ERR_TYPE, "The metadata field %s is not a string field", field);
+    *count = m->count;
+    return ELC_OK;
+}
+
+elc_status elc_dataset_get_meta_string(const elc_dataset *ds, const char *field, size_t i,
+                                       const char **str, size_t *len)
+{
+    size_t n;
+    elc_status st = elc_dataset_get_meta_string_count(ds, field, &n);
+    if (st) return st;
+    if (i >= n) return elc_err(ELC_ERR_PARAMETER, "The string field %s has %zu entries, index %zu asked", field, n, i);
+    const ds_meta *m = find_meta(ds, field);
+    *str = m->buf + m->soff[i];
+    *len = m->slen[i];
+    return ELC_OK;
+}
+
+/* Parse a serialised field (from HGETALL) into the dataset. */
+static elc_status parse_meta_field(elc_dataset *ds, const char *field, size_t flen,
+                                   const char *buf, size_t len)
+{
+    char *fname = strndup(field, flen);
+    if (!fname) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    elc_status st = ELC_OK;
+    if (len < 1) { st = elc_err(ELC_ERR_RUNTIME, "The metadata field %s is empty", fname); goto out; }
+    int type = (unsigned char)buf[0];
+    if (type < ELC_META_DOUBLE || type > ELC_META_STRING) {
+        st = elc_err(ELC_ERR_RUNTIME, "The metadata field %s has the unknown type id %d", fname, type);
+        goto out;
+    }
+    if (type == ELC_META_STRING) {
+        size_t off = 1;
+        if (!find_meta(ds, fname)) {
+            ds_meta *m = get_or_add_meta(ds, fname, ELC_META_STRING, &st);
+            if (!m) goto out;
+        }
+        while (off < len) {
+            uint64_t l;
+            if (off + 8 > len) { st = elc_err(ELC_ERR_RUNTIME, "The string metadata field %s is truncated", fname); goto out; }
+            memcpy(&l, buf + off, 8);
+            off += 8;
+            if (l > len - off) { st = elc_err(ELC_ERR_RUNTIME, "The string metadata field %s is truncated", fname); goto out; }
+            if ((st = add_string(ds, fname, buf + off, (size_t)l))) goto out;
+            off += (size_t)l;
+        }
+    } else {
+        size_t es = meta_sizes[type];
+        if ((len - 1) % es != 0) { st = elc_err(ELC_ERR_RUNTIME, "The metadata field %s has a bad length", fname); goto out; }
+        ds_meta *m = get_or_add_meta(ds, fname, (elc_meta_type)type, &st);
+        if (!m) goto out;
+        if (meta_append(m, buf + 1, len - 1)) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); goto out; }
+        m->count += (len - 1) / es;
+    }
+out:
+    free(fname);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* commands                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+size_t elc_dataset_put_ncmds(const elc_dataset *ds) { return 3 + ds->nt; }
+
+/* serialise the tensor names as a string field */
+static char *tensor_names_buf(const elc_dataset *ds, size_t *len)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < ds->nt; i++) n += 8 + strlen(ds->t[i].name);
+    char *b = malloc(n);
+    if (!b) return NULL;
+    b[0] = (char)ELC_META_STRING;
+    size_t o = 1;
+    for (size_t i = 0; i < ds->nt; i++) {
+        uint64_t l = strlen(ds->t[i].name);
+        memcpy(b + o, &l, 8);
+        memcpy(b + o + 8, ds->t[i].name, l);
+        o += 8 + l;
+    }
+    *len = n;
+    return b;
+}
+
+elc_status elc_dataset_put_cmds(elc_client *c, const elc_dataset *ds, elc_cmd *cmds, size_t *n,
+                                char **basekey_out)
+{
+    if (ds->nt == 0 && ds->nm == 0)
+        return elc_err(ELC_ERR_RUNTIME, "An attempt was made to put a DataSet into the database that does not contain any fields or tensors.");
+    /* tensors added in Fortran layout are transposed here, in the sending thread (the
+     * dataset is logically const: its content does not change, only its memory order) */
+    for (size_t i = 0; i < ds->nt; i++) {
+        elc_status st = materialize((ds_tensor *)&ds->t[i]);
+        if (st) return st;
+    }
+    char *b = elc_key_dataset(c, ds->name, 1);
+    if (!b) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    char *meta = elc_strcat3(b, ".meta", "");
+    if (!meta) { free(b); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+    size_t k = *n;
+    elc_cmd *d = &cmds[k++];
+    elc_cmd_init(d);
+    elc_cmd_str(d, "DEL");
+    elc_cmd_take(d, meta, strlen(meta));
+    elc_cmd_route(d, 1);
+
+    elc_cmd *h = &cmds[k++];
+    elc_cmd_init(h);
+    elc_cmd_str(h, "HMSET");
+    elc_cmd_arg(h, meta, strlen(meta));
+    elc_cmd_route(h, 1);
+    for (size_t i = 0; i < ds->nm; i++) {
+        elc_cmd_str(h, ds->m[i].name);
+        elc_cmd_arg(h, ds->m[i].buf, ds->m[i].len);
+    }
+    if (ds->nt > 0) {
+        size_t tl = 0;
+        char *tn = tensor_names_buf(ds, &tl);
+        elc_cmd_str(h, ".tensor_names");
+        elc_cmd_take(h, tn, tl);
+    }
+    for (size_t i = 0; i < ds->nt; i++) {
+        const ds_tensor *t = &ds->t[i];
+        elc_cmd *s = &cmds[k++];
+        elc_cmd_init(s);
+        elc_cmd_str(s, "AI.TENSORSET");
+        char *tk = elc_strcat3(b, ".", t->name);
+        elc_cmd_take(s, tk, tk ? strlen(tk) : 0);
+        elc_cmd_route(s, 1);
+        elc_cmd_str(s, elc_dtype_name(t->dtype));
+        for (size_t q = 0; q < t->ndims; q++) elc_cmd_fmt(s, "%zu", t->dims[q]);
+        elc_cmd_str(s, "BLOB");
+        elc_cmd_arg(s, t->data, t->nbytes);
+    }
+    elc_cmd *cp = &cmds[k++];
+    elc_cmd_init(cp);
+    elc_cmd_str(cp, "HSET");
+    elc_cmd_arg(cp, meta, strlen(meta));
+    elc_cmd_route(cp, 1);
+    elc_cmd_str(cp, ".COMPLETE");
+    elc_cmd_str(cp, "1");
+    *n = k;
+    if (basekey_out) *basekey_out = b;
+    else free(b);
+    return ELC_OK;
+}
+
+static elc_status check_pipeline(redisReply **r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i]->type == REDIS_REPLY_ERROR)
+            return elc_err(ELC_ERR_DATABASE, "Redis failed to execute the pipeline: %s", r[i]->str);
+    return ELC_OK;
+}
+
+static elc_status put_and_maybe_append(elc_client *c, const elc_dataset *ds, const char *list)
+{
+    elc_err_clear();
+    if (!c || !ds) return elc_err(ELC_ERR_PARAMETER, "client or dataset is NULL");
+    if (list && !*list) return elc_err(ELC_ERR_PARAMETER, "The list name must not be empty");
+    size_t ncap = elc_dataset_put_ncmds(ds) + 1, n = 0;
+    elc_cmd *cmds = calloc(ncap, sizeof *cmds);
+    redisReply **rep = calloc(ncap, sizeof *rep);
+    char *base = NULL;
+    elc_status st = ELC_OK;
+    if (!cmds || !rep) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); goto out; }
+    st = elc_dataset_put_cmds(c, ds, cmds, &n, &base);
+    if (st) goto out;
+    if (list) {
+        elc_cmd *p = &cmds[n++];
+        elc_cmd_init(p);
+        elc_cmd_str(p, "RPUSH");
+        char *lk = elc_key_list(c, list, 1);
+        elc_cmd_take(p, lk, lk ? strlen(lk) : 0);
+        elc_cmd_route(p, 1);
+        elc_cmd_arg(p, base, strlen(base));
+    }
+    st = elc_exec(c, cmds, n, rep);
+    if (!st) st = check_pipeline(rep, n);
+    elc_free_replies(rep, n);
+out:
+    for (size_t i = 0; i < n; i++) elc_cmd_free(&cmds[i]);
+    free(cmds);
+    free(rep);
+    free(base);
+    return st;
+}
+
+elc_status elc_put_dataset(elc_client *c, const elc_dataset *ds) { return put_and_maybe_append(c, ds, NULL); }
+
+elc_status elc_put_dataset_and_append(elc_client *c, const elc_dataset *ds, const char *list)
+{
+    if (!list) return elc_err(ELC_ERR_PARAMETER, "The list name must not be empty");
+    return put_and_maybe_append(c, ds, list);
+}
+
+elc_status elc_append_to_list(elc_client *c, const char *list, const elc_dataset *ds)
+{
+    elc_err_clear();
+    if (!c || !ds || !list || !*list) return elc_err(ELC_ERR_PARAMETER, "The list name must not be empty");
+    elc_cmd cmd;
+    elc_cmd_init(&cmd);
+    elc_cmd_str(&cmd, "RPUSH");
+    char *lk = elc_key_list(c, list, 1);
+    elc_cmd_take(&cmd, lk, lk ? strlen(lk) : 0);
+    elc_cmd_route(&cmd, 1);
+    char *b = elc_key_dataset(c, ds->name, 1);
+    elc_cmd_take(&cmd, b, b ? strlen(b) : 0);
+    redisReply *r;
+    elc_status st = elc_exec1(c, &cmd, &r);
+    if (r) freeReplyObject(r);
+    elc_cmd_free(&cmd);
+    return st;
+}
+
+/* HGETALL B.meta; *r caller frees. Empty -> ELC_ERR_KEY with SmartRedis's message. */
+static elc_status hgetall(elc_client *c, const char *name, const char *meta, int runtime,
+                          redisReply **r)
+{
+    elc_cmd cmd;
+    elc_cmd_init(&cmd);
+    elc_cmd_str(&cmd, "HGETALL");
+    elc_cmd_str(&cmd, meta);
+    elc_cmd_route(&cmd, 1);
+    elc_status st = elc_exec1(c, &cmd, r);
+    elc_cmd_free(&cmd);
+    if (st) return st;
+    if ((*r)->type != REDIS_REPLY_ARRAY || (*r)->elements == 0 || (*r)->elements % 2) {
+        freeReplyObject(*r);
+        *r = NULL;
+        return runtime ? elc_err(ELC_ERR_RUNTIME, "The requested DataSet %s does not exist.", name)
+                       : elc_err(ELC_ERR_KEY, "The requested DataSet, \"%s\", does not exist.", name);
+    }
+    return ELC_OK;
+}
+
+elc_status elc_get_dataset(elc_client *c, const char *name, elc_dataset **out)
+{
+    elc_err_clear();
+    if (!out) return elc_err(ELC_ERR_PARAMETER, "out is NULL");
+    *out = NULL;
+    if (!c || !name || !*name) return elc_err(ELC_ERR_PARAMETER, "The dataset name must not be empty");
+    char *b = elc_key_dataset(c, name, 0);
+    char *meta = b ? elc_strcat3(b, ".meta", "") : NULL;
+    redisReply *r = NULL, **rep = NULL;
+    elc_cmd *cmds = NULL;
+    size_t nt = 0;
+    elc_dataset *ds = NULL;
+    elc_status st;
+    if (!meta) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); goto out; }
+    if ((st = hgetall(c, name, meta, 0, &r))) goto out;
+    if ((st = elc_dataset_create(&ds, name))) goto out;
+    const redisReply *names = NULL;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        redisReply *f = r->element[i], *v = r->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) continue;
+        if (strcmp(f->str, ".COMPLETE") == 0) continue;
+        if (strcmp(f->str, ".tensor_names") == 0) { names = v; continue; }
+        if ((st = parse_meta_field(ds, f->str, f->len, v->str, v->len))) goto out;
+    }
+    if (names) {
+        elc_dataset *tmp;
+        if ((st = elc_dataset_create(&tmp, "names"))) goto out;
+        st = parse_meta_field(tmp, ".tensor_names", 13, names->str, names->len);
+        if (st) { elc_dataset_destroy(tmp); goto out; }
+        ds_meta *m = &tmp->m[0];
+        nt = m->count;
+        cmds = calloc(nt ? nt : 1, sizeof *cmds);
+        rep = calloc(nt ? nt : 1, sizeof *rep);
+        if (!cmds || !rep) { elc_dataset_destroy(tmp); st = elc_err(ELC_ERR_NOMEM, "out of memory"); goto out; }
+        for (size_t i = 0; i < nt; i++) {
+            elc_cmd_init(&cmds[i]);
+            elc_cmd_str(&cmds[i], "AI.TENSORGET");
+            char *tn = strndup(m->buf + m->soff[i], m->slen[i]);
+            char *tk = tn ? elc_strcat3(b, ".", tn) : NULL;
+            free(tn);
+            elc_cmd_take(&cmds[i], tk, tk ? strlen(tk) : 0);
+            elc_cmd_route(&cmds[i], 1);
+            elc_cmd_str(&cmds[i], "META");
+            elc_cmd_str(&cmds[i], "BLOB");
+        }
+        st = elc_exec(c, cmds, nt, rep);
+        if (!st) st = check_pipeline(rep, nt);
+        for (size_t i = 0; !st && i < nt; i++) {
+            elc_dtype t;
+            size_t *d, nd, bl;
+            const char *blob;
+            st = elc_parse_tensor_reply(rep[i], cmds[i].argv[1], &t, &d, &nd, &blob, &bl);
+            if (st) break;
+            void *copy = malloc(bl ? bl : 1);
+            char *tn = strndup(m->buf + m->soff[i], m->slen[i]);
+            if (!copy || !tn) { free(copy); free(tn); free(d); st = elc_err(ELC_ERR_NOMEM, "out of memory"); break; }
+            memcpy(copy, blob, bl);
+            st = add_tensor_owned(ds, tn, copy, bl, d, nd, t, 0);
+            free(tn);
+            free(d);
+        }
+        elc_dataset_destroy(tmp);
+    }
+out:
+    if (rep) elc_free_replies(rep, nt);
+    for (size_t i = 0; cmds && i < nt; i++) elc_cmd_free(&cmds[i]);
+    free(cmds);
+    free(rep);
+    if (r) freeReplyObject(r);
+    free(meta);
+    free(b);
+    if (st) elc_dataset_destroy(ds);
+    else *out = ds;
+    return st;
+}
+
+elc_status elc_delete_dataset(elc_client *c, const char *name)
+{
+    elc_err_clear();
+    if (!c || !name || !*name) return elc_err(ELC_ERR_PARAMETER, "The dataset name must not be empty");
+    char *b = elc_key_dataset(c, name, 0);
+    char *meta = b ? elc_strcat3(b, ".meta", "") : NULL;
+    redisReply *r = NULL;
+    elc_status st;
+    if (!meta) { free(b); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+    if ((st = hgetall(c, name, meta, 1, &r))) goto out;
+    elc_cmd cmd;
+    elc_cmd_init(&cmd);
+    elc_cmd_str(&cmd, "DEL");
+    elc_cmd_str(&cmd, meta);
+    elc_cmd_route(&cmd, 1);
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        redisReply *f = r->element[i], *v = r->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || strcmp(f->str, ".tensor_names") != 0) continue;
+        size_t off = 1;
+        while (off + 8 <= v->len) {
+            uint64_t l;
+            memcpy(&l, v->str + off, 8);
+            off += 8;
+            if (l > v->len - off) break;
+            char *tn = strndup(v->str + off, (size_t)l);
+            char *tk = tn ? elc_strcat3(b, ".", tn) : NULL;
+            free(tn);
+            elc_cmd_take(&cmd, tk, tk ? strlen(tk) : 0);
+            off += (size_t)l;
+        }
+    }
+    redisReply *d;
+    st = elc_exec1(c, &cmd, &d);
+    if (d) freeReplyObject(d);
+    elc_cmd_free(&cmd);
+out:
+    if (r) freeReplyObject(r);
+    free(meta);
+    free(b);
+    return st;
+}
+
+elc_status elc_dataset_exists(elc_client *c, const char *name, bool *exists)
+{
+    elc_err_clear();
+    if (!c || !name || !*name || !exists) return elc_err(ELC_ERR_PARAMETER, "The dataset name must not be empty");
+    char *b = elc_key_dataset(c, name, 0);
+    char *meta = b ? elc_strcat3(b, ".meta", "") : NULL;
+    free(b);
+    if (!meta) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    elc_cmd cmd;
+    elc_cmd_init(&cmd);
+    elc_cmd_str(&cmd, "HEXISTS");
+    elc_cmd_take(&cmd, meta, strlen(meta));
+    elc_cmd_route(&cmd, 1);
+    elc_cmd_str(&cmd, ".COMPLETE");
+    redisReply *r;
+    elc_status st = elc_exec1(c, &cmd, &r);
+    elc_cmd_free(&cmd);
+    if (st) return st;
+    *exists = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+    freeReplyObject(r);
+    return ELC_OK;
+}
+
+elc_status elc_poll_dataset(elc_client *c, const char *name, int poll_ms, int num_tries,
+                            bool *exists)
+{
+    if (num_tries < 1) num_tries = 1;
+    for (int i = 0; i < num_tries; i++) {
+        elc_status st = elc_dataset_exists(c, name, exists);
+        if (st || *exists) return st;
+        if (i + 1 < num_tries) elc_sleep_ms(poll_ms);
+    }
+    return ELC_OK;
+}

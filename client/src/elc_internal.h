@@ -1,0 +1,117 @@
+/* elc_internal.h — shared internals of the eddylearn client library (not installed). */
+#ifndef ELC_INTERNAL_H
+#define ELC_INTERNAL_H
+
+#include "eddylearn_client.h"
+
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+
+#define ELC_NSLOTS 16384
+
+/* ---- errors (thread-local last error) ---- */
+elc_status elc_err(elc_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void elc_err_clear(void);
+
+/* ---- one database node (a connection) ---- */
+typedef struct elc_node {
+    char *host;          /* TCP host, or NULL for a unix socket */
+    int port;
+    char *path;          /* unix socket path or NULL */
+    redisContext *ctx;   /* NULL when not connected */
+} elc_node;
+
+/* a slot range of the cluster (SmartRedis "DB node") with its shard prefix */
+typedef struct elc_range {
+    int first, last;
+    int node;
+    char prefix[4];
+    size_t prefix_len;
+} elc_range;
+
+struct elc_client {
+    int cluster;
+    char *address;             /* the SSDB entry chosen, as written */
+    elc_node *nodes;
+    size_t n_nodes, cap_nodes;
+    elc_range *ranges;         /* cluster: sorted by first slot */
+    size_t n_ranges;
+    int16_t slot_node[ELC_NSLOTS];
+    /* configuration */
+    int conn_timeout_s, conn_interval_ms, cmd_timeout_s, cmd_interval_ms, socket_timeout_ms;
+    long long model_timeout_ms;
+    char *put_prefix;          /* "x." or "" */
+    char **get_prefixes;       /* "x." entries */
+    size_t n_get, cur_get;
+    bool use_tensor_prefix, use_dataset_prefix, use_list_prefix, use_model_prefix;
+    long long chunk_size;      /* -1: not asked yet */
+    /* counters */
+    unsigned long long retries;   /* resends after I/O errors */
+    unsigned long long redirects; /* MOVED/ASK followed */
+    unsigned int seed;
+    /* set by elc_exec when it gave up after SR_CMD_TIMEOUT without a working connection */
+    int io_gave_up;
+    /* when set, elc_exec makes a single attempt (the stager uses it while the database is
+     * known to be down, so a backlog fails fast instead of waiting SR_CMD_TIMEOUT per item) */
+    int single_attempt;
+};
+
+/* ---- command builder ---- */
+typedef struct elc_cmd {
+    int argc, cap;
+    const char **argv;
+    size_t *lens;
+    char **owned;
+    int n_owned, cap_owned;
+    const char *rkey;          /* routing key (borrowed from argv) or NULL */
+    size_t rlen;
+    int node;                  /* >= 0: fixed node index; -1: route by rkey (node 0 standalone) */
+    int oom;
+} elc_cmd;
+
+void elc_cmd_init(elc_cmd *c);
+void elc_cmd_free(elc_cmd *c);
+void elc_cmd_arg(elc_cmd *c, const void *p, size_t len);   /* borrowed */
+void elc_cmd_str(elc_cmd *c, const char *s);                /* borrowed */
+void elc_cmd_take(elc_cmd *c, char *p, size_t len);         /* takes a malloc'd buffer */
+void elc_cmd_fmt(elc_cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void elc_cmd_route(elc_cmd *c, int argi);                   /* route by argv[argi] */
+
+/* Run n commands as one pipeline (grouped per node, one round trip per node). replies[i] get
+ * the replies (caller frees with freeReplyObject). MOVED/ASK are followed, I/O errors retried
+ * per SR_CMD_TIMEOUT/SR_CMD_INTERVAL. Error replies are returned as replies, not as status. */
+elc_status elc_exec(elc_client *c, elc_cmd *cmds, size_t n, redisReply **replies);
+/* One command; *reply caller frees. An error reply becomes ELC_ERR_DATABASE with message
+ * "Redis error when executing command: <text>" and *reply is freed and NULL. */
+elc_status elc_exec1(elc_client *c, elc_cmd *cmd, redisReply **reply);
+void elc_free_replies(redisReply **r, size_t n);
+
+/* ---- keys ---- */
+char *elc_key_tensor(elc_client *c, const char *name, int put);  /* malloc'd */
+char *elc_key_dataset(elc_client *c, const char *name, int put); /* base key B, malloc'd */
+char *elc_key_list(elc_client *c, const char *name, int put);
+char *elc_key_model(elc_client *c, const char *name, int put);   /* without shard prefix */
+char *elc_strcat3(const char *a, const char *b, const char *c);
+uint16_t elc_crc16(const char *buf, size_t len);
+int elc_key_slot(const char *key, size_t len);
+void elc_shard_prefix(int slot, char *out, size_t *len);
+void elc_sleep_ms(long ms);
+double elc_now(void);
+
+/* ---- tensors ---- */
+elc_dtype elc_dtype_from_name(const char *s, size_t len);
+/* transpose between Fortran (column-major) and C (row-major) for dims in Fortran order */
+void elc_f2c(void *dst, const void *src, const size_t *dims, size_t ndims, size_t esize);
+void elc_c2f(void *dst, const void *src, const size_t *dims, size_t ndims, size_t esize);
+/* Parse an AI.TENSORGET META BLOB reply; blob/dims point into the reply / a malloc'd array. */
+elc_status elc_parse_tensor_reply(redisReply *r, const char *key, elc_dtype *dtype,
+                                  size_t **dims, size_t *ndims, const char **blob,
+                                  size_t *blob_len);
+
+/* ---- datasets ---- */
+/* Append the put_dataset commands for ds (routed to its slot) to cmds starting at *n. */
+elc_status elc_dataset_put_cmds(elc_client *c, const elc_dataset *ds, elc_cmd *cmds, size_t *n,
+                                char **basekey_out);
+size_t elc_dataset_put_ncmds(const elc_dataset *ds);
+
+#endif

@@ -1,0 +1,282 @@
+/* stager.c — asynchronous snapshot staging: a bounded queue of datasets and one background
+ * thread that sends each with put_dataset + append_to_list pipelined, reconnecting and
+ * resending on connection loss. */
+#define _GNU_SOURCE
+#include "elc_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct st_item {
+    elc_dataset *ds;
+    char *list;
+    size_t bytes;
+    double t_submit;
+    struct st_item *next;
+} st_item;
+
+struct elc_stager {
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_space, cv_idle;
+    st_item *head, *tail;
+    size_t max_bytes;
+    elc_stager_policy policy;
+    int stop, busy;
+    int down; /* the last item failed for want of a connection */
+    elc_client *client;
+    pthread_t thread;
+    elc_stager_stats stats;
+    double lat_sum;
+    char err[2048];
+};
+
+static void item_free(st_item *it)
+{
+    if (!it) return;
+    elc_dataset_destroy(it->ds);
+    free(it->list);
+    free(it);
+}
+
+static void *stager_main(void *arg)
+{
+    elc_stager *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->head && !s->stop) pthread_cond_wait(&s->cv_work, &s->mu);
+        if (!s->head) break;
+        st_item *it = s->head;
+        s->head = it->next;
+        if (!s->head) s->tail = NULL;
+        s->stats.queued--;
+        s->stats.queued_bytes -= it->bytes;
+        s->busy = 1;
+        pthread_cond_broadcast(&s->cv_space);
+        pthread_mutex_unlock(&s->mu);
+
+        unsigned long long r0 = s->client->retries;
+        /* while the database is known to be gone, one attempt per item: a backlog fails fast
+         * instead of waiting SR_CMD_TIMEOUT for each item; the first success resets this */
+        s->client->single_attempt = s->down;
+        elc_status st = it->list ? elc_put_dataset_and_append(s->client, it->ds, it->list)
+                                 : elc_put_dataset(s->client, it->ds);
+        double lat = elc_now() - it->t_submit;
+        unsigned long long dr = s->client->retries - r0;
+        char msg[1024];
+        if (st) snprintf(msg, sizeof msg, "%s", elc_last_error());
+        s->down = st != ELC_OK && s->client->io_gave_up;
+
+        pthread_mutex_lock(&s->mu);
+        s->stats.retries += dr;
+        if (st == ELC_OK) {
+            s->stats.sent++;
+            s->stats.bytes += it->bytes;
+            s->lat_sum += lat;
+            if (lat > s->stats.max_latency_s) s->stats.max_latency_s = lat;
+            s->stats.mean_latency_s = s->lat_sum / (double)s->stats.sent;
+        } else {
+            s->stats.failed++;
+            snprintf(s->err, sizeof s->err, "sending dataset %s failed: %s", elc_dataset_name(it->ds), msg);
+        }
+        s->busy = 0;
+        if (!s->head) pthread_cond_broadcast(&s->cv_idle);
+        pthread_mutex_unlock(&s->mu);
+        item_free(it);
+        pthread_mutex_lock(&s->mu);
+    }
+    s->busy = 0;
+    pthread_cond_broadcast(&s->cv_idle);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+elc_status elc_stager_create(elc_stager **out, size_t max_queue_bytes, elc_stager_policy policy,
+                             const char *address, const char *suffix)
+{
+    elc_err_clear();
+    if (!out) return elc_err(ELC_ERR_PARAMETER, "elc_stager_create: out is NULL");
+    *out = NULL;
+    if (policy != ELC_POLICY_BLOCK && policy != ELC_POLICY_DROP_OLDEST)
+        return elc_err(ELC_ERR_PARAMETER, "Unknown stager policy %d (0 block, 1 drop_oldest)", (int)policy);
+    elc_stager *s = calloc(1, sizeof *s);
+    if (!s) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    elc_status st = elc_client_create_at(&s->client, address, -1, suffix);
+    if (st) { free(s); return st; }
+    s->max_bytes = max_queue_bytes;
+    s->policy = policy;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv_work, NULL);
+    pthread_cond_init(&s->cv_space, NULL);
+    pthread_cond_init(&s->cv_idle, NULL);
+    int rc = pthread_create(&s->thread, NULL, stager_main, s);
+    if (rc) {
+        elc_client_destroy(s->client);
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv_work);
+        pthread_cond_destroy(&s->cv_space);
+        pthread_cond_destroy(&s->cv_idle);
+        free(s);
+        return elc_err(ELC_ERR_INTERNAL, "cannot start the staging thread: %s", strerror(rc));
+    }
+    *out = s;
+    return ELC_OK;
+}
+
+elc_status elc_stager_submit(elc_stager *s, elc_dataset *ds, const char *list)
+{
+    elc_err_clear();
+    if (!s) { elc_dataset_destroy(ds); return elc_err(ELC_ERR_PARAMETER, "stager is NULL"); }
+    if (!ds) return elc_err(ELC_ERR_PARAMETER, "dataset is NULL");
+    st_item *it = calloc(1, sizeof *it);
+    if (!it) { elc_dataset_destroy(ds); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+    it->ds = ds;
+    it->bytes = elc_dataset_nbytes(ds);
+    it->t_submit = elc_now();
+    if (list && *list && !(it->list = strdup(list))) {
+        item_free(it);
+        return elc_err(ELC_ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_lock(&s->mu);
+    s->stats.submitted++;
+    if (s->stop) {
+        pthread_mutex_unlock(&s->mu);
+        item_free(it);
+        return elc_err(ELC_ERR_RUNTIME, "the stager is shutting down");
+    }
+    st_item *dropped = NULL;
+    if (s->max_bytes > 0) {
+        if (it->bytes > s->max_bytes && s->policy == ELC_POLICY_DROP_OLDEST) {
+            s->stats.dropped++;
+            pthread_mutex_unlock(&s->mu);
+            item_free(it);
+            return ELC_OK;
+        }
+        for (;;) {
+            size_t limit = it->bytes > s->max_bytes ? 0 : s->max_bytes - it->bytes;
+            if (s->stats.queued_bytes <= limit && !(it->bytes > s->max_bytes && s->head)) break;
+            if (s->policy == ELC_POLICY_DROP_OLDEST && s->head) {
+                st_item *old = s->head;
+                s->head = old->next;
+                if (!s->head) s->tail = NULL;
+                s->stats.queued--;
+                s->stats.queued_bytes -= old->bytes;
+                s->stats.dropped++;
+                old->next = dropped;
+                dropped = old;
+                continue;
+            }
+            if (s->policy == ELC_POLICY_DROP_OLDEST) break; /* queue empty: it fits now */
+            pthread_cond_wait(&s->cv_space, &s->mu);
+            if (s->stop) {
+                pthread_mutex_unlock(&s->mu);
+                item_free(it);
+                return elc_err(ELC_ERR_RUNTIME, "the stager is shutting down");
+            }
+        }
+    }
+    if (s->tail) s->tail->next = it;
+    else s->head = it;
+    s->tail = it;
+    s->stats.queued++;
+    s->stats.queued_bytes += it->bytes;
+    if (s->stats.queued_bytes > s->stats.high_water_bytes) s->stats.high_water_bytes = s->stats.queued_bytes;
+    if (s->stats.queued > s->stats.high_water_items) s->stats.high_water_items = s->stats.queued;
+    pthread_cond_signal(&s->cv_work);
+    pthread_mutex_unlock(&s->mu);
+    while (dropped) {
+        st_item *n = dropped->next;
+        item_free(dropped);
+        dropped = n;
+    }
+    return ELC_OK;
+}
+
+elc_status elc_stager_flush(elc_stager *s, double timeout_s)
+{
+    elc_err_clear();
+    if (!s) return elc_err(ELC_ERR_PARAMETER, "stager is NULL");
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    if (timeout_s >= 0) {
+        double t = (double)dl.tv_sec + 1e-9 * (double)dl.tv_nsec + timeout_s;
+        dl.tv_sec = (time_t)t;
+        dl.tv_nsec = (long)((t - (double)dl.tv_sec) * 1e9);
+    }
+    elc_status st = ELC_OK;
+    pthread_mutex_lock(&s->mu);
+    while (s->head || s->busy) {
+        if (timeout_s < 0) {
+            pthread_cond_wait(&s->cv_idle, &s->mu);
+        } else if (pthread_cond_timedwait(&s->cv_idle, &s->mu, &dl) == ETIMEDOUT) {
+            if (s->head || s->busy)
+                st = elc_err(ELC_ERR_TIMEOUT, "stager flush timed out after %.1f s with %llu items queued",
+                             timeout_s, (unsigned long long)s->stats.queued + (unsigned long long)s->busy);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+elc_status elc_stager_stats_get(elc_stager *s, elc_stager_stats *stats)
+{
+    if (!s || !stats) return elc_err(ELC_ERR_PARAMETER, "stager or stats is NULL");
+    pthread_mutex_lock(&s->mu);
+    *stats = s->stats;
+    pthread_mutex_unlock(&s->mu);
+    return ELC_OK;
+}
+
+size_t elc_stager_last_error(elc_stager *s, char *buf, size_t buflen)
+{
+    if (!s) return 0;
+    pthread_mutex_lock(&s->mu);
+    size_t n = strlen(s->err);
+    if (buf && buflen > 0) {
+        size_t k = n < buflen - 1 ? n : buflen - 1;
+        memcpy(buf, s->err, k);
+        buf[k] = '\0';
+    }
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+elc_status elc_stager_destroy(elc_stager *s)
+{
+    if (!s) return ELC_OK;
+    elc_status st = elc_stager_flush(s, -1.0);
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_broadcast(&s->cv_work);
+    pthread_cond_broadcast(&s->cv_space);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    while (s->head) {
+        st_item *n = s->head->next;
+        item_free(s->head);
+        s->head = n;
+    }
+    elc_client_destroy(s->client);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv_work);
+    pthread_cond_destroy(&s->cv_space);
+    pthread_cond_destroy(&s->cv_idle);
+    free(s);
+    return st;
+}
+
+/* Fortran-callable: copy the stager's last error, blank-padded. */
+void elc_f_stager_last_error(elc_stager *s, char *buf, int buflen)
+{
+    if (buflen <= 0) return;
+    char tmp[2048];
+    size_t n = elc_stager_last_error(s, tmp, sizeof tmp);
+    if (n >= sizeof tmp) n = sizeof tmp - 1;
+    size_t k = n < (size_t)buflen ? n : (size_t)buflen;
+    memcpy(buf, tmp, k);
+    memset(buf + k, ' ', (size_t)buflen - k);
+}

@@ -1,0 +1,276 @@
+"""`eddylearn bench database`: the database module against baselines measured in the same run.
+
+* put/get throughput of tensors through the SmartRedis Python client, 4 KiB … 64 MiB, against
+  plain Redis SET/GET of the same bytes (redis-py) on the same server;
+* AI.MODELEXECUTE time of a small MLP on 32³ points against the same TorchScript forward pass
+  in this process;
+* model runs per second with 4 concurrent clients, THREADS_PER_QUEUE 1 and 2.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import database
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZES = [4 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20]
+POINTS = 32 ** 3
+FEATURES = 6
+
+
+def machine() -> dict:
+    """CPU model and core count of this machine."""
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu_model": model, "cores": os.cpu_count(), "platform": platform.platform()}
+
+
+class _Server:
+    """A private redis-server with the module on a free loopback port."""
+
+    def __init__(self, threads: int):
+        self.dir = tempfile.TemporaryDirectory(prefix="eddylearn-bench-")
+        self.port = _free_port()
+        cmd = database.server_command(self.port, threads=threads, extra=["--dir", self.dir.name])
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=self.dir.name,
+                                     env=database.server_env())
+        database._wait_ping("127.0.0.1", self.port, 60, self.proc)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        database._end_pid(self.proc.pid)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.dir.cleanup()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _client(address: str):
+    os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
+    os.environ.setdefault("SR_LOG_FILE", "/dev/null")
+    # generous socket timeout: a 64 MiB transfer on a slow machine may exceed 250 ms
+    os.environ.setdefault("SR_SOCKET_TIMEOUT", "20000")
+    from smartredis import Client
+
+    return Client(address=address, cluster=False)
+
+
+def _rate(fn, nbytes: int, budget_s: float, min_reps: int = 3, max_reps: int = 2000) -> float:
+    """Bytes per second of fn(): best of several timed batches inside a time budget."""
+    fn()  # warm-up
+    t0 = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - t0, 1e-6)
+    reps = int(min(max_reps, max(min_reps, (budget_s / 3) / once)))
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / reps)
+    return nbytes / best
+
+
+def bench_transfer(address: str, sizes: list[int], budget_s: float) -> list[dict]:
+    import redis
+
+    client = _client(address)
+    host, port = address.split(":")
+    r = redis.Redis(host=host, port=int(port), protocol=2)
+    rows = []
+    for n in sizes:
+        a = np.random.default_rng(n).standard_normal(n // 4).astype(np.float32)
+        raw = a.tobytes()
+        put = _rate(lambda: client.put_tensor("bench_t", a), n, budget_s)
+        get = _rate(lambda: client.get_tensor("bench_t"), n, budget_s)
+        rset = _rate(lambda: r.set("bench_s", raw), n, budget_s)
+        rget = _rate(lambda: r.get("bench_s"), n, budget_s)
+        # the same tensor commands sent by redis-py: separates server cost from client cost
+        tset = _rate(lambda: r.execute_command("AI.TENSORSET", "bench_r", "FLOAT", n // 4, "BLOB", raw), n, budget_s)
+        tget = _rate(lambda: r.execute_command("AI.TENSORGET", "bench_r", "META", "BLOB"), n, budget_s)
+        assert r.get("bench_s") == raw and client.get_tensor("bench_t").tobytes() == raw
+        row = {"bytes": n, "put_MBps": put / 1e6, "set_MBps": rset / 1e6, "ratio_put_vs_set": put / rset,
+               "get_MBps": get / 1e6, "redis_get_MBps": rget / 1e6, "ratio_get_vs_get": get / rget,
+               "raw_tensorset_MBps": tset / 1e6, "ratio_raw_tensorset_vs_set": tset / rset,
+               "raw_tensorget_MBps": tget / 1e6, "ratio_raw_tensorget_vs_get": tget / rget}
+        log.info("%9d B  put %8.1f MB/s vs SET %8.1f MB/s (%.2fx)   get %8.1f MB/s vs GET %8.1f MB/s (%.2fx)",
+                 n, row["put_MBps"], row["set_MBps"], row["ratio_put_vs_set"], row["get_MBps"],
+                 row["redis_get_MBps"], row["ratio_get_vs_get"])
+        rows.append(row)
+    r.delete("bench_s", "bench_t", "bench_r")
+    return rows
+
+
+def _mlp_bytes() -> tuple[object, bytes]:
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(FEATURES, 64), torch.nn.Tanh(), torch.nn.Linear(64, 64),
+                              torch.nn.Tanh(), torch.nn.Linear(64, FEATURES)).eval()
+    traced = torch.jit.trace(net, torch.randn(8, FEATURES))
+    buf = io.BytesIO()
+    torch.jit.save(traced, buf)
+    return traced, buf.getvalue()
+
+
+def _median_time(fn, reps: int) -> float:
+    fn()
+    fn()
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def bench_execute(address: str, reps: int) -> dict:
+    import torch
+
+    traced, blob = _mlp_bytes()
+    x = np.random.default_rng(1).standard_normal((POINTS, FEATURES)).astype(np.float32)
+    xt = torch.from_numpy(x)
+
+    def inproc():
+        with torch.inference_mode():
+            traced(xt)
+
+    client = _client(address)
+    client.set_model("bench_mlp", blob, "TORCH", "CPU")
+    client.put_tensor("bench_x", x)
+    db = _median_time(lambda: client.run_model("bench_mlp", ["bench_x"], ["bench_y"]), reps)
+    ip = _median_time(inproc, reps)
+    with torch.inference_mode():
+        ref = traced(xt).numpy()
+    assert np.allclose(client.get_tensor("bench_y"), ref, atol=1e-5)
+    res = {"points": POINTS, "features": FEATURES, "database_ms": db * 1e3, "inprocess_ms": ip * 1e3,
+           "ratio_execute_vs_inprocess": db / ip, "torch_threads_inprocess": torch.get_num_threads()}
+    log.info("AI.MODELEXECUTE %.2f ms vs in-process forward %.2f ms (%.2fx)", db * 1e3, ip * 1e3, db / ip)
+    return res
+
+
+def _concurrent_worker(address: str, runs: int, barrier, out) -> None:
+    client = _client(address)
+    key = f"bench_y_{os.getpid()}"
+    client.run_model("bench_mlp", ["bench_x"], [key])
+    barrier.wait()
+    t0 = time.perf_counter()
+    for _ in range(runs):
+        client.run_model("bench_mlp", ["bench_x"], [key])
+    out.put((t0, time.perf_counter()))
+
+
+def bench_concurrency(threads: int, clients: int, runs: int) -> dict:
+    server = _Server(threads)
+    try:
+        _, blob = _mlp_bytes()
+        c = _client(server.address)
+        c.set_model("bench_mlp", blob, "TORCH", "CPU")
+        c.put_tensor("bench_x", np.random.default_rng(1).standard_normal((POINTS, FEATURES)).astype(np.float32))
+        ctx = mp.get_context("spawn")
+        barrier, out = ctx.Barrier(clients), ctx.Queue()
+        procs = [ctx.Process(target=_concurrent_worker, args=(server.address, runs, barrier, out))
+                 for _ in range(clients)]
+        for p in procs:
+            p.start()
+        spans = [out.get(timeout=600) for _ in procs]
+        for p in procs:
+            p.join(60)
+        wall = max(e for _, e in spans) - min(s for s, _ in spans)
+        res = {"threads_per_queue": threads, "clients": clients, "runs": runs * clients,
+               "runs_per_s": runs * clients / wall}
+        log.info("THREADS_PER_QUEUE %d, %d clients: %.1f runs/s", threads, clients, res["runs_per_s"])
+        return res
+    finally:
+        server.close()
+
+
+def bench_database(json_path: str | Path | None = None, sizes: list[int] | None = None, budget_s: float = 1.0,
+                   exec_reps: int = 30, clients: int = 4, concurrent_runs: int = 25) -> dict:
+    """Runs the database benchmark; writes JSON to `json_path` when given; returns the results."""
+    sizes = sizes or DEFAULT_SIZES
+    result = {"machine": machine(), "module": str(database.module_path())}
+    server = _Server(threads=1)
+    try:
+        result["transfer"] = bench_transfer(server.address, sizes, budget_s)
+        result["execute"] = bench_execute(server.address, exec_reps)
+    finally:
+        server.close()
+    result["ratio_execute_vs_inprocess"] = result["execute"]["ratio_execute_vs_inprocess"]
+    result["concurrency"] = [bench_concurrency(t, clients, concurrent_runs) for t in (1, 2)]
+    result["targets"] = {"ratio_put_vs_set": ">= 0.9", "ratio_get_vs_get": ">= 0.9",
+                         "ratio_execute_vs_inprocess": "<= 1.2"}
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, indent=1))
+    return result
+
+
+def report(res: dict) -> str:
+    """Human-readable table: each figure next to its baseline."""
+    m = res["machine"]
+    lines = [f"machine: {m['cpu_model']}, {m['cores']} cores", "",
+             "SmartRedis put_tensor/get_tensor vs redis-py SET/GET of the same bytes (target >= 0.9);",
+             "raw = AI.TENSORSET/AI.TENSORGET sent by redis-py (the server's share of the cost)", "",
+             f"{'size':>10} {'put MB/s':>9} {'SET MB/s':>9} {'put/SET':>8} {'raw/SET':>8}"
+             f" {'get MB/s':>9} {'GET MB/s':>9} {'get/GET':>8} {'raw/GET':>8}"]
+    for row in res["transfer"]:
+        lines.append(f"{row['bytes']:>10} {row['put_MBps']:>9.1f} {row['set_MBps']:>9.1f} {row['ratio_put_vs_set']:>8.2f}"
+                     f" {row['ratio_raw_tensorset_vs_set']:>8.2f} {row['get_MBps']:>9.1f} {row['redis_get_MBps']:>9.1f}"
+                     f" {row['ratio_get_vs_get']:>8.2f} {row['ratio_raw_tensorget_vs_get']:>8.2f}")
+    e = res["execute"]
+    lines += ["", f"MLP on {e['points']} points: AI.MODELEXECUTE {e['database_ms']:.2f} ms vs in-process "
+                  f"{e['inprocess_ms']:.2f} ms -> {e['ratio_execute_vs_inprocess']:.2f}x (target <= 1.2)"]
+    for c in res["concurrency"]:
+        lines.append(f"THREADS_PER_QUEUE {c['threads_per_queue']}, {c['clients']} clients: {c['runs_per_s']:.1f} runs/s")
+    return "\n".join(lines)
+
+
+def _cmd(args) -> int:
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
+    res = bench_database(args.json, sizes=sizes, budget_s=args.budget)
+    print(report(res))
+    if args.json:
+        print(f"\nresults: {args.json}")
+    return 0
+
+
+def register_bench(subparsers):
+    """Adds `database` to the `bench` subcommand's subparsers."""
+    p = subparsers.add_parser("database", help="put/get throughput vs Redis SET/GET, model execution vs in-process")
+    p.add_argument("--json", help="write the results to this file")
+    p.add_argument("--sizes", help="comma-separated tensor sizes in bytes (default 4 KiB … 64 MiB)")
+    p.add_argument("--budget", type=float, default=1.0, help="seconds per throughput measurement (default 1)")
+    p.set_defaults(func=_cmd)
+    return p

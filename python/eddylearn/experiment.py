@@ -1,0 +1,341 @@
+"""The online-learning experiment: a SmartSim Experiment with the database, the solver under
+mpirun and the consumers (trainers, analyser, compressor, visualiser), live progress, a clean
+stop, and a report.
+
+    report = run_experiment(load_config("tgv.toml"), Path("out"))
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import database
+from ._paths import reference_tgv, solver_executable
+from .config import ExperimentConfig
+from .io import read_diagnostics, read_reference, write_namelist
+
+log = logging.getLogger("eddylearn.experiment")
+
+CONSUMERS = ("analyser", "compressor", "visualiser")
+
+
+class ExperimentError(RuntimeError):
+    """The experiment could not run to its end; the message says what failed."""
+
+
+def solver_groups(cfg: ExperimentConfig, out: Path) -> dict:
+    """The solver's namelist groups: the configured ones, the driver's output folder, staging."""
+    s = cfg.solver
+    st = s.staging
+    return {
+        "domain": dict(s.domain), "physics": dict(s.physics), "time": dict(s.time),
+        "sgs": dict(s.sgs),
+        "output": {**s.output, "dir": str(out), "verbose": True},
+        "staging": {"enabled": st.enabled, "snapshot_every": st.snapshot_every,
+                    "fields": st.fields, "sgs_every": st.sgs_every, "sgs_width": st.sgs_width,
+                    "sgs_samples": st.sgs_samples, "queue_mb": st.queue_mb,
+                    "policy": st.policy, "prefix": cfg.experiment.prefix},
+    }
+
+
+def _python_settings(exp, args: list[str], launcher: str):
+    """A Python consumer: one process (torch.distributed.run starts the DDP ranks itself)."""
+    rs = exp.create_run_settings(exe=sys.executable, exe_args=args)
+    if launcher != "local":
+        rs.set_tasks(1)
+    return rs
+
+
+def build_entities(exp, cfg: ExperimentConfig, out: Path) -> dict:
+    """SmartSim models for the solver and every enabled consumer (not started)."""
+    launcher = cfg.experiment.launcher
+    prefix = cfg.experiment.prefix
+    solver_dir = out / "solver"
+    solver_dir.mkdir(parents=True, exist_ok=True)
+    nml = write_namelist(solver_dir / "input.nml", solver_groups(cfg, solver_dir))
+    if launcher == "local":
+        rs = exp.create_run_settings(exe=str(solver_executable()), exe_args=[str(nml)],
+                                     run_command="mpirun")
+        if os.geteuid() == 0:
+            rs.run_args["allow-run-as-root"] = None
+        if cfg.solver.ranks > (os.cpu_count() or 1):
+            rs.run_args["oversubscribe"] = None
+    else:
+        rs = exp.create_run_settings(exe=str(solver_executable()), exe_args=[str(nml)])
+    rs.set_tasks(cfg.solver.ranks)
+    entities = {"solver": exp.create_model("solver", rs, path=str(solver_dir))}
+
+    for t in cfg.trainer:
+        tdir = out / "trainers" / t.name
+        tdir.mkdir(parents=True, exist_ok=True)
+        args = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(t.ranks),
+                "-m", "eddylearn.consumers.trainer", "--name", t.name, "--prefix", prefix,
+                "--out", str(tdir), "--hidden", ",".join(map(str, t.hidden)), "--lr", str(t.lr),
+                "--batch", str(t.batch), "--steps-per-round", str(t.steps_per_round),
+                "--publish-every", str(t.publish_every), "--val-every", str(t.val_every),
+                "--max-steps", str(t.max_steps), "--seed", str(t.seed), "--no-resume"]
+        entities[f"trainer:{t.name}"] = exp.create_model(
+            f"trainer_{t.name}", _python_settings(exp, args, launcher), path=str(tdir))
+    for name in CONSUMERS:
+        section = getattr(cfg, name)
+        if not section.enabled:
+            continue
+        cdir = out / name
+        cdir.mkdir(parents=True, exist_ok=True)
+        args = ["-m", f"eddylearn.consumers.{name}", "--prefix", prefix, "--out", str(cdir)]
+        for key, value in section.options.items():
+            args += [f"--{key.replace('_', '-')}", str(value)]
+        entities[name] = exp.create_model(name, _python_settings(exp, args, launcher),
+                                          path=str(cdir))
+    return entities
+
+
+class Monitor:
+    """Live state of a running experiment, read from the database and the solver's files."""
+
+    def __init__(self, cfg: ExperimentConfig, out: Path, address: str):
+        from smartredis import Client
+        self.cfg = cfg
+        self.out = out
+        self.address = address
+        self.client = Client(False, address, logger_name="eddylearn-driver")
+        self.prefix = cfg.experiment.prefix
+        self.retention_removed = {"snapshots": 0, "sgs_samples": 0}
+
+    def solver_state(self) -> dict:
+        path = self.out / "solver" / "diagnostics.csv"
+        try:
+            d = read_diagnostics(path)
+        except (OSError, ValueError, IndexError):
+            return {}
+        if len(d["step"]) == 0:
+            return {}
+        return {"step": int(d["step"][-1]), "time": float(d["time"][-1]),
+                "energy": float(d["energy"][-1]), "staged": int(d["staged_sent"][-1]),
+                "dropped": int(d["staged_dropped"][-1])}
+
+    def list_length(self, name: str) -> int:
+        return int(self.client.get_list_length(self.prefix + name))
+
+    def trainer_state(self, name: str) -> dict:
+        key = f"{self.prefix}trainer.{name}.progress"
+        if not self.client.tensor_exists(key):
+            return {}
+        v = self.client.get_tensor(key)
+        return {"step": int(v[0]), "train_loss": float(v[1]), "val_loss": float(v[2]),
+                "samples": int(v[3]), "version": int(v[5])}
+
+    def memory_mib(self) -> float:
+        info = self.client.get_db_node_info([self.address])[0]
+        return float(info.get("Memory", {}).get("used_memory", 0)) / 2 ** 20
+
+    def apply_retention(self) -> None:
+        """Keep the last K steps of each list; count what is removed, never silently."""
+        keep = self.cfg.database.retention
+        if keep <= 0:
+            return
+        from .snapshots import apply_retention
+        for name in ("snapshots", "sgs_samples"):
+            removed = apply_retention(self.client, self.prefix + name, keep, unit="steps")
+            self.retention_removed[name] += removed
+
+    def request_stop(self) -> None:
+        from .snapshots import request_stop
+        request_stop(self.client, self.prefix)
+
+
+def _status(exp, entity):
+    return exp.get_status(entity)[0]
+
+
+def _progress_table(monitor: Monitor, entities: dict, exp, elapsed: float):
+    from rich.table import Table
+    table = Table(title=f"eddylearn experiment — {elapsed:6.1f} s", expand=False)
+    for col in ("component", "state", "progress"):
+        table.add_column(col)
+    st = monitor.solver_state()
+    table.add_row("solver", _status(exp, entities["solver"]).value,
+                  f"step {st.get('step', 0)}  t = {st.get('time', 0.0):.3f}  "
+                  f"E = {st.get('energy', 0.0):.5f}  staged {st.get('staged', 0)}")
+    table.add_row("database", "Running",
+                  f"snapshots {monitor.list_length('snapshots')}  samples "
+                  f"{monitor.list_length('sgs_samples')}  memory {monitor.memory_mib():.0f} MiB"
+                  f"  removed {sum(monitor.retention_removed.values())}")
+    for key, ent in entities.items():
+        if key.startswith("trainer:"):
+            tr = monitor.trainer_state(key.split(":", 1)[1])
+            text = (f"step {tr['step']}  loss {tr['train_loss']:.3e} / val {tr['val_loss']:.3e}"
+                    f"  samples {tr['samples']}  model v{tr['version']}" if tr else "waiting")
+            table.add_row(key.replace(":", " "), _status(exp, ent).value, text)
+        elif key != "solver":
+            table.add_row(key, _status(exp, ent).value, "")
+    return table
+
+
+def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True) -> dict:
+    """Run the experiment described by cfg, writing everything into out; returns the report.
+    Everything started is stopped at the end, on an error and on Ctrl-C."""
+    from smartsim import Experiment
+    from smartsim.status import SmartSimStatus as S
+    from rich.console import Console
+    from rich.live import Live
+
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    database.configure_smartsim()
+    console = Console(stderr=False)
+    exp = Experiment(cfg.experiment.name, exp_path=str(out / "smartsim"),
+                     launcher=cfg.experiment.launcher)
+    db = exp.create_database(port=cfg.database.port, interface=cfg.database.interface,
+                             db_nodes=1, threads_per_queue=cfg.database.threads_per_queue)
+    exp.generate(db, overwrite=True)
+    entities = build_entities(exp, cfg, out)
+    consumers = {k: v for k, v in entities.items() if k != "solver"}
+    t0 = time.time()
+    timings: dict[str, float] = {}
+    outcome = "completed"
+    monitor = None
+    live = Live(console=console, auto_refresh=False, transient=False) if progress else None
+    last_line = 0.0
+
+    def show():
+        nonlocal last_line
+        if monitor is None or not progress:
+            return
+        table = _progress_table(monitor, entities, exp, time.time() - t0)
+        if console.is_terminal:
+            live.update(table, refresh=True)
+        elif time.time() - last_line > 5:
+            console.print(table)
+            last_line = time.time()
+
+    def over_time() -> bool:
+        return time.time() - t0 > cfg.experiment.time_limit
+
+    try:
+        if live is not None and console.is_terminal:
+            live.start()
+        exp.start(db, block=True)
+        address = db.get_address()[0]
+        monitor = Monitor(cfg, out, address)
+        timings["database_start_s"] = time.time() - t0
+        exp.start(*entities.values(), block=False)
+        # phase 1: the solver runs; consumers learn and analyse alongside
+        while True:
+            status = _status(exp, entities["solver"])
+            monitor.apply_retention()
+            show()
+            if status == S.STATUS_COMPLETED:
+                break
+            if status in (S.STATUS_FAILED, S.STATUS_CANCELLED):
+                raise ExperimentError(f"the solver {status.value.lower()}; see "
+                                      f"{out / 'solver' / 'solver.err'}")
+            for key, ent in consumers.items():
+                if _status(exp, ent) == S.STATUS_FAILED:
+                    log.warning("%s failed (see %s); the solver goes on", key, out)
+            if over_time():
+                raise ExperimentError(f"time limit of {cfg.experiment.time_limit} s reached")
+            time.sleep(0.5)
+        timings["solver_s"] = time.time() - t0 - timings["database_start_s"]
+        # phase 2: trainers take their extra steps on what is stored, then everyone stops
+        targets = {}
+        for t in cfg.trainer:
+            st = monitor.trainer_state(t.name)
+            targets[t.name] = st.get("step", 0) + t.extra_steps
+        while targets and not over_time():
+            pending = [n for n, target in targets.items()
+                       if _status(exp, entities[f"trainer:{n}"]) not in
+                       (S.STATUS_COMPLETED, S.STATUS_FAILED, S.STATUS_CANCELLED)
+                       and monitor.trainer_state(n).get("step", 0) < target]
+            if not pending:
+                break
+            show()
+            time.sleep(0.5)
+        monitor.request_stop()
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            running = [k for k, e in consumers.items()
+                       if _status(exp, e) not in (S.STATUS_COMPLETED, S.STATUS_FAILED,
+                                                  S.STATUS_CANCELLED)]
+            show()
+            if not running:
+                break
+            time.sleep(0.5)
+        timings["total_s"] = time.time() - t0
+    except KeyboardInterrupt:
+        outcome = "interrupted"
+        console.print("[yellow]interrupted: stopping every component[/yellow]")
+    except ExperimentError as exc:
+        outcome = f"failed: {exc}"
+        console.print(f"[red]{exc}[/red]")
+    finally:
+        if live is not None and console.is_terminal:
+            live.stop()
+        removed = dict(monitor.retention_removed) if monitor else {}
+        for key, ent in entities.items():
+            try:
+                if _status(exp, ent) not in (S.STATUS_COMPLETED, S.STATUS_FAILED,
+                                             S.STATUS_CANCELLED, S.STATUS_NEVER_STARTED,
+                                             S.STATUS_NEW):
+                    exp.stop(ent)
+            except Exception as exc:  # keep stopping the others
+                log.warning("could not stop %s: %s", key, exc)
+        try:
+            exp.stop(db)
+        except Exception as exc:
+            log.warning("could not stop the database: %s", exc)
+    report = build_report(cfg, out, entities, exp, outcome, timings, removed)
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
+    return report
+
+
+def build_report(cfg, out: Path, entities, exp, outcome: str, timings: dict,
+                 removed: dict) -> dict:
+    """report.json: outcome, timings, the solver's TGV comparison, trainer a-priori results,
+    consumer summaries, retention counts."""
+    report: dict = {"outcome": outcome, "timings": timings, "retention_removed": removed,
+                    "status": {k: _status(exp, e).value for k, e in entities.items()}}
+    diag_path = out / "solver" / "diagnostics.csv"
+    if diag_path.exists():
+        from .validate import plot_tgv, tgv_metrics
+        diag = read_diagnostics(diag_path)
+        last = {k: float(v[-1]) for k, v in diag.items() if k != "step"}
+        report["solver"] = {"steps": int(diag["step"][-1]), **last}
+        if cfg.solver.physics.get("initial", "tgv3d") == "tgv3d" and len(diag["step"]) > 2:
+            ref = read_reference(reference_tgv())
+            report["solver"]["tgv"] = tgv_metrics(diag, ref)
+            plot_tgv({"solver": diag}, ref, out / "dissipation.png",
+                     "Taylor–Green vortex: solver during the experiment")
+    trainers = {}
+    for t in cfg.trainer:
+        path = out / "trainers" / t.name / f"{t.name}.json"
+        if path.exists():
+            res = json.loads(path.read_text())
+            res.pop("history", None)
+            trainers[t.name] = res
+    report["trainers"] = trainers
+    if len(trainers) == 1:
+        only = next(iter(trainers.values()))
+        if "apriori" in only:
+            report["apriori"] = only["apriori"]
+    elif trainers:
+        report["trainer_comparison"] = {
+            n: {"hidden": r.get("hidden"),
+                "sgs_dissipation_corr": r.get("apriori", {}).get("learned", {}).get(
+                    "sgs_dissipation_corr")} for n, r in trainers.items()}
+        best = max(trainers.values(), key=lambda r: r.get("apriori", {}).get("learned", {})
+                   .get("sgs_dissipation_corr", -1))
+        if "apriori" in best:
+            report["apriori"] = best["apriori"]
+    for name in CONSUMERS:
+        path = out / name / "summary.json"
+        if path.exists():
+            report[name] = json.loads(path.read_text())
+    return report

@@ -1,0 +1,396 @@
+! Asynchronous staging of snapshots and SGS training samples to the database. Each rank hands
+! its datasets to a stager of the native client (a bounded queue and a background thread that
+! sends with pipelining, reconnects and resends) and goes on computing.
+!   snapshot: dataset <prefix>snapshot.<step>.<rank>, tensors u v w [p] (local block, Fortran
+!             order and dims), metadata step time rank nranks n(3) offset(3) dx(3); list
+!             <prefix>snapshots
+!   samples:  dataset <prefix>sgs.<step>.<rank>, tensors features (n,9) labels (n,6), metadata
+!             as above plus width (cells) and delta; list <prefix>sgs_samples
+module el_staging
+  use, intrinsic :: iso_c_binding
+  use mpi_f08
+  use el_types, only: rp, i8, msg_len
+  use el_decomp, only: decomp_t
+  use el_sgs_samples, only: sgs_sample_count, sgs_samples
+  implicit none
+  private
+  public :: staging_t, staging_init, staging_step, staging_finish, staging_counters
+
+  ! enums of eddylearn_client.h
+  integer(c_int), parameter :: ELC_OK = 0, ELC_DOUBLE = 1, ELC_LAYOUT_FORTRAN = 1
+  integer(c_int), parameter :: ELC_META_DOUBLE = 1, ELC_META_INT32 = 3, ELC_META_INT64 = 4
+  integer(c_int), parameter :: ELC_POLICY_BLOCK = 0, ELC_POLICY_DROP_OLDEST = 1
+
+  type, bind(c) :: elc_stager_stats
+    integer(c_int64_t) :: submitted, sent, bytes, retries, dropped, failed, queued, &
+                          queued_bytes, high_water_bytes, high_water_items
+    real(c_double) :: mean_latency_s, max_latency_s
+  end type elc_stager_stats
+
+  interface
+    integer(c_int) function elc_dataset_create(ds, name) bind(c)
+      import :: c_int, c_ptr, c_char
+      type(c_ptr), intent(out) :: ds
+      character(kind=c_char), intent(in) :: name(*)
+    end function
+    subroutine elc_dataset_destroy(ds) bind(c)
+      import :: c_ptr
+      type(c_ptr), value :: ds
+    end subroutine
+    integer(c_int) function elc_dataset_add_tensor(ds, name, data, dims, ndims, dtype, layout) &
+        bind(c)
+      import :: c_int, c_ptr, c_char, c_size_t
+      type(c_ptr), value :: ds, data
+      character(kind=c_char), intent(in) :: name(*)
+      integer(c_size_t), intent(in) :: dims(*)
+      integer(c_size_t), value :: ndims
+      integer(c_int), value :: dtype, layout
+    end function
+    integer(c_int) function elc_dataset_add_meta_scalar(ds, field, value, mtype) bind(c)
+      import :: c_int, c_ptr, c_char
+      type(c_ptr), value :: ds, value
+      character(kind=c_char), intent(in) :: field(*)
+      integer(c_int), value :: mtype
+    end function
+    integer(c_int) function elc_stager_create(s, max_bytes, policy, address, suffix) bind(c)
+      import :: c_int, c_ptr, c_size_t
+      type(c_ptr), intent(out) :: s
+      integer(c_size_t), value :: max_bytes
+      integer(c_int), value :: policy
+      type(c_ptr), value :: address, suffix
+    end function
+    integer(c_int) function elc_stager_submit(s, ds, list) bind(c)
+      import :: c_int, c_ptr, c_char
+      type(c_ptr), value :: s, ds
+      character(kind=c_char), intent(in) :: list(*)
+    end function
+    integer(c_int) function elc_stager_flush(s, timeout) bind(c)
+      import :: c_int, c_ptr, c_double
+      type(c_ptr), value :: s
+      real(c_double), value :: timeout
+    end function
+    integer(c_int) function elc_stager_stats_get(s, stats) bind(c)
+      import :: c_int, c_ptr, elc_stager_stats
+      type(c_ptr), value :: s
+      type(elc_stager_stats), intent(out) :: stats
+    end function
+    integer(c_int) function elc_stager_destroy(s) bind(c)
+      import :: c_int, c_ptr
+      type(c_ptr), value :: s
+    end function
+    integer(c_size_t) function elc_stager_last_error(s, buf, buflen) bind(c)
+      import :: c_size_t, c_char, c_ptr
+      type(c_ptr), value :: s
+      character(kind=c_char), intent(out) :: buf(*)
+      integer(c_size_t), value :: buflen
+    end function
+    integer(c_size_t) function elc_last_error_copy(buf, buflen) bind(c)
+      import :: c_size_t, c_char
+      character(kind=c_char), intent(out) :: buf(*)
+      integer(c_size_t), value :: buflen
+    end function
+  end interface
+
+  type :: staging_t
+    logical :: enabled = .false.
+    integer :: snapshot_every = 0, sgs_every = 0, sgs_width = 4, sgs_samples = 0
+    logical :: pressure = .true.
+    character(len=128) :: prefix = ''
+    type(c_ptr) :: stager = c_null_ptr
+    integer(i8) :: errors = 0            ! submissions refused (already counted as lost)
+  end type staging_t
+
+contains
+
+  ! Create this rank's stager (collective; ierr agrees on all ranks). Fails with a clear
+  ! message when the database cannot be reached within SR_CONN_TIMEOUT.
+  subroutine staging_init(st, d, enabled, snapshot_every, fields, sgs_every, sgs_width, &
+                          sgs_nsamples, queue_mb, policy, prefix, ierr, msg)
+    type(staging_t), intent(out) :: st
+    type(decomp_t), intent(in) :: d
+    logical, intent(in) :: enabled
+    integer, intent(in) :: snapshot_every, sgs_every, sgs_width, sgs_nsamples
+    character(len=*), intent(in) :: fields, policy, prefix
+    real(rp), intent(in) :: queue_mb
+    integer, intent(out) :: ierr
+    character(len=msg_len), intent(out) :: msg
+    integer(c_int) :: rc, pol
+    integer :: n, gerr
+    ierr = 0; msg = ''
+    st%enabled = enabled .and. (snapshot_every > 0 .or. sgs_every > 0)
+    if (.not. st%enabled) return
+    st%snapshot_every = snapshot_every; st%sgs_every = sgs_every
+    st%sgs_width = sgs_width; st%sgs_samples = sgs_nsamples
+    st%pressure = trim(fields) == 'uvwp'
+    st%prefix = prefix
+    if (sgs_every > 0) then
+      call sgs_sample_count(d, sgs_width, n, ierr, msg)
+      if (ierr /= 0) msg = '&staging: '//msg
+    end if
+    if (ierr == 0) then
+      pol = ELC_POLICY_BLOCK
+      if (trim(policy) == 'drop_oldest') pol = ELC_POLICY_DROP_OLDEST
+      rc = elc_stager_create(st%stager, int(queue_mb*1048576.0_rp, c_size_t), pol, &
+                             c_null_ptr, c_null_ptr)
+      if (rc /= ELC_OK) then
+        ierr = 1
+        msg = 'staging: '//trim(last_error())
+      end if
+    end if
+    call MPI_Allreduce(ierr, gerr, 1, MPI_INTEGER, MPI_MAX, d%comm)
+    if (gerr /= 0 .and. ierr == 0) msg = 'staging could not start on another rank'
+    ierr = gerr
+  end subroutine staging_init
+
+  ! After a step: submit a snapshot and/or SGS samples when the step is due.
+  subroutine staging_step(st, d, step, time, u, v, w, p, ierr, msg)
+    type(staging_t), intent(inout) :: st
+    type(decomp_t), intent(in) :: d
+    integer(i8), intent(in) :: step
+    real(rp), intent(in) :: time
+    real(rp), intent(in) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:), p(0:, 0:, 0:)
+    integer, intent(out) :: ierr
+    character(len=msg_len), intent(out) :: msg
+    integer :: gerr
+    ierr = 0; msg = ''
+    if (.not. st%enabled) return
+    if (st%snapshot_every > 0) then
+      if (mod(step, int(st%snapshot_every, i8)) == 0) call snapshot()
+    end if
+    if (ierr /= 0) return
+    if (st%sgs_every > 0) then
+      if (mod(step, int(st%sgs_every, i8)) == 0) call samples()
+    end if
+    if (due(st%snapshot_every) .or. due(st%sgs_every)) then
+      ! every rank submits on the same steps: agree on failure so that no rank waits alone
+      call MPI_Allreduce(ierr, gerr, 1, MPI_INTEGER, MPI_MAX, d%comm)
+      if (gerr /= 0 .and. ierr == 0) msg = 'staging failed on another rank'
+      ierr = gerr
+    end if
+  contains
+    logical function due(every)
+      integer, intent(in) :: every
+      due = .false.
+      if (every > 0) due = mod(step, int(every, i8)) == 0
+    end function due
+
+    subroutine snapshot()
+      type(c_ptr) :: ds
+      real(rp), allocatable, target :: blk(:,:,:)
+      ds = new_dataset('snapshot', step, d%rank)
+      allocate(blk(d%n(1), d%n(2), d%n(3)))
+      blk = u(1:d%n(1), 1:d%n(2), 1:d%n(3)); call add3(ds, 'u', blk)
+      blk = v(1:d%n(1), 1:d%n(2), 1:d%n(3)); call add3(ds, 'v', blk)
+      blk = w(1:d%n(1), 1:d%n(2), 1:d%n(3)); call add3(ds, 'w', blk)
+      if (st%pressure) then
+        blk = p(1:d%n(1), 1:d%n(2), 1:d%n(3)); call add3(ds, 'p', blk)
+      end if
+      call add_common_meta(ds)
+      call submit(ds, 'snapshots')
+    end subroutine snapshot
+
+    ! copy a local block into the dataset (Fortran layout, dims as in Fortran)
+    subroutine add3(ds, name, a)
+      type(c_ptr), intent(in) :: ds
+      character(len=*), intent(in) :: name
+      real(rp), intent(in), target :: a(:,:,:)
+      integer(c_int) :: rc
+      rc = elc_dataset_add_tensor(ds, cstr(name), c_loc(a), int(shape(a), c_size_t), &
+                                  3_c_size_t, ELC_DOUBLE, ELC_LAYOUT_FORTRAN)
+      if (rc /= ELC_OK .and. ierr == 0) then
+        ierr = 1; msg = 'staging: '//trim(last_error())
+      end if
+    end subroutine add3
+
+    subroutine samples()
+      type(c_ptr) :: ds
+      real(rp), allocatable, target :: f(:,:), l(:,:), fs(:,:), ls(:,:)
+      integer :: n, k, j
+      integer(c_int) :: rc
+      integer(c_int32_t), target :: width
+      real(c_double), target :: delta
+      call sgs_sample_count(d, st%sgs_width, n, ierr, msg)
+      if (ierr /= 0) return
+      allocate(f(n, 9), l(n, 6))
+      call sgs_samples(d, st%sgs_width, u, v, w, f, l, ierr, msg)
+      if (ierr /= 0) return
+      if (st%sgs_samples > 0 .and. st%sgs_samples < n) then
+        ! an even subsample with a step-dependent start, so successive sets differ
+        allocate(fs(st%sgs_samples, 9), ls(st%sgs_samples, 6))
+        do k = 1, st%sgs_samples
+          j = 1 + mod(int(mod(step*7919_i8 + d%rank*104729_i8, int(n, i8))) + &
+                      ((k - 1)*n)/st%sgs_samples, n)
+          fs(k, :) = f(j, :); ls(k, :) = l(j, :)
+        end do
+        call move_alloc(fs, f); call move_alloc(ls, l)
+      end if
+      ds = new_dataset('sgs', step, d%rank)
+      rc = elc_dataset_add_tensor(ds, cstr('features'), c_loc(f), int(shape(f), c_size_t), &
+                                  2_c_size_t, ELC_DOUBLE, ELC_LAYOUT_FORTRAN)
+      if (rc == ELC_OK) rc = elc_dataset_add_tensor(ds, cstr('labels'), c_loc(l), &
+                                  int(shape(l), c_size_t), 2_c_size_t, ELC_DOUBLE, &
+                                  ELC_LAYOUT_FORTRAN)
+      width = st%sgs_width
+      delta = st%sgs_width*(d%dx*d%dy*d%dz)**(1.0_rp/3)
+      if (rc == ELC_OK) rc = elc_dataset_add_meta_scalar(ds, cstr('width'), c_loc(width), &
+                                                         ELC_META_INT32)
+      if (rc == ELC_OK) rc = elc_dataset_add_meta_scalar(ds, cstr('delta'), c_loc(delta), &
+                                                         ELC_META_DOUBLE)
+      if (rc /= ELC_OK) then
+        ierr = 1; msg = 'staging: '//trim(last_error())
+      end if
+      call add_common_meta(ds)
+      call submit(ds, 'sgs_samples')
+    end subroutine samples
+
+    subroutine add_common_meta(ds)
+      type(c_ptr), intent(in) :: ds
+      integer(c_int64_t), target :: i64(3)
+      integer(c_int32_t), target :: i32(2)
+      real(c_double), target :: r(3), t
+      integer :: k
+      integer(c_int) :: rc
+      i64(1) = step; t = time; i32 = [d%rank, d%nranks]
+      rc = elc_dataset_add_meta_scalar(ds, cstr('step'), c_loc(i64(1)), ELC_META_INT64)
+      rc = ior(rc, elc_dataset_add_meta_scalar(ds, cstr('time'), c_loc(t), ELC_META_DOUBLE))
+      rc = ior(rc, elc_dataset_add_meta_scalar(ds, cstr('rank'), c_loc(i32(1)), ELC_META_INT32))
+      rc = ior(rc, elc_dataset_add_meta_scalar(ds, cstr('nranks'), c_loc(i32(2)), ELC_META_INT32))
+      i64 = [int(d%nx, c_int64_t), int(d%ny, c_int64_t), int(d%nz, c_int64_t)]
+      do k = 1, 3
+        rc = ior(rc, elc_dataset_add_meta_scalar(ds, cstr('n'), c_loc(i64(k)), ELC_META_INT64))
+      end do
+      i64 = [0_c_int64_t, 0_c_int64_t, int(d%kstart - 1, c_int64_t)]
+      do k = 1, 3
+        rc = ior(rc, elc_dataset_add_meta_scalar(ds, cstr('offset'), c_loc(i64(k)), &
+                                                  ELC_META_INT64))
+      end do
+      r = [d%dx, d%dy, d%dz]
+      do k = 1, 3
+        rc = ior(rc, elc_dataset_add_meta_scalar(ds, cstr('dx'), c_loc(r(k)), ELC_META_DOUBLE))
+      end do
+      if (rc /= ELC_OK .and. ierr == 0) then
+        ierr = 1; msg = 'staging: '//trim(last_error())
+      end if
+    end subroutine add_common_meta
+
+    type(c_ptr) function new_dataset(kind, step_, rank) result(ds)
+      character(len=*), intent(in) :: kind
+      integer(i8), intent(in) :: step_
+      integer, intent(in) :: rank
+      character(len=256) :: name
+      integer(c_int) :: rc
+      write(name, '(a,a,".",i0,".",i0)') trim(st%prefix), kind, step_, rank
+      rc = elc_dataset_create(ds, cstr(trim(name)))
+      if (rc /= ELC_OK .and. ierr == 0) then
+        ierr = 1; msg = 'staging: '//trim(last_error())
+      end if
+    end function new_dataset
+
+    ! hand over (the stager owns ds from here on, also on error)
+    subroutine submit(ds, list)
+      type(c_ptr), intent(in) :: ds
+      character(len=*), intent(in) :: list
+      integer(c_int) :: rc
+      if (ierr /= 0) then
+        call elc_dataset_destroy(ds); return
+      end if
+      rc = elc_stager_submit(st%stager, ds, cstr(trim(st%prefix)//list))
+      if (rc /= ELC_OK) then
+        st%errors = st%errors + 1
+        ierr = 1; msg = 'staging: '//trim(last_error())
+      end if
+    end subroutine submit
+  end subroutine staging_step
+
+  ! Global counters (summed over ranks; latency: mean of means, max of maxima).
+  subroutine staging_counters(st, d, c)
+    type(staging_t), intent(in) :: st
+    type(decomp_t), intent(in) :: d
+    real(rp), intent(out) :: c(8)   ! submitted sent bytes retries dropped failed mean_lat max_lat
+    type(elc_stager_stats) :: s
+    real(rp) :: loc(7), glob(7), lmax, gmax
+    integer(c_int) :: rc
+    c = 0
+    if (.not. st%enabled) return
+    rc = elc_stager_stats_get(st%stager, s)
+    loc = real([s%submitted, s%sent, s%bytes, s%retries, s%dropped, s%failed, 0_c_int64_t], rp)
+    loc(7) = s%mean_latency_s
+    lmax = s%max_latency_s
+    call MPI_Allreduce(loc, glob, 7, MPI_DOUBLE_PRECISION, MPI_SUM, d%comm)
+    call MPI_Allreduce(lmax, gmax, 1, MPI_DOUBLE_PRECISION, MPI_MAX, d%comm)
+    c(1:6) = glob(1:6); c(7) = glob(7)/d%nranks; c(8) = gmax
+  end subroutine staging_counters
+
+  ! Flush everything queued (at most timeout seconds); rank 0 prints the final counters and
+  ! writes them to <dir>/staging.json; free the stager.
+  subroutine staging_finish(st, d, timeout, verbose, dir, ierr, msg)
+    type(staging_t), intent(inout) :: st
+    type(decomp_t), intent(in) :: d
+    real(rp), intent(in) :: timeout
+    logical, intent(in) :: verbose
+    character(len=*), intent(in) :: dir
+    integer, intent(out) :: ierr
+    character(len=msg_len), intent(out) :: msg
+    real(rp) :: c(8)
+    integer(c_int) :: rc
+    integer :: gerr, unit, ios, i
+    character(kind=c_char) :: buf(msg_len)
+    integer(c_size_t) :: n
+    ierr = 0; msg = ''
+    if (.not. st%enabled) return
+    rc = elc_stager_flush(st%stager, real(timeout, c_double))
+    if (rc /= ELC_OK) then
+      ierr = 1; msg = 'staging: flushing the queue: '//trim(last_error())
+    end if
+    call staging_counters(st, d, c)
+    if (c(6) > 0) then
+      buf = ' '
+      n = elc_stager_last_error(st%stager, buf, int(msg_len, c_size_t))
+      if (n > 0) write(0, '(a,i0,a,*(a))') 'eddylearn-solver: staging on rank ', d%rank, ': ', &
+        (buf(i), i = 1, min(int(n), msg_len - 1))
+    end if
+    if (verbose .and. d%rank == 0) then
+      write(*, '(a,i0,a,i0,a,f0.1,a,i0,a,i0,a,i0,a,es10.3,a,es10.3,a)') &
+        'eddylearn-solver: staging: ', nint(c(2)), ' of ', nint(c(1)), ' datasets sent (', &
+        c(3)/1048576, ' MiB), ', nint(c(4)), ' retries, ', nint(c(5)), ' dropped, ', &
+        nint(c(6)), ' failed; send latency mean ', c(7), ' s, max ', c(8), ' s'
+    end if
+    if (d%rank == 0) then
+      open(newunit=unit, file=trim(dir)//'/staging.json', status='replace', action='write', &
+           iostat=ios)
+      if (ios == 0) then
+        write(unit, '(a,6(a,i0),2(a,es12.5),a)') '{', '"submitted": ', nint(c(1), i8), &
+          ', "sent": ', nint(c(2), i8), ', "bytes": ', nint(c(3), i8), ', "retries": ', &
+          nint(c(4), i8), ', "dropped": ', nint(c(5), i8), ', "failed": ', nint(c(6), i8), &
+          ', "mean_latency_s": ', c(7), ', "max_latency_s": ', c(8), '}'
+        close(unit)
+      end if
+    end if
+    rc = elc_stager_destroy(st%stager)
+    st%stager = c_null_ptr
+    st%enabled = .false.
+    call MPI_Allreduce(ierr, gerr, 1, MPI_INTEGER, MPI_MAX, d%comm)
+    if (gerr /= 0 .and. ierr == 0) msg = 'staging: flushing failed on another rank'
+    ierr = gerr
+  end subroutine staging_finish
+
+  function cstr(s) result(c)
+    character(len=*), intent(in) :: s
+    character(kind=c_char, len=len_trim(s)+1) :: c
+    c = trim(s)//c_null_char
+  end function cstr
+
+  function last_error() result(m)
+    character(len=msg_len) :: m
+    character(kind=c_char) :: buf(msg_len)
+    integer(c_size_t) :: n
+    integer :: i
+    buf = ' '
+    n = elc_last_error_copy(buf, int(msg_len, c_size_t))
+    m = ''
+    do i = 1, min(int(n), msg_len - 1)
+      if (buf(i) == c_null_char) exit
+      m(i:i) = buf(i)
+    end do
+  end function last_error
+end module el_staging

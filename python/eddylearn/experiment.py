@@ -190,7 +190,12 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     database.configure_smartsim()
+    # SmartRedis clients of the driver and of every launched consumer log to nowhere unless
+    # the user asked for logs
+    os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
+    os.environ.setdefault("SR_LOG_FILE", "/dev/null")
     console = Console(stderr=False)
+    (out / "smartsim").mkdir(exist_ok=True)
     exp = Experiment(cfg.experiment.name, exp_path=str(out / "smartsim"),
                      launcher=cfg.experiment.launcher)
     db = exp.create_database(port=cfg.database.port, interface=cfg.database.interface,
@@ -202,6 +207,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     timings: dict[str, float] = {}
     outcome = "completed"
     monitor = None
+    lists: dict[str, int] = {}
     live = Live(console=console, auto_refresh=False, transient=False) if progress else None
     last_line = 0.0
 
@@ -269,6 +275,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
                 break
             time.sleep(0.5)
         timings["total_s"] = time.time() - t0
+        lists = {name: monitor.list_length(name) for name in ("snapshots", "sgs_samples")}
     except KeyboardInterrupt:
         outcome = "interrupted"
         console.print("[yellow]interrupted: stopping every component[/yellow]")
@@ -292,6 +299,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         except Exception as exc:
             log.warning("could not stop the database: %s", exc)
     report = build_report(cfg, out, entities, exp, outcome, timings, removed)
+    report["lists_at_end"] = lists
     (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
     return report
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from . import database
 from ._paths import reference_tgv, solver_executable
@@ -150,6 +151,23 @@ class Monitor:
         request_stop(self.client, self.prefix)
 
 
+def _end_processes(procs, timeout: float = 10.0) -> None:
+    """Terminate the processes still alive, then kill what does not end within timeout."""
+    alive = [p for p in procs if p.is_running()]
+    for p in alive:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(alive, timeout=timeout)
+    for p in alive:
+        try:
+            log.warning("killing %s (pid %d), which did not stop", p.name(), p.pid)
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
 def _status(exp, entity):
     return exp.get_status(entity)[0]
 
@@ -194,6 +212,9 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     # the user asked for logs
     os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
     os.environ.setdefault("SR_LOG_FILE", "/dev/null")
+    # look for the database's start-up banner every second rather than every two
+    os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_INTERVAL", "1")
+    os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_TRIALS", "60")
     console = Console(stderr=False)
     (out / "smartsim").mkdir(exist_ok=True)
     exp = Experiment(cfg.experiment.name, exp_path=str(out / "smartsim"),
@@ -279,18 +300,22 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     except KeyboardInterrupt:
         outcome = "interrupted"
         console.print("[yellow]interrupted: stopping every component[/yellow]")
-    except ExperimentError as exc:
+    except Exception as exc:        # SmartSim, database or launch errors: stop, report
         outcome = f"failed: {exc}"
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]experiment failed: {exc}[/red]")
     finally:
         if live is not None and console.is_terminal:
             live.stop()
         removed = dict(monitor.retention_removed) if monitor else {}
+        # every process started below this driver, taken before SmartSim stops the entities:
+        # a launcher that kills only the process it started would orphan its children
+        # (torch.distributed.run's workers, mpirun's ranks)
+        descendants = psutil.Process().children(recursive=True)
         for key, ent in entities.items():
             try:
+                # "New" can lag behind a process that is already running: stop it too
                 if _status(exp, ent) not in (S.STATUS_COMPLETED, S.STATUS_FAILED,
-                                             S.STATUS_CANCELLED, S.STATUS_NEVER_STARTED,
-                                             S.STATUS_NEW):
+                                             S.STATUS_CANCELLED, S.STATUS_NEVER_STARTED):
                     exp.stop(ent)
             except Exception as exc:  # keep stopping the others
                 log.warning("could not stop %s: %s", key, exc)
@@ -298,6 +323,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
             exp.stop(db)
         except Exception as exc:
             log.warning("could not stop the database: %s", exc)
+        _end_processes(descendants)
     report = build_report(cfg, out, entities, exp, outcome, timings, removed)
     report["lists_at_end"] = lists
     (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")

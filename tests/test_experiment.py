@@ -1,0 +1,161 @@
+"""`eddylearn run` end to end through SmartSim: the real database, the solver on 2 ranks,
+the trainer on 2 DDP ranks and the snapshot consumers, on one machine."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from eddylearn import solver
+from servers import free_port
+
+TINY = """
+[experiment]
+name = "tiny"
+time_limit = 400.0
+[database]
+port = {port}
+retention = {retention}
+[solver]
+ranks = 2
+[solver.domain]
+nx = 16
+ny = 16
+nz = 16
+[solver.time]
+t_end = 100.0
+max_steps = {steps}
+[solver.staging]
+snapshot_every = 10
+sgs_every = 2
+sgs_width = 2
+[[trainer]]
+name = "trainer"
+ranks = 2
+publish_every = 50
+steps_per_round = 10
+extra_steps = 200
+[analyser]
+enabled = true
+{extra}
+"""
+
+
+def write_config(tmp_path, steps=40, retention=0, extra="") -> Path:
+    path = tmp_path / "exp.toml"
+    path.write_text(TINY.format(port=free_port(), retention=retention, steps=steps,
+                                extra=extra))
+    return path
+
+
+def run_cli(args, timeout=600, **kw):
+    return subprocess.run([sys.executable, "-m", "eddylearn", *args], capture_output=True,
+                          text=True, timeout=timeout, env=solver.child_env(), **kw)
+
+
+def leftovers(out: Path) -> list[str]:
+    """Processes of this experiment still alive (by the output folder in their command)."""
+    ps = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if str(out) in line and "ps -ww" not in line]
+
+
+def test_tiny_experiment_end_to_end(tmp_path):
+    """Samples arrive, the loss falls, the model is published, every consumer reads all the
+    snapshots at the same time, the report holds the a-priori comparison, nothing is left."""
+    cfg = write_config(tmp_path, extra="[compressor]\nenabled = true\n"
+                                       "[visualiser]\nenabled = true\n")
+    out = tmp_path / "out"
+    proc = run_cli(["run", str(cfg), "--out", str(out), "--quiet"])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["outcome"] == "completed"
+    assert set(report["status"].values()) == {"Completed"}
+    assert report["lists_at_end"] == {"snapshots": 10, "sgs_samples": 42}
+    assert report["solver"]["steps"] == 40
+    trainer = json.loads((out / "trainers" / "trainer" / "trainer.json").read_text())
+    assert trainer["world_size"] == 2 and trainer["version"] >= 2
+    losses = [h["train_loss"] for h in trainer["history"]]
+    assert losses[-1] < 0.5 * losses[0]
+    ap = report["apriori"]
+    assert ap["learned"]["sgs_dissipation_corr"] > ap["smagorinsky"]["sgs_dissipation_corr"]
+    # each consumer saw every snapshot step (0, 10, ..., 40), concurrently with the solver
+    for name in ("analyser", "compressor", "visualiser"):
+        assert report[name]["snapshots"] == 5, (name, report[name])
+    assert (out / "dissipation.png").stat().st_size > 10_000
+    assert leftovers(out) == []
+
+
+def test_killed_consumer_does_not_stop_the_solver(tmp_path):
+    cfg = write_config(tmp_path, steps=400)
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "eddylearn", "run", str(cfg), "--out", str(out),
+                          "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=solver.child_env())
+    killed = False
+    deadline = time.time() + 120
+    while time.time() < deadline and not killed:
+        if (out / "analyser" / "progress.json").exists():      # it is reading snapshots
+            for line in leftovers(out):
+                if "eddylearn.consumers.analyser" in line:
+                    os.kill(int(line.split()[0]), signal.SIGKILL)
+                    killed = True
+        time.sleep(0.1)
+    stdout, stderr = p.communicate(timeout=600)
+    assert killed
+    assert (out / "report.json").exists(), stdout[-2000:] + stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["status"]["solver"] == "Completed"
+    assert report["solver"]["steps"] == 400
+    assert report["status"]["analyser"] == "Failed"
+    assert leftovers(out) == []
+
+
+def test_interrupt_stops_everything(tmp_path):
+    """Ctrl-C (SIGINT) while the solver runs: every component stops, no process is left."""
+    cfg = write_config(tmp_path, steps=100000)
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "eddylearn", "run", str(cfg), "--out", str(out),
+                          "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=solver.child_env())
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        diag = out / "solver" / "diagnostics.csv"
+        if diag.exists() and len(diag.read_text().splitlines()) > 20:
+            break
+        time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=300)
+    assert p.returncode == 1
+    assert "interrupted" in stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["outcome"] == "interrupted"
+    time.sleep(1)
+    assert leftovers(out) == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[solver]\nranks = 3\n", "solver.ranks = 3 does not divide"),
+    ("[solver.domain]\nnq = 4\n", "unknown key 'nq' in [solver.domain]"),
+    ("[databse]\nport = 1\n", "unknown key 'databse'"),
+    ("[solver.output]\nrestart_file = 'nowhere.bin'\n", "restart_file not found"),
+    ("[[trainer]]\nname = 'a'\nhidden = [0]\n", "positive integer hidden widths"),
+    ("[solver.staging]\nsgs_every = 0\n", "trainers need SGS samples"),
+    ("this is not toml", "not valid TOML"),
+])
+def test_invalid_config_fails_before_anything_starts(tmp_path, text, message):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    out = tmp_path / "out"
+    proc = run_cli(["run", str(cfg), "--out", str(out)], timeout=60)
+    assert proc.returncode == 2
+    assert message in proc.stderr, proc.stderr
+    assert not out.exists()
+
+
+def test_missing_config_file(tmp_path):
+    proc = run_cli(["run", str(tmp_path / "absent.toml"), "--out", str(tmp_path / "o")])
+    assert proc.returncode == 2 and "configuration file not found" in proc.stderr

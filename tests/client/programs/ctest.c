@@ -1,0 +1,167 @@
+/* ctest — C side of the tests in tests/client.
+ * usage: ctest MODE [ARGS]; prints OK and exits 0 on success, prints the problem and exits 1.
+ *   c_layout                 put C-order tensors, read them back with elc_get_tensor
+ *   stager_slow N MS [POL]   submit N datasets, one every MS ms, print stats
+ *   stager_fail              create a stager against an unreachable database
+ *   prefixes                 put tensor/dataset/list with SSKEYOUT, read with SSKEYIN
+ *   moved KEY FLAG           connect, print READY, wait for file FLAG, then put/get KEY (the
+ *                            test moves KEY's slot meanwhile: the client must follow MOVED)
+ */
+#include "eddylearn_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHECK(x)                                                                             \
+    do {                                                                                     \
+        elc_status st_ = (x);                                                                \
+        if (st_ != ELC_OK) {                                                                 \
+            printf("ERROR %s (code %d): %s\n", #x, (int)st_, elc_last_error());              \
+            return 1;                                                                        \
+        }                                                                                    \
+    } while (0)
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int c_layout(void)
+{
+    elc_client *c;
+    CHECK(elc_client_create(&c, -1, NULL));
+    int32_t a[2][3] = {{1, 2, 3}, {4, 5, 6}};
+    size_t dims[2] = {2, 3};
+    CHECK(elc_put_tensor(c, "c_int", a, dims, 2, ELC_INT32, ELC_LAYOUT_C));
+    uint16_t u[5] = {1, 2, 3, 65535, 0};
+    size_t du[1] = {5};
+    CHECK(elc_put_tensor(c, "c_u16", u, du, 1, ELC_UINT16, ELC_LAYOUT_C));
+    void *data;
+    size_t *d, nd;
+    elc_dtype t;
+    CHECK(elc_get_tensor(c, "c_int", &data, &d, &nd, &t));
+    int bad = t != ELC_INT32 || nd != 2 || d[0] != 2 || d[1] != 3 || memcmp(data, a, sizeof a) != 0;
+    elc_free(data);
+    elc_free(d);
+    int32_t back[2][3];
+    CHECK(elc_unpack_tensor(c, "c_int", back, dims, 2, ELC_INT32, ELC_LAYOUT_C));
+    bad |= memcmp(back, a, sizeof a) != 0;
+    elc_client_destroy(c);
+    if (bad) { printf("MISMATCH\n"); return 1; }
+    printf("OK\n");
+    return 0;
+}
+
+static int stager_slow(int n, int ms, const char *pol)
+{
+    elc_stager *s;
+    elc_stager_policy p = (pol && strcmp(pol, "drop_oldest") == 0) ? ELC_POLICY_DROP_OLDEST : ELC_POLICY_BLOCK;
+    CHECK(elc_stager_create(&s, 1 << 20, p, NULL, NULL));
+    for (int i = 0; i < n; i++) {
+        elc_dataset *ds;
+        char name[64];
+        snprintf(name, sizeof name, "slow.%d.0", i);
+        CHECK(elc_dataset_create(&ds, name));
+        double u[64];
+        for (int k = 0; k < 64; k++) u[k] = i;
+        size_t d[1] = {64};
+        CHECK(elc_dataset_add_tensor(ds, "u", u, d, 1, ELC_DOUBLE, ELC_LAYOUT_C));
+        int32_t step = i;
+        CHECK(elc_dataset_add_meta_scalar(ds, "step", &step, ELC_META_INT32));
+        CHECK(elc_stager_submit(s, ds, "slow_list"));
+        sleep_ms(ms);
+    }
+    CHECK(elc_stager_flush(s, 120.0));
+    elc_stager_stats st;
+    CHECK(elc_stager_stats_get(s, &st));
+    char err[512];
+    elc_stager_last_error(s, err, sizeof err);
+    printf("stats %llu %llu %llu %llu %llu\n", (unsigned long long)st.submitted, (unsigned long long)st.sent,
+           (unsigned long long)st.dropped, (unsigned long long)st.failed, (unsigned long long)st.retries);
+    printf("latency %g %g\n", st.mean_latency_s, st.max_latency_s);
+    if (err[0]) printf("background error: %s\n", err);
+    CHECK(elc_stager_destroy(s));
+    printf("OK\n");
+    return 0;
+}
+
+static int stager_fail(void)
+{
+    elc_stager *s = NULL;
+    elc_status st = elc_stager_create(&s, 0, ELC_POLICY_BLOCK, NULL, NULL);
+    printf("code=%d\nerror=%s\n", (int)st, elc_last_error());
+    if (st == ELC_OK || s != NULL) { elc_stager_destroy(s); return 1; }
+    printf("OK\n");
+    return 0;
+}
+
+static int prefixes(void)
+{
+    elc_client *c;
+    CHECK(elc_client_create(&c, -1, NULL));
+    float x[3] = {1, 2, 3};
+    size_t d[1] = {3};
+    CHECK(elc_put_tensor(c, "pt", x, d, 1, ELC_FLOAT, ELC_LAYOUT_C));
+    elc_dataset *ds;
+    CHECK(elc_dataset_create(&ds, "pds"));
+    CHECK(elc_dataset_add_tensor(ds, "x", x, d, 1, ELC_FLOAT, ELC_LAYOUT_C));
+    CHECK(elc_put_dataset(c, ds));
+    CHECK(elc_append_to_list(c, "PL", ds));
+    elc_dataset_destroy(ds);
+    /* switch the tensor prefix off: raw name */
+    CHECK(elc_use_tensor_ensemble_prefix(c, false));
+    CHECK(elc_put_tensor(c, "raw", x, d, 1, ELC_FLOAT, ELC_LAYOUT_C));
+    CHECK(elc_use_tensor_ensemble_prefix(c, true));
+    /* read what the Python producer wrote under the get prefix */
+    bool e = false;
+    CHECK(elc_tensor_exists(c, "from_py", &e));
+    if (!e) { printf("from_py not found under the SSKEYIN prefix\n"); return 1; }
+    CHECK(elc_set_data_source(c, "p_in2"));
+    CHECK(elc_tensor_exists(c, "from_py2", &e));
+    if (!e) { printf("from_py2 not found under the second SSKEYIN prefix\n"); return 1; }
+    long long n = 0;
+    CHECK(elc_set_data_source(c, "p_in1"));
+    CHECK(elc_get_list_length(c, "PLIN", &n));
+    if (n != 1) { printf("PLIN length %lld\n", n); return 1; }
+    elc_client_destroy(c);
+    printf("OK\n");
+    return 0;
+}
+
+static int moved(const char *key, const char *flag)
+{
+    elc_client *c;
+    CHECK(elc_client_create(&c, -1, NULL));
+    double x[4] = {1, 2, 3, 4}, y[4] = {0};
+    size_t d[1] = {4};
+    CHECK(elc_put_tensor(c, "anchor", x, d, 1, ELC_DOUBLE, ELC_LAYOUT_C));
+    printf("READY\n");
+    fflush(stdout);
+    for (int i = 0; i < 1200; i++) {
+        FILE *f = fopen(flag, "r");
+        if (f) { fclose(f); break; }
+        sleep_ms(50);
+    }
+    CHECK(elc_put_tensor(c, key, x, d, 1, ELC_DOUBLE, ELC_LAYOUT_C));
+    CHECK(elc_unpack_tensor(c, key, y, d, 1, ELC_DOUBLE, ELC_LAYOUT_C));
+    if (memcmp(x, y, sizeof x) != 0) { printf("MISMATCH\n"); return 1; }
+    elc_client_destroy(c);
+    printf("OK\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) { printf("usage: ctest MODE [ARGS]\n"); return 2; }
+    if (!strcmp(argv[1], "c_layout")) return c_layout();
+    if (!strcmp(argv[1], "stager_slow") && argc >= 4)
+        return stager_slow(atoi(argv[2]), atoi(argv[3]), argc > 4 ? argv[4] : NULL);
+    if (!strcmp(argv[1], "stager_fail")) return stager_fail();
+    if (!strcmp(argv[1], "prefixes")) return prefixes();
+    if (!strcmp(argv[1], "moved") && argc >= 4) return moved(argv[2], argv[3]);
+    printf("unknown mode %s\n", argv[1]);
+    return 2;
+}

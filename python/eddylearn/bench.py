@@ -119,12 +119,9 @@ def bench_training(sets: int = 24, steps: int = 600, batch: int = 256,
             for k in range(sets):
                 s.step(4)
                 data.append(s.sgs_samples(2))
-        port = database.free_port() if hasattr(database, "free_port") else 26999
-        proc = subprocess.Popen(database.server_command(port), cwd=tmp,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = database.LocalServer()
         try:
-            database.wait_ready("127.0.0.1", port, 60, proc)
-            client = Client(False, f"127.0.0.1:{port}", logger_name="eddylearn-bench")
+            client = Client(False, server.address, logger_name="eddylearn-bench")
             for k, (f, l) in enumerate(data):
                 ds = Dataset(f"sgs.{k}.0")
                 ds.add_tensor("features", np.ascontiguousarray(f))
@@ -159,8 +156,7 @@ def bench_training(sets: int = 24, steps: int = 600, batch: int = 256,
                 results.setdefault("db", []).append(rate_db)
                 results.setdefault("memory", []).append(rate_mem)
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            server.close()
     rate_db, rate_mem = max(results["db"]), max(results["memory"])
     ratio = rate_db / rate_mem
     echo(f"trainer from the database: {rate_db:10.0f} samples/s")
@@ -171,6 +167,98 @@ def bench_training(sets: int = 24, steps: int = 600, batch: int = 256,
               "samples_per_s_db": rate_db, "samples_per_s_memory": rate_mem,
               "ratio_db_vs_memory": ratio, "runs_db": results["db"],
               "runs_memory": results["memory"]}
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _staging_run(n: int, steps: int, mode: str, env: dict, workdir: Path) -> float:
+    """Total wall time of the steps (handing snapshots over included) of TGV n^3 on 2 ranks
+    with a snapshot every step: mode none, async or sync."""
+    run_dir = workdir / f"staging_{mode}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    staging = {"enabled": mode != "none", "snapshot_every": 1, "synchronous": mode == "sync",
+               "prefix": f"{mode}.", "queue_mb": 1024.0}
+    nml = write_namelist(run_dir / "input.nml", {
+        "domain": {"nx": n, "ny": n, "nz": n},
+        "time": {"t_end": 1e9, "max_steps": steps, "cfl": 0.5},
+        "output": {"dir": str(run_dir), "diag_every": 1, "checkpoint_at_end": False,
+                   "verbose": False},
+        "staging": staging})
+    cmd = _solver.mpirun_command(2) + [str(_solver.solver_executable()), str(nml)]
+    subprocess.run(cmd, check=True, capture_output=True, env=_solver.child_env(env))
+    return float(read_diagnostics(run_dir / "diagnostics.csv")["wall_step"][1:].sum())
+
+
+def bench_transport(sizes=(256 * 1024, 8 * 1024 * 1024), n: int = 64, steps: int = 60,
+                    repeats: int = 3, json_path: str | Path | None = None, echo=print) -> dict:
+    """Put throughput of the Fortran client against the SmartRedis Python client and a plain
+    Redis SET of the same bytes on the same server; the solver's time at n^3 on 2 ranks with a
+    snapshot staged every step, synchronously and asynchronously, against no staging."""
+    import time
+
+    import redis
+    from smartredis import Client
+
+    from . import database
+    from .client_config import put_bench_executable
+
+    info = machine_info()
+    echo(f"machine: {info['cpu']}, {info['cores']} cores")
+    server = database.LocalServer()
+    env = {"SSDB": server.address, "SR_DB_TYPE": "Standalone", "SR_LOG_LEVEL": "QUIET",
+           "SR_LOG_FILE": "/dev/null"}
+    os.environ.update({k: v for k, v in env.items() if k.startswith("SR_LOG")})
+    result = {"benchmark": "transport", "machine": info, "sizes": {}}
+    try:
+        sr = Client(False, server.address, logger_name="eddylearn-bench")
+        raw = redis.Redis(host="127.0.0.1", port=server.port)
+        for size in sizes:
+            count = max(20, min(2000, int(1.5e9 // size)))
+            data = np.arange(size // 8, dtype=np.float64)
+            blob = data.tobytes()
+            rates = {"fortran": [], "smartredis": [], "redis_set": []}
+            for _ in range(repeats):
+                out = subprocess.run([str(put_bench_executable()), str(size), str(count),
+                                      "bench_f"], capture_output=True, text=True, check=True,
+                                     env=_solver.child_env(env)).stdout
+                rates["fortran"].append(float(out.split("MBps=")[1].split()[0]) * 1e6)
+                t0 = time.perf_counter()
+                for _ in range(count):
+                    sr.put_tensor("bench_py", data)
+                rates["smartredis"].append(size * count / (time.perf_counter() - t0))
+                t0 = time.perf_counter()
+                for _ in range(count):
+                    raw.set("bench_set", blob)
+                rates["redis_set"].append(size * count / (time.perf_counter() - t0))
+            best = {k: max(v) for k, v in rates.items()}
+            entry = {"count": count, "bytes_per_s": best, "runs": rates,
+                     "ratio_vs_smartredis": best["fortran"] / best["smartredis"],
+                     "ratio_vs_redis_set": best["fortran"] / best["redis_set"]}
+            result["sizes"][str(size)] = entry
+            echo(f"put {size // 1024:6d} KiB: Fortran {best['fortran'] / 1e6:8.0f} MB/s, "
+                 f"SmartRedis Python {best['smartredis'] / 1e6:8.0f} MB/s "
+                 f"(ratio {entry['ratio_vs_smartredis']:.2f}, target >= 1.0), Redis SET "
+                 f"{best['redis_set'] / 1e6:8.0f} MB/s (ratio {entry['ratio_vs_redis_set']:.2f},"
+                 f" target >= 0.8)")
+        with tempfile.TemporaryDirectory(prefix="eddylearn-bench-") as tmp:
+            times = {"none": [], "async": [], "sync": []}
+            for _ in range(repeats):
+                for mode in times:
+                    times[mode].append(_staging_run(n, steps, mode, env, Path(tmp)))
+                    raw.flushall()
+        best_t = {k: min(v) for k, v in times.items()}
+        result.update({"staging_n": n, "staging_steps": steps, "staging_wall_s": best_t,
+                       "staging_runs_s": times,
+                       "async_overhead": best_t["async"] / best_t["none"] - 1,
+                       "sync_overhead": best_t["sync"] / best_t["none"] - 1,
+                       "snapshot_bytes_per_rank": 4 * 8 * n * n * (n // 2)})
+        echo(f"solver {n}^3 on 2 ranks, {steps} steps, a snapshot (u v w p) every step: "
+             f"none {best_t['none']:.3f} s, async {best_t['async']:.3f} s "
+             f"(overhead {100 * result['async_overhead']:+.1f} %, target <= 2 %), sync "
+             f"{best_t['sync']:.3f} s (overhead {100 * result['sync_overhead']:+.1f} %)")
+    finally:
+        server.close()
     if json_path:
         Path(json_path).write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -13,68 +13,20 @@ import json
 import logging
 import multiprocessing as mp
 import os
-import platform
 import statistics
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from . import database
+from .bench import machine_info
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZES = [4 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20]
 POINTS = 32 ** 3
 FEATURES = 6
-
-
-def machine() -> dict:
-    """CPU model and core count of this machine."""
-    model = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"cpu_model": model, "cores": os.cpu_count(), "platform": platform.platform()}
-
-
-class _Server:
-    """A private redis-server with the module on a free loopback port."""
-
-    def __init__(self, threads: int):
-        self.dir = tempfile.TemporaryDirectory(prefix="eddylearn-bench-")
-        self.port = _free_port()
-        cmd = database.server_command(self.port, threads=threads, extra=["--dir", self.dir.name])
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=self.dir.name,
-                                     env=database.server_env())
-        database._wait_ping("127.0.0.1", self.port, 60, self.proc)
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        database._end_pid(self.proc.pid)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        self.dir.cleanup()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _client(address: str):
@@ -133,6 +85,26 @@ def bench_transfer(address: str, sizes: list[int], budget_s: float) -> list[dict
     return rows
 
 
+def _transfer_child(address: str, sizes: list[int], budget_s: float, tuned: bool, out) -> None:
+    if tuned:
+        database.tune_client_malloc()
+    logging.basicConfig(level=logging.INFO)
+    out.put(bench_transfer(address, sizes, budget_s))
+
+
+def bench_transfer_in_child(address: str, sizes: list[int], budget_s: float, tuned: bool) -> list[dict]:
+    """bench_transfer in a fresh process, so that the client's allocator state is clean and
+    `tuned` (database.tune_client_malloc) applies to SmartRedis and redis-py alike."""
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    p = ctx.Process(target=_transfer_child, args=(address, sizes, budget_s, tuned, out))
+    p.start()
+    try:
+        return out.get(timeout=1800)
+    finally:
+        p.join(60)
+
+
 def _mlp_bytes() -> tuple[object, bytes]:
     import torch
 
@@ -146,8 +118,8 @@ def _mlp_bytes() -> tuple[object, bytes]:
 
 
 def _median_time(fn, reps: int) -> float:
-    fn()
-    fn()
+    for _ in range(3):
+        fn()
     ts = []
     for _ in range(reps):
         t0 = time.perf_counter()
@@ -170,7 +142,13 @@ def bench_execute(address: str, reps: int) -> dict:
     client = _client(address)
     client.set_model("bench_mlp", blob, "TORCH", "CPU")
     client.put_tensor("bench_x", x)
-    db = _median_time(lambda: client.run_model("bench_mlp", ["bench_x"], ["bench_y"]), reps)
+
+    def run_db():
+        client.run_model("bench_mlp", ["bench_x"], ["bench_y"])
+
+    # Measured one after the other, not interleaved: interleaving makes the two processes'
+    # OpenMP thread pools spin against each other on small machines.
+    db = _median_time(run_db, reps)
     ip = _median_time(inproc, reps)
     with torch.inference_mode():
         ref = traced(xt).numpy()
@@ -193,7 +171,7 @@ def _concurrent_worker(address: str, runs: int, barrier, out) -> None:
 
 
 def bench_concurrency(threads: int, clients: int, runs: int) -> dict:
-    server = _Server(threads)
+    server = database.LocalServer(threads)
     try:
         _, blob = _mlp_bytes()
         c = _client(server.address)
@@ -221,10 +199,13 @@ def bench_database(json_path: str | Path | None = None, sizes: list[int] | None 
                    exec_reps: int = 30, clients: int = 4, concurrent_runs: int = 25) -> dict:
     """Runs the database benchmark; writes JSON to `json_path` when given; returns the results."""
     sizes = sizes or DEFAULT_SIZES
-    result = {"machine": machine(), "module": str(database.module_path())}
-    server = _Server(threads=1)
+    result = {"machine": machine_info(), "module": str(database.module_path())}
+    server = database.LocalServer(threads=1)
     try:
-        result["transfer"] = bench_transfer(server.address, sizes, budget_s)
+        log.info("transfer, client with glibc malloc defaults")
+        result["transfer"] = bench_transfer_in_child(server.address, sizes, budget_s, tuned=False)
+        log.info("transfer, client after eddylearn.database.tune_client_malloc()")
+        result["transfer_client_malloc_tuned"] = bench_transfer_in_child(server.address, sizes, budget_s, tuned=True)
         result["execute"] = bench_execute(server.address, exec_reps)
     finally:
         server.close()
@@ -240,15 +221,18 @@ def bench_database(json_path: str | Path | None = None, sizes: list[int] | None 
 def report(res: dict) -> str:
     """Human-readable table: each figure next to its baseline."""
     m = res["machine"]
-    lines = [f"machine: {m['cpu_model']}, {m['cores']} cores", "",
+    lines = [f"machine: {m['cpu']}, {m['cores']} cores", "",
              "SmartRedis put_tensor/get_tensor vs redis-py SET/GET of the same bytes (target >= 0.9);",
              "raw = AI.TENSORSET/AI.TENSORGET sent by redis-py (the server's share of the cost)", "",
              f"{'size':>10} {'put MB/s':>9} {'SET MB/s':>9} {'put/SET':>8} {'raw/SET':>8}"
              f" {'get MB/s':>9} {'GET MB/s':>9} {'get/GET':>8} {'raw/GET':>8}"]
-    for row in res["transfer"]:
-        lines.append(f"{row['bytes']:>10} {row['put_MBps']:>9.1f} {row['set_MBps']:>9.1f} {row['ratio_put_vs_set']:>8.2f}"
-                     f" {row['ratio_raw_tensorset_vs_set']:>8.2f} {row['get_MBps']:>9.1f} {row['redis_get_MBps']:>9.1f}"
-                     f" {row['ratio_get_vs_get']:>8.2f} {row['ratio_raw_tensorget_vs_get']:>8.2f}")
+    for title, key in (("client with glibc malloc defaults", "transfer"),
+                       ("client after eddylearn.database.tune_client_malloc()", "transfer_client_malloc_tuned")):
+        lines.append(f"-- {title}")
+        for row in res[key]:
+            lines.append(f"{row['bytes']:>10} {row['put_MBps']:>9.1f} {row['set_MBps']:>9.1f} {row['ratio_put_vs_set']:>8.2f}"
+                         f" {row['ratio_raw_tensorset_vs_set']:>8.2f} {row['get_MBps']:>9.1f} {row['redis_get_MBps']:>9.1f}"
+                         f" {row['ratio_get_vs_get']:>8.2f} {row['ratio_raw_tensorget_vs_get']:>8.2f}")
     e = res["execute"]
     lines += ["", f"MLP on {e['points']} points: AI.MODELEXECUTE {e['database_ms']:.2f} ms vs in-process "
                   f"{e['inprocess_ms']:.2f} ms -> {e['ratio_execute_vs_inprocess']:.2f}x (target <= 1.2)"]

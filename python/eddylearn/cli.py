@@ -90,6 +90,18 @@ def _cmd_bench_solver(args) -> int:
     return 0
 
 
+def _cmd_bench_transport(args) -> int:
+    from .bench import bench_transport
+    bench_transport(n=args.n, steps=args.steps, repeats=args.repeats, json_path=args.json)
+    return 0
+
+
+def _cmd_bench_training(args) -> int:
+    from .bench import bench_training
+    bench_training(steps=args.steps, json_path=args.json)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="eddylearn",
@@ -146,6 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="alternating 1-/2-rank repetitions, fastest counts (default 3)")
     bs.add_argument("--json", help="write the figures as JSON to this file")
     bs.set_defaults(func=_cmd_bench_solver)
+    bt = bsub.add_parser("transport", help="put throughput of the Fortran client vs SmartRedis "
+                                           "and Redis SET; solver time with staging")
+    bt.add_argument("--n", type=int, default=64, help="solver grid for the staging figure")
+    bt.add_argument("--steps", type=int, default=60, help="solver steps per staging run")
+    bt.add_argument("--repeats", type=int, default=3, help="repetitions, best counts")
+    bt.add_argument("--json", help="write the figures as JSON to this file")
+    bt.set_defaults(func=_cmd_bench_transport)
+    bl = bsub.add_parser("training", help="trainer samples/s from the database vs from memory")
+    bl.add_argument("--steps", type=int, default=600, help="optimizer steps per run")
+    bl.add_argument("--json", help="write the figures as JSON to this file")
+    bl.set_defaults(func=_cmd_bench_training)
     _register_optional(sub, bsub)
     return p
 

@@ -49,7 +49,7 @@ class SolverSection:
     ranks: int = 2
     domain: dict = field(default_factory=lambda: {"nx": 64, "ny": 64, "nz": 64})
     physics: dict = field(default_factory=lambda: {"nu": 1 / 1600, "initial": "tgv3d"})
-    time: dict = field(default_factory=lambda: {"t_end": 12.0, "cfl": 0.5})
+    time: dict = field(default_factory=lambda: {"t_end": 20.0, "cfl": 0.5})
     sgs: dict = field(default_factory=lambda: {"model": "none"})
     output: dict = field(default_factory=lambda: {"diag_every": 1})
     staging: StagingSection = field(default_factory=StagingSection)
@@ -66,7 +66,7 @@ class TrainerSection:
     publish_every: int = 200
     val_every: int = 5
     max_steps: int = 0
-    extra_steps: int = 1500          # optimizer steps after the solver ends (0: stop at once)
+    extra_steps: int = 5000          # optimizer steps after the solver ends (0: stop at once)
     seed: int = 0
 
 

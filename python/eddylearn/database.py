@@ -350,14 +350,9 @@ def _start_smartsim(port: int, threads: int, interface: str, host: str, run_dir:
 
 def _launch_smartsim(port: int, threads: int, interface: str, run_dir: Path) -> None:
     """Body of the helper process: create and start the Orchestrator, then return."""
+    configure_smartsim()
     from smartsim import Experiment
-    from smartsim._core._cli import utils as _ss_cli_utils
 
-    dep = Path(os.environ["SMARTSIM_DEP_INSTALL_PATH"])
-    # SmartSim 0.8.0 writes a launch manifest that looks for redis-cli in the package's own
-    # _core/bin, which a pip install does not have (FileNotFoundError after the launch).
-    # Point that look-up at the dependency folder.
-    _ss_cli_utils.get_db_path = lambda: dep / "bin" / "redis-cli"
     exp = Experiment("eddylearn-db", exp_path=str(run_dir), launcher="local")
     exp.telemetry.disable()
     db = exp.create_database(port=port, interface=interface, db_nodes=1, threads_per_queue=threads)
@@ -536,14 +531,6 @@ def register_cli(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-if __name__ == "__main__":  # internal: the detached SmartSim launcher of _start_smartsim
-    if len(sys.argv) == 6 and sys.argv[1] == "_launch_smartsim":
-        logging.basicConfig(level=logging.INFO)
-        _launch_smartsim(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], Path(sys.argv[5]))
-        sys.exit(0)
-    sys.exit("usage: eddylearn db start|stop|status (this module is not a program)")
-
-
 def configure_smartsim() -> Path:
     """Make SmartSim in this process launch our database: the dependency folder, the module,
     the allocator setting of server_env(), no telemetry monitor, and the redis-cli look-up of
@@ -555,3 +542,40 @@ def configure_smartsim() -> Path:
     from smartsim._core._cli import utils as _ss_cli_utils
     _ss_cli_utils.get_db_path = lambda: dep / "bin" / "redis-cli"
     return dep
+
+
+class LocalServer:
+    """A private redis-server with the module on a free loopback port, in a temporary folder
+    (for benchmarks); close() ends it."""
+
+    def __init__(self, threads: int = 1):
+        import tempfile
+        self.dir = tempfile.TemporaryDirectory(prefix="eddylearn-db-")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        cmd = server_command(self.port, threads=threads, extra=["--dir", self.dir.name])
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                     cwd=self.dir.name, env=server_env())
+        _wait_ping("127.0.0.1", self.port, 60, self.proc)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        _end_pid(self.proc.pid)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.dir.cleanup()
+
+
+if __name__ == "__main__":  # internal: the detached SmartSim launcher of _start_smartsim
+    if len(sys.argv) == 6 and sys.argv[1] == "_launch_smartsim":
+        logging.basicConfig(level=logging.INFO)
+        _launch_smartsim(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], Path(sys.argv[5]))
+        sys.exit(0)
+    sys.exit("usage: eddylearn db start|stop|status (this module is not a program)")
+

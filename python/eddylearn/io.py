@@ -16,7 +16,7 @@ NAMELIST_KEYS: dict[str, tuple[str, ...]] = {
     "output": ("dir", "diag_every", "checkpoint_every", "checkpoint_at_end", "restart_file",
                "verbose"),
     "staging": ("enabled", "snapshot_every", "fields", "sgs_every", "sgs_width", "sgs_samples",
-                "queue_mb", "policy", "prefix", "flush_timeout"),
+                "queue_mb", "policy", "prefix", "flush_timeout", "synchronous"),
 }
 
 _MAGIC = b"ELCHK001"

@@ -218,7 +218,7 @@ def apply_retention(client, list_name: str, keep_last: int, *, unit: str = "entr
                 deleted += 1
             except Exception:  # already gone, or an entry that names no dataset
                 missing += 1
-        log.info("retention on %s: removed %d entries (%d datasets deleted, %d already gone)",
+        log.debug("retention on %s: removed %d entries (%d datasets deleted, %d already gone)",
                  key, len(old), deleted, missing)
         return len(old)
     raise RuntimeError(f"retention on {key}: the list kept changing under concurrent trims")

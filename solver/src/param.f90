@@ -44,6 +44,7 @@ module el_param
     character(len=16) :: policy = 'block'    ! block | drop_oldest when the queue is full
     character(len=128) :: prefix = ''        ! key prefix of datasets and lists
     real(rp) :: flush_timeout = 600.0_rp     ! seconds to wait for the queue at the end
+    logical  :: synchronous = .false.        ! wait for each dataset to be sent (baseline)
   end type config_t
 
 contains
@@ -61,7 +62,7 @@ contains
     character(len=32) :: initial, model
     character(len=16) :: fft_planner
     character(len=256) :: dir, restart_file
-    logical :: exists, checkpoint_at_end, verbose, enabled
+    logical :: exists, checkpoint_at_end, verbose, enabled, synchronous
     integer :: snapshot_every, sgs_every, sgs_width, sgs_samples
     real(rp) :: queue_mb, flush_timeout
     character(len=8) :: fields
@@ -75,7 +76,7 @@ contains
     namelist /sgs/ model, cs
     namelist /output/ dir, diag_every, checkpoint_every, checkpoint_at_end, restart_file, verbose
     namelist /staging/ enabled, snapshot_every, fields, sgs_every, sgs_width, sgs_samples, &
-                       queue_mb, policy, prefix, flush_timeout
+                       queue_mb, policy, prefix, flush_timeout, synchronous
 
     ierr = 0; msg = ''
     inquire(file=path, exist=exists)
@@ -94,7 +95,7 @@ contains
     enabled = cfg%staging; snapshot_every = cfg%snapshot_every; fields = cfg%fields
     sgs_every = cfg%sgs_every; sgs_width = cfg%sgs_width; sgs_samples = cfg%sgs_samples
     queue_mb = cfg%queue_mb; policy = cfg%policy; prefix = cfg%prefix
-    flush_timeout = cfg%flush_timeout
+    flush_timeout = cfg%flush_timeout; synchronous = cfg%synchronous
 
     open(newunit=unit, file=path, status='old', action='read', iostat=ios, iomsg=iom)
     if (ios /= 0) then
@@ -130,7 +131,7 @@ contains
     cfg%staging = enabled; cfg%snapshot_every = snapshot_every; cfg%fields = fields
     cfg%sgs_every = sgs_every; cfg%sgs_width = sgs_width; cfg%sgs_samples = sgs_samples
     cfg%queue_mb = queue_mb; cfg%policy = policy; cfg%prefix = prefix
-    cfg%flush_timeout = flush_timeout
+    cfg%flush_timeout = flush_timeout; cfg%synchronous = synchronous
     call validate_config(cfg, nranks, ierr, msg)
     if (ierr /= 0) msg = trim(path)//': '//msg
   contains

@@ -95,6 +95,7 @@ module el_staging
     logical :: enabled = .false.
     integer :: snapshot_every = 0, sgs_every = 0, sgs_width = 4, sgs_samples = 0
     logical :: pressure = .true.
+    logical :: synchronous = .false.     ! flush after every submission (a baseline)
     character(len=128) :: prefix = ''
     type(c_ptr) :: stager = c_null_ptr
     integer(i8) :: errors = 0            ! submissions refused (already counted as lost)
@@ -105,13 +106,14 @@ contains
   ! Create this rank's stager (collective; ierr agrees on all ranks). Fails with a clear
   ! message when the database cannot be reached within SR_CONN_TIMEOUT.
   subroutine staging_init(st, d, enabled, snapshot_every, fields, sgs_every, sgs_width, &
-                          sgs_nsamples, queue_mb, policy, prefix, ierr, msg)
+                          sgs_nsamples, queue_mb, policy, prefix, synchronous, ierr, msg)
     type(staging_t), intent(out) :: st
     type(decomp_t), intent(in) :: d
     logical, intent(in) :: enabled
     integer, intent(in) :: snapshot_every, sgs_every, sgs_width, sgs_nsamples
     character(len=*), intent(in) :: fields, policy, prefix
     real(rp), intent(in) :: queue_mb
+    logical, intent(in) :: synchronous
     integer, intent(out) :: ierr
     character(len=msg_len), intent(out) :: msg
     integer(c_int) :: rc, pol
@@ -123,6 +125,7 @@ contains
     st%sgs_width = sgs_width; st%sgs_samples = sgs_nsamples
     st%pressure = trim(fields) == 'uvwp'
     st%prefix = prefix
+    st%synchronous = synchronous
     if (sgs_every > 0) then
       call sgs_sample_count(d, sgs_width, n, ierr, msg)
       if (ierr /= 0) msg = '&staging: '//msg
@@ -295,6 +298,7 @@ contains
         call elc_dataset_destroy(ds); return
       end if
       rc = elc_stager_submit(st%stager, ds, cstr(trim(st%prefix)//list))
+      if (rc == ELC_OK .and. st%synchronous) rc = elc_stager_flush(st%stager, -1.0_c_double)
       if (rc /= ELC_OK) then
         st%errors = st%errors + 1
         ierr = 1; msg = 'staging: '//trim(last_error())

@@ -29,17 +29,46 @@ struct TorchScript {
 
 namespace {
 
-// First line of an exception message (libtorch messages carry long C++ back-traces).
-std::string first_line(const char *what) {
+// A one-line summary of a libtorch message. Interpreter errors end with the Python-style
+// "RuntimeError: …" line that says what went wrong; otherwise the lines are joined. At most
+// 400 characters, so that replies stay short.
+std::string summarize(const char *what) {
     std::string s(what ? what : "unknown error");
-    size_t nl = s.find('\n');
-    if (nl != std::string::npos) s.resize(nl);
-    while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
-    return s;
+    std::vector<std::string> lines;
+    size_t start = 0;
+    while (start <= s.size()) {
+        size_t nl = s.find('\n', start);
+        std::string line = s.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+        size_t a = line.find_first_not_of(" \t\r");
+        size_t b = line.find_last_not_of(" \t\r");
+        if (a != std::string::npos) lines.push_back(line.substr(a, b - a + 1));
+        if (nl == std::string::npos) break;
+        start = nl + 1;
+    }
+    std::string out;
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+        size_t colon = it->find("Error: ");
+        if (colon != std::string::npos && colon < 40 && it->find(' ') > colon) {
+            out = *it;
+            break;
+        }
+    }
+    if (out.empty()) {
+        for (const auto &l : lines) {
+            if (l.rfind("Traceback of TorchScript", 0) == 0) break;
+            if (!out.empty()) out += ' ';
+            out += l;
+        }
+    }
+    if (out.empty()) out = "unknown libtorch error";
+    if (out.size() > 400) out = out.substr(0, 397) + "...";
+    return out;
 }
 
+std::string first_line(const char *what) { return summarize(what); }
+
 // Torch message, without back-trace, as a single-line error text.
-std::string torch_message(const c10::Error &e) { return first_line(e.what_without_backtrace()); }
+std::string torch_message(const c10::Error &e) { return summarize(e.what_without_backtrace()); }
 
 bool parse_device(const std::string &dev, c10::Device *out, std::string *err) {
     std::string q = device_queue_name(dev);
@@ -273,10 +302,10 @@ TorchModel *torch_model_load(const std::string &blob, const std::string &device,
         }
         m->num_inputs = fixed ? n : -1;
     } catch (const c10::Error &e) {
-        *err = "ERR " + torch_message(e);
+        *err = "ERR could not load the TorchScript model: " + torch_message(e);
         return nullptr;
     } catch (const std::exception &e) {
-        *err = "ERR " + first_line(e.what());
+        *err = "ERR could not load the TorchScript model: " + first_line(e.what());
         return nullptr;
     } catch (...) {
         *err = "ERR could not load the TorchScript model";
@@ -334,10 +363,10 @@ TorchScript *torch_script_compile(const std::string &source, const std::string &
             return nullptr;
         }
     } catch (const c10::Error &e) {
-        *err = "ERR " + torch_message(e);
+        *err = "ERR could not compile the TorchScript source: " + torch_message(e);
         return nullptr;
     } catch (const std::exception &e) {
-        *err = "ERR " + first_line(e.what());
+        *err = "ERR could not compile the TorchScript source: " + first_line(e.what());
         return nullptr;
     } catch (...) {
         *err = "ERR could not compile the TorchScript source";

@@ -1,5 +1,6 @@
 # eddylearn: two commands on a fresh Debian 12 machine.
-#   make run    set up (Debian packages, .venv, wheel) and run the default job
+#   make run    set up (Debian packages, .venv, wheel) and run the default online-learning
+#               experiment (CONFIG=file.toml for another one) into OUT (default out/)
 #   make test   set up and run the test suite
 # Helpers: make setup | wheel | bench | validate | clean. Each step is skipped when done.
 
@@ -12,6 +13,7 @@ VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 WHEEL      := dist/eddylearn-$(VERSION)-cp311-cp311-linux_$(shell uname -m).whl
 OUT        ?= out
 NP         ?= 2
+CONFIG     ?=
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 APT_PACKAGES := gfortran gcc g++ make pkg-config openmpi-bin libopenmpi-dev \
@@ -60,10 +62,7 @@ $(STAMPS)/installed: $(WHEEL)
 	@touch $@
 
 run: setup
-	@mkdir -p $(OUT)
-	$(BIN)/eddylearn validate tgv --n 32 --np $(NP) --workdir $(OUT)/tgv32 \
-	  --json $(OUT)/report.json --plot $(OUT)/tgv32.png
-	@echo "report: $(OUT)/report.json, plot: $(OUT)/tgv32.png"
+	$(BIN)/eddylearn run $(CONFIG) --out $(OUT)
 
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
@@ -78,6 +77,9 @@ validate: setup
 bench: setup
 	@mkdir -p $(OUT)
 	$(BIN)/eddylearn bench solver --n 64 --json $(OUT)/bench_solver.json
+	$(BIN)/eddylearn bench database --json $(OUT)/bench_database.json
+	$(BIN)/eddylearn bench transport --json $(OUT)/bench_transport.json
+	$(BIN)/eddylearn bench training --json $(OUT)/bench_training.json
 
 clean:
 	rm -rf build dist $(OUT)

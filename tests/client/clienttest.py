@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import signal
-import socket
 import subprocess
-import time
+import sys
 from pathlib import Path
 
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))     # the shared tests/servers.py
+import servers  # noqa: E402
 PROGRAMS = HERE / "programs"
 REPO = HERE.parent.parent
 
@@ -31,88 +30,22 @@ def _client_config():
         return mod
 
 
-def ai_module() -> Path:
-    env = os.environ.get("EDDYLEARN_AI_MODULE")
-    if env:
-        p = Path(env)
-        if not p.is_file():
-            raise RuntimeError(f"EDDYLEARN_AI_MODULE={env} does not name a file")
-        return p
-    from eddylearn import database  # the database engineer's lookup
-    return database.module_path()
-
-
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return servers.free_port()
 
 
 def free_cluster_ports(n: int) -> list[int]:
-    """n ports p with p+10000 also free (the cluster bus port)."""
-    out = []
-    while len(out) < n:
-        p = free_port()
-        if p + 10000 > 65535 or p in out:
-            continue
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", p + 10000))
-        except OSError:
-            continue
-        out.append(p)
-    return out
+    """n consecutive ports whose cluster-bus ports (+10000) are free."""
+    base = servers.free_port(n)
+    return [base + i for i in range(n)]
 
 
-def _ping(port: int, path: str | None = None) -> bool:
-    import redis
-    try:
-        r = redis.Redis(unix_socket_path=path) if path else redis.Redis(port=port, socket_timeout=1)
-        return bool(r.ping())
-    except Exception:
-        return False
-
-
-class Server:
-    """One redis-server with the AI module, on 127.0.0.1:port (and a unix socket)."""
+class Server(servers.Server):
+    """One redis-server with the AI module on 127.0.0.1:port and a unix socket (self.unix);
+    stop() kills it outright, as a database that vanishes."""
 
     def __init__(self, run_dir: Path, port: int, cluster: bool = False):
-        self.dir = run_dir
-        self.port = port
-        self.cluster = cluster
-        self.unix = str(run_dir / f"redis-{port}.sock")
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 20.0) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        cmd = [shutil.which("redis-server") or "redis-server", "--port", str(self.port),
-               "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no",
-               "--dir", str(self.dir), "--unixsocket", self.unix, "--unixsocketperm", "700",
-               "--loadmodule", str(ai_module())]
-        if self.cluster:
-            for f in self.dir.glob(f"nodes-{self.port}.conf"):
-                f.unlink()
-            cmd += ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{self.port}.conf"]
-        log = open(self.dir / f"redis-{self.port}.log", "ab")
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir,
-                                     start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server on port {self.port} exited: "
-                                   f"{(self.dir / f'redis-{self.port}.log').read_text()[-2000:]}")
-            if _ping(self.port):
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"redis-server on port {self.port} did not answer PING")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
+        super().__init__(run_dir, port, cluster=cluster, unix=True, kill=True)
 
 
 class Db:

@@ -7,7 +7,6 @@ import time
 
 import redis
 
-from clienttest import run
 
 
 def _owner(servers, slot):

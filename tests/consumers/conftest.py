@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import random
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-# the tests import their helpers (_consumer_data) by name, under any pytest import mode
-if str(Path(__file__).resolve().parent) not in sys.path:
-    sys.path.append(str(Path(__file__).resolve().parent))
+# the tests import their helpers (_consumer_data, and the shared tests/servers.py) by name,
+# under any pytest import mode
+for _dir in (Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent):
+    if str(_dir) not in sys.path:
+        sys.path.append(str(_dir))
+
+from servers import Cluster, Server  # noqa: E402
 
 os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
 os.environ.setdefault("SR_LOG_FILE", "/dev/null")
@@ -30,80 +31,9 @@ os.environ.setdefault("SR_LOG_FILE", "/dev/null")
 SNAP_TIMES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25)
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    """A free port whose cluster-bus port (+10000) is free too."""
-    for _ in range(500):
-        p = random.randint(20000, 30000)
-        if _free(p) and _free(p + 10000):
-            return p
-    raise RuntimeError("no free port found")
-
-
-class Server:
-    """One redis-server with the AI module in its own folder; stop() always ends it."""
-
-    def __init__(self, workdir: Path, cluster: bool = False):
-        from eddylearn import database
-
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        cmd = [str(database.redis_server_path()), "--port", str(self.port), "--bind", "127.0.0.1",
-               "--dir", str(self.workdir), "--save", "", "--appendonly", "no",
-               "--loadmodule", str(database.module_path())]
-        if cluster:
-            cmd += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
-        log = open(self.workdir / "redis.log", "ab")
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
-        log.close()
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server exited ({self.proc.returncode}): "
-                                   + (self.workdir / "redis.log").read_text()[-2000:])
-            try:
-                if self.redis().ping():
-                    break
-            except Exception:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("redis-server did not answer within 60 s")
-            time.sleep(0.05)
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def redis(self):
-        import redis
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=30, protocol=2)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("redis"))
+    s = Server(tmp_path_factory.mktemp("redis")).start()
     yield s
     s.stop()
 
@@ -111,26 +41,11 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """Three redis-server shards with the module, joined by redis-cli --cluster create."""
-    from eddylearn import database
-
-    root = tmp_path_factory.mktemp("cluster")
-    servers = []
+    c = Cluster(tmp_path_factory.mktemp("cluster")).start()
     try:
-        for i in range(3):
-            servers.append(Server(root / f"shard{i}", cluster=True))
-        subprocess.run([str(database.redis_cli_path()), "--cluster", "create",
-                        *[s.address for s in servers], "--cluster-replicas", "0", "--cluster-yes"],
-                       capture_output=True, text=True, timeout=60, check=True)
-        deadline = time.monotonic() + 60
-        while not all(b"cluster_state:ok" in s.redis().execute_command("CLUSTER", "INFO")
-                      for s in servers):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the cluster did not become ok")
-            time.sleep(0.2)
-        yield servers
+        yield c.servers
     finally:
-        for s in servers:
-            s.stop()
+        c.stop()
 
 
 @pytest.fixture

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-# the helper modules next to this file (_dbservers, _dbnets, _dbresp) must import in every
-# pytest import mode, including importlib
+# the helper modules next to this file (_dbnets, _dbresp) and the shared tests/servers.py
+# must import in every pytest import mode, including importlib
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _dbservers import Cluster, Server  # noqa: E402
+from servers import Cluster, Server  # noqa: E402
 
 os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
 os.environ.setdefault("SR_LOG_FILE", "/dev/null")

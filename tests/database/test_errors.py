@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import redis
 from smartredis.error import RedisReplyError
 
 from _dbnets import SCRIPT, traced_mlp

@@ -12,7 +12,7 @@ from smartredis import Client
 from eddylearn import database
 
 from _dbresp import Resp
-from _dbservers import free_port
+from servers import free_port
 
 
 @pytest.fixture

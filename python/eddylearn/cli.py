@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--json", help="write the figures as JSON to this file")
     bt.set_defaults(func=_cmd_bench_transport)
     bl = bsub.add_parser("training", help="trainer samples/s from the database vs from memory")
-    bl.add_argument("--steps", type=int, default=600, help="optimizer steps per run")
+    bl.add_argument("--steps", type=int, default=3000, help="optimizer steps per run")
     bl.add_argument("--json", help="write the figures as JSON to this file")
     bl.set_defaults(func=_cmd_bench_training)
     _register_optional(sub, bsub)

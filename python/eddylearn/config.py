@@ -62,7 +62,8 @@ class TrainerSection:
     hidden: list = field(default_factory=lambda: [64, 64])
     lr: float = 1e-3
     batch: int = 256
-    steps_per_round: int = 20
+    steps_per_round: int = 50
+    report_every: int = 4
     publish_every: int = 200
     val_every: int = 5
     max_steps: int = 0
@@ -221,6 +222,9 @@ def validate(cfg: ExperimentConfig) -> None:
             raise ConfigError(f"trainer {t.name!r}: ranks >= 1 and positive integer hidden widths")
         if t.lr <= 0 or t.batch < 1:
             raise ConfigError(f"trainer {t.name!r}: lr must be positive and batch >= 1")
+        if min(t.steps_per_round, t.report_every, t.publish_every, t.val_every) < 1:
+            raise ConfigError(f"trainer {t.name!r}: steps_per_round, report_every, "
+                              "publish_every and val_every must be at least 1")
     if cfg.trainer and not (st.enabled and st.sgs_every):
         raise ConfigError("trainers need SGS samples: set solver.staging.enabled = true and "
                           "solver.staging.sgs_every > 0")

@@ -78,6 +78,7 @@ def build_entities(exp, cfg: ExperimentConfig, out: Path) -> dict:
                 "-m", "eddylearn.consumers.trainer", "--name", t.name, "--prefix", prefix,
                 "--out", str(tdir), "--hidden", ",".join(map(str, t.hidden)), "--lr", str(t.lr),
                 "--batch", str(t.batch), "--steps-per-round", str(t.steps_per_round),
+                "--report-every", str(t.report_every),
                 "--publish-every", str(t.publish_every), "--val-every", str(t.val_every),
                 "--max-steps", str(t.max_steps), "--seed", str(t.seed), "--no-resume"]
         entities[f"trainer:{t.name}"] = exp.create_model(

@@ -47,7 +47,8 @@ class TrainerConfig:
     hidden: tuple[int, ...] = (64, 64)
     lr: float = 1e-3
     batch: int = 256
-    steps_per_round: int = 20       # optimizer steps between looks at the database
+    steps_per_round: int = 50       # optimizer steps between looks at the database
+    report_every: int = 4           # rounds between progress reports (with validation)
     publish_every: int = 200        # optimizer steps between model publications
     val_every: int = 5              # every n-th list entry is held out for validation
     max_steps: int = 0              # stop after this many optimizer steps (0: until stopped)
@@ -68,7 +69,8 @@ class TrainerConfig:
         for key in ("lr",):
             if not getattr(self, key) > 0:
                 raise ValueError(f"{key} must be positive")
-        for key in ("batch", "steps_per_round", "publish_every", "val_every", "max_buffer"):
+        for key in ("batch", "steps_per_round", "report_every", "publish_every", "val_every",
+                    "max_buffer"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1")
         if self.max_steps < 0:
@@ -194,7 +196,9 @@ class Trainer:
         self.out = Path(cfg.out)
         self.out.mkdir(parents=True, exist_ok=True)
         self._stop_signal = False
-        self.t_start = time.time()
+        self.t_start = self.last_data = time.time()
+        self.rounds = 0
+        self.last_loss: float | None = None
         if cfg.resume:
             self._resume()
 
@@ -325,39 +329,47 @@ class Trainer:
             log.info("%s: step %d train loss %.4e val loss %.4e samples %d", self.cfg.name,
                      self.step, train_loss, val_loss, int(n[0]))
 
-    def stop_requested(self) -> bool:
-        local = self._stop_signal or stop_requested(self.client, self.cfg.prefix)
-        return bool(self.world.reduce([float(local)], op=dist.ReduceOp.MAX)[0] > 0)
+    def iteration(self) -> tuple[bool, bool]:
+        """One pass of the online loop: read new samples; when every rank has some, take
+        steps_per_round optimizer steps (progress and validation every report_every rounds);
+        agree with the other ranks on stopping. Returns (trained, stop)."""
+        now = time.time()
+        if self.poll_data():
+            self.last_data = now
+        trained = self.world.reduce([len(self.train)], op=dist.ReduceOp.MIN)[0] > 0
+        if trained:
+            if not self.normalised:
+                self._fix_normalisation()
+            loss = self.train_round()
+            self.rounds += 1
+            if self.rounds % self.cfg.report_every == 0:
+                self.report_progress(loss, self.val_loss())
+            self.last_loss = loss
+        stop_here = self._stop_signal or stop_requested(self.client, self.cfg.prefix)
+        idle_here = bool(self.cfg.idle_timeout) and now - self.last_data > self.cfg.idle_timeout
+        # one collective for both: stop if any rank is asked to, idle only if all are
+        stop, busy = self.world.reduce([float(stop_here), float(not idle_here)],
+                                       op=dist.ReduceOp.MAX)
+        stop = bool(stop) or (bool(self.cfg.idle_timeout) and busy == 0)
+        stop = stop or bool(self.cfg.max_steps and self.step >= self.cfg.max_steps)
+        return bool(trained), stop
 
     # ---- main loop ---------------------------------------------------------------------
     def run(self) -> dict:
         signal.signal(signal.SIGTERM, self._on_signal)
-        last_data = time.time()
         try:
             while True:
-                new = self.poll_data()
-                if new:
-                    last_data = time.time()
-                counts = self.world.reduce([len(self.train)], op=dist.ReduceOp.MIN)
-                if counts[0] > 0:
-                    if not self.normalised:
-                        self._fix_normalisation()
-                    loss = self.train_round()
-                    self.report_progress(loss, self.val_loss())
-                else:
+                trained, stop = self.iteration()
+                if stop:
+                    break
+                if not trained:
                     time.sleep(self.cfg.poll_interval)
-                if self.stop_requested():
-                    break
-                if self.cfg.max_steps and self.step >= self.cfg.max_steps:
-                    break
-                if self.cfg.idle_timeout and time.time() - last_data > self.cfg.idle_timeout:
-                    idle = self.world.reduce([1.0], op=dist.ReduceOp.MIN)
-                    if idle[0] > 0:
-                        break
         except KeyboardInterrupt:
             pass
         if self.normalised:
             self.poll_data()
+            if self.last_loss is not None:
+                self.report_progress(self.last_loss, self.val_loss())
             self.publish()
         result = self.finish()
         self.world.close()
@@ -423,8 +435,8 @@ def parse_args(argv=None) -> TrainerConfig:
                    help="hidden layer widths, comma separated (default 64,64)")
     for key in ("lr", "poll_interval", "idle_timeout", "cs"):
         p.add_argument("--" + key.replace("_", "-"), type=float, default=getattr(d, key))
-    for key in ("batch", "steps_per_round", "publish_every", "val_every", "max_steps",
-                "max_buffer", "seed"):
+    for key in ("batch", "steps_per_round", "report_every", "publish_every", "val_every",
+                "max_steps", "max_buffer", "seed"):
         p.add_argument("--" + key.replace("_", "-"), type=int, default=getattr(d, key))
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     p.add_argument("--device", default=d.device)
@@ -435,6 +447,7 @@ def parse_args(argv=None) -> TrainerConfig:
         p.error(f"--hidden must be integers separated by commas, got {a.hidden!r}")
     cfg = TrainerConfig(name=a.name, prefix=a.prefix, out=a.out, hidden=hidden, lr=a.lr,
                         batch=a.batch, steps_per_round=a.steps_per_round,
+                        report_every=a.report_every,
                         publish_every=a.publish_every, val_every=a.val_every,
                         max_steps=a.max_steps, max_buffer=a.max_buffer,
                         poll_interval=a.poll_interval, idle_timeout=a.idle_timeout,

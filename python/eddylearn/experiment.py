@@ -90,8 +90,21 @@ def build_entities(exp, cfg: ExperimentConfig, out: Path) -> dict:
         cdir = out / name
         cdir.mkdir(parents=True, exist_ok=True)
         args = ["-m", f"eddylearn.consumers.{name}", "--prefix", prefix, "--out", str(cdir)]
-        for key, value in section.options.items():
-            args += [f"--{key.replace('_', '-')}", str(value)]
+        options = dict(section.options)
+        if name == "analyser":
+            # the analyser's dissipation uses the solver's viscosity; the Re = 1600 TGV has a
+            # reference to compare with live
+            nu = float(cfg.solver.physics.get("nu", 1 / 1600))
+            options.setdefault("nu", nu)
+            if (cfg.solver.physics.get("initial", "tgv3d") == "tgv3d"
+                    and abs(nu * 1600 - 1) < 1e-9):
+                options.setdefault("tgv", True)
+        for key, value in options.items():
+            flag = f"--{key.replace('_', '-')}"
+            if isinstance(value, bool):
+                args += [flag] if value else []
+            else:
+                args += [flag, str(value)]
         entities[name] = exp.create_model(name, _python_settings(exp, args, launcher),
                                           path=str(cdir))
     return entities

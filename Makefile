@@ -20,7 +20,8 @@ APT_PACKAGES := gfortran gcc g++ make pkg-config openmpi-bin libopenmpi-dev \
                 libfftw3-dev libfftw3-mpi-dev libhiredis-dev redis-server redis-tools
 SOURCES := $(shell find solver python database client -type f \
              \( -name '*.f90' -o -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.py' \
-                -o -name 'meson.build' -o -name '*.gdiag' -o -name '*.md' \) 2>/dev/null) \
+                -o -name 'meson.build' -o -name '*.gdiag' -o -name '*.md' -o -name '*.in' \) \
+             2>/dev/null) \
            meson.build meson.options pyproject.toml
 
 .PHONY: setup run test wheel bench validate clean
@@ -33,7 +34,7 @@ $(STAMPS)/apt:
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	$(PYTHON) -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
 	  || missing="$$missing python3-dev"; \
-	$(PYTHON) -m venv --help >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	$(PYTHON) -c 'import ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \

@@ -198,7 +198,10 @@ def validate(cfg: ExperimentConfig) -> None:
     restart = s.output.get("restart_file")
     if restart and not Path(restart).is_file():
         raise ConfigError(f"solver.output.restart_file not found: {restart}")
-    n = [int(s.domain.get(k, 32)) for k in ("nx", "ny", "nz")]
+    try:
+        n = [int(s.domain.get(k, 32)) for k in ("nx", "ny", "nz")]
+    except (TypeError, ValueError):
+        raise ConfigError(f"solver.domain: nx, ny, nz must be integers, got {s.domain}") from None
     if n[1] % s.ranks or n[2] % s.ranks:
         raise ConfigError(f"solver.ranks = {s.ranks} does not divide the grid ny = {n[1]}, "
                           f"nz = {n[2]} (slab decomposition)")
@@ -218,6 +221,11 @@ def validate(cfg: ExperimentConfig) -> None:
     if len(set(names)) != len(names):
         raise ConfigError(f"trainer names must differ, got {names}")
     for t in cfg.trainer:
+        if not t.name or any(c in t.name for c in " /\\{}.") or t.name.startswith("-"):
+            raise ConfigError(f"trainer name {t.name!r} must be a plain word (no spaces, "
+                              "slashes, dots or braces)")
+        if t.max_steps < 0 or t.extra_steps < 0:
+            raise ConfigError(f"trainer {t.name!r}: max_steps and extra_steps must be >= 0")
         if t.ranks < 1 or not t.hidden or any((not isinstance(h, int)) or h < 1 for h in t.hidden):
             raise ConfigError(f"trainer {t.name!r}: ranks >= 1 and positive integer hidden widths")
         if t.lr <= 0 or t.batch < 1:

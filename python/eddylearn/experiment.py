@@ -96,7 +96,7 @@ def build_entities(exp, cfg: ExperimentConfig, out: Path) -> dict:
             # reference to compare with live
             nu = float(cfg.solver.physics.get("nu", 1 / 1600))
             options.setdefault("nu", nu)
-            if (cfg.solver.physics.get("initial", "tgv3d") == "tgv3d"
+            if (str(cfg.solver.physics.get("initial", "tgv3d")).lower() == "tgv3d"
                     and abs(nu * 1600 - 1) < 1e-9):
                 options.setdefault("tgv", True)
         for key, value in options.items():
@@ -243,6 +243,8 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     monitor = None
     lists: dict[str, int] = {}
     live = Live(console=console, auto_refresh=False, transient=False) if progress else None
+    # children this process had before the experiment are not the experiment's to end
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     last_line = 0.0
 
     def show():
@@ -298,8 +300,11 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
                 break
             show()
             time.sleep(0.5)
+        if over_time():
+            outcome = "completed; the time limit cut the trainers' extra steps short"
         monitor.request_stop()
         deadline = time.time() + 180
+        running = []
         while time.time() < deadline:
             running = [k for k, e in consumers.items()
                        if _status(exp, e) not in (S.STATUS_COMPLETED, S.STATUS_FAILED,
@@ -308,6 +313,8 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
             if not running:
                 break
             time.sleep(0.5)
+        if running:
+            outcome = f"completed; stopped consumers that did not finish: {', '.join(running)}"
         timings["total_s"] = time.time() - t0
         lists = {name: monitor.list_length(name) for name in ("snapshots", "sgs_samples")}
     except KeyboardInterrupt:
@@ -323,7 +330,8 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         # every process started below this driver, taken before SmartSim stops the entities:
         # a launcher that kills only the process it started would orphan its children
         # (torch.distributed.run's workers, mpirun's ranks)
-        descendants = psutil.Process().children(recursive=True)
+        descendants = [p for p in psutil.Process().children(recursive=True)
+                       if p.pid not in before]
         for key, ent in entities.items():
             try:
                 # "New" can lag behind a process that is already running: stop it too
@@ -337,7 +345,12 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         except Exception as exc:
             log.warning("could not stop the database: %s", exc)
         _end_processes(descendants)
-    report = build_report(cfg, out, entities, exp, outcome, timings, removed)
+    try:
+        report = build_report(cfg, out, entities, exp, outcome, timings, removed)
+    except Exception as exc:        # what the components wrote may be cut short
+        log.warning("the report is incomplete: %s", exc)
+        report = {"outcome": outcome, "timings": timings, "retention_removed": removed,
+                  "report_error": str(exc)}
     report["lists_at_end"] = lists
     (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
     return report
@@ -355,7 +368,8 @@ def build_report(cfg, out: Path, entities, exp, outcome: str, timings: dict,
         diag = read_diagnostics(diag_path)
         last = {k: float(v[-1]) for k, v in diag.items() if k != "step"}
         report["solver"] = {"steps": int(diag["step"][-1]), **last}
-        if cfg.solver.physics.get("initial", "tgv3d") == "tgv3d" and len(diag["step"]) > 2:
+        initial = str(cfg.solver.physics.get("initial", "tgv3d")).lower()
+        if initial == "tgv3d" and len(diag["step"]) > 2:
             ref = read_reference(reference_tgv())
             report["solver"]["tgv"] = tgv_metrics(diag, ref)
             plot_tgv({"solver": diag}, ref, out / "dissipation.png",

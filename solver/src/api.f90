@@ -31,7 +31,7 @@ contains
       call MPI_Init()
       api_state%mpi_started_here = .true.
     end if
-    if (api_state%solver%initialised) call solver_free(api_state%solver)
+    call solver_free(api_state%solver)      ! also what a failed init left behind
     call solver_init(api_state%solver, path, MPI_COMM_SELF, ierr, api_state%last_error)
   end subroutine el_init
 

@@ -26,26 +26,33 @@ contains
     integer(MPI_OFFSET_KIND) :: off
     integer(i8) :: hdr_i(4)
     real(rp) :: hdr_r(2)
+    integer :: e
     ierr = 0; msg = ''
     call MPI_File_open(d%comm, path, ior(MPI_MODE_WRONLY, MPI_MODE_CREATE), MPI_INFO_NULL, &
                        fh, ierr)
     if (ierr /= MPI_SUCCESS) then
       msg = 'cannot open checkpoint file for writing: '//trim(path); ierr = 1; return
     end if
-    call MPI_File_set_size(fh, 0_MPI_OFFSET_KIND, ierr)
+    e = 0
+    call MPI_File_set_size(fh, 0_MPI_OFFSET_KIND, ierr); e = max(e, ierr)
     if (d%rank == 0) then
       hdr_i = [int(d%nx, i8), int(d%ny, i8), int(d%nz, i8), step]
       hdr_r = [time, dt]
       call MPI_File_write_at(fh, 0_MPI_OFFSET_KIND, magic, 8, MPI_CHARACTER, MPI_STATUS_IGNORE, ierr)
+      e = max(e, ierr)
       call MPI_File_write_at(fh, 8_MPI_OFFSET_KIND, hdr_i, 4, MPI_INTEGER8, MPI_STATUS_IGNORE, ierr)
+      e = max(e, ierr)
       call MPI_File_write_at(fh, 40_MPI_OFFSET_KIND, hdr_r, 2, MPI_DOUBLE_PRECISION, &
                              MPI_STATUS_IGNORE, ierr)
+      e = max(e, ierr)
     end if
     off = header_bytes
     call put(u); call put(v); call put(w); call put(p)
-    call MPI_File_close(fh, ierr)
+    call MPI_File_close(fh, ierr); e = max(e, ierr)
+    call MPI_Allreduce(e, ierr, 1, MPI_INTEGER, MPI_MAX, d%comm)
     if (ierr /= MPI_SUCCESS) then
-      msg = 'error while writing checkpoint '//trim(path); ierr = 1
+      msg = 'error while writing checkpoint '//trim(path)//' (disk full or no permission?)'
+      ierr = 1
     end if
   contains
     subroutine put(a)
@@ -56,6 +63,7 @@ contains
       mine = off + int(d%kstart - 1, MPI_OFFSET_KIND)*d%nx*d%ny*8
       call MPI_File_write_at_all(fh, mine, buf, size(buf), MPI_DOUBLE_PRECISION, &
                                  MPI_STATUS_IGNORE, ierr)
+      e = max(e, ierr)
       off = off + int(d%nx, MPI_OFFSET_KIND)*d%ny*d%nz*8
     end subroutine put
   end subroutine checkpoint_write
@@ -75,6 +83,7 @@ contains
     integer(i8) :: hdr_i(4)
     real(rp) :: hdr_r(2)
     logical :: exists
+    integer :: e
     ierr = 0; msg = ''; step = 0; time = 0; dt = 0
     inquire(file=path, exist=exists)
     if (.not. exists) then
@@ -110,9 +119,13 @@ contains
     end if
     step = hdr_i(4); time = hdr_r(1); dt = hdr_r(2)
     off = header_bytes
+    e = 0
     call get(u); call get(v); call get(w); call get(p)
-    call MPI_File_close(fh, ierr)
-    ierr = 0
+    call MPI_File_close(fh, ierr); e = max(e, ierr)
+    call MPI_Allreduce(e, ierr, 1, MPI_INTEGER, MPI_MAX, d%comm)
+    if (ierr /= MPI_SUCCESS) then
+      msg = 'error while reading restart file '//trim(path); ierr = 1
+    end if
   contains
     subroutine get(a)
       real(rp), intent(inout) :: a(0:, 0:, 0:)
@@ -122,6 +135,7 @@ contains
       mine = off + int(d%kstart - 1, MPI_OFFSET_KIND)*d%nx*d%ny*8
       call MPI_File_read_at_all(fh, mine, buf, size(buf), MPI_DOUBLE_PRECISION, &
                                 MPI_STATUS_IGNORE, ierr)
+      e = max(e, ierr)
       a(1:d%n(1), 1:d%n(2), 1:d%n(3)) = buf
       off = off + int(d%nx, MPI_OFFSET_KIND)*d%ny*d%nz*8
     end subroutine get

@@ -155,14 +155,13 @@ contains
   ! Time step from the CFL number and the viscous limit (or the fixed dt), clipped to t_end.
   real(rp) function next_dt(s) result(dt)
     type(solver_t), intent(inout) :: s
-    real(rp) :: rate, grate, nut, gnut, dtv
+    real(rp) :: loc(2), glob(2), grate, gnut, dtv
     if (s%cfg%dt > 0) then
       dt = s%cfg%dt
     else
-      rate = max_cfl_rate(s%d%n, s%d%dx, s%d%dy, s%d%dz, s%u, s%v, s%w)
-      nut = s%les%nut_max
-      call MPI_Allreduce(rate, grate, 1, MPI_DOUBLE_PRECISION, MPI_MAX, s%d%comm)
-      call MPI_Allreduce(nut, gnut, 1, MPI_DOUBLE_PRECISION, MPI_MAX, s%d%comm)
+      loc = [max_cfl_rate(s%d%n, s%d%dx, s%d%dy, s%d%dz, s%u, s%v, s%w), s%les%nut_max]
+      call MPI_Allreduce(loc, glob, 2, MPI_DOUBLE_PRECISION, MPI_MAX, s%d%comm)
+      grate = glob(1); gnut = glob(2)
       dt = huge(1.0_rp)
       if (grate > 0) dt = s%cfg%cfl/grate
       if (s%cfg%nu + gnut > 0) then
@@ -281,7 +280,9 @@ contains
     ierr = 0; msg = ''
     progress_every = max(1_i8, int(s%cfg%diag_every, i8)*max(1, 50/s%cfg%diag_every))
     call staging_step(s%staging, s%d, s%step, s%time, s%u, s%v, s%w, s%p, ierr, msg)
-    if (ierr /= 0) return
+    if (ierr /= 0) then
+      call release(); return
+    end if
     call solver_diagnostics(s, dg)
     call write_diagnostics(s, dg)
     if (s%cfg%verbose .and. s%d%rank == 0) then
@@ -294,7 +295,9 @@ contains
       call solver_step(s)
       t_stage = MPI_Wtime()
       call staging_step(s%staging, s%d, s%step, s%time, s%u, s%v, s%w, s%p, ierr, msg)
-      if (ierr /= 0) return
+      if (ierr /= 0) then
+      call release(); return
+    end if
       ! the step's wall time includes handing the data over (what staging costs the solver)
       s%wall_step = s%wall_step + (MPI_Wtime() - t_stage)
       s%wall_total = s%wall_total + (MPI_Wtime() - t_stage)
@@ -305,7 +308,7 @@ contains
           ierr = 3
           write(msg, '(a,i0,a,es12.4,a)') 'the solution blew up at step ', s%step, &
             ' (t = ', s%time, '); lower cfl or dt'
-          return
+          call release(); return
         end if
         if (s%cfg%verbose .and. s%d%rank == 0 .and. &
             (mod(s%step, progress_every) == 0 .or. solver_done(s))) &
@@ -316,23 +319,40 @@ contains
         if (mod(s%step, int(s%cfg%checkpoint_every, i8)) == 0) then
           write(name, '(a,i8.8,a)') 'checkpoint_', s%step, '.bin'
           call solver_checkpoint(s, trim(name), ierr, msg)
-          if (ierr /= 0) return
+          if (ierr /= 0) then
+      call release(); return
+    end if
         end if
       end if
     end do
     if (s%cfg%checkpoint_at_end) call solver_checkpoint(s, 'checkpoint.bin', ierr, msg)
-    if (ierr /= 0) return
+    if (ierr /= 0) then
+      call release(); return
+    end if
     call staging_finish(s%staging, s%d, s%cfg%flush_timeout, s%cfg%verbose, s%cfg%dir, &
                         ierr, msg)
-    if (ierr /= 0) return
+    if (ierr /= 0) then
+      call release(); return
+    end if
     if (s%cfg%verbose .and. s%d%rank == 0) &
       write(*, '(a,i0,a,f10.3,a,es12.4)') 'eddylearn-solver: done, ', s%steps_this_run, &
         ' steps in ', s%wall_total, ' s; cell-steps/s per rank = ', &
         real(s%d%nx, rp)*s%d%ny*s%d%nz*s%steps_this_run/max(s%wall_total, 1e-30_rp)/s%d%nranks
+  contains
+    ! on an error (agreed by all ranks): send what is queued, briefly, and free the stager
+    subroutine release()
+      integer :: e
+      character(len=msg_len) :: m
+      call staging_finish(s%staging, s%d, min(10.0_rp, s%cfg%flush_timeout), .false., &
+                          s%cfg%dir, e, m)
+    end subroutine release
   end subroutine solver_run
 
   subroutine solver_free(s)
     type(solver_t), intent(inout) :: s
+    integer :: e
+    character(len=msg_len) :: m
+    call staging_finish(s%staging, s%d, s%cfg%flush_timeout, .false., s%cfg%dir, e, m)
     if (s%diag_unit /= -1) close(s%diag_unit)
     s%diag_unit = -1
     if (allocated(s%les)) then

@@ -157,13 +157,9 @@ contains
     integer :: gerr
     ierr = 0; msg = ''
     if (.not. st%enabled) return
-    if (st%snapshot_every > 0) then
-      if (mod(step, int(st%snapshot_every, i8)) == 0) call snapshot()
-    end if
-    if (ierr /= 0) return
-    if (st%sgs_every > 0) then
-      if (mod(step, int(st%sgs_every, i8)) == 0) call samples()
-    end if
+    if (due(st%snapshot_every)) call snapshot()
+    if (ierr == 0 .and. due(st%sgs_every)) call samples()
+    if (ierr /= 0) write(0, '(a,i0,a)') 'eddylearn-solver: rank ', d%rank, ': '//trim(msg)
     if (due(st%snapshot_every) .or. due(st%sgs_every)) then
       ! every rank submits on the same steps: agree on failure so that no rank waits alone
       call MPI_Allreduce(ierr, gerr, 1, MPI_INTEGER, MPI_MAX, d%comm)
@@ -221,8 +217,8 @@ contains
         ! an even subsample with a step-dependent start, so successive sets differ
         allocate(fs(st%sgs_samples, 9), ls(st%sgs_samples, 6))
         do k = 1, st%sgs_samples
-          j = 1 + mod(int(mod(step*7919_i8 + d%rank*104729_i8, int(n, i8))) + &
-                      ((k - 1)*n)/st%sgs_samples, n)
+          j = 1 + int(mod(mod(step*7919_i8 + d%rank*104729_i8, int(n, i8)) + &
+                          (int(k - 1, i8)*n)/st%sgs_samples, int(n, i8)))
           fs(k, :) = f(j, :); ls(k, :) = l(j, :)
         end do
         call move_alloc(fs, f); call move_alloc(ls, l)
@@ -338,11 +334,15 @@ contains
     real(rp) :: c(8)
     integer(c_int) :: rc
     integer :: gerr, unit, ios, i
+    real(rp) :: t0, t_flush
     character(kind=c_char) :: buf(msg_len)
     integer(c_size_t) :: n
     ierr = 0; msg = ''
     if (.not. st%enabled) return
+    t0 = MPI_Wtime()
     rc = elc_stager_flush(st%stager, real(timeout, c_double))
+    t_flush = MPI_Wtime() - t0
+    call MPI_Allreduce(MPI_IN_PLACE, t_flush, 1, MPI_DOUBLE_PRECISION, MPI_MAX, d%comm)
     if (rc /= ELC_OK) then
       ierr = 1; msg = 'staging: flushing the queue: '//trim(last_error())
     end if
@@ -363,10 +363,11 @@ contains
       open(newunit=unit, file=trim(dir)//'/staging.json', status='replace', action='write', &
            iostat=ios)
       if (ios == 0) then
-        write(unit, '(a,6(a,i0),2(a,es12.5),a)') '{', '"submitted": ', nint(c(1), i8), &
+        write(unit, '(a,6(a,i0),3(a,es12.5),a)') '{', '"submitted": ', nint(c(1), i8), &
           ', "sent": ', nint(c(2), i8), ', "bytes": ', nint(c(3), i8), ', "retries": ', &
           nint(c(4), i8), ', "dropped": ', nint(c(5), i8), ', "failed": ', nint(c(6), i8), &
-          ', "mean_latency_s": ', c(7), ', "max_latency_s": ', c(8), '}'
+          ', "mean_latency_s": ', c(7), ', "max_latency_s": ', c(8), ', "flush_s": ', &
+          t_flush, '}'
         close(unit)
       end if
     end if

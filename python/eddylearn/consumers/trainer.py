@@ -19,6 +19,7 @@ constants go into ``P + "sgs_model.meta"`` with the model version.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import io
 import json
@@ -109,7 +110,7 @@ class SGSNet(nn.Module):
 def scripted_bytes(net: SGSNet) -> bytes:
     """The model as TorchScript bytes (what AI.MODELSTORE receives)."""
     buf = io.BytesIO()
-    torch.jit.save(torch.jit.script(net.cpu()), buf)
+    torch.jit.save(torch.jit.script(copy.deepcopy(net).cpu()), buf)   # the live model stays put
     return buf.getvalue()
 
 
@@ -139,6 +140,12 @@ class _Dist:
 
     def __init__(self, device: str):
         self.enabled = int(os.environ.get("WORLD_SIZE", "1")) > 1
+        self.device = device
+        if device.startswith("cuda"):
+            # one GPU per local rank
+            local = int(os.environ.get("LOCAL_RANK", "0"))
+            self.device = f"cuda:{local}" if device == "cuda" else device
+            torch.cuda.set_device(torch.device(self.device))
         if self.enabled and not dist.is_initialized():
             backend = "nccl" if device.startswith("cuda") else "gloo"
             dist.init_process_group(backend)
@@ -175,11 +182,15 @@ class Trainer:
         cfg.validate()
         self.cfg = cfg
         self.world = _Dist(cfg.device)
+        cfg.device = self.world.device
         self.client = client if client is not None else _client()
         torch.manual_seed(cfg.seed)
         self.net = SGSNet(cfg.hidden).to(cfg.device)
-        self.ddp = (nn.parallel.DistributedDataParallel(self.net.mlp) if self.world.enabled
-                    else self.net.mlp)
+        if self.world.enabled:
+            ids = [torch.device(cfg.device).index] if cfg.device.startswith("cuda") else None
+            self.ddp = nn.parallel.DistributedDataParallel(self.net.mlp, device_ids=ids)
+        else:
+            self.ddp = self.net.mlp
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.train = SampleBuffer(cfg.max_buffer)
         self.val = SampleBuffer(cfg.max_buffer)
@@ -229,8 +240,10 @@ class Trainer:
                                  "(n, 9) and (n, 6)")
             if np.isnan(self.delta):
                 self.delta = float(ds.get_meta_scalars("delta")[0])
-            buf = self.val if index % self.cfg.val_every == self.cfg.val_every - 1 else self.train
-            buf.add(f, l)
+            # every val_every-th of this rank's own entries is held out (per rank, so that no
+            # rank can end up with validation data only)
+            held_out = self.entries_read % self.cfg.val_every == self.cfg.val_every - 1
+            (self.val if held_out else self.train).add(f, l)
             self.entries_read += 1
         self.entries_missed = self.reader.missed
         return self.reader.cursor - before
@@ -287,7 +300,6 @@ class Trainer:
             return
         from smartredis import Dataset
         self.client.set_model(self.key("sgs_model"), scripted_bytes(self.net), "TORCH", "CPU")
-        self.net.to(self.cfg.device)
         meta = Dataset(self.key("sgs_model.meta"))
         meta.add_meta_scalar("version", np.int64(self.version))
         meta.add_meta_scalar("step", np.int64(self.step))
@@ -300,7 +312,8 @@ class Trainer:
         torch.save({"model": self.net.state_dict(), "opt": self.opt.state_dict(),
                     "step": self.step, "version": self.version,
                     "delta": self.delta, "history": self.history},
-                   self.checkpoint_path)
+                   self.checkpoint_path.with_suffix(".tmp"))
+        os.replace(self.checkpoint_path.with_suffix(".tmp"), self.checkpoint_path)
         log.info("%s: published sgs_model version %d at step %d", self.cfg.name, self.version,
                  self.step)
 

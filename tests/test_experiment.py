@@ -66,7 +66,9 @@ def leftovers(out: Path) -> list[str]:
 def test_tiny_experiment_end_to_end(tmp_path):
     """Samples arrive, the loss falls, the model is published, every consumer reads all the
     snapshots at the same time, the report holds the a-priori comparison, nothing is left."""
-    cfg = write_config(tmp_path, extra="[compressor]\nenabled = true\n"
+    cfg = write_config(tmp_path, extra="[[trainer]]\nname = \"wide\"\nranks = 1\n"
+                                       "hidden = [128, 128]\nextra_steps = 200\n"
+                                       "[compressor]\nenabled = true\n"
                                        "[visualiser]\nenabled = true\n")
     out = tmp_path / "out"
     proc = run_cli(["run", str(cfg), "--out", str(out), "--quiet"])
@@ -80,6 +82,9 @@ def test_tiny_experiment_end_to_end(tmp_path):
     assert trainer["world_size"] == 2 and trainer["version"] >= 2
     losses = [h["train_loss"] for h in trainer["history"]]
     assert losses[-1] < 0.5 * losses[0]
+    # two trainers on the same samples, compared in the report
+    assert set(report["trainer_comparison"]) == {"trainer", "wide"}
+    assert report["trainer_comparison"]["wide"]["hidden"] == [128, 128]
     ap = report["apriori"]
     assert ap["learned"]["sgs_dissipation_corr"] > ap["smagorinsky"]["sgs_dissipation_corr"]
     # each consumer saw every snapshot step (0, 10, ..., 40), concurrently with the solver

@@ -57,6 +57,13 @@ def run_cli(args, timeout=600, **kw):
                           text=True, timeout=timeout, env=solver.child_env(), **kw)
 
 
+def start_run(cfg: Path, out: Path) -> subprocess.Popen:
+    """`eddylearn run` in the background, as a user starts it from a shell."""
+    return subprocess.Popen([sys.executable, "-m", "eddylearn", "run", str(cfg), "--out", str(out),
+                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=solver.child_env())
+
+
 def leftovers(out: Path) -> list[str]:
     """Processes of this experiment still alive (by the output folder in their command)."""
     ps = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True).stdout
@@ -97,9 +104,7 @@ def test_tiny_experiment_end_to_end(tmp_path):
 def test_killed_consumer_does_not_stop_the_solver(tmp_path):
     cfg = write_config(tmp_path, steps=400)
     out = tmp_path / "out"
-    p = subprocess.Popen([sys.executable, "-m", "eddylearn", "run", str(cfg), "--out", str(out),
-                          "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=solver.child_env())
+    p = start_run(cfg, out)
     killed = False
     deadline = time.time() + 120
     while time.time() < deadline and not killed:
@@ -123,9 +128,7 @@ def test_interrupt_stops_everything(tmp_path):
     """Ctrl-C (SIGINT) while the solver runs: every component stops, no process is left."""
     cfg = write_config(tmp_path, steps=100000)
     out = tmp_path / "out"
-    p = subprocess.Popen([sys.executable, "-m", "eddylearn", "run", str(cfg), "--out", str(out),
-                          "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=solver.child_env())
+    p = start_run(cfg, out)
     deadline = time.time() + 120
     while time.time() < deadline:
         diag = out / "solver" / "diagnostics.csv"

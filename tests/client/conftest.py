@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import sys
 import pytest
 
 from clienttest import PROGRAMS, Db, Server, _client_config, _compile, free_cluster_ports, free_port
@@ -25,7 +26,8 @@ def programs(tmp_path_factory, client_prefix) -> dict:
     cc = _client_config()
     out = tmp_path_factory.mktemp("client-programs")
     ftest, ctest = out / "ftest", out / "ctest"
-    _compile(["gfortran", "-O1", *cc.fflags(), str(PROGRAMS / "ftest.f90"), "-J", str(out),
+    subprocess.run([sys.executable, str(PROGRAMS / "gen_ftest.py"), str(out)], check=True)
+    _compile(["gfortran", "-O1", *cc.fflags(), str(out / "ftest.f90"), "-J", str(out),
               "-o", str(ftest), *cc.libs()])
     _compile(["gcc", "-std=c11", "-O1", *cc.cflags(), str(PROGRAMS / "ctest.c"), "-o", str(ctest),
               *cc.libs()])

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Generate eddylearn_dataset.f90 and eddylearn_client.f90 (type/rank-specific procedures).
 
-Run from this folder after editing: python3 generate.py. The generated files are committed so
-that the build needs no Python step.
+usage: generate.py OUTDIR — the build (client/meson.build) runs it; nothing generated is
+committed.
 """
+import sys
 from pathlib import Path
 
 TYPES = [  # suffix, Fortran type, dtype constant
@@ -927,6 +928,8 @@ end module eddylearn_client
 """
 
 here = Path(__file__).resolve().parent
-(here / "eddylearn_dataset.f90").write_text(DATASET)
-(here / "eddylearn_client.f90").write_text(CLIENT)
+out = Path(sys.argv[1]) if len(sys.argv) > 1 else here
+out.mkdir(parents=True, exist_ok=True)
+(out / "eddylearn_dataset.f90").write_text(DATASET)
+(out / "eddylearn_client.f90").write_text(CLIENT)
 print("generated", here / "eddylearn_dataset.f90", here / "eddylearn_client.f90")

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Generate ftest.f90, the Fortran test driver of tests/client (committed; rerun after edits).
+"""Generate ftest.f90, the Fortran test driver of tests/client, into OUTDIR (the test
+fixture runs it: usage gen_ftest.py OUTDIR).
 
 Value convention shared with test_*.py: element with 0-based column-major index k of a tensor
 has value k mod 120 (integers) or k*0.5 + 0.25 (reals). Shapes by rank: see SHAPES.
 """
+import sys
 from pathlib import Path
 
 TYPES = [("r8", "real(real64)", "real(k, real64)*0.5_real64 + 0.25_real64"),
@@ -410,5 +412,6 @@ contains
 end program ftest
 """
 
-Path(__file__).with_name("ftest.f90").write_text(SRC)
+(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent).joinpath(
+    "ftest.f90").write_text(SRC)
 print("generated ftest.f90")

@@ -66,6 +66,19 @@ void elc_sleep_ms(long ms)
     }
 }
 
+elc_status elc_poll_exists(elc_client *c, elc_status (*probe)(elc_client *, const char *, bool *),
+                           const char *name, int poll_ms, int tries, bool *exists)
+{
+    if (exists) *exists = false;   /* a NULL is the probe's to report */
+    if (tries < 1) tries = 1;
+    for (int i = 0; i < tries; i++) {
+        elc_status st = probe(c, name, exists);
+        if (st || *exists) return st;
+        if (i + 1 < tries) elc_sleep_ms(poll_ms);
+    }
+    return ELC_OK;
+}
+
 double elc_now(void)
 {
     struct timespec ts;

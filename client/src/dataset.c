@@ -730,11 +730,5 @@ elc_status elc_dataset_exists(elc_client *c, const char *name, bool *exists)
 elc_status elc_poll_dataset(elc_client *c, const char *name, int poll_ms, int num_tries,
                             bool *exists)
 {
-    if (num_tries < 1) num_tries = 1;
-    for (int i = 0; i < num_tries; i++) {
-        elc_status st = elc_dataset_exists(c, name, exists);
-        if (st || *exists) return st;
-        if (i + 1 < num_tries) elc_sleep_ms(poll_ms);
-    }
-    return ELC_OK;
+    return elc_poll_exists(c, elc_dataset_exists, name, poll_ms, num_tries, exists);
 }

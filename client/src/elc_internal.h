@@ -96,6 +96,10 @@ uint16_t elc_crc16(const char *buf, size_t len);
 int elc_key_slot(const char *key, size_t len);
 void elc_shard_prefix(int slot, char *out, size_t *len);
 void elc_sleep_ms(long ms);
+/* Call probe(c, name, exists) up to tries times (at least once), poll_ms apart, until *exists
+ * or an error; the shared loop of every poll_* function. */
+elc_status elc_poll_exists(elc_client *c, elc_status (*probe)(elc_client *, const char *, bool *),
+                           const char *name, int poll_ms, int tries, bool *exists);
 double elc_now(void);
 
 /* ---- tensors ---- */

@@ -331,18 +331,6 @@ static elc_status exists_raw(elc_client *c, const char *key, bool *exists)
     return st;
 }
 
-static elc_status poll_raw(elc_client *c, const char *key, int poll_ms, int tries, bool *exists)
-{
-    *exists = false;
-    if (tries < 1) tries = 1;
-    for (int i = 0; i < tries; i++) {
-        elc_status st = exists_raw(c, key, exists);
-        if (st || *exists) return st;
-        if (i + 1 < tries) elc_sleep_ms(poll_ms);
-    }
-    return ELC_OK;
-}
-
 elc_status elc_tensor_exists(elc_client *c, const char *name, bool *exists)
 {
     elc_err_clear();
@@ -361,7 +349,7 @@ elc_status elc_poll_tensor(elc_client *c, const char *name, int poll_ms, int num
     if (!c || !name || !exists) return elc_err(ELC_ERR_PARAMETER, "elc_poll_tensor: NULL argument");
     char *key = elc_key_tensor(c, name, 0);
     if (!key) return elc_err(ELC_ERR_NOMEM, "out of memory");
-    elc_status st = poll_raw(c, key, poll_ms, num_tries, exists);
+    elc_status st = elc_poll_exists(c, exists_raw, key, poll_ms, num_tries, exists);
     free(key);
     return st;
 }
@@ -377,7 +365,7 @@ elc_status elc_poll_key(elc_client *c, const char *key, int poll_ms, int num_tri
 {
     elc_err_clear();
     if (!c || !key || !exists) return elc_err(ELC_ERR_PARAMETER, "elc_poll_key: NULL argument");
-    return poll_raw(c, key, poll_ms, num_tries, exists);
+    return elc_poll_exists(c, exists_raw, key, poll_ms, num_tries, exists);
 }
 
 /* lists ------------------------------------------------------------------------------------ */

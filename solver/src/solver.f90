@@ -178,14 +178,20 @@ contains
     integer :: st
     real(rp) :: t0, alp, dt, energy_sum, e
     t0 = MPI_Wtime()
-    energy_sum = kinetic_energy_sum(s%d%n, s%u, s%v, s%w)
-    call MPI_Allreduce(energy_sum, e, 1, MPI_DOUBLE_PRECISION, MPI_SUM, s%d%comm)
-    s%energy_before = 0.5_rp*e/(real(s%d%nx, rp)*s%d%ny*s%d%nz)
     do st = 1, 3
       call rhs(s)
       if (st == 1) then
         dt = next_dt(s)
         s%dt = dt
+        ! the energy before the step, for -dE/dt, only when this step writes diagnostics
+        s%energy_before = -1
+        if (mod(s%step + 1, int(s%cfg%diag_every, i8)) == 0 .or. &
+            s%time + dt >= s%cfg%t_end*(1 - 1e-12_rp) .or. &
+            s%steps_this_run + 1 >= s%cfg%max_steps) then
+          energy_sum = kinetic_energy_sum(s%d%n, s%u, s%v, s%w)
+          call MPI_Allreduce(energy_sum, e, 1, MPI_DOUBLE_PRECISION, MPI_SUM, s%d%comm)
+          s%energy_before = 0.5_rp*e/(real(s%d%nx, rp)*s%d%ny*s%d%nz)
+        end if
       end if
       associate(n1 => s%d%n(1), n2 => s%d%n(2), n3 => s%d%n(3))
         s%u(1:n1,1:n2,1:n3) = s%u(1:n1,1:n2,1:n3) + dt*(gam(st)*s%du(1:n1,1:n2,1:n3) &

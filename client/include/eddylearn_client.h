@@ -284,6 +284,61 @@ size_t elc_stager_last_error(elc_stager *s, char *buf, size_t buflen);
 elc_status elc_stager_destroy(elc_stager *s);
 
 /* ---------------------------------------------------------------------------------------- */
+/* Inference: one model run every solver step, with a deadline (the learned SGS model)       */
+/* ---------------------------------------------------------------------------------------- */
+
+/* One request is one pipelined round trip on the caller's own keys <base>.in and <base>.out:
+ * AI.TENSORSET, AI.MODELEXECUTE, AI.TENSORGET. A background thread with its own connection
+ * does it, so the caller computes in between start and finish; finish waits no longer than
+ * timeout_ms after start. In cluster mode the keys and the model copy are those of shard
+ * (shard mod the number of shards), so a rank can keep its traffic on one shard. No resend:
+ * a failed or late request is reported and the caller falls back. */
+typedef struct elc_infer elc_infer;
+
+#define ELC_INFER_MAX_NORM 64
+/* What the metadata dataset (for example sgs_model.meta) said, when start asked for it. */
+typedef struct elc_infer_meta {
+    int found;                  /* the dataset exists */
+    int64_t version;            /* field "version" (-1: none) */
+    int caller_normalises;      /* 1: string field normalisation = "applied by the caller" and
+                                   the tensors f_mean, f_std (n_in), l_mean, l_std (n_out) are
+                                   valid; -1: announced but the tensors are missing or too long */
+    size_t n_in, n_out;
+    double f_mean[ELC_INFER_MAX_NORM], f_std[ELC_INFER_MAX_NORM];
+    double l_mean[ELC_INFER_MAX_NORM], l_std[ELC_INFER_MAX_NORM];
+} elc_infer_meta;
+
+typedef struct elc_infer_stats {
+    uint64_t requests;          /* elc_infer_start calls */
+    uint64_t answered;          /* finished with an output of the expected shape */
+    uint64_t timeouts;          /* no answer by the deadline (or TIMEDOUT from the database) */
+    uint64_t busy;              /* start refused: the previous (abandoned) request in flight */
+    uint64_t unreachable;       /* no connection */
+    uint64_t missing_model;     /* the model key was empty */
+    uint64_t failures;          /* the model failed or returned the wrong shape */
+    double mean_latency_s, max_latency_s;   /* start to answer, answered requests */
+} elc_infer_stats;
+
+/* address: NULL for SSDB. base: the key base of this caller's tensors (one per rank). */
+elc_status elc_infer_create(elc_infer **out, const char *address, const char *base, int shard,
+                            int timeout_ms);
+/* Hand a request over and return at once: input (n, nin) doubles in the given layout (copied),
+ * model key, and optionally the name of a metadata dataset to read first (NULL: none).
+ * ELC_ERR_TIMEOUT at once when the previous request is still in flight. */
+elc_status elc_infer_start(elc_infer *f, const char *model, const char *meta, const double *in,
+                           size_t n, size_t nin, elc_layout layout);
+/* Wait for the answer, at most until timeout_ms after start, and copy the output (n, nout) into
+ * out. meta (may be NULL) gets what the metadata read found. Status: ELC_OK; ELC_ERR_TIMEOUT (no
+ * answer in time, or the database's TIMEDOUT); ELC_ERR_DATABASE (no connection); ELC_ERR_KEY (the
+ * model is not stored); ELC_ERR_RUNTIME (the model failed; the message has the database's
+ * error); ELC_ERR_TYPE (the output's shape or dtype is wrong). */
+elc_status elc_infer_finish(elc_infer *f, double *out, size_t n, size_t nout, elc_layout layout,
+                            elc_infer_meta *meta);
+elc_status elc_infer_stats_get(elc_infer *f, elc_infer_stats *stats);
+/* Stop the thread (a request in flight ends within its socket timeout) and free. NULL allowed. */
+void elc_infer_destroy(elc_infer *f);
+
+/* ---------------------------------------------------------------------------------------- */
 /* Fortran-callable surface (bind(c) names; the Fortran modules eddylearn_client,            */
 /* eddylearn_dataset and eddylearn_stager wrap these). Handles are opaque pointers.          */
 /* ---------------------------------------------------------------------------------------- */

@@ -609,7 +609,8 @@ static elc_status read_config(elc_client *c, const char *suffix, int cluster)
 static elc_status connect_first(elc_client *c)
 {
     char why[512] = "";
-    long attempts = (long)c->conn_timeout_s * 1000 / c->conn_interval_ms + 1;
+    long attempts = c->conn_attempts > 0 ? c->conn_attempts
+                                         : (long)c->conn_timeout_s * 1000 / c->conn_interval_ms + 1;
     for (long a = 0; a < attempts; a++) {
         if (a > 0) elc_sleep_ms(c->conn_interval_ms);
         if (node_connect(c, 0, why, sizeof why) != 0) continue;
@@ -648,6 +649,12 @@ static elc_status connect_first(elc_client *c)
 elc_status elc_client_create_at(elc_client **out, const char *address, int cluster,
                                 const char *suffix)
 {
+    return elc_client_create_opts(out, address, cluster, suffix, -1, -1);
+}
+
+elc_status elc_client_create_opts(elc_client **out, const char *address, int cluster,
+                                  const char *suffix, int conn_attempts, int socket_timeout_ms)
+{
     elc_err_clear();
     if (!out) return elc_err(ELC_ERR_PARAMETER, "elc_client_create: out is NULL");
     *out = NULL;
@@ -667,6 +674,8 @@ elc_status elc_client_create_at(elc_client **out, const char *address, int clust
     c->seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
     elc_status st = read_config(c, suffix, cluster);
     if (st) { elc_client_destroy(c); return st; }
+    if (conn_attempts > 0) c->conn_attempts = conn_attempts;
+    if (socket_timeout_ms > 0) c->socket_timeout_ms = socket_timeout_ms;
     size_t n = 0;
     char **entries = split_commas(ssdb, &n);
     if (!entries || n == 0) {

@@ -54,7 +54,17 @@ struct elc_client {
     /* when set, elc_exec makes a single attempt (the stager uses it while the database is
      * known to be down, so a backlog fails fast instead of waiting SR_CMD_TIMEOUT per item) */
     int single_attempt;
+    /* > 0: connection attempts of elc_client_create instead of SR_CONN_TIMEOUT's count */
+    int conn_attempts;
 };
+
+/* elc_client_create_at with overrides (values <= 0 keep the environment's): the number of
+ * connection attempts at creation and the socket timeout (for clients that must not wait). */
+elc_status elc_client_create_opts(elc_client **out, const char *address, int cluster,
+                                  const char *suffix, int conn_attempts, int socket_timeout_ms);
+/* Key of a model or tensor on shard range i in cluster mode ("{prefix}.key" + suffix), key +
+ * suffix otherwise; malloc'd. */
+char *elc_shard_key(elc_client *c, size_t i, const char *key, const char *suffix);
 
 /* ---- command builder ---- */
 typedef struct elc_cmd {

@@ -1,30 +1,46 @@
-! Subgrid-scale models in the shape of an abstract les_model_t (init/compute/free) and a factory
-! that picks the concrete model by name: 'none' or 'smagorinsky'.
+! Subgrid-scale models in the shape of an abstract les_model_t (init/prepare/compute/free).
+!
+! Every stress model (les_stress_t: Smagorinsky, the learned model of el_les_learned) works the
+! same way: the velocity gradient G at the cell centres (the filtered gradient with a one-cell
+! filter, exactly what a learned model is trained on) -> the stress tau_ij at the cell centres ->
+! its divergence on the faces, with the off-diagonal stresses averaged to the cell edges. By
+! summation by parts the energy this removes is exactly
+!     eps_sgs = - sum over cells of tau_ij S_ij,   S_ij = (G_ij + G_ji)/2 at the centres,
+! because the four-edge average of the edge strain equals the centre strain. Models therefore
+! differ only in how they map G to tau, which is what lets the learned path be checked against
+! Smagorinsky to round-off.
 module el_les
   use mpi_f08
   use el_types, only: rp, msg_len
   use el_decomp, only: decomp_t
   use el_halo, only: update_halo
+  use el_param, only: config_t
+  use el_sgs_samples, only: filtered_gradient
   implicit none
   private
-  public :: les_model_t, les_none_t, les_smagorinsky_t, les_model_factory
+  public :: les_model_t, les_none_t, les_stress_t, les_smagorinsky_t, smagorinsky_stress
+  public :: stress_init, stress_prepare, stress_free   ! for extensions of les_stress_t
 
   type, abstract :: les_model_t
-    real(rp) :: nut_max = 0     ! largest eddy viscosity of the last compute (time-step limit)
+    real(rp) :: nut_max = 0     ! largest (effective) eddy viscosity of the last compute
     real(rp) :: eps_sgs = 0     ! SGS dissipation of the last compute, summed over local cells
+    integer :: err = 0          ! /= 0 after a compute that failed (same on all ranks)
+    character(len=msg_len) :: errmsg = ''
   contains
     procedure(les_init_if), deferred :: init
     procedure(les_compute_if), deferred :: compute
     procedure(les_free_if), deferred :: free
+    procedure :: prepare => les_prepare
     procedure :: name => les_name
+    procedure :: status => les_status
   end type les_model_t
 
   abstract interface
-    subroutine les_init_if(this, d, cs, ierr, msg)
-      import :: les_model_t, decomp_t, rp, msg_len
+    subroutine les_init_if(this, d, cfg, ierr, msg)
+      import :: les_model_t, decomp_t, config_t, msg_len
       class(les_model_t), intent(inout) :: this
       type(decomp_t), intent(in) :: d
-      real(rp), intent(in) :: cs
+      type(config_t), intent(in) :: cfg
       integer, intent(out) :: ierr
       character(len=msg_len), intent(out) :: msg
     end subroutine les_init_if
@@ -51,36 +67,42 @@ module el_les
     procedure :: name => none_name
   end type les_none_t
 
-  ! Smagorinsky: nu_t = (cs*Delta)^2 |S|, Delta = (dx dy dz)^(1/3), tau_ij = -2 nu_t S_ij.
-  type, extends(les_model_t) :: les_smagorinsky_t
+  ! A model given as a stress at the cell centres from the centre velocity gradient.
+  type, abstract, extends(les_model_t) :: les_stress_t
     real(rp) :: cs = 0.17_rp, delta = 0
-    real(rp), allocatable :: nut(:,:,:)
+    logical :: clip = .true.                    ! zero the stress where it would backscatter
+    integer :: ncell = 0
+    real(rp), allocatable :: grad(:,:)          ! (ncell, 9): G11 G12 G13 G21 ... G33
+    real(rp), allocatable :: tau(:,:)           ! (ncell, 6): 11 22 33 12 13 23
+    real(rp), allocatable :: tf(:,:,:,:)        ! (0:n+1, 0:n+1, 0:n+1, 6) with halos
+    integer :: clipped = 0                      ! cells clipped in the last compute (local)
   contains
-    procedure :: init => smag_init
-    procedure :: compute => smag_compute
-    procedure :: free => smag_free
+    procedure :: init => stress_init
+    procedure :: prepare => stress_prepare
+    procedure :: compute => stress_compute
+    procedure :: free => stress_free
+    procedure(stress_if), deferred :: stress
+  end type les_stress_t
+
+  abstract interface
+    ! tau (ncell, 6) from the centre gradient grad (ncell, 9); cells in Fortran order.
+    subroutine stress_if(this, d, grad, tau)
+      import :: les_stress_t, decomp_t, rp
+      class(les_stress_t), intent(inout) :: this
+      type(decomp_t), intent(in) :: d
+      real(rp), intent(in) :: grad(:, :)
+      real(rp), intent(out) :: tau(:, :)
+    end subroutine stress_if
+  end interface
+
+  ! Smagorinsky: tau_ij = -2 (cs Delta)^2 |S| S_ij, |S| = sqrt(2 S_ij S_ij), Delta = (dx dy dz)^(1/3).
+  type, extends(les_stress_t) :: les_smagorinsky_t
+  contains
+    procedure :: stress => smag_stress
     procedure :: name => smag_name
   end type les_smagorinsky_t
 
 contains
-
-  ! Allocate the model called `name`; ierr /= 0 and msg name the problem for an unknown name.
-  subroutine les_model_factory(name, model, ierr, msg)
-    character(len=*), intent(in) :: name
-    class(les_model_t), allocatable, intent(out) :: model
-    integer, intent(out) :: ierr
-    character(len=msg_len), intent(out) :: msg
-    ierr = 0; msg = ''
-    select case (trim(name))
-    case ('none')
-      allocate(les_none_t :: model)
-    case ('smagorinsky')
-      allocate(les_smagorinsky_t :: model)
-    case default
-      ierr = 1
-      msg = '&sgs: unknown SGS model '''//trim(name)//''' (known: none, smagorinsky)'
-    end select
-  end subroutine les_model_factory
 
   function les_name(this) result(s)
     class(les_model_t), intent(in) :: this
@@ -88,10 +110,24 @@ contains
     s = 'abstract'
   end function les_name
 
-  subroutine none_init(this, d, cs, ierr, msg)
+  ! Work that can start before the rest of the right-hand side (default: none).
+  subroutine les_prepare(this, d, u, v, w)
+    class(les_model_t), intent(inout) :: this
+    type(decomp_t), intent(in) :: d
+    real(rp), intent(in) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:)
+  end subroutine les_prepare
+
+  ! A one-line account of the run (rank 0 prints it at the end); empty by default.
+  function les_status(this) result(s)
+    class(les_model_t), intent(in) :: this
+    character(len=:), allocatable :: s
+    s = ''
+  end function les_status
+
+  subroutine none_init(this, d, cfg, ierr, msg)
     class(les_none_t), intent(inout) :: this
     type(decomp_t), intent(in) :: d
-    real(rp), intent(in) :: cs
+    type(config_t), intent(in) :: cfg
     integer, intent(out) :: ierr
     character(len=msg_len), intent(out) :: msg
     ierr = 0; msg = ''
@@ -115,115 +151,138 @@ contains
     s = 'none'
   end function none_name
 
-  subroutine smag_init(this, d, cs, ierr, msg)
-    class(les_smagorinsky_t), intent(inout) :: this
+  subroutine stress_init(this, d, cfg, ierr, msg)
+    class(les_stress_t), intent(inout) :: this
     type(decomp_t), intent(in) :: d
-    real(rp), intent(in) :: cs
+    type(config_t), intent(in) :: cfg
     integer, intent(out) :: ierr
     character(len=msg_len), intent(out) :: msg
     ierr = 0; msg = ''
-    this%cs = cs
+    this%cs = cfg%cs
+    this%clip = cfg%clip_backscatter
     this%delta = (d%dx*d%dy*d%dz)**(1.0_rp/3)
-    allocate(this%nut(0:d%n(1)+1, 0:d%n(2)+1, 0:d%n(3)+1), source=0.0_rp)
-  end subroutine smag_init
+    this%ncell = d%n(1)*d%n(2)*d%n(3)
+    allocate(this%grad(this%ncell, 9), this%tau(this%ncell, 6), source=0.0_rp)
+    allocate(this%tf(0:d%n(1)+1, 0:d%n(2)+1, 0:d%n(3)+1, 6), source=0.0_rp)
+  end subroutine stress_init
 
-  subroutine smag_compute(this, d, u, v, w, du, dv, dw)
-    class(les_smagorinsky_t), intent(inout) :: this
+  subroutine stress_prepare(this, d, u, v, w)
+    class(les_stress_t), intent(inout) :: this
     type(decomp_t), intent(in) :: d
     real(rp), intent(in) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:)
-    real(rp), intent(inout) :: du(0:, 0:, 0:), dv(0:, 0:, 0:), dw(0:, 0:, 0:)
-    integer :: i, j, k, nx, ny, nz
-    real(rp) :: dxi, dyi, dzi, c2, s11, s22, s33, s12, s13, s23, ss, eps, nmax
-    nx = d%n(1); ny = d%n(2); nz = d%n(3)
-    dxi = 1/d%dx; dyi = 1/d%dy; dzi = 1/d%dz
-    c2 = (this%cs*this%delta)**2
-    eps = 0; nmax = 0
-    ! eddy viscosity at the cell centres
-    do k = 1, nz
-      do j = 1, ny
-        do i = 1, nx
-          s11 = (u(i,j,k) - u(i-1,j,k))*dxi
-          s22 = (v(i,j,k) - v(i,j-1,k))*dyi
-          s33 = (w(i,j,k) - w(i,j,k-1))*dzi
-          s12 = 0.25_rp*(sxy(i,j,k) + sxy(i-1,j,k) + sxy(i,j-1,k) + sxy(i-1,j-1,k))
-          s13 = 0.25_rp*(sxz(i,j,k) + sxz(i-1,j,k) + sxz(i,j,k-1) + sxz(i-1,j,k-1))
-          s23 = 0.25_rp*(syz(i,j,k) + syz(i,j-1,k) + syz(i,j,k-1) + syz(i,j-1,k-1))
-          ss = 2*(s11**2 + s22**2 + s33**2 + 2*(s12**2 + s13**2 + s23**2))   ! |S|^2
-          this%nut(i,j,k) = c2*sqrt(ss)
-          nmax = max(nmax, this%nut(i,j,k))
-        end do
-      end do
-    end do
-    this%nut_max = nmax
-    call update_halo(d, this%nut)
-    ! divergence of 2 nu_t S_ij on the faces; edge viscosities are four-point averages.
-    ! eps_sgs is the exact discrete energy drain of this term: diagonal strains at the centres,
-    ! off-diagonal strains on the edges (each edge counted once, by the cell that owns it).
-    do k = 1, nz
-      do j = 1, ny
-        do i = 1, nx
-          eps = eps + 2*this%nut(i,j,k)*(((u(i,j,k) - u(i-1,j,k))*dxi)**2 &
-                  + ((v(i,j,k) - v(i,j-1,k))*dyi)**2 + ((w(i,j,k) - w(i,j,k-1))*dzi)**2) &
-                + 4*(nxy(i,j,k)*sxy(i,j,k)**2 + nxz(i,j,k)*sxz(i,j,k)**2 &
-                     + nyz(i,j,k)*syz(i,j,k)**2)
-          du(i,j,k) = du(i,j,k) &
-            + 2*dxi*(this%nut(i+1,j,k)*(u(i+1,j,k) - u(i,j,k))*dxi &
-                     - this%nut(i,j,k)*(u(i,j,k) - u(i-1,j,k))*dxi) &
-            + 2*dyi*(nxy(i,j,k)*sxy(i,j,k) - nxy(i,j-1,k)*sxy(i,j-1,k)) &
-            + 2*dzi*(nxz(i,j,k)*sxz(i,j,k) - nxz(i,j,k-1)*sxz(i,j,k-1))
-          dv(i,j,k) = dv(i,j,k) &
-            + 2*dxi*(nxy(i,j,k)*sxy(i,j,k) - nxy(i-1,j,k)*sxy(i-1,j,k)) &
-            + 2*dyi*(this%nut(i,j+1,k)*(v(i,j+1,k) - v(i,j,k))*dyi &
-                     - this%nut(i,j,k)*(v(i,j,k) - v(i,j-1,k))*dyi) &
-            + 2*dzi*(nyz(i,j,k)*syz(i,j,k) - nyz(i,j,k-1)*syz(i,j,k-1))
-          dw(i,j,k) = dw(i,j,k) &
-            + 2*dxi*(nxz(i,j,k)*sxz(i,j,k) - nxz(i-1,j,k)*sxz(i-1,j,k)) &
-            + 2*dyi*(nyz(i,j,k)*syz(i,j,k) - nyz(i,j-1,k)*syz(i,j-1,k)) &
-            + 2*dzi*(this%nut(i,j,k+1)*(w(i,j,k+1) - w(i,j,k))*dzi &
-                     - this%nut(i,j,k)*(w(i,j,k) - w(i,j,k-1))*dzi)
-        end do
-      end do
-    end do
-    this%eps_sgs = eps
-  contains
-    ! strain rates on the edges: xy-edge (i+1/2, j+1/2, k), xz-edge, yz-edge
-    pure real(rp) function sxy(i_, j_, k_)
-      integer, intent(in) :: i_, j_, k_
-      sxy = 0.5_rp*((u(i_,j_+1,k_) - u(i_,j_,k_))*dyi + (v(i_+1,j_,k_) - v(i_,j_,k_))*dxi)
-    end function sxy
-    pure real(rp) function sxz(i_, j_, k_)
-      integer, intent(in) :: i_, j_, k_
-      sxz = 0.5_rp*((u(i_,j_,k_+1) - u(i_,j_,k_))*dzi + (w(i_+1,j_,k_) - w(i_,j_,k_))*dxi)
-    end function sxz
-    pure real(rp) function syz(i_, j_, k_)
-      integer, intent(in) :: i_, j_, k_
-      syz = 0.5_rp*((v(i_,j_,k_+1) - v(i_,j_,k_))*dzi + (w(i_,j_+1,k_) - w(i_,j_,k_))*dyi)
-    end function syz
-    pure real(rp) function nxy(i_, j_, k_)
-      integer, intent(in) :: i_, j_, k_
-      nxy = 0.25_rp*(this%nut(i_,j_,k_) + this%nut(i_+1,j_,k_) + this%nut(i_,j_+1,k_) &
-                     + this%nut(i_+1,j_+1,k_))
-    end function nxy
-    pure real(rp) function nxz(i_, j_, k_)
-      integer, intent(in) :: i_, j_, k_
-      nxz = 0.25_rp*(this%nut(i_,j_,k_) + this%nut(i_+1,j_,k_) + this%nut(i_,j_,k_+1) &
-                     + this%nut(i_+1,j_,k_+1))
-    end function nxz
-    pure real(rp) function nyz(i_, j_, k_)
-      integer, intent(in) :: i_, j_, k_
-      nyz = 0.25_rp*(this%nut(i_,j_,k_) + this%nut(i_,j_+1,k_) + this%nut(i_,j_,k_+1) &
-                     + this%nut(i_,j_+1,k_+1))
-    end function nyz
-  end subroutine smag_compute
+    call filtered_gradient(d, 1, u, v, w, this%grad)
+  end subroutine stress_prepare
 
-  subroutine smag_free(this)
+  ! Smagorinsky stress of the gradients g (ncell, 9) with c2 = (cs Delta)^2.
+  pure subroutine smagorinsky_stress(c2, g, tau)
+    real(rp), intent(in) :: c2, g(:, :)
+    real(rp), intent(out) :: tau(:, :)
+    integer :: p
+    real(rp) :: s11, s22, s33, s12, s13, s23, nut
+    do p = 1, size(g, 1)
+      s11 = g(p, 1); s22 = g(p, 5); s33 = g(p, 9)
+      s12 = 0.5_rp*(g(p, 2) + g(p, 4))
+      s13 = 0.5_rp*(g(p, 3) + g(p, 7))
+      s23 = 0.5_rp*(g(p, 6) + g(p, 8))
+      nut = c2*sqrt(2*(s11**2 + s22**2 + s33**2 + 2*(s12**2 + s13**2 + s23**2)))
+      tau(p, 1) = -2*nut*s11; tau(p, 2) = -2*nut*s22; tau(p, 3) = -2*nut*s33
+      tau(p, 4) = -2*nut*s12; tau(p, 5) = -2*nut*s13; tau(p, 6) = -2*nut*s23
+    end do
+  end subroutine smagorinsky_stress
+
+  subroutine smag_stress(this, d, grad, tau)
     class(les_smagorinsky_t), intent(inout) :: this
-    if (allocated(this%nut)) deallocate(this%nut)
-  end subroutine smag_free
+    type(decomp_t), intent(in) :: d
+    real(rp), intent(in) :: grad(:, :)
+    real(rp), intent(out) :: tau(:, :)
+    call smagorinsky_stress((this%cs*this%delta)**2, grad, tau)
+  end subroutine smag_stress
 
   function smag_name(this) result(s)
     class(les_smagorinsky_t), intent(in) :: this
     character(len=:), allocatable :: s
     s = 'smagorinsky'
   end function smag_name
+
+  ! The stress of the model, clipped where it backscatters (if asked), its exact energy drain,
+  ! the effective viscosity for the time step, and -d tau_ij/dx_j added to du, dv, dw.
+  subroutine stress_compute(this, d, u, v, w, du, dv, dw)
+    class(les_stress_t), intent(inout) :: this
+    type(decomp_t), intent(in) :: d
+    real(rp), intent(in) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:)
+    real(rp), intent(inout) :: du(0:, 0:, 0:), dv(0:, 0:, 0:), dw(0:, 0:, 0:)
+    integer :: i, j, k, p, q, nx, ny, nz, nclip
+    real(rp) :: dxi, dyi, dzi, s(6), e, ss, eps, nmax
+    call this%stress(d, this%grad, this%tau)
+    if (this%err /= 0) return
+    nx = d%n(1); ny = d%n(2); nz = d%n(3)
+    dxi = 1/d%dx; dyi = 1/d%dy; dzi = 1/d%dz
+    eps = 0; nmax = 0; nclip = 0
+    p = 0
+    do k = 1, nz
+      do j = 1, ny
+        do i = 1, nx
+          p = p + 1
+          s = [this%grad(p, 1), this%grad(p, 5), this%grad(p, 9), &
+               0.5_rp*(this%grad(p, 2) + this%grad(p, 4)), &
+               0.5_rp*(this%grad(p, 3) + this%grad(p, 7)), &
+               0.5_rp*(this%grad(p, 6) + this%grad(p, 8))]
+          e = -(this%tau(p, 1)*s(1) + this%tau(p, 2)*s(2) + this%tau(p, 3)*s(3) &
+                + 2*(this%tau(p, 4)*s(4) + this%tau(p, 5)*s(5) + this%tau(p, 6)*s(6)))
+          if (e < 0 .and. this%clip) then
+            this%tau(p, :) = 0; e = 0; nclip = nclip + 1
+          end if
+          eps = eps + e
+          ss = 2*(s(1)**2 + s(2)**2 + s(3)**2 + 2*(s(4)**2 + s(5)**2 + s(6)**2))
+          if (ss > 0) nmax = max(nmax, e/ss)
+          do q = 1, 6
+            this%tf(i, j, k, q) = this%tau(p, q)
+          end do
+        end do
+      end do
+    end do
+    this%eps_sgs = eps
+    this%nut_max = nmax
+    this%clipped = nclip
+    do q = 1, 6
+      call update_halo(d, this%tf(:, :, :, q))
+    end do
+    ! (an associate name for this%tf(:,:,:,q) would start at index 1, so tf is indexed in full)
+    do k = 1, nz
+      do j = 1, ny
+        do i = 1, nx
+          du(i,j,k) = du(i,j,k) - dxi*(this%tf(i+1,j,k,1) - this%tf(i,j,k,1)) &
+            - dyi*(exy(i,j,k) - exy(i,j-1,k)) - dzi*(exz(i,j,k) - exz(i,j,k-1))
+          dv(i,j,k) = dv(i,j,k) - dxi*(exy(i,j,k) - exy(i-1,j,k)) &
+            - dyi*(this%tf(i,j+1,k,2) - this%tf(i,j,k,2)) - dzi*(eyz(i,j,k) - eyz(i,j,k-1))
+          dw(i,j,k) = dw(i,j,k) - dxi*(exz(i,j,k) - exz(i-1,j,k)) &
+            - dyi*(eyz(i,j,k) - eyz(i,j-1,k)) - dzi*(this%tf(i,j,k+1,3) - this%tf(i,j,k,3))
+        end do
+      end do
+    end do
+  contains
+    ! off-diagonal stresses on the edges: xy-edge (i+1/2, j+1/2, k), xz-edge, yz-edge
+    pure real(rp) function exy(i_, j_, k_)
+      integer, intent(in) :: i_, j_, k_
+      exy = 0.25_rp*(this%tf(i_,j_,k_,4) + this%tf(i_+1,j_,k_,4) + this%tf(i_,j_+1,k_,4) &
+                     + this%tf(i_+1,j_+1,k_,4))
+    end function exy
+    pure real(rp) function exz(i_, j_, k_)
+      integer, intent(in) :: i_, j_, k_
+      exz = 0.25_rp*(this%tf(i_,j_,k_,5) + this%tf(i_+1,j_,k_,5) + this%tf(i_,j_,k_+1,5) &
+                     + this%tf(i_+1,j_,k_+1,5))
+    end function exz
+    pure real(rp) function eyz(i_, j_, k_)
+      integer, intent(in) :: i_, j_, k_
+      eyz = 0.25_rp*(this%tf(i_,j_,k_,6) + this%tf(i_,j_+1,k_,6) + this%tf(i_,j_,k_+1,6) &
+                     + this%tf(i_,j_+1,k_+1,6))
+    end function eyz
+  end subroutine stress_compute
+
+  subroutine stress_free(this)
+    class(les_stress_t), intent(inout) :: this
+    if (allocated(this%grad)) deallocate(this%grad)
+    if (allocated(this%tau)) deallocate(this%tau)
+    if (allocated(this%tf)) deallocate(this%tf)
+  end subroutine stress_free
 end module el_les

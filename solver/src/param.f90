@@ -24,8 +24,13 @@ module el_param
     real(rp) :: dt = 0.0_rp                  ! > 0: fixed time step; 0: from cfl
     character(len=16) :: fft_planner = 'estimate'  ! estimate (bit-reproducible) | measure
     ! &sgs: subgrid-scale model by name and its constant
-    character(len=32) :: model = 'none'      ! none | smagorinsky
-    real(rp) :: cs = 0.17_rp
+    character(len=32) :: model = 'none'      ! none | smagorinsky | learned
+    real(rp) :: cs = 0.17_rp                 ! Smagorinsky constant (also the learned fallback)
+    logical  :: clip_backscatter = .true.    ! zero the stress in cells where it would backscatter
+    character(len=128) :: model_key = 'sgs_model'  ! learned: the model's key in the database
+    integer  :: timeout_ms = 2000            ! learned: deadline of one inference request
+    integer  :: version_every = 10           ! learned: steps between looks at <model_key>.meta
+    integer  :: retry_every = 10             ! learned: steps to wait after the database failed
     ! &output: where and how often to write diagnostics, checkpoints and restart input
     character(len=256) :: dir = '.'
     integer  :: diag_every = 1
@@ -60,6 +65,9 @@ contains
     integer :: nx, ny, nz, seed, max_steps, diag_every, checkpoint_every
     real(rp) :: lx, ly, lz, nu, u0, k_peak, forcing_a, t_end, cfl, dt, cs
     character(len=32) :: initial, model
+    logical :: clip_backscatter
+    character(len=128) :: model_key
+    integer :: timeout_ms, version_every, retry_every
     character(len=16) :: fft_planner
     character(len=256) :: dir, restart_file
     logical :: exists, checkpoint_at_end, verbose, enabled, synchronous
@@ -73,7 +81,7 @@ contains
     namelist /domain/ nx, ny, nz, lx, ly, lz
     namelist /physics/ nu, initial, u0, k_peak, seed, forcing_a
     namelist /time/ t_end, max_steps, cfl, dt, fft_planner
-    namelist /sgs/ model, cs
+    namelist /sgs/ model, cs, clip_backscatter, model_key, timeout_ms, version_every, retry_every
     namelist /output/ dir, diag_every, checkpoint_every, checkpoint_at_end, restart_file, verbose
     namelist /staging/ enabled, snapshot_every, fields, sgs_every, sgs_width, sgs_samples, &
                        queue_mb, policy, prefix, flush_timeout, synchronous
@@ -88,7 +96,9 @@ contains
     forcing_a = cfg%forcing_a
     t_end = cfg%t_end; max_steps = cfg%max_steps; cfl = cfg%cfl; dt = cfg%dt
     fft_planner = cfg%fft_planner
-    model = cfg%model; cs = cfg%cs
+    model = cfg%model; cs = cfg%cs; clip_backscatter = cfg%clip_backscatter
+    model_key = cfg%model_key; timeout_ms = cfg%timeout_ms; version_every = cfg%version_every
+    retry_every = cfg%retry_every
     dir = cfg%dir; diag_every = cfg%diag_every; checkpoint_every = cfg%checkpoint_every
     checkpoint_at_end = cfg%checkpoint_at_end; restart_file = cfg%restart_file
     verbose = cfg%verbose
@@ -124,7 +134,9 @@ contains
     cfg%forcing_a = forcing_a
     cfg%t_end = t_end; cfg%max_steps = max_steps; cfg%cfl = cfl; cfg%dt = dt
     cfg%fft_planner = fft_planner
-    cfg%model = model; cfg%cs = cs
+    cfg%model = model; cfg%cs = cs; cfg%clip_backscatter = clip_backscatter
+    cfg%model_key = model_key; cfg%timeout_ms = timeout_ms; cfg%version_every = version_every
+    cfg%retry_every = retry_every
     cfg%dir = dir; cfg%diag_every = diag_every; cfg%checkpoint_every = checkpoint_every
     cfg%checkpoint_at_end = checkpoint_at_end; cfg%restart_file = restart_file
     cfg%verbose = verbose
@@ -254,6 +266,21 @@ contains
     end select
     if (.not. (cfg%cs >= 0)) then
       msg = '&sgs: cs must be non-negative'; return
+    end if
+    select case (trim(cfg%model))
+    case ('none', 'smagorinsky', 'learned')
+    case default
+      msg = '&sgs: unknown SGS model '''//trim(cfg%model)//''' (known: none, smagorinsky, learned)'
+      return
+    end select
+    if (len_trim(cfg%model_key) == 0 .or. scan(trim(cfg%model_key), ' ') > 0) then
+      msg = '&sgs: model_key must be a non-empty key without spaces'; return
+    end if
+    if (cfg%timeout_ms < 1) then
+      msg = '&sgs: timeout_ms must be >= 1'; return
+    end if
+    if (cfg%version_every < 1 .or. cfg%retry_every < 1) then
+      msg = '&sgs: version_every and retry_every must be >= 1 step'; return
     end if
     if (cfg%diag_every < 1) then
       msg = '&output: diag_every must be >= 1'; return

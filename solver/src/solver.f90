@@ -10,7 +10,8 @@ module el_solver
   use el_poisson, only: poisson_t, poisson_init, poisson_solve, poisson_free
   use el_ops, only: momentum_rhs, divergence, project, kinetic_energy_sum, enstrophy_sum, &
                     max_cfl_rate, max_abs_interior
-  use el_les, only: les_model_t, les_model_factory
+  use el_les, only: les_model_t
+  use el_les_models, only: les_model_factory
   use el_initflow, only: init_flow
   use el_checkpoint, only: checkpoint_write, checkpoint_read
   use el_staging, only: staging_t, staging_init, staging_step, staging_finish, staging_counters
@@ -80,7 +81,7 @@ contains
     end if
     call les_model_factory(s%cfg%model, s%les, ierr, msg)
     if (ierr /= 0) return
-    call s%les%init(s%d, s%cfg%cs, ierr, msg)
+    call s%les%init(s%d, s%cfg, ierr, msg)
     if (ierr /= 0) return
     associate(n => s%d%n)
       allocate(s%u(0:n(1)+1, 0:n(2)+1, 0:n(3)+1), source=0.0_rp)
@@ -143,6 +144,8 @@ contains
   ! SGS stress divergence, linear forcing A*u).
   subroutine rhs(s)
     type(solver_t), intent(inout) :: s
+    ! the SGS model may start work (a database request) that overlaps the other terms
+    call s%les%prepare(s%d, s%u, s%v, s%w)
     call momentum_rhs(s%d%n, s%d%dx, s%d%dy, s%d%dz, s%cfg%nu, s%u, s%v, s%w, s%du, s%dv, s%dw)
     call s%les%compute(s%d, s%u, s%v, s%w, s%du, s%dv, s%dw)
     if (s%cfg%forcing_a /= 0) then
@@ -299,6 +302,10 @@ contains
     end if
     do while (.not. solver_done(s))
       call solver_step(s)
+      if (s%les%err /= 0) then
+        ierr = 4; msg = s%les%errmsg
+        call release(); return
+      end if
       t_stage = MPI_Wtime()
       call staging_step(s%staging, s%d, s%step, s%time, s%u, s%v, s%w, s%p, ierr, msg)
       if (ierr /= 0) then
@@ -340,15 +347,31 @@ contains
     if (ierr /= 0) then
       call release(); return
     end if
+    call write_sgs_status()
     if (s%cfg%verbose .and. s%d%rank == 0) &
       write(*, '(a,i0,a,f10.3,a,es12.4)') 'eddylearn-solver: done, ', s%steps_this_run, &
         ' steps in ', s%wall_total, ' s; cell-steps/s per rank = ', &
         real(s%d%nx, rp)*s%d%ny*s%d%nz*s%steps_this_run/max(s%wall_total, 1e-30_rp)/s%d%nranks
   contains
+    ! the SGS model's account of the run (learned: database use and fallbacks), if it has one
+    subroutine write_sgs_status()
+      character(len=:), allocatable :: line
+      integer :: u, ios
+      line = s%les%status()
+      if (s%d%rank /= 0 .or. len(line) == 0) return
+      open(newunit=u, file=trim(s%cfg%dir)//'/sgs_model.json', status='replace', &
+           action='write', iostat=ios)
+      if (ios == 0) then
+        write(u, '(a)') line
+        close(u)
+      end if
+      if (s%cfg%verbose) write(*, '(a)') 'eddylearn-solver: SGS '//line
+    end subroutine write_sgs_status
     ! on an error (agreed by all ranks): send what is queued, briefly, and free the stager
     subroutine release()
       integer :: e
       character(len=msg_len) :: m
+      call write_sgs_status()
       call staging_finish(s%staging, s%d, min(10.0_rp, s%cfg%flush_timeout), .false., &
                           s%cfg%dir, e, m)
     end subroutine release

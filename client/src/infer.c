@@ -1,0 +1,421 @@
+/* infer.c — model inference for a solver that runs one model every step (the learned SGS model).
+ *
+ * One request is one pipelined round trip on the caller's own keys:
+ *     AI.TENSORSET <base>.in DOUBLE n nin BLOB ...
+ *     AI.MODELEXECUTE <model> INPUTS 1 <base>.in OUTPUTS 1 <base>.out TIMEOUT <ms>
+ *     AI.TENSORGET <base>.out META BLOB
+ * (Redis runs a client's pipelined commands in order, and holds them while AI.MODELEXECUTE
+ * blocks the client, so the TENSORGET sees the new output.) In cluster mode the keys carry the
+ * hash tag of the caller's shard, so the three commands and the model's copy on that shard
+ * share one slot.
+ *
+ * A background thread with its own connection does the round trip: elc_infer_start returns at
+ * once and the caller computes while the database works; elc_infer_finish waits until a
+ * deadline and gives up (ELC_ERR_TIMEOUT) instead of blocking the solver. A request abandoned
+ * that way finishes in the background and is discarded; while it is still in flight the next
+ * start fails at once. The connection makes a single attempt per request (no resend): a
+ * solver has a fallback and would rather use it than wait. */
+#define _GNU_SOURCE
+#include "elc_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct elc_infer {
+    pthread_mutex_t mu;
+    pthread_cond_t cv_req, cv_done;
+    pthread_t thread;
+    int stop;
+    /* configuration */
+    char *address, *base;
+    int shard, timeout_ms;
+    /* worker-owned */
+    elc_client *client;
+    /* the request (guarded by mu; the worker copies what it needs) */
+    unsigned long long seq_req, seq_done;
+    int busy;                       /* the worker is running a request */
+    char *model, *meta;             /* meta may be NULL */
+    double *in;                     /* row-major n x nin */
+    size_t n, nin, cap_in;
+    double t_start;
+    /* the result of request seq_done */
+    elc_status st;
+    char err[1024];
+    double *out;                    /* row-major rows x cols */
+    size_t rows, cols, cap_out;
+    elc_infer_meta meta_res;
+    elc_infer_stats stats;
+    double lat_sum;
+};
+
+static void set_result_err(elc_infer *f, elc_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_result_err(elc_infer *f, elc_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->err, sizeof f->err, fmt, ap);
+    va_end(ap);
+    f->st = st;
+}
+
+/* Read the metadata dataset (version, normalisation); absent fields leave the defaults. */
+static void read_meta(elc_client *c, const char *name, elc_infer_meta *m)
+{
+    memset(m, 0, sizeof *m);
+    m->version = -1;
+    elc_dataset *ds = NULL;
+    if (elc_get_dataset(c, name, &ds) != ELC_OK || !ds) return;
+    m->found = 1;
+    const void *vals;
+    size_t count;
+    elc_meta_type t;
+    if (elc_dataset_get_meta_scalars(ds, "version", &vals, &count, &t) == ELC_OK && count > 0) {
+        if (t == ELC_META_INT64) m->version = ((const int64_t *)vals)[count - 1];
+        else if (t == ELC_META_INT32) m->version = ((const int32_t *)vals)[count - 1];
+        else if (t == ELC_META_UINT64) m->version = (int64_t)((const uint64_t *)vals)[count - 1];
+    }
+    const char *s;
+    size_t len;
+    if (elc_dataset_get_meta_string(ds, "normalisation", 0, &s, &len) == ELC_OK) {
+        /* "applied by the caller": the caller maps inputs to (x - f_mean)/f_std and outputs
+         * back as y*l_std + l_mean; anything else means the model does it itself */
+        static const char by_caller[] = "applied by the caller";
+        m->caller_normalises = len == sizeof by_caller - 1 && memcmp(s, by_caller, len) == 0;
+    }
+    if (m->caller_normalises) {
+        const char *names[4] = {"f_mean", "f_std", "l_mean", "l_std"};
+        double *dst[4] = {m->f_mean, m->f_std, m->l_mean, m->l_std};
+        size_t *cnt[4] = {&m->n_in, &m->n_in, &m->n_out, &m->n_out};
+        for (int k = 0; k < 4; k++) {
+            const void *data;
+            const size_t *dims;
+            size_t nd;
+            elc_dtype dt;
+            if (elc_dataset_get_tensor(ds, names[k], &data, &dims, &nd, &dt) != ELC_OK ||
+                nd != 1 || dims[0] > ELC_INFER_MAX_NORM || (dt != ELC_DOUBLE && dt != ELC_FLOAT)) {
+                m->caller_normalises = -1;   /* announced but unusable */
+                break;
+            }
+            *cnt[k] = dims[0];
+            for (size_t i = 0; i < dims[0]; i++)
+                dst[k][i] = dt == ELC_DOUBLE ? ((const double *)data)[i] : ((const float *)data)[i];
+        }
+    }
+    elc_dataset_destroy(ds);
+}
+
+/* One request: connect if needed, optionally read the metadata, run the pipeline. Called by the
+ * worker without the lock; writes f->st/err/out/rows/cols/meta_res. */
+static void serve(elc_infer *f, const char *model, const char *meta, const double *in, size_t n,
+                  size_t nin)
+{
+    f->st = ELC_OK;
+    f->err[0] = '\0';
+    f->rows = f->cols = 0;
+    memset(&f->meta_res, 0, sizeof f->meta_res);
+    f->meta_res.version = -1;
+    if (!f->client) {
+        /* one quick connection attempt, reply timeout = the caller's deadline */
+        elc_status st = elc_client_create_opts(&f->client, f->address, -1, NULL, 1,
+                                               f->timeout_ms > 0 ? f->timeout_ms : 1000);
+        if (st) {
+            set_result_err(f, ELC_ERR_DATABASE, "%s", elc_last_error());
+            return;
+        }
+    }
+    elc_client *c = f->client;
+    c->single_attempt = 1;
+    if (meta) read_meta(c, meta, &f->meta_res);
+    size_t range = 0;
+    if (c->cluster && c->n_ranges > 0) range = (size_t)f->shard % c->n_ranges;
+    char *mkey = elc_key_model(c, model, 0);
+    char *skey = mkey ? elc_shard_key(c, range, mkey, "") : NULL;
+    char *kin = elc_shard_key(c, range, f->base, ".in");
+    char *kout = elc_shard_key(c, range, f->base, ".out");
+    if (!mkey || !skey || !kin || !kout) {
+        set_result_err(f, ELC_ERR_NOMEM, "out of memory");
+        free(mkey); free(skey); free(kin); free(kout);
+        return;
+    }
+    elc_cmd cmds[3];
+    for (int i = 0; i < 3; i++) elc_cmd_init(&cmds[i]);
+    elc_cmd_str(&cmds[0], "AI.TENSORSET");
+    elc_cmd_str(&cmds[0], kin);
+    elc_cmd_route(&cmds[0], 1);
+    elc_cmd_str(&cmds[0], "DOUBLE");
+    elc_cmd_fmt(&cmds[0], "%zu", n);
+    elc_cmd_fmt(&cmds[0], "%zu", nin);
+    elc_cmd_str(&cmds[0], "BLOB");
+    elc_cmd_arg(&cmds[0], in, n * nin * sizeof(double));
+    elc_cmd_str(&cmds[1], "AI.MODELEXECUTE");
+    elc_cmd_str(&cmds[1], skey);
+    elc_cmd_route(&cmds[1], 1);
+    elc_cmd_str(&cmds[1], "INPUTS");
+    elc_cmd_str(&cmds[1], "1");
+    elc_cmd_str(&cmds[1], kin);
+    elc_cmd_str(&cmds[1], "OUTPUTS");
+    elc_cmd_str(&cmds[1], "1");
+    elc_cmd_str(&cmds[1], kout);
+    elc_cmd_str(&cmds[1], "TIMEOUT");
+    elc_cmd_fmt(&cmds[1], "%d", f->timeout_ms > 0 ? f->timeout_ms : 1000);
+    elc_cmd_str(&cmds[2], "AI.TENSORGET");
+    elc_cmd_str(&cmds[2], kout);
+    elc_cmd_route(&cmds[2], 1);
+    elc_cmd_str(&cmds[2], "META");
+    elc_cmd_str(&cmds[2], "BLOB");
+    redisReply *r[3] = {NULL, NULL, NULL};
+    elc_status st = elc_exec(c, cmds, 3, r);
+    if (st) {
+        set_result_err(f, c->io_gave_up ? ELC_ERR_DATABASE : st, "%s", elc_last_error());
+    } else if (r[0]->type == REDIS_REPLY_ERROR) {
+        set_result_err(f, ELC_ERR_DATABASE, "storing the input %s failed: %s", kin, r[0]->str);
+    } else if (r[1]->type == REDIS_REPLY_STATUS && strcmp(r[1]->str, "TIMEDOUT") == 0) {
+        set_result_err(f, ELC_ERR_TIMEOUT, "the database gave up running %s (TIMEDOUT)", model);
+    } else if (r[1]->type == REDIS_REPLY_ERROR) {
+        if (strstr(r[1]->str, "model key is empty"))
+            set_result_err(f, ELC_ERR_KEY, "the model %s is not stored in the database", model);
+        else
+            set_result_err(f, ELC_ERR_RUNTIME, "running the model %s failed: %s", model, r[1]->str);
+    } else if (r[2]->type == REDIS_REPLY_ERROR) {
+        set_result_err(f, ELC_ERR_RUNTIME, "reading the output of %s failed: %s", model, r[2]->str);
+    } else {
+        elc_dtype dt;
+        size_t *dims = NULL, nd = 0, blen = 0;
+        const char *blob = NULL;
+        st = elc_parse_tensor_reply(r[2], kout, &dt, &dims, &nd, &blob, &blen);
+        if (st) {
+            set_result_err(f, st, "%s", elc_last_error());
+        } else if (dt != ELC_DOUBLE && dt != ELC_FLOAT) {
+            set_result_err(f, ELC_ERR_TYPE, "the model %s returned a tensor of dtype %s; expected "
+                           "DOUBLE or FLOAT", model, elc_dtype_name(dt));
+        } else if (nd != 2 || dims[0] != n) {
+            char shape[128] = "";
+            size_t o = 0;
+            for (size_t k = 0; k < nd && o < sizeof shape - 24; k++)
+                o += (size_t)snprintf(shape + o, sizeof shape - o, k ? ", %zu" : "%zu", dims[k]);
+            set_result_err(f, ELC_ERR_TYPE, "the model %s returned a tensor of shape (%s); expected "
+                           "(%zu, k) for %zu input rows", model, shape, n, n);
+        } else {
+            size_t cnt = dims[0] * dims[1];
+            if (cnt > f->cap_out) {
+                double *p = realloc(f->out, cnt * sizeof *p);
+                if (!p) {
+                    set_result_err(f, ELC_ERR_NOMEM, "out of memory");
+                    free(dims);
+                    goto done;
+                }
+                f->out = p;
+                f->cap_out = cnt;
+            }
+            if (dt == ELC_DOUBLE) memcpy(f->out, blob, cnt * sizeof(double));
+            else for (size_t i = 0; i < cnt; i++) f->out[i] = ((const float *)blob)[i];
+            f->rows = dims[0];
+            f->cols = dims[1];
+        }
+        free(dims);
+    }
+done:
+    for (int i = 0; i < 3; i++) {
+        if (r[i]) freeReplyObject(r[i]);
+        elc_cmd_free(&cmds[i]);
+    }
+    free(mkey); free(skey); free(kin); free(kout);
+}
+
+static void *infer_main(void *arg)
+{
+    elc_infer *f = arg;
+    pthread_mutex_lock(&f->mu);
+    for (;;) {
+        while (f->seq_req == f->seq_done && !f->stop) pthread_cond_wait(&f->cv_req, &f->mu);
+        if (f->stop) break;
+        unsigned long long seq = f->seq_req;
+        f->busy = 1;
+        char *model = strdup(f->model), *meta = f->meta ? strdup(f->meta) : NULL;
+        size_t n = f->n, nin = f->nin;
+        double t0 = f->t_start;
+        /* the input buffer is not touched by start() while busy */
+        pthread_mutex_unlock(&f->mu);
+        if (!model || (f->meta && !meta)) set_result_err(f, ELC_ERR_NOMEM, "out of memory");
+        else serve(f, model, meta, f->in, n, nin);
+        free(model);
+        free(meta);
+        double lat = elc_now() - t0;
+        pthread_mutex_lock(&f->mu);
+        f->seq_done = seq;
+        f->busy = 0;
+        if (f->st == ELC_OK) {
+            f->lat_sum += lat;
+            if (lat > f->stats.max_latency_s) f->stats.max_latency_s = lat;
+        }
+        pthread_cond_broadcast(&f->cv_done);
+    }
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+elc_status elc_infer_create(elc_infer **out, const char *address, const char *base, int shard,
+                            int timeout_ms)
+{
+    elc_err_clear();
+    if (!out) return elc_err(ELC_ERR_PARAMETER, "elc_infer_create: out is NULL");
+    *out = NULL;
+    if (!base || !*base) return elc_err(ELC_ERR_PARAMETER, "The key base must not be empty");
+    if (timeout_ms <= 0) return elc_err(ELC_ERR_PARAMETER, "The inference timeout must be positive (got %d ms)", timeout_ms);
+    if (shard < 0) return elc_err(ELC_ERR_PARAMETER, "The shard index must be >= 0");
+    if (!address) {
+        const char *a = getenv("SSDB");
+        if (!a || !*a) return elc_err(ELC_ERR_PARAMETER, "The environment variable SSDB must be set to the database address (host:port or unix:///path)");
+    }
+    elc_infer *f = calloc(1, sizeof *f);
+    if (!f) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    f->address = address ? strdup(address) : NULL;
+    f->base = strdup(base);
+    f->shard = shard;
+    f->timeout_ms = timeout_ms;
+    if ((address && !f->address) || !f->base) {
+        free(f->address); free(f->base); free(f);
+        return elc_err(ELC_ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv_req, NULL);
+    pthread_cond_init(&f->cv_done, NULL);
+    if (pthread_create(&f->thread, NULL, infer_main, f)) {
+        pthread_mutex_destroy(&f->mu);
+        pthread_cond_destroy(&f->cv_req);
+        pthread_cond_destroy(&f->cv_done);
+        free(f->address); free(f->base); free(f);
+        return elc_err(ELC_ERR_RUNTIME, "cannot start the inference thread: %s", strerror(errno));
+    }
+    *out = f;
+    return ELC_OK;
+}
+
+elc_status elc_infer_start(elc_infer *f, const char *model, const char *meta, const double *in,
+                           size_t n, size_t nin, elc_layout layout)
+{
+    elc_err_clear();
+    if (!f || !model || !*model || !in) return elc_err(ELC_ERR_PARAMETER, "elc_infer_start: NULL or empty argument");
+    if (n == 0 || nin == 0) return elc_err(ELC_ERR_PARAMETER, "The input must have at least one row and one column");
+    pthread_mutex_lock(&f->mu);
+    f->stats.requests++;
+    if (f->busy || f->seq_req != f->seq_done) {
+        f->stats.busy++;
+        pthread_mutex_unlock(&f->mu);
+        return elc_err(ELC_ERR_TIMEOUT, "the previous request to %s is still in flight", model);
+    }
+    elc_status st = ELC_OK;
+    if (n * nin > f->cap_in) {
+        double *p = realloc(f->in, n * nin * sizeof *p);
+        if (!p) { pthread_mutex_unlock(&f->mu); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+        f->in = p;
+        f->cap_in = n * nin;
+    }
+    size_t dims[2] = {n, nin};
+    if (layout == ELC_LAYOUT_FORTRAN) elc_f2c(f->in, in, dims, 2, sizeof(double));
+    else memcpy(f->in, in, n * nin * sizeof(double));
+    char *m = strdup(model), *mt = meta && *meta ? strdup(meta) : NULL;
+    if (!m || (meta && *meta && !mt)) {
+        free(m); free(mt);
+        pthread_mutex_unlock(&f->mu);
+        return elc_err(ELC_ERR_NOMEM, "out of memory");
+    }
+    free(f->model);
+    free(f->meta);
+    f->model = m;
+    f->meta = mt;
+    f->n = n;
+    f->nin = nin;
+    f->t_start = elc_now();
+    f->seq_req++;
+    pthread_cond_signal(&f->cv_req);
+    pthread_mutex_unlock(&f->mu);
+    return st;
+}
+
+elc_status elc_infer_finish(elc_infer *f, double *out, size_t n, size_t nout, elc_layout layout,
+                            elc_infer_meta *meta)
+{
+    elc_err_clear();
+    if (meta) { memset(meta, 0, sizeof *meta); meta->version = -1; }
+    if (!f || !out) return elc_err(ELC_ERR_PARAMETER, "elc_infer_finish: NULL argument");
+    pthread_mutex_lock(&f->mu);
+    if (f->seq_req == 0) {
+        pthread_mutex_unlock(&f->mu);
+        return elc_err(ELC_ERR_PARAMETER, "elc_infer_finish without a request");
+    }
+    double deadline = f->t_start + f->timeout_ms / 1000.0;
+    struct timespec ts;
+    double whole, frac;
+    /* elc_now() is CLOCK_MONOTONIC; the condition variable waits on CLOCK_REALTIME */
+    struct timespec now_rt;
+    clock_gettime(CLOCK_REALTIME, &now_rt);
+    double rt_deadline = (double)now_rt.tv_sec + now_rt.tv_nsec * 1e-9 + (deadline - elc_now());
+    frac = modf(rt_deadline, &whole);
+    ts.tv_sec = (time_t)whole;
+    ts.tv_nsec = (long)(frac * 1e9);
+    int rc = 0;
+    while (f->seq_done != f->seq_req && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&f->cv_done, &f->mu, &ts);
+    if (f->seq_done != f->seq_req) {
+        f->stats.timeouts++;
+        pthread_mutex_unlock(&f->mu);
+        return elc_err(ELC_ERR_TIMEOUT, "no answer from the database within %d ms", f->timeout_ms);
+    }
+    elc_status st = f->st;
+    if (meta) *meta = f->meta_res;
+    if (st == ELC_OK) {
+        if (f->rows != n || f->cols != nout) {
+            st = elc_err(ELC_ERR_TYPE, "the model %s returned a tensor of shape (%zu, %zu); "
+                         "expected (%zu, %zu)", f->model, f->rows, f->cols, n, nout);
+            f->stats.failures++;
+        } else {
+            size_t dims[2] = {n, nout};
+            if (layout == ELC_LAYOUT_FORTRAN) elc_c2f(out, f->out, dims, 2, sizeof(double));
+            else memcpy(out, f->out, n * nout * sizeof(double));
+            f->stats.answered++;
+            f->stats.mean_latency_s = f->lat_sum / (double)f->stats.answered;
+        }
+    } else {
+        if (st == ELC_ERR_DATABASE) f->stats.unreachable++;
+        else if (st == ELC_ERR_KEY) f->stats.missing_model++;
+        else if (st == ELC_ERR_TIMEOUT) f->stats.timeouts++;
+        else f->stats.failures++;
+        elc_err(st, "%s", f->err);
+    }
+    pthread_mutex_unlock(&f->mu);
+    return st;
+}
+
+elc_status elc_infer_stats_get(elc_infer *f, elc_infer_stats *stats)
+{
+    if (!f || !stats) return elc_err(ELC_ERR_PARAMETER, "elc_infer_stats_get: NULL argument");
+    pthread_mutex_lock(&f->mu);
+    *stats = f->stats;
+    pthread_mutex_unlock(&f->mu);
+    return ELC_OK;
+}
+
+void elc_infer_destroy(elc_infer *f)
+{
+    if (!f) return;
+    pthread_mutex_lock(&f->mu);
+    f->stop = 1;
+    pthread_cond_broadcast(&f->cv_req);
+    pthread_mutex_unlock(&f->mu);
+    /* a request in flight ends within its socket timeout (single attempt) */
+    pthread_join(f->thread, NULL);
+    elc_client_destroy(f->client);
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv_req);
+    pthread_cond_destroy(&f->cv_done);
+    free(f->address); free(f->base); free(f->model); free(f->meta); free(f->in); free(f->out);
+    free(f);
+}

@@ -1,0 +1,449 @@
+! The learned SGS model, run in the database, and the factory of all SGS models.
+!
+! Each RK stage every rank sends its centre velocity gradients (ncell, 9) to the database, runs
+! the model stored under model_key on them and reads back the stresses (ncell, 6) (el_les
+! describes how the stress enters the momentum equations). The request is one pipelined round
+! trip made by a background thread of the native client (elc_infer): it starts before the
+! advection and diffusion terms are computed and is collected after them, so the database works
+! while the solver does. Keys are per rank (<model_key>.rank<r>.in/.out), tagged to the rank's
+! shard in cluster mode.
+!
+! Failures: when the database does not answer within timeout_ms, cannot be reached, or has no
+! model yet, the stage uses Smagorinsky instead (all ranks together), the event is counted and a
+! warning printed once; after a timeout or a lost connection the database is left alone for
+! retry_every steps. A model that fails to run or returns the wrong shape is an error that stops
+! the run with the database's message.
+!
+! Versions: every version_every steps rank 0 also reads the dataset <model_key>.meta (field
+! version; normalisation with tensors f_mean f_std l_mean l_std when it says "applied by the
+! caller") and broadcasts it; from the next stage all ranks run <model_key>.v<version> (the key
+! the trainer stores each version under; <model_key> itself when there is no metadata). Each
+! change of version is printed with the step it takes effect.
+module el_les_models
+  use, intrinsic :: iso_c_binding
+  use mpi_f08
+  use el_types, only: rp, i8, msg_len
+  use el_decomp, only: decomp_t
+  use el_param, only: config_t
+  use el_les, only: les_model_t, les_none_t, les_stress_t, les_smagorinsky_t, smagorinsky_stress, &
+                    stress_init, stress_prepare, stress_free
+  implicit none
+  private
+  public :: les_model_factory, les_learned_t
+
+  integer(c_int), parameter :: ELC_OK = 0, ELC_ERR_DATABASE = 2, ELC_ERR_TIMEOUT = 6, &
+                               ELC_ERR_KEY = 7, ELC_LAYOUT_FORTRAN = 1
+  integer, parameter :: max_norm = 64     ! ELC_INFER_MAX_NORM
+
+  type, bind(c) :: elc_infer_meta
+    integer(c_int) :: found
+    integer(c_int64_t) :: version
+    integer(c_int) :: caller_normalises
+    integer(c_size_t) :: n_in, n_out
+    real(c_double) :: f_mean(max_norm), f_std(max_norm), l_mean(max_norm), l_std(max_norm)
+  end type elc_infer_meta
+
+  type, bind(c) :: elc_infer_stats
+    integer(c_int64_t) :: requests, answered, timeouts, busy, unreachable, missing_model, failures
+    real(c_double) :: mean_latency_s, max_latency_s
+  end type elc_infer_stats
+
+  interface
+    integer(c_int) function elc_infer_create(f, address, base, shard, timeout_ms) bind(c)
+      import :: c_int, c_ptr, c_char
+      type(c_ptr), intent(out) :: f
+      type(c_ptr), value :: address
+      character(kind=c_char), intent(in) :: base(*)
+      integer(c_int), value :: shard, timeout_ms
+    end function
+    integer(c_int) function elc_infer_start(f, model, meta, input, n, nin, layout) bind(c)
+      import :: c_int, c_ptr, c_size_t
+      type(c_ptr), value :: f, model, meta, input
+      integer(c_size_t), value :: n, nin
+      integer(c_int), value :: layout
+    end function
+    integer(c_int) function elc_infer_finish(f, output, n, nout, layout, meta) bind(c)
+      import :: c_int, c_ptr, c_size_t, elc_infer_meta
+      type(c_ptr), value :: f, output
+      integer(c_size_t), value :: n, nout
+      integer(c_int), value :: layout
+      type(elc_infer_meta), intent(out) :: meta
+    end function
+    integer(c_int) function elc_infer_stats_get(f, stats) bind(c)
+      import :: c_int, c_ptr, elc_infer_stats
+      type(c_ptr), value :: f
+      type(elc_infer_stats), intent(out) :: stats
+    end function
+    subroutine elc_infer_destroy(f) bind(c)
+      import :: c_ptr
+      type(c_ptr), value :: f
+    end subroutine
+    subroutine elc_f_last_error(buf, buflen) bind(c)
+      import :: c_char, c_int
+      character(kind=c_char), intent(out) :: buf(*)
+      integer(c_int), value :: buflen
+    end subroutine
+  end interface
+
+  type, extends(les_stress_t) :: les_learned_t
+    type(c_ptr) :: inf = c_null_ptr
+    type(MPI_Comm) :: comm
+    integer :: rank = 0
+    character(len=128) :: base = ''                   ! model_key as configured
+    character(len=:), allocatable :: key             ! the key run now (versioned or base)
+    character(kind=c_char), pointer :: ckey(:) => null(), cmeta(:) => null()
+    integer(i8) :: version = -1                       ! version in use (-1: unversioned)
+    integer :: version_every = 10, retry_every = 10
+    integer :: stage = 0                              ! RK stages so far (3 per step)
+    integer :: skip_until = 0                         ! stage before which the database is left alone
+    logical :: started = .false., meta_asked = .false.
+    integer :: local_code = 0                         ! outcome of this stage's request on this rank
+    character(len=msg_len) :: local_msg = ''
+    ! normalisation applied by the solver ("applied by the caller" in the metadata)
+    logical :: normalise = .false.
+    real(rp) :: f_mean(9) = 0, f_std(9) = 1, l_mean(6) = 0, l_std(6) = 1
+    real(rp), pointer, contiguous :: feat(:,:) => null(), out(:,:) => null()
+    integer(i8) :: req_version = -1                   ! version of the key this stage ran
+    ! counters (stages, same on every rank)
+    integer(i8) :: n_db = 0, n_fallback = 0, n_timeout = 0, n_unreachable = 0, n_missing = 0
+    integer(i8) :: n_versions = 0
+    logical :: warned = .false.
+  contains
+    procedure :: init => learned_init
+    procedure :: prepare => learned_prepare
+    procedure :: stress => learned_stress
+    procedure :: free => learned_free
+    procedure :: name => learned_name
+    procedure :: status => learned_status
+  end type les_learned_t
+
+  ! outcomes of one stage (agreed with MPI_MAX across ranks)
+  integer, parameter :: ok_db = 0, fell_back = 1, fatal = 2
+
+contains
+
+  ! Allocate the model called `name`; ierr /= 0 and msg name the problem for an unknown name.
+  subroutine les_model_factory(name, model, ierr, msg)
+    character(len=*), intent(in) :: name
+    class(les_model_t), allocatable, intent(out) :: model
+    integer, intent(out) :: ierr
+    character(len=msg_len), intent(out) :: msg
+    ierr = 0; msg = ''
+    select case (trim(name))
+    case ('none')
+      allocate(les_none_t :: model)
+    case ('smagorinsky')
+      allocate(les_smagorinsky_t :: model)
+    case ('learned')
+      allocate(les_learned_t :: model)
+    case default
+      ierr = 1
+      msg = '&sgs: unknown SGS model '''//trim(name)//''' (known: none, smagorinsky, learned)'
+    end select
+  end subroutine les_model_factory
+
+  subroutine learned_init(this, d, cfg, ierr, msg)
+    class(les_learned_t), intent(inout) :: this
+    type(decomp_t), intent(in) :: d
+    type(config_t), intent(in) :: cfg
+    integer, intent(out) :: ierr
+    character(len=msg_len), intent(out) :: msg
+    character(len=160) :: rkey
+    integer :: g
+    call stress_init(this, d, cfg, ierr, msg)
+    if (ierr /= 0) return
+    this%comm = d%comm
+    this%rank = d%rank
+    this%base = cfg%model_key
+    this%version_every = cfg%version_every
+    this%retry_every = cfg%retry_every
+    call set_key(this, trim(cfg%model_key), -1_i8)
+    call set_cstr(this%cmeta, trim(cfg%model_key)//'.meta')
+    allocate(this%feat(this%ncell, 9), this%out(this%ncell, 6))
+    this%feat = 0; this%out = 0
+    write(rkey, '(a,i0)') trim(cfg%model_key)//'.rank', d%rank
+    ierr = elc_infer_create(this%inf, c_null_ptr, cstr(trim(rkey)), int(d%rank, c_int), &
+                            int(cfg%timeout_ms, c_int))
+    if (ierr /= 0) msg = 'learned SGS model: '//last_error()
+    call MPI_Allreduce(ierr, g, 1, MPI_INTEGER, MPI_MAX, d%comm)
+    if (g /= 0 .and. ierr == 0) then
+      ierr = g; msg = '&sgs: learned model: the inference client failed on another rank'
+    end if
+    ierr = g
+  end subroutine learned_init
+
+  subroutine set_key(this, key, version)
+    class(les_learned_t), intent(inout) :: this
+    character(len=*), intent(in) :: key
+    integer(i8), intent(in) :: version
+    this%key = key
+    call set_cstr(this%ckey, key)
+    this%version = version
+  end subroutine set_key
+
+  ! Gradients, then hand the request over (it runs while the solver computes the other terms).
+  subroutine learned_prepare(this, d, u, v, w)
+    class(les_learned_t), intent(inout) :: this
+    type(decomp_t), intent(in) :: d
+    real(rp), intent(in) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:)
+    integer :: q, st
+    type(c_ptr) :: meta
+    call stress_prepare(this, d, u, v, w)
+    this%stage = this%stage + 1
+    this%started = .false.
+    this%local_code = ok_db
+    this%local_msg = ''
+    this%req_version = this%version
+    if (this%stage < this%skip_until) return
+    ! rank 0 reads the metadata on the first stage and then every version_every steps
+    this%meta_asked = mod(this%stage - 1, 3*this%version_every) == 0
+    meta = c_null_ptr
+    if (this%meta_asked .and. this%rank == 0) meta = c_loc(this%cmeta)
+    if (this%normalise) then
+      do q = 1, 9
+        this%feat(:, q) = (this%grad(:, q) - this%f_mean(q))/this%f_std(q)
+      end do
+    else
+      this%feat = this%grad
+    end if
+    st = elc_infer_start(this%inf, c_loc(this%ckey), meta, c_loc(this%feat), &
+                         int(this%ncell, c_size_t), 9_c_size_t, ELC_LAYOUT_FORTRAN)
+    if (st == ELC_OK) then
+      this%started = .true.
+    else
+      call classify(this, st)
+    end if
+  end subroutine learned_prepare
+
+  ! Sort a failed request into fallback (timeouts, no connection, no model) or fatal.
+  subroutine classify(this, st)
+    class(les_learned_t), intent(inout) :: this
+    integer, intent(in) :: st
+    this%local_msg = last_error()
+    select case (st)
+    case (ELC_ERR_TIMEOUT, ELC_ERR_DATABASE, ELC_ERR_KEY)
+      this%local_code = fell_back
+    case default
+      this%local_code = fatal
+    end select
+  end subroutine classify
+
+  ! Collect the answer; agree across ranks whether the stage uses it, Smagorinsky, or stops.
+  subroutine learned_stress(this, d, grad, tau)
+    class(les_learned_t), intent(inout) :: this
+    type(decomp_t), intent(in) :: d
+    real(rp), intent(in) :: grad(:, :)
+    real(rp), intent(out) :: tau(:, :)
+    type(elc_infer_meta), target :: meta
+    integer :: st, code(2), gcode(2), q, root, kind_local
+    logical :: served
+    real(rp) :: mbuf(5 + 4*max_norm)
+    character(len=msg_len) :: m
+    kind_local = 0
+    meta%found = 0
+    served = .false.
+    if (this%started) then
+      st = elc_infer_finish(this%inf, c_loc(this%out), int(this%ncell, c_size_t), 6_c_size_t, &
+                            ELC_LAYOUT_FORTRAN, meta)
+      ! the request reached the database (the metadata read, if asked, is then valid)
+      served = st /= ELC_ERR_TIMEOUT .and. st /= ELC_ERR_DATABASE
+      if (st /= ELC_OK) then
+        call classify(this, st)
+        kind_local = st
+      end if
+    else if (this%stage < this%skip_until) then
+      this%local_code = fell_back
+    end if
+    ! worst outcome on any rank, and the kind of failure for the counters
+    code = [this%local_code, kind_local]
+    call MPI_Allreduce(code, gcode, 2, MPI_INTEGER, MPI_MAX, this%comm)
+    if (gcode(1) == fatal) then
+      root = -1
+      if (this%local_code == fatal) root = this%rank
+      call MPI_Allreduce(MPI_IN_PLACE, root, 1, MPI_INTEGER, MPI_MAX, this%comm)
+      m = this%local_msg
+      call MPI_Bcast(m, msg_len, MPI_CHARACTER, root, this%comm)
+      this%err = 1
+      this%errmsg = 'learned SGS model '''//this%key//''': '//trim(m)
+      tau = 0
+      return
+    end if
+    ! the metadata rank 0 read (if it asked and got an answer) decides the next version
+    if (this%meta_asked .and. this%stage >= this%skip_until) then
+      mbuf = 0
+      if (this%rank == 0 .and. served) call pack_meta(meta, mbuf)
+      call MPI_Bcast(mbuf, size(mbuf), MPI_DOUBLE_PRECISION, 0, this%comm)
+      if (mbuf(1) > 0) call use_meta(this, mbuf)
+    end if
+    if (gcode(1) == ok_db) then
+      this%n_db = this%n_db + 1
+      if (this%normalise) then
+        do q = 1, 6
+          tau(:, q) = this%out(:, q)*this%l_std(q) + this%l_mean(q)
+        end do
+      else
+        tau = this%out
+      end if
+      return
+    end if
+    ! fall back to Smagorinsky for this stage
+    this%n_fallback = this%n_fallback + 1
+    if (this%stage >= this%skip_until) then
+      select case (gcode(2))
+      case (ELC_ERR_KEY)
+        this%n_missing = this%n_missing + 1
+        ! the versioned key this stage ran is gone (and no newer one was announced): go back
+        ! to the base key until the next look at the metadata
+        if (this%req_version >= 0 .and. this%version == this%req_version) &
+          call set_key(this, trim(this%base), -1_i8)
+      case (ELC_ERR_TIMEOUT)
+        this%n_timeout = this%n_timeout + 1
+        this%skip_until = this%stage + 3*this%retry_every
+      case default
+        this%n_unreachable = this%n_unreachable + 1
+        this%skip_until = this%stage + 3*this%retry_every
+      end select
+      if (.not. this%warned .and. this%rank == 0) then
+        m = this%local_msg
+        if (len_trim(m) == 0) m = 'another rank could not use the database'
+        write(0, '(a,i0,a)') 'eddylearn-solver: warning: step ', (this%stage - 1)/3 + 1, &
+          ': learned SGS model '''//this%key//''' unavailable ('//trim(m)// &
+          '); using Smagorinsky until it answers (counted; warned once)'
+        flush(0)
+      end if
+      this%warned = .true.
+    end if
+    call smagorinsky_stress((this%cs*this%delta)**2, grad, tau)
+  end subroutine learned_stress
+
+  subroutine pack_meta(meta, mbuf)
+    type(elc_infer_meta), intent(in) :: meta
+    real(rp), intent(out) :: mbuf(:)
+    mbuf = 0
+    if (meta%found == 0) then
+      mbuf(1) = 2          ! answered: no metadata
+      return
+    end if
+    mbuf(1) = 1
+    mbuf(2) = real(meta%version, rp)
+    mbuf(3) = real(meta%caller_normalises, rp)
+    mbuf(4) = real(meta%n_in, rp); mbuf(5) = real(meta%n_out, rp)
+    mbuf(6:5+max_norm) = meta%f_mean
+    mbuf(6+max_norm:5+2*max_norm) = meta%f_std
+    mbuf(6+2*max_norm:5+3*max_norm) = meta%l_mean
+    mbuf(6+3*max_norm:5+4*max_norm) = meta%l_std
+  end subroutine pack_meta
+
+  ! Switch to the version (and normalisation) the metadata names, from the next stage on.
+  subroutine use_meta(this, mbuf)
+    class(les_learned_t), intent(inout) :: this
+    real(rp), intent(in) :: mbuf(:)
+    integer(i8) :: v
+    character(len=32) :: vs
+    logical :: norm
+    if (nint(mbuf(1)) == 2) then
+      v = -1
+    else
+      v = nint(mbuf(2), i8)
+    end if
+    norm = nint(mbuf(1)) == 1 .and. nint(mbuf(3)) == 1
+    if (nint(mbuf(1)) == 1 .and. nint(mbuf(3)) == -1 .or. &
+        (norm .and. (nint(mbuf(4)) /= 9 .or. nint(mbuf(5)) /= 6))) then
+      this%err = 1
+      this%errmsg = 'learned SGS model: '//trim(this%base)//'.meta announces normalisation ' // &
+        'applied by the caller but lacks f_mean, f_std (9) and l_mean, l_std (6)'
+      return
+    end if
+    if (norm) then
+      this%f_mean = mbuf(6:14); this%f_std = mbuf(6+max_norm:14+max_norm)
+      this%l_mean = mbuf(6+2*max_norm:11+2*max_norm); this%l_std = mbuf(6+3*max_norm:11+3*max_norm)
+      if (any(this%f_std == 0) .or. any(this%l_std == 0)) then
+        this%err = 1
+        this%errmsg = 'learned SGS model: '//trim(this%base)//'.meta has a zero in f_std or l_std'
+        return
+      end if
+    end if
+    this%normalise = norm
+    if (v == this%version .and. (v >= 0 .or. this%n_versions > 0)) return
+    this%n_versions = this%n_versions + 1
+    if (v >= 0) then
+      write(vs, '(i0)') v
+      call set_key(this, trim(this%base)//'.v'//trim(vs), v)
+    else
+      call set_key(this, trim(this%base), -1_i8)
+    end if
+    if (this%rank == 0) then
+      if (v >= 0) then
+        write(*, '(a,i0,a,i0,a)') 'eddylearn-solver: step ', this%stage/3 + 1, &
+          ': learned SGS model version ', v, ' ('''//this%key//''')'
+      else
+        write(*, '(a,i0,a)') 'eddylearn-solver: step ', this%stage/3 + 1, &
+          ': learned SGS model '''//this%key//''' (no '//trim(this%base)//'.meta: unversioned)'
+      end if
+      flush(6)
+    end if
+  end subroutine use_meta
+
+  ! The run's account as one JSON object (written to sgs_model.json by rank 0).
+  function learned_status(this) result(s)
+    class(les_learned_t), intent(in) :: this
+    character(len=:), allocatable :: s
+    type(elc_infer_stats) :: st
+    character(len=1024) :: line
+    integer :: e
+    st%mean_latency_s = 0; st%max_latency_s = 0
+    if (c_associated(this%inf)) e = elc_infer_stats_get(this%inf, st)
+    write(line, '(a,8(a,i0),2(a,es12.5),a)') '{"model": "learned", "key": "'//this%key//'"', &
+      ', "last_version": ', this%version, ', "versions_used": ', this%n_versions, &
+      ', "stages": ', this%n_db + this%n_fallback, ', "stages_database": ', this%n_db, &
+      ', "stages_fallback": ', this%n_fallback, ', "timeouts": ', this%n_timeout, &
+      ', "unreachable": ', this%n_unreachable, ', "missing_model": ', this%n_missing, &
+      ', "latency_mean_s": ', st%mean_latency_s, ', "latency_max_s": ', st%max_latency_s, '}'
+    s = trim(line)
+  end function learned_status
+
+  subroutine learned_free(this)
+    class(les_learned_t), intent(inout) :: this
+    if (c_associated(this%inf)) call elc_infer_destroy(this%inf)
+    this%inf = c_null_ptr
+    if (associated(this%feat)) deallocate(this%feat, this%out)
+    if (associated(this%ckey)) deallocate(this%ckey)
+    if (associated(this%cmeta)) deallocate(this%cmeta)
+    this%feat => null(); this%out => null(); this%ckey => null(); this%cmeta => null()
+    call stress_free(this)
+  end subroutine learned_free
+
+  function learned_name(this) result(s)
+    class(les_learned_t), intent(in) :: this
+    character(len=:), allocatable :: s
+    s = 'learned'
+  end function learned_name
+
+  function cstr(s) result(c)
+    character(len=*), intent(in) :: s
+    character(kind=c_char), allocatable :: c(:)
+    integer :: i
+    allocate(c(len(s) + 1))
+    do i = 1, len(s)
+      c(i) = s(i:i)
+    end do
+    c(len(s) + 1) = c_null_char
+  end function cstr
+
+  subroutine set_cstr(p, s)
+    character(kind=c_char), pointer :: p(:)
+    character(len=*), intent(in) :: s
+    integer :: i
+    if (associated(p)) deallocate(p)
+    allocate(p(len(s) + 1))
+    do i = 1, len(s)
+      p(i) = s(i:i)
+    end do
+    p(len(s) + 1) = c_null_char
+  end subroutine set_cstr
+
+  function last_error() result(m)
+    character(len=msg_len) :: m
+    call elc_f_last_error(m, int(msg_len, c_int))
+  end function last_error
+end module el_les_models

@@ -323,8 +323,9 @@ typedef struct elc_infer_stats {
 elc_status elc_infer_create(elc_infer **out, const char *address, const char *base, int shard,
                             int timeout_ms);
 /* Hand a request over and return at once: input (n, nin) doubles in the given layout (copied),
- * model key, and optionally the name of a metadata dataset to read first (NULL: none).
- * ELC_ERR_TIMEOUT at once when the previous request is still in flight. */
+ * model key, and optionally the name of a metadata dataset to read first (NULL: none). With
+ * model NULL only the metadata is read (finish with n = nout = 0). ELC_ERR_TIMEOUT at once
+ * when the previous request is still in flight. */
 elc_status elc_infer_start(elc_infer *f, const char *model, const char *meta, const double *in,
                            size_t n, size_t nin, elc_layout layout);
 /* Wait for the answer, at most until timeout_ms after start, and copy the output (n, nout) into

@@ -65,6 +65,8 @@ elc_status elc_client_create_opts(elc_client **out, const char *address, int clu
 /* Key of a model or tensor on shard range i in cluster mode ("{prefix}.key" + suffix), key +
  * suffix otherwise; malloc'd. */
 char *elc_shard_key(elc_client *c, size_t i, const char *key, const char *suffix);
+/* Its length in bytes (a shard prefix may contain NUL bytes: never use strlen on it). */
+size_t elc_shard_key_len(elc_client *c, size_t i, const char *key, const char *suffix);
 
 /* ---- command builder ---- */
 typedef struct elc_cmd {

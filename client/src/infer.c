@@ -65,13 +65,16 @@ static void set_result_err(elc_infer *f, elc_status st, const char *fmt, ...)
     f->st = st;
 }
 
-/* Read the metadata dataset (version, normalisation); absent fields leave the defaults. */
-static void read_meta(elc_client *c, const char *name, elc_infer_meta *m)
+/* Read the metadata dataset (version, normalisation); absent fields leave the defaults. A
+ * dataset that does not exist is not an error (found = 0); a failed read is. */
+static elc_status read_meta(elc_client *c, const char *name, elc_infer_meta *m)
 {
     memset(m, 0, sizeof *m);
     m->version = -1;
     elc_dataset *ds = NULL;
-    if (elc_get_dataset(c, name, &ds) != ELC_OK || !ds) return;
+    elc_status st = elc_get_dataset(c, name, &ds);
+    if (st == ELC_ERR_KEY) return ELC_OK;
+    if (st != ELC_OK || !ds) return st ? st : ELC_ERR_INTERNAL;
     m->found = 1;
     const void *vals;
     size_t count;
@@ -109,6 +112,7 @@ static void read_meta(elc_client *c, const char *name, elc_infer_meta *m)
         }
     }
     elc_dataset_destroy(ds);
+    return ELC_OK;
 }
 
 /* One request: connect if needed, optionally read the metadata, run the pipeline. Called by the
@@ -132,13 +136,25 @@ static void serve(elc_infer *f, const char *model, const char *meta, const doubl
     }
     elc_client *c = f->client;
     c->single_attempt = 1;
-    if (meta) read_meta(c, meta, &f->meta_res);
+    if (meta) {
+        elc_status st = read_meta(c, meta, &f->meta_res);
+        if (st) {
+            set_result_err(f, c->io_gave_up ? ELC_ERR_DATABASE : st, "reading %s failed: %s", meta,
+                           elc_last_error());
+            return;
+        }
+        if (!model) return;     /* a metadata read only */
+    }
     size_t range = 0;
     if (c->cluster && c->n_ranges > 0) range = (size_t)f->shard % c->n_ranges;
     char *mkey = elc_key_model(c, model, 0);
     char *skey = mkey ? elc_shard_key(c, range, mkey, "") : NULL;
     char *kin = elc_shard_key(c, range, f->base, ".in");
     char *kout = elc_shard_key(c, range, f->base, ".out");
+    /* lengths: a shard's hash tag may contain NUL bytes */
+    size_t lskey = mkey ? elc_shard_key_len(c, range, mkey, "") : 0;
+    size_t lkin = elc_shard_key_len(c, range, f->base, ".in");
+    size_t lkout = elc_shard_key_len(c, range, f->base, ".out");
     if (!mkey || !skey || !kin || !kout) {
         set_result_err(f, ELC_ERR_NOMEM, "out of memory");
         free(mkey); free(skey); free(kin); free(kout);
@@ -147,7 +163,7 @@ static void serve(elc_infer *f, const char *model, const char *meta, const doubl
     elc_cmd cmds[3];
     for (int i = 0; i < 3; i++) elc_cmd_init(&cmds[i]);
     elc_cmd_str(&cmds[0], "AI.TENSORSET");
-    elc_cmd_str(&cmds[0], kin);
+    elc_cmd_arg(&cmds[0], kin, lkin);
     elc_cmd_route(&cmds[0], 1);
     elc_cmd_str(&cmds[0], "DOUBLE");
     elc_cmd_fmt(&cmds[0], "%zu", n);
@@ -155,18 +171,18 @@ static void serve(elc_infer *f, const char *model, const char *meta, const doubl
     elc_cmd_str(&cmds[0], "BLOB");
     elc_cmd_arg(&cmds[0], in, n * nin * sizeof(double));
     elc_cmd_str(&cmds[1], "AI.MODELEXECUTE");
-    elc_cmd_str(&cmds[1], skey);
+    elc_cmd_arg(&cmds[1], skey, lskey);
     elc_cmd_route(&cmds[1], 1);
     elc_cmd_str(&cmds[1], "INPUTS");
     elc_cmd_str(&cmds[1], "1");
-    elc_cmd_str(&cmds[1], kin);
+    elc_cmd_arg(&cmds[1], kin, lkin);
     elc_cmd_str(&cmds[1], "OUTPUTS");
     elc_cmd_str(&cmds[1], "1");
-    elc_cmd_str(&cmds[1], kout);
+    elc_cmd_arg(&cmds[1], kout, lkout);
     elc_cmd_str(&cmds[1], "TIMEOUT");
     elc_cmd_fmt(&cmds[1], "%d", f->timeout_ms > 0 ? f->timeout_ms : 1000);
     elc_cmd_str(&cmds[2], "AI.TENSORGET");
-    elc_cmd_str(&cmds[2], kout);
+    elc_cmd_arg(&cmds[2], kout, lkout);
     elc_cmd_route(&cmds[2], 1);
     elc_cmd_str(&cmds[2], "META");
     elc_cmd_str(&cmds[2], "BLOB");
@@ -175,7 +191,7 @@ static void serve(elc_infer *f, const char *model, const char *meta, const doubl
     if (st) {
         set_result_err(f, c->io_gave_up ? ELC_ERR_DATABASE : st, "%s", elc_last_error());
     } else if (r[0]->type == REDIS_REPLY_ERROR) {
-        set_result_err(f, ELC_ERR_DATABASE, "storing the input %s failed: %s", kin, r[0]->str);
+        set_result_err(f, ELC_ERR_DATABASE, "storing the input %s.in failed: %s", f->base, r[0]->str);
     } else if (r[1]->type == REDIS_REPLY_STATUS && strcmp(r[1]->str, "TIMEDOUT") == 0) {
         set_result_err(f, ELC_ERR_TIMEOUT, "the database gave up running %s (TIMEDOUT)", model);
     } else if (r[1]->type == REDIS_REPLY_ERROR) {
@@ -189,7 +205,7 @@ static void serve(elc_infer *f, const char *model, const char *meta, const doubl
         elc_dtype dt;
         size_t *dims = NULL, nd = 0, blen = 0;
         const char *blob = NULL;
-        st = elc_parse_tensor_reply(r[2], kout, &dt, &dims, &nd, &blob, &blen);
+        st = elc_parse_tensor_reply(r[2], f->base, &dt, &dims, &nd, &blob, &blen);
         if (st) {
             set_result_err(f, st, "%s", elc_last_error());
         } else if (dt != ELC_DOUBLE && dt != ELC_FLOAT) {
@@ -238,12 +254,14 @@ static void *infer_main(void *arg)
         if (f->stop) break;
         unsigned long long seq = f->seq_req;
         f->busy = 1;
-        char *model = strdup(f->model), *meta = f->meta ? strdup(f->meta) : NULL;
+        char *model = f->model ? strdup(f->model) : NULL;
+        char *meta = f->meta ? strdup(f->meta) : NULL;
         size_t n = f->n, nin = f->nin;
         double t0 = f->t_start;
+        int oom = (f->model && !model) || (f->meta && !meta);
         /* the input buffer is not touched by start() while busy */
         pthread_mutex_unlock(&f->mu);
-        if (!model || (f->meta && !meta)) set_result_err(f, ELC_ERR_NOMEM, "out of memory");
+        if (oom) set_result_err(f, ELC_ERR_NOMEM, "out of memory");
         else serve(f, model, meta, f->in, n, nin);
         free(model);
         free(meta);
@@ -302,8 +320,12 @@ elc_status elc_infer_start(elc_infer *f, const char *model, const char *meta, co
                            size_t n, size_t nin, elc_layout layout)
 {
     elc_err_clear();
-    if (!f || !model || !*model || !in) return elc_err(ELC_ERR_PARAMETER, "elc_infer_start: NULL or empty argument");
-    if (n == 0 || nin == 0) return elc_err(ELC_ERR_PARAMETER, "The input must have at least one row and one column");
+    if (!f) return elc_err(ELC_ERR_PARAMETER, "elc_infer_start: NULL handle");
+    int meta_only = (!model || !*model);
+    if (meta_only && (!meta || !*meta))
+        return elc_err(ELC_ERR_PARAMETER, "elc_infer_start: neither a model nor a metadata dataset");
+    if (!meta_only && (!in || n == 0 || nin == 0))
+        return elc_err(ELC_ERR_PARAMETER, "The input must have at least one row and one column");
     pthread_mutex_lock(&f->mu);
     f->stats.requests++;
     if (f->busy || f->seq_req != f->seq_done) {
@@ -312,6 +334,7 @@ elc_status elc_infer_start(elc_infer *f, const char *model, const char *meta, co
         return elc_err(ELC_ERR_TIMEOUT, "the previous request to %s is still in flight", model);
     }
     elc_status st = ELC_OK;
+    if (meta_only) n = nin = 0;
     if (n * nin > f->cap_in) {
         double *p = realloc(f->in, n * nin * sizeof *p);
         if (!p) { pthread_mutex_unlock(&f->mu); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
@@ -319,10 +342,11 @@ elc_status elc_infer_start(elc_infer *f, const char *model, const char *meta, co
         f->cap_in = n * nin;
     }
     size_t dims[2] = {n, nin};
-    if (layout == ELC_LAYOUT_FORTRAN) elc_f2c(f->in, in, dims, 2, sizeof(double));
+    if (meta_only) { /* nothing to copy */ }
+    else if (layout == ELC_LAYOUT_FORTRAN) elc_f2c(f->in, in, dims, 2, sizeof(double));
     else memcpy(f->in, in, n * nin * sizeof(double));
-    char *m = strdup(model), *mt = meta && *meta ? strdup(meta) : NULL;
-    if (!m || (meta && *meta && !mt)) {
+    char *m = meta_only ? NULL : strdup(model), *mt = meta && *meta ? strdup(meta) : NULL;
+    if ((!meta_only && !m) || (meta && *meta && !mt)) {
         free(m); free(mt);
         pthread_mutex_unlock(&f->mu);
         return elc_err(ELC_ERR_NOMEM, "out of memory");
@@ -345,7 +369,7 @@ elc_status elc_infer_finish(elc_infer *f, double *out, size_t n, size_t nout, el
 {
     elc_err_clear();
     if (meta) { memset(meta, 0, sizeof *meta); meta->version = -1; }
-    if (!f || !out) return elc_err(ELC_ERR_PARAMETER, "elc_infer_finish: NULL argument");
+    if (!f || (!out && n * nout > 0)) return elc_err(ELC_ERR_PARAMETER, "elc_infer_finish: NULL argument");
     pthread_mutex_lock(&f->mu);
     if (f->seq_req == 0) {
         pthread_mutex_unlock(&f->mu);
@@ -371,7 +395,9 @@ elc_status elc_infer_finish(elc_infer *f, double *out, size_t n, size_t nout, el
     }
     elc_status st = f->st;
     if (meta) *meta = f->meta_res;
-    if (st == ELC_OK) {
+    if (st == ELC_OK && !f->model) {
+        /* a metadata read only */
+    } else if (st == ELC_OK) {
         if (f->rows != n || f->cols != nout) {
             st = elc_err(ELC_ERR_TYPE, "the model %s returned a tensor of shape (%zu, %zu); "
                          "expected (%zu, %zu)", f->model, f->rows, f->cols, n, nout);

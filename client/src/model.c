@@ -29,7 +29,7 @@ char *elc_shard_key(elc_client *c, size_t i, const char *key, const char *suffix
     return s;
 }
 
-static size_t shard_key_len(elc_client *c, size_t i, const char *key, const char *suffix)
+size_t elc_shard_key_len(elc_client *c, size_t i, const char *key, const char *suffix)
 {
     return c->cluster ? c->ranges[i].prefix_len + 3 + strlen(key) + strlen(suffix) : strlen(key) + strlen(suffix);
 }
@@ -103,7 +103,7 @@ elc_status elc_set_model(elc_client *c, const char *name, const void *blob, size
         elc_cmd *m = &cmds[i];
         elc_cmd_init(m);
         elc_cmd_str(m, "AI.MODELSTORE");
-        elc_cmd_take(m, elc_shard_key(c, i, key, ""), shard_key_len(c, i, key, ""));
+        elc_cmd_take(m, elc_shard_key(c, i, key, ""), elc_shard_key_len(c, i, key, ""));
         elc_cmd_route(m, 1);
         elc_cmd_str(m, backend);
         elc_cmd_str(m, device);
@@ -180,7 +180,7 @@ elc_status elc_set_script(elc_client *c, const char *name, const char *device,
     for (size_t i = 0; i < nt; i++) {
         elc_cmd_init(&cmds[i]);
         elc_cmd_str(&cmds[i], "AI.SCRIPTSET");
-        elc_cmd_take(&cmds[i], elc_shard_key(c, i, key, ""), shard_key_len(c, i, key, ""));
+        elc_cmd_take(&cmds[i], elc_shard_key(c, i, key, ""), elc_shard_key_len(c, i, key, ""));
         elc_cmd_route(&cmds[i], 1);
         elc_cmd_str(&cmds[i], device);
         elc_cmd_str(&cmds[i], "SOURCE");
@@ -218,7 +218,7 @@ static elc_status delete_all(elc_client *c, const char *verb, const char *name)
     for (size_t i = 0; i < nt; i++) {
         elc_cmd_init(&cmds[i]);
         elc_cmd_str(&cmds[i], verb);
-        elc_cmd_take(&cmds[i], elc_shard_key(c, i, key, ""), shard_key_len(c, i, key, ""));
+        elc_cmd_take(&cmds[i], elc_shard_key(c, i, key, ""), elc_shard_key_len(c, i, key, ""));
         elc_cmd_route(&cmds[i], 1);
     }
     elc_status st = exec_all(c, cmds, nt);
@@ -237,7 +237,7 @@ elc_status elc_model_exists(elc_client *c, const char *name, bool *exists)
     if (!c || !name || !*name || !exists) return elc_err(ELC_ERR_PARAMETER, "The model name must not be empty");
     char *key = elc_key_model(c, name, 0);
     char *sk = key ? elc_shard_key(c, 0, key, "") : NULL;
-    size_t sl = key ? shard_key_len(c, 0, key, "") : 0;
+    size_t sl = key ? elc_shard_key_len(c, 0, key, "") : 0;
     free(key);
     if (!sk) return elc_err(ELC_ERR_NOMEM, "out of memory");
     elc_cmd cmd;
@@ -326,13 +326,13 @@ static elc_status run(elc_client *c, const char *name, const char *fn, const cha
             if (slot >= c->ranges[i].first && slot <= c->ranges[i].last) range = i;
         for (size_t i = 0; i < nin; i++) {
             tin[i] = elc_shard_key(c, range, in[i], ".TMP");
-            tinl[i] = shard_key_len(c, range, in[i], ".TMP");
+            tinl[i] = elc_shard_key_len(c, range, in[i], ".TMP");
             if (!tin[i]) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); goto out; }
             if ((st = copy_tensor(c, in[i], strlen(in[i]), tin[i], tinl[i]))) goto out;
         }
         for (size_t i = 0; i < nout; i++) {
             tout[i] = elc_shard_key(c, range, out[i], ".TMP");
-            toutl[i] = shard_key_len(c, range, out[i], ".TMP");
+            toutl[i] = elc_shard_key_len(c, range, out[i], ".TMP");
             if (!tout[i]) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); goto out; }
         }
     } else {
@@ -340,7 +340,7 @@ static elc_status run(elc_client *c, const char *name, const char *fn, const cha
         for (size_t i = 0; i < nout; i++) { tout[i] = strdup(out[i]); toutl[i] = strlen(out[i]); }
     }
     skey = elc_shard_key(c, range, mkey, "");
-    skl = shard_key_len(c, range, mkey, "");
+    skl = elc_shard_key_len(c, range, mkey, "");
     elc_cmd cmd;
     elc_cmd_init(&cmd);
     if (fn) {

@@ -55,10 +55,12 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run(config: str | Path, nranks: int = 1, *, cwd: str | Path | None = None,
-        stream: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess:
+        stream: bool = True, timeout: float | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run the solver executable on `config` (a namelist file) with nranks MPI ranks.
 
     With stream=True the solver's progress lines go to this process's stdout as they come.
+    env: variables added to the solver's environment (for example SSDB for a learned model).
     Raises SolverError with the solver's message when it exits non-zero.
     """
     config = Path(config)
@@ -67,7 +69,7 @@ def run(config: str | Path, nranks: int = 1, *, cwd: str | Path | None = None,
     cmd = mpirun_command(nranks) + [str(solver_executable()), str(config.resolve())]
     log.info("running %s", " ".join(cmd))
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=child_env())
+                            text=True, env={**child_env(), **(env or {})})
     out_lines = []
     try:
         assert proc.stdout is not None

@@ -162,3 +162,159 @@ def validate_tgv(n: int = 32, nranks: int = 2, workdir: str | Path | None = None
 def write_json(result: dict, path: str | Path | None) -> None:
     if path:
         Path(path).write_text(json.dumps(result, indent=2) + "\n")
+
+
+# ---- a posteriori LES with the learned SGS model -------------------------------------------
+
+#: what the offline training of validate tgv-les uses when no --model is given: DNS grid and
+#: box-filter width (Delta = width * h_DNS = h_LES for a 32^3 LES from a 64^3 DNS), the times
+#: sampled, and the optimiser
+TGV_LES_TRAIN = {"n": 64, "width": 2, "times": tuple(0.5 * k for k in range(1, 41)),
+                 "steps": 6000, "batch": 1024, "lr": 1e-3, "hidden": (64, 64), "seed": 0}
+
+
+def tgv_sgs_samples(n: int = 64, width: int = 2, times=TGV_LES_TRAIN["times"],
+                    workdir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """SGS samples (features, labels) of the Re = 1600 TGV from an n^3 DNS (in-process, serial)
+    box-filtered over width^3 cells at the given times."""
+    feats, labels = [], []
+    with _solver.Solver({"domain": {"nx": n, "ny": n, "nz": n},
+                         "physics": {"nu": 1 / 1600, "initial": "tgv3d"},
+                         "time": {"t_end": float(max(times)), "cfl": 0.5},
+                         "output": {"diag_every": 50, "checkpoint_at_end": False}},
+                        workdir=workdir) as s:
+        for t in times:
+            s.advance(float(t))
+            f, lab = s.sgs_samples(width)
+            feats.append(f)
+            labels.append(lab)
+    return np.concatenate(feats), np.concatenate(labels)
+
+
+def train_tgv_sgs_model(path: str | Path, n: int = TGV_LES_TRAIN["n"],
+                        width: int = TGV_LES_TRAIN["width"], steps: int = TGV_LES_TRAIN["steps"],
+                        seed: int = TGV_LES_TRAIN["seed"]) -> dict:
+    """Train the trainer's SGS network offline on TGV DNS samples and save it as TorchScript
+    at path (the same network, normalisation and loss as the online trainer). Returns the
+    a-priori scores on held-out samples."""
+    import torch
+
+    from . import sgs as sgs_scores
+    from .consumers.trainer import SGSNet, scripted_bytes
+
+    f, lab = tgv_sgs_samples(n, width)
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(f))
+    nval = len(f) // 10
+    val, tr = idx[:nval], idx[nval:]
+    torch.manual_seed(seed)
+    net = SGSNet(TGV_LES_TRAIN["hidden"])
+    fm, fs = f[tr].mean(0), f[tr].std(0) + 1e-12
+    lm, ls = lab[tr].mean(0), lab[tr].std(0) + 1e-12
+    net.set_normalisation(fm, fs, lm, ls)
+    x = torch.tensor((f[tr] - fm) / fs, dtype=torch.float32)
+    y = torch.tensor((lab[tr] - lm) / ls, dtype=torch.float32)
+    opt = torch.optim.Adam(net.parameters(), lr=TGV_LES_TRAIN["lr"])
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    gen = torch.Generator().manual_seed(seed)
+    for k in range(steps):
+        b = torch.randint(0, len(x), (TGV_LES_TRAIN["batch"],), generator=gen)
+        loss = torch.mean((net.mlp(x[b]) - y[b]) ** 2)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if k % 2000 == 0:
+            log.info("offline SGS training: step %d/%d, loss %.4f", k, steps, loss.item())
+    with torch.no_grad():
+        pred = net(torch.tensor(f[val], dtype=torch.float32)).double().numpy()
+    Path(path).write_bytes(scripted_bytes(net))
+    delta = width * 2 * math.pi / n
+    return {"dns_n": n, "width": width, "delta": delta, "samples": int(len(f)),
+            "steps": steps, "learned": sgs_scores.apriori_scores(pred, lab[val], f[val]),
+            "smagorinsky": sgs_scores.apriori_scores(sgs_scores.smagorinsky(f[val], delta),
+                                                     lab[val], f[val])}
+
+
+def _run_tgv_les(n: int, nranks: int, sgs: str, run_dir: Path, t_end: float, cfl: float,
+                 stream: bool, env: dict | None = None, sgs_extra: dict | None = None):
+    run_dir.mkdir(parents=True, exist_ok=True)
+    nml = write_namelist(run_dir / "input.nml", {
+        "domain": {"nx": n, "ny": n, "nz": n},
+        "physics": {"nu": 1 / 1600, "initial": "tgv3d"},
+        "time": {"t_end": t_end, "cfl": cfl},
+        "sgs": {"model": sgs, **(sgs_extra or {})},
+        "output": {"dir": str(run_dir), "diag_every": 1, "checkpoint_at_end": False,
+                   "verbose": stream},
+    })
+    _solver.run(nml, nranks, stream=stream, env=env)
+    diag = read_diagnostics(run_dir / "diagnostics.csv")
+    wall = float(np.sum(diag["wall_step"][1:]))
+    return diag, wall
+
+
+def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
+                     model: str | Path | None = None, workdir: str | Path | None = None,
+                     t_end: float = 20.0, cfl: float = 0.5, plot: str | Path | None = None,
+                     stream: bool = False) -> dict:
+    """A posteriori test of SGS models: the Re = 1600 TGV as an n^3 LES with no model,
+    Smagorinsky and the learned model run in the database (a private redis-server with the
+    AI module), against the 512^3 spectral DNS. The learned model is the TorchScript file
+    `model` (for example a trainer's <name>.sgs_model.pt) or, without one, the trainer's
+    network trained offline on 64^3 DNS samples (train_tgv_sgs_model).
+
+    Returns the metrics of `sgs` at the top level and of all three under "models"."""
+    from smartredis import Client
+
+    from .database import LocalServer
+    from .sgs_publish import publish_model
+
+    if sgs not in ("none", "smagorinsky", "learned"):
+        raise ValueError(f"unknown SGS model {sgs!r} (known: none, smagorinsky, learned)")
+    if model is not None and not Path(model).is_file():
+        raise FileNotFoundError(f"model file not found: {model}")
+    ref = read_reference(reference_tgv())
+    result: dict = {"case": "tgv-les", "n": n, "nranks": nranks, "sgs": sgs, "cfl": cfl}
+    runs, models = {}, {}
+    with tempfile.TemporaryDirectory(prefix="eddylearn-tgv-les-") as tmp:
+        base = Path(workdir) if workdir else Path(tmp)
+        base.mkdir(parents=True, exist_ok=True)
+        for name in ("none", "smagorinsky"):
+            diag, wall = _run_tgv_les(n, nranks, name, base / name, t_end, cfl, stream)
+            runs[name] = diag
+            models[name] = {**tgv_metrics(diag, ref), "wall_s": wall}
+            log.info("tgv-les %s: rel L2 eps %.4f", name, models[name]["rel_l2_dissipation"])
+        if model is None:
+            model = base / "sgs_model.pt"
+            result["training"] = train_tgv_sgs_model(model)
+            result["model_source"] = "trained offline on 64^3 DNS samples (width 2)"
+        else:
+            result["model_source"] = str(model)
+        db = LocalServer(threads=1)
+        try:
+            client = Client(address=db.address, cluster=False, logger_name="eddylearn-validate")
+            publish_model(client, "sgs_model", Path(model).read_bytes(), 1,
+                          delta=2 * math.pi / n)
+            env = {"SSDB": db.address, "SR_DB_TYPE": "Standalone"}
+            diag, wall = _run_tgv_les(n, nranks, "learned", base / "learned", t_end, cfl,
+                                      stream, env=env)
+        finally:
+            db.close()
+        runs["learned"] = diag
+        account = json.loads((base / "learned" / "sgs_model.json").read_text())
+        models["learned"] = {**tgv_metrics(diag, ref), "wall_s": wall, "database": account}
+    for name, m in models.items():
+        m["stable"] = bool(m["t_end"] >= t_end * (1 - 1e-9)
+                           and np.all(np.isfinite(runs[name]["energy"])))
+    result.update(models[sgs])
+    result["models"] = models
+    learned = models["learned"]["rel_l2_dissipation"]
+    result["learned_beats_smagorinsky"] = bool(learned < models["smagorinsky"]["rel_l2_dissipation"])
+    result["learned_beats_none"] = bool(learned < models["none"]["rel_l2_dissipation"])
+    result["step_time_ratio_learned_vs_smagorinsky"] = float(
+        models["learned"]["wall_s"] / models["learned"]["steps"]
+        / (models["smagorinsky"]["wall_s"] / models["smagorinsky"]["steps"]))
+    if plot:
+        result["plot"] = str(plot_tgv({f"{n}³ LES, {k}": runs[k] for k in runs}, ref, plot,
+                                      f"Taylor–Green vortex Re = 1600: {n}³ LES a posteriori"))
+    return result

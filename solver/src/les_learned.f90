@@ -97,6 +97,8 @@ module el_les_models
     integer :: stage = 0                              ! RK stages so far (3 per step)
     integer :: skip_until = 0                         ! stage before which the database is left alone
     logical :: started = .false., meta_asked = .false.
+    logical :: meta_known = .false.                   ! a metadata read has been answered
+    integer :: pre_kind = 0                           ! why prepare fell back (client status)
     integer :: local_code = 0                         ! outcome of this stage's request on this rank
     character(len=msg_len) :: local_msg = ''
     ! normalisation applied by the solver ("applied by the caller" in the metadata)
@@ -170,7 +172,45 @@ contains
       ierr = g; msg = '&sgs: learned model: the inference client failed on another rank'
     end if
     ierr = g
+    if (ierr /= 0) return
+    ! the version and normalisation before the first stage (if the database answers now)
+    call sync_meta(this, g)
+    if (this%err /= 0) then
+      ierr = this%err; msg = this%errmsg
+    end if
   end subroutine learned_init
+
+  ! Rank 0 reads <model_key>.meta (a round trip bounded by timeout_ms) and broadcasts it; on
+  ! an answer the version and normalisation are taken and meta_known is set. kind: the client
+  ! status of a failed read (0 when answered), the same on all ranks.
+  subroutine sync_meta(this, kind)
+    class(les_learned_t), intent(inout) :: this
+    integer, intent(out) :: kind
+    type(elc_infer_meta) :: meta
+    real(rp) :: mbuf(5 + 4*max_norm)
+    integer :: st
+    mbuf = 0
+    if (this%rank == 0) then
+      st = elc_infer_start(this%inf, c_null_ptr, c_loc(this%cmeta), c_null_ptr, 0_c_size_t, &
+                           0_c_size_t, ELC_LAYOUT_FORTRAN)
+      if (st == ELC_OK) st = elc_infer_finish(this%inf, c_null_ptr, 0_c_size_t, 0_c_size_t, &
+                                              ELC_LAYOUT_FORTRAN, meta)
+      if (st == ELC_OK) then
+        call pack_meta(meta, mbuf)
+      else
+        mbuf(1) = -real(st, rp)
+        this%local_msg = last_error()
+      end if
+    end if
+    call MPI_Bcast(mbuf, size(mbuf), MPI_DOUBLE_PRECISION, 0, this%comm)
+    kind = 0
+    if (mbuf(1) > 0) then
+      call use_meta(this, mbuf)
+      this%meta_known = .true.
+    else
+      kind = nint(-mbuf(1))
+    end if
+  end subroutine sync_meta
 
   subroutine set_key(this, key, version)
     class(les_learned_t), intent(inout) :: this
@@ -194,7 +234,18 @@ contains
     this%local_code = ok_db
     this%local_msg = ''
     this%req_version = this%version
+    this%pre_kind = 0
     if (this%stage < this%skip_until) return
+    if (.not. this%meta_known) then
+      ! no answer about the version yet: the model is not run before there is one (a model
+      ! that wants normalised inputs must not get raw ones)
+      call sync_meta(this, this%pre_kind)
+      if (this%err /= 0) return
+      if (.not. this%meta_known) then
+        this%local_code = fell_back
+        return
+      end if
+    end if
     ! rank 0 reads the metadata on the first stage and then every version_every steps
     this%meta_asked = mod(this%stage - 1, 3*this%version_every) == 0
     meta = c_null_ptr
@@ -253,6 +304,12 @@ contains
       end if
     else if (this%stage < this%skip_until) then
       this%local_code = fell_back
+    else if (this%local_code == fell_back) then
+      kind_local = this%pre_kind
+    end if
+    if (this%err /= 0) then       ! unusable metadata (same on all ranks)
+      tau = 0
+      return
     end if
     ! worst outcome on any rank, and the kind of failure for the counters
     code = [this%local_code, kind_local]

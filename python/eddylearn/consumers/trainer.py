@@ -14,7 +14,9 @@ dealt round-robin to the DDP ranks by absolute list position (a retention-proof 
 eddylearn.snapshots.ListCursor); every ``val_every``-th entry is held out for validation.
 Normalisation (mean and std of features and labels) is fixed from the first data and baked
 into the published TorchScript model, which maps raw features to raw stresses; the same
-constants go into ``P + "sgs_model.meta"`` with the model version.
+constants go into ``P + "sgs_model.meta"`` with the model version. Each version is stored as
+``P + "sgs_model.v<version>"`` and as ``P + "sgs_model"`` (eddylearn.sgs_publish), and written
+to ``<out>/<name>.sgs_model.pt``.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ import torch.distributed as dist
 from torch import nn
 
 from .. import sgs as sgs_scores
+from ..sgs_publish import publish_model
 from ..snapshots import ListCursor, stop_requested
 
 log = logging.getLogger("eddylearn.trainer")
@@ -298,17 +301,16 @@ class Trainer:
         self.version += 1
         if self.world.rank != 0:
             return
-        from smartredis import Dataset
-        self.client.set_model(self.key("sgs_model"), scripted_bytes(self.net), "TORCH", "CPU")
-        meta = Dataset(self.key("sgs_model.meta"))
-        meta.add_meta_scalar("version", np.int64(self.version))
-        meta.add_meta_scalar("step", np.int64(self.step))
-        meta.add_meta_scalar("delta", np.float64(self.delta))
-        meta.add_meta_string("trainer", self.cfg.name)
-        meta.add_meta_string("normalisation", "applied inside the model")
-        for name in ("f_mean", "f_std", "l_mean", "l_std"):
-            meta.add_tensor(name, getattr(self.net, name).cpu().numpy().astype(np.float64))
-        self.client.put_dataset(meta)
+        blob = scripted_bytes(self.net)
+        publish_model(self.client, self.key("sgs_model"), blob, self.version, step=self.step,
+                      delta=self.delta,
+                      extra_meta={"trainer": self.cfg.name,
+                                  **{name: getattr(self.net, name).cpu().numpy()
+                                     for name in ("f_mean", "f_std", "l_mean", "l_std")}})
+        # the latest model as a file too (eddylearn validate tgv-les --model FILE)
+        tmp = self.out / f"{self.cfg.name}.sgs_model.pt.tmp"
+        tmp.write_bytes(blob)
+        os.replace(tmp, self.out / f"{self.cfg.name}.sgs_model.pt")
         torch.save({"model": self.net.state_dict(), "opt": self.opt.state_dict(),
                     "step": self.step, "version": self.version,
                     "delta": self.delta, "history": self.history},

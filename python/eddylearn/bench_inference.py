@@ -1,0 +1,1 @@
+"""Inference benchmark (eddylearn bench inference)."""

@@ -1,0 +1,237 @@
+"""The learned SGS model run in the database from the solver (2 MPI ranks, a real redis-server
+with the AI module, models stored with the genuine SmartRedis client)."""
+import json
+import math
+import os
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import torch
+from smartredis import Client
+
+from eddylearn import solver
+from eddylearn._paths import solver_executable
+from eddylearn.io import read_checkpoint, read_diagnostics, write_namelist
+from eddylearn.sgs_publish import SmagorinskyStress, publish_model, scripted
+from servers import Cluster, Server
+
+os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
+os.environ.setdefault("SR_LOG_FILE", "/dev/null")
+
+N = 16
+DELTA = 2 * math.pi / N
+LES = {"domain": {"nx": N, "ny": N, "nz": N}, "time": {"t_end": 100.0, "max_steps": 20},
+       "output": {"diag_every": 1}}
+
+
+@pytest.fixture
+def db(tmp_path):
+    server = Server(tmp_path / "db").start()
+    yield server
+    server.stop()
+
+
+def les_cmd(tmp_path, name, sgs, steps=20, nranks=2):
+    run_dir = tmp_path / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    groups = {**LES, "time": {"t_end": 1000.0, "max_steps": steps}, "sgs": sgs,
+              "output": {"diag_every": 1, "dir": str(run_dir), "verbose": True}}
+    nml = write_namelist(run_dir / "input.nml", groups)
+    return run_dir, solver.mpirun_command(nranks) + [str(solver_executable()), str(nml)]
+
+
+def run_les(tmp_path, name, sgs, env, steps=20, nranks=2, check=True):
+    run_dir, cmd = les_cmd(tmp_path, name, sgs, steps, nranks)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=run_dir,
+                          env=solver.child_env(env))
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return run_dir, proc
+
+
+def account(run_dir):
+    return json.loads((run_dir / "sgs_model.json").read_text())
+
+
+def assert_same_fields(a, b, tol=1e-12):
+    for f in "uvw":
+        x, y = getattr(a, f), getattr(b, f)
+        assert np.max(np.abs(x - y)) <= tol * np.max(np.abs(x)), f
+
+
+def test_learned_with_a_smagorinsky_model_matches_smagorinsky_to_round_off(tmp_path, db):
+    """A TorchScript model that returns the Smagorinsky stress of its inputs, run in the
+    database every RK stage, gives the Smagorinsky LES to round-off; so does the same model
+    fed normalised features ("applied by the caller" metadata)."""
+    smag_dir, _ = run_les(tmp_path, "smag", {"model": "smagorinsky"}, db.env())
+    ref = read_checkpoint(smag_dir / "checkpoint.bin")
+    c = Client(False, db.address)
+    publish_model(c, "sgs_model", scripted(SmagorinskyStress(0.17, DELTA)), 1, delta=DELTA)
+    run_dir, proc = run_les(tmp_path, "learned", {"model": "learned"}, db.env())
+    assert_same_fields(read_checkpoint(run_dir / "checkpoint.bin"), ref)
+    acc = account(run_dir)
+    assert acc["stages_database"] == acc["stages"] == 60 and acc["stages_fallback"] == 0
+    assert acc["key"] == "sgs_model.v1" and acc["last_version"] == 1
+    assert "learned SGS model version 1 ('sgs_model.v1')" in proc.stdout
+    # the per-rank tensors are where the docs say
+    assert c.tensor_exists("sgs_model.rank0.out") and c.tensor_exists("sgs_model.rank1.in")
+    assert c.get_tensor("sgs_model.rank1.out").shape == (N * N * N // 2, 6)
+    diag = read_diagnostics(run_dir / "diagnostics.csv")
+    assert np.all(diag["eps_sgs"][1:] > 0)
+
+    norm = (np.linspace(-0.3, 0.2, 9), np.linspace(0.5, 2.0, 9),
+            np.linspace(-1e-3, 1e-3, 6), np.linspace(1e-2, 3e-2, 6))
+    publish_model(c, "sgs_model", scripted(SmagorinskyStress(0.17, DELTA, norm)), 2,
+                  delta=DELTA, normalisation=norm)
+    run_dir, proc = run_les(tmp_path, "learned_norm", {"model": "learned"}, db.env())
+    assert_same_fields(read_checkpoint(run_dir / "checkpoint.bin"), ref)
+    assert account(run_dir)["key"] == "sgs_model.v2"
+
+
+def test_learned_falls_back_to_smagorinsky_without_a_model_and_says_so_once(tmp_path, db):
+    """No model stored yet: every stage uses Smagorinsky (the same field, bit for bit), the
+    stages are counted, and the warning comes once."""
+    smag_dir, _ = run_les(tmp_path, "smag", {"model": "smagorinsky"}, db.env())
+    run_dir, proc = run_les(tmp_path, "learned", {"model": "learned"}, db.env())
+    assert np.array_equal(read_checkpoint(run_dir / "checkpoint.bin").u,
+                          read_checkpoint(smag_dir / "checkpoint.bin").u)
+    acc = account(run_dir)
+    assert acc["stages_fallback"] == acc["missing_model"] == 60 and acc["stages_database"] == 0
+    assert proc.stderr.count("warning") == 1
+    assert "sgs_model' unavailable (the model sgs_model is not stored" in proc.stderr
+
+
+def test_database_stopped_mid_run_falls_back_and_the_run_completes(tmp_path, db):
+    """The database is killed while the LES runs: the stages after use Smagorinsky, the run
+    ends normally, and the account shows both kinds of stages."""
+    c = Client(False, db.address)
+    publish_model(c, "sgs_model", scripted(SmagorinskyStress(0.17, DELTA)), 1, delta=DELTA)
+    run_dir, cmd = les_cmd(tmp_path, "learned", {"model": "learned", "timeout_ms": 500,
+                                                 "retry_every": 5}, steps=400)
+    proc = subprocess.Popen(cmd, cwd=run_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=solver.child_env(db.env()))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            diag = run_dir / "diagnostics.csv"
+            if diag.exists() and len(diag.read_text().splitlines()) > 30:
+                break
+            time.sleep(0.05)
+        db.stop()
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    acc = account(run_dir)
+    diag = read_diagnostics(run_dir / "diagnostics.csv")
+    assert acc["stages"] == 3 * diag["step"][-1]
+    assert acc["stages_database"] >= 60 and acc["stages_fallback"] > 0
+    assert acc["unreachable"] + acc["timeouts"] > 0
+    assert err.count("warning") == 1 and "using Smagorinsky" in err
+    assert np.all(np.isfinite(diag["energy"])) and diag["step"][-1] > 100
+
+
+def test_a_model_with_the_wrong_outputs_stops_the_run_with_a_clear_error(tmp_path, db):
+    c = Client(False, db.address)
+    c.set_model("five", scripted(SmagorinskyStress(0.17, DELTA, n_out=5)), "TORCH", "CPU")
+    run_dir, proc = run_les(tmp_path, "five", {"model": "learned", "model_key": "five"},
+                            db.env(), check=False)
+    assert proc.returncode == 2
+    assert "learned SGS model 'five'" in proc.stderr
+    assert "returned a tensor of shape (2048, 5); expected (2048, 6)" in proc.stderr
+
+    class Two(torch.nn.Module):
+        def forward(self, x):
+            return x[:, :6], x[:, :3]
+
+    c.set_model("two", scripted(Two()), "TORCH", "CPU")
+    run_dir, proc = run_les(tmp_path, "two", {"model": "learned", "model_key": "two"},
+                            db.env(), check=False)
+    assert proc.returncode == 2
+    assert "Model did not generate the expected number of outputs" in proc.stderr
+
+    class Broken(torch.nn.Module):
+        def forward(self, x):
+            return x @ torch.ones(7, 6, dtype=x.dtype)
+
+    c.set_model("broken", scripted(Broken()), "TORCH", "CPU")
+    run_dir, proc = run_les(tmp_path, "broken", {"model": "learned", "model_key": "broken"},
+                            db.env(), check=False)
+    assert proc.returncode == 2 and "running the model broken failed" in proc.stderr
+    assert not (run_dir / "checkpoint.bin").exists()
+
+
+def test_a_new_version_is_picked_up_during_the_run(tmp_path, db):
+    """The trainer stores version 2 while the LES runs: the solver switches at its next look at
+    the metadata and says so; the old version's key stays usable meanwhile."""
+    c = Client(False, db.address)
+    publish_model(c, "sgs_model", scripted(SmagorinskyStress(0.17, DELTA)), 1, delta=DELTA)
+    run_dir, cmd = les_cmd(tmp_path, "learned", {"model": "learned", "version_every": 5},
+                           steps=300)
+    proc = subprocess.Popen(cmd, cwd=run_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=solver.child_env(db.env()))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            diag = run_dir / "diagnostics.csv"
+            if diag.exists() and len(diag.read_text().splitlines()) > 20:
+                break
+            time.sleep(0.05)
+        publish_model(c, "sgs_model", scripted(SmagorinskyStress(0.10, DELTA)), 2, delta=DELTA)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "learned SGS model version 1 ('sgs_model.v1')" in out
+    assert "learned SGS model version 2 ('sgs_model.v2')" in out
+    acc = account(run_dir)
+    assert acc["last_version"] == 2 and acc["versions_used"] == 2
+    assert acc["stages_fallback"] == 0
+
+
+def test_learned_in_a_cluster_keeps_each_rank_on_its_shard(tmp_path):
+    """Three shards: each rank's tensors carry the hash tag of shard (rank mod 3) and the run
+    matches Smagorinsky as on one server."""
+    cluster = Cluster(tmp_path / "cluster", 3).start()
+    try:
+        env = cluster.env()
+        smag_dir, _ = run_les(tmp_path, "smag", {"model": "smagorinsky"}, env)
+        c = Client(True, cluster.address)
+        publish_model(c, "sgs_model", scripted(SmagorinskyStress(0.17, DELTA)), 1, delta=DELTA)
+        run_dir, _ = run_les(tmp_path, "learned", {"model": "learned"}, env)
+        assert_same_fields(read_checkpoint(run_dir / "checkpoint.bin"),
+                           read_checkpoint(smag_dir / "checkpoint.bin"))
+        assert account(run_dir)["stages_fallback"] == 0
+        keys = [k.decode() for s in cluster.servers for k in s.redis().keys("*rank*")]
+        assert any(k.endswith("sgs_model.rank0.out") for k in keys)
+        assert all(k.startswith("{") for k in keys)
+        owners = {k: i for i, s in enumerate(cluster.servers) for k in
+                  (x.decode() for x in s.redis().keys("*rank*"))}
+        rank0 = [i for k, i in owners.items() if "rank0" in k]
+        rank1 = [i for k, i in owners.items() if "rank1" in k]
+        assert len(set(rank0)) == 1 and len(set(rank1)) == 1 and rank0[0] != rank1[0]
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.parametrize("sgs, message", [
+    ({"model": "learned", "model_key": "a b"}, "model_key must be a non-empty key"),
+    ({"model": "learned", "timeout_ms": 0}, "timeout_ms must be >= 1"),
+    ({"model": "learned", "version_every": 0}, "version_every and retry_every must be >= 1"),
+    ({"model": "magic"}, "unknown SGS model 'magic' (known: none, smagorinsky, learned)"),
+])
+def test_bad_learned_settings_are_named(tmp_path, sgs, message):
+    run_dir, proc = run_les(tmp_path, "bad", sgs, {}, check=False)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_learned_without_a_database_address_is_a_clear_error(tmp_path):
+    run_dir, cmd = les_cmd(tmp_path, "nossdb", {"model": "learned"})
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=run_dir,
+                          env={k: v for k, v in solver.child_env().items() if k != "SSDB"})
+    assert proc.returncode == 2
+    assert "SSDB must be set" in proc.stderr

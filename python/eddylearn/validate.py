@@ -256,13 +256,14 @@ def _run_tgv_les(n: int, nranks: int, sgs: str, run_dir: Path, t_end: float, cfl
 def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
                      model: str | Path | None = None, workdir: str | Path | None = None,
                      t_end: float = 20.0, cfl: float = 0.5, plot: str | Path | None = None,
-                     stream: bool = False) -> dict:
+                     stream: bool = False, learned_options: dict | None = None) -> dict:
     """A posteriori test of SGS models: the Re = 1600 TGV as an n^3 LES with no model,
     Smagorinsky and the learned model run in the database (a private redis-server with the
     AI module), against the 512^3 spectral DNS. The learned model is the TorchScript file
     `model` (for example a trainer's <name>.sgs_model.pt) or, without one, the trainer's
     network trained offline on 64^3 DNS samples (train_tgv_sgs_model).
 
+    learned_options: further &sgs keys of the learned run (for example clip_backscatter).
     Returns the metrics of `sgs` at the top level and of all three under "models"."""
     from smartredis import Client
 
@@ -297,7 +298,7 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
                           delta=2 * math.pi / n)
             env = {"SSDB": db.address, "SR_DB_TYPE": "Standalone"}
             diag, wall = _run_tgv_les(n, nranks, "learned", base / "learned", t_end, cfl,
-                                      stream, env=env)
+                                      stream, env=env, sgs_extra=learned_options)
         finally:
             db.close()
         runs["learned"] = diag

@@ -93,7 +93,9 @@ module el_les_models
     character(len=:), allocatable :: key             ! the key run now (versioned or base)
     character(kind=c_char), pointer :: ckey(:) => null(), cmeta(:) => null()
     integer(i8) :: version = -1                       ! version in use (-1: unversioned)
-    integer :: version_every = 10, retry_every = 10
+    integer :: version_every = 10, retry_every = 10, infer_every = 0
+    logical :: reuse = .false.                        ! this stage reuses the held stress
+    real(rp), allocatable :: held(:,:)                ! the stress of the last inference stage
     integer :: stage = 0                              ! RK stages so far (3 per step)
     integer :: skip_until = 0                         ! stage before which the database is left alone
     logical :: started = .false., meta_asked = .false.
@@ -108,7 +110,7 @@ module el_les_models
     integer(i8) :: req_version = -1                   ! version of the key this stage ran
     ! counters (stages, same on every rank)
     integer(i8) :: n_db = 0, n_fallback = 0, n_timeout = 0, n_unreachable = 0, n_missing = 0
-    integer(i8) :: n_versions = 0
+    integer(i8) :: n_versions = 0, n_reused = 0
     logical :: warned = .false.
   contains
     procedure :: init => learned_init
@@ -159,6 +161,8 @@ contains
     this%base = cfg%model_key
     this%version_every = cfg%version_every
     this%retry_every = cfg%retry_every
+    this%infer_every = cfg%infer_every
+    allocate(this%held(this%ncell, 6), source=0.0_rp)
     call set_key(this, trim(cfg%model_key), -1_i8)
     call set_cstr(this%cmeta, trim(cfg%model_key)//'.meta')
     allocate(this%feat(this%ncell, 9), this%out(this%ncell, 6))
@@ -235,6 +239,12 @@ contains
     this%local_msg = ''
     this%req_version = this%version
     this%pre_kind = 0
+    ! with infer_every = k the model runs at the first stage of every k-th step only
+    this%reuse = .false.
+    if (this%infer_every > 0 .and. this%stage > 1) then
+      this%reuse = mod(this%stage - 1, 3) /= 0 .or. mod((this%stage - 1)/3, this%infer_every) /= 0
+    end if
+    if (this%reuse) return
     if (this%stage < this%skip_until) return
     if (.not. this%meta_known) then
       ! no answer about the version yet: the model is not run before there is one (a model
@@ -293,6 +303,11 @@ contains
     kind_local = 0
     meta%found = 0
     served = .false.
+    if (this%reuse) then          ! the same decision on every rank: no communication
+      tau = this%held
+      this%n_reused = this%n_reused + 1
+      return
+    end if
     if (this%started) then
       st = elc_infer_finish(this%inf, c_loc(this%out), int(this%ncell, c_size_t), 6_c_size_t, &
                             ELC_LAYOUT_FORTRAN, meta)
@@ -341,6 +356,7 @@ contains
       else
         tau = this%out
       end if
+      if (this%infer_every > 0) this%held = tau
       return
     end if
     ! fall back to Smagorinsky for this stage
@@ -371,6 +387,7 @@ contains
       this%warned = .true.
     end if
     call smagorinsky_stress((this%cs*this%delta)**2, grad, tau)
+    if (this%infer_every > 0) this%held = tau
   end subroutine learned_stress
 
   subroutine pack_meta(meta, mbuf)
@@ -450,11 +467,12 @@ contains
     integer :: e
     st%mean_latency_s = 0; st%max_latency_s = 0
     if (c_associated(this%inf)) e = elc_infer_stats_get(this%inf, st)
-    write(line, '(a,8(a,i0),2(a,es12.5),a)') '{"model": "learned", "key": "'//this%key//'"', &
+    write(line, '(a,10(a,i0),2(a,es12.5),a)') '{"model": "learned", "key": "'//this%key//'"', &
       ', "last_version": ', this%version, ', "versions_used": ', this%n_versions, &
-      ', "stages": ', this%n_db + this%n_fallback, ', "stages_database": ', this%n_db, &
+      ', "stages": ', this%n_db + this%n_fallback + this%n_reused, ', "stages_database": ', this%n_db, &
       ', "stages_fallback": ', this%n_fallback, ', "timeouts": ', this%n_timeout, &
       ', "unreachable": ', this%n_unreachable, ', "missing_model": ', this%n_missing, &
+      ', "infer_every": ', this%infer_every, ', "stages_reused": ', this%n_reused, &
       ', "latency_mean_s": ', st%mean_latency_s, ', "latency_max_s": ', st%max_latency_s, '}'
     s = trim(line)
   end function learned_status
@@ -464,6 +482,7 @@ contains
     if (c_associated(this%inf)) call elc_infer_destroy(this%inf)
     this%inf = c_null_ptr
     if (associated(this%feat)) deallocate(this%feat, this%out)
+    if (allocated(this%held)) deallocate(this%held)
     if (associated(this%ckey)) deallocate(this%ckey)
     if (associated(this%cmeta)) deallocate(this%cmeta)
     this%feat => null(); this%out => null(); this%ckey => null(); this%cmeta => null()

@@ -31,6 +31,8 @@ module el_param
     integer  :: timeout_ms = 2000            ! learned: deadline of one inference request
     integer  :: version_every = 10           ! learned: steps between looks at <model_key>.meta
     integer  :: retry_every = 10             ! learned: steps to wait after the database failed
+    integer  :: infer_every = 0              ! learned: 0 every RK stage; k: first stage of every
+                                             ! k-th step, the stress held in between
     ! &output: where and how often to write diagnostics, checkpoints and restart input
     character(len=256) :: dir = '.'
     integer  :: diag_every = 1
@@ -67,7 +69,7 @@ contains
     character(len=32) :: initial, model
     logical :: clip_backscatter
     character(len=128) :: model_key
-    integer :: timeout_ms, version_every, retry_every
+    integer :: timeout_ms, version_every, retry_every, infer_every
     character(len=16) :: fft_planner
     character(len=256) :: dir, restart_file
     logical :: exists, checkpoint_at_end, verbose, enabled, synchronous
@@ -81,7 +83,8 @@ contains
     namelist /domain/ nx, ny, nz, lx, ly, lz
     namelist /physics/ nu, initial, u0, k_peak, seed, forcing_a
     namelist /time/ t_end, max_steps, cfl, dt, fft_planner
-    namelist /sgs/ model, cs, clip_backscatter, model_key, timeout_ms, version_every, retry_every
+    namelist /sgs/ model, cs, clip_backscatter, model_key, timeout_ms, version_every, &
+                   retry_every, infer_every
     namelist /output/ dir, diag_every, checkpoint_every, checkpoint_at_end, restart_file, verbose
     namelist /staging/ enabled, snapshot_every, fields, sgs_every, sgs_width, sgs_samples, &
                        queue_mb, policy, prefix, flush_timeout, synchronous
@@ -98,7 +101,7 @@ contains
     fft_planner = cfg%fft_planner
     model = cfg%model; cs = cfg%cs; clip_backscatter = cfg%clip_backscatter
     model_key = cfg%model_key; timeout_ms = cfg%timeout_ms; version_every = cfg%version_every
-    retry_every = cfg%retry_every
+    retry_every = cfg%retry_every; infer_every = cfg%infer_every
     dir = cfg%dir; diag_every = cfg%diag_every; checkpoint_every = cfg%checkpoint_every
     checkpoint_at_end = cfg%checkpoint_at_end; restart_file = cfg%restart_file
     verbose = cfg%verbose
@@ -136,7 +139,7 @@ contains
     cfg%fft_planner = fft_planner
     cfg%model = model; cfg%cs = cs; cfg%clip_backscatter = clip_backscatter
     cfg%model_key = model_key; cfg%timeout_ms = timeout_ms; cfg%version_every = version_every
-    cfg%retry_every = retry_every
+    cfg%retry_every = retry_every; cfg%infer_every = infer_every
     cfg%dir = dir; cfg%diag_every = diag_every; cfg%checkpoint_every = checkpoint_every
     cfg%checkpoint_at_end = checkpoint_at_end; cfg%restart_file = restart_file
     cfg%verbose = verbose
@@ -281,6 +284,9 @@ contains
     end if
     if (cfg%version_every < 1 .or. cfg%retry_every < 1) then
       msg = '&sgs: version_every and retry_every must be >= 1 step'; return
+    end if
+    if (cfg%infer_every < 0) then
+      msg = '&sgs: infer_every must be >= 0 (0: every RK stage)'; return
     end if
     if (cfg%diag_every < 1) then
       msg = '&output: diag_every must be >= 1'; return

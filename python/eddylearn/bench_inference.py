@@ -1,1 +1,155 @@
-"""Inference benchmark (eddylearn bench inference)."""
+"""`eddylearn bench inference`: the cost of running the learned SGS model in the database.
+
+1. Per-call latency of one inference from Fortran (eddylearn-infer-bench: put the (rows, 9)
+   features, AI.MODELEXECUTE, get the (rows, 6) stresses, the solver's round trip) for the LES
+   block sizes, against the same TorchScript forward pass in-process in Python.
+2. Time per LES step of the TGV with each SGS model (none, smagorinsky, learned every RK stage,
+   learned every k steps), and step_time_ratio_learned_vs_smagorinsky.
+
+The model is the online trainer's network (SGSNet, hidden layers 64 64) with its initial weights,
+or a TorchScript file (--model): the weights do not change the cost.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import solver as _solver
+from .bench import machine_info
+from .io import read_diagnostics, write_namelist
+
+
+def _model_bytes(model: str | Path | None) -> bytes:
+    if model is not None:
+        return Path(model).read_bytes()
+    import torch
+
+    from .consumers.trainer import SGSNet, scripted_bytes
+    torch.manual_seed(0)
+    return scripted_bytes(SGSNet((64, 64)))
+
+
+def _inprocess_latency(blob: bytes, rows: int, count: int) -> dict:
+    """The same forward pass in this process (torch's default threads)."""
+    import io
+
+    import torch
+    m = torch.jit.load(io.BytesIO(blob))
+    x = torch.tensor(np.random.default_rng(0).random((rows, 9)) - 0.5)
+    with torch.inference_mode():
+        for _ in range(3):
+            m(x)
+        lat = []
+        for _ in range(count):
+            t0 = time.perf_counter()
+            m(x)
+            lat.append(time.perf_counter() - t0)
+    lat.sort()
+    return {"mean_s": float(np.mean(lat)), "min_s": lat[0], "p50_s": lat[(count - 1) // 2],
+            "max_s": lat[-1], "torch_threads": torch.get_num_threads()}
+
+
+def _fortran_latency(key: str, rows: int, count: int, env: dict) -> dict:
+    from .client_config import prefix
+    exe = prefix() / "bin" / "eddylearn-infer-bench"
+    out = subprocess.run([str(exe), key, str(rows), str(count)], capture_output=True, text=True,
+                         env=_solver.child_env(env), timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"eddylearn-infer-bench failed: {out.stderr.strip()}")
+    fields = dict(re.findall(r"(\w+)=\s*(\S+)", out.stdout))
+    return {k: float(v) for k, v in fields.items() if k.endswith("_s")}
+
+
+def _les_step_time(n: int, nranks: int, steps: int, sgs: dict, env: dict, workdir: Path) -> float:
+    """Mean wall time of one LES step (all three RK stages with their SGS work; the mean, not
+    the median, so that steps with and without inference both count)."""
+    run_dir = workdir / "_".join(f"{k}{v}" for k, v in sgs.items())
+    run_dir.mkdir(parents=True, exist_ok=True)
+    nml = write_namelist(run_dir / "input.nml", {
+        "domain": {"nx": n, "ny": n, "nz": n},
+        "time": {"t_end": 1e9, "max_steps": steps, "cfl": 0.5},
+        "sgs": sgs,
+        "output": {"dir": str(run_dir), "diag_every": 1, "checkpoint_at_end": False,
+                   "verbose": False}})
+    cmd = _solver.mpirun_command(nranks) + [str(_solver.solver_executable()), str(nml)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_solver.child_env(env),
+                          timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"LES run with {sgs} failed: {proc.stderr.strip()[-2000:]}")
+    if sgs.get("model") == "learned":
+        acc = json.loads((run_dir / "sgs_model.json").read_text())
+        if acc["stages_fallback"]:
+            raise RuntimeError(f"the learned run fell back to Smagorinsky {acc['stages_fallback']}"
+                               " times: the timing would not be of the database")
+    return float(np.mean(read_diagnostics(run_dir / "diagnostics.csv")["wall_step"][2:]))
+
+
+def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 50,
+                    infer_every: int = 4, model: str | Path | None = None, threads: int = 2,
+                    repeats: int = 2, json_path: str | Path | None = None, echo=print) -> dict:
+    from smartredis import Client
+
+    from .database import LocalServer
+    from .sgs_publish import publish_model
+
+    os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
+    os.environ.setdefault("SR_LOG_FILE", "/dev/null")
+    info = machine_info()
+    echo(f"machine: {info['cpu']}, {info['cores']} cores; database worker threads {threads}")
+    blob = _model_bytes(model)
+    rows_list = sorted({n ** 3 // nranks, n ** 3, (2 * n) ** 3 // nranks})
+    result: dict = {"benchmark": "inference", "machine": info, "n": n, "nranks": nranks,
+                    "model": str(model) if model else "SGSNet(64, 64), initial weights",
+                    "threads_per_queue": threads, "latency": {}}
+    db = LocalServer(threads=threads)
+    try:
+        client = Client(address=db.address, cluster=False, logger_name="eddylearn-bench")
+        publish_model(client, "sgs_model", blob, 1, delta=2 * math.pi / n)
+        env = {"SSDB": db.address, "SR_DB_TYPE": "Standalone",
+               "OMPI_MCA_mpi_yield_when_idle": "1"}
+        for rows in rows_list:
+            fort = min((_fortran_latency("sgs_model", rows, count, env) for _ in range(repeats)),
+                       key=lambda r: r["mean_s"])
+            local = min((_inprocess_latency(blob, rows, count) for _ in range(repeats)),
+                        key=lambda r: r["mean_s"])
+            ratio = fort["mean_s"] / local["mean_s"]
+            result["latency"][str(rows)] = {"fortran_database": fort, "python_inprocess": local,
+                                            "ratio_database_vs_inprocess": ratio}
+            echo(f"inference of {rows:7d} rows: Fortran via the database {1e3 * fort['mean_s']:7.2f}"
+                 f" ms (p50 {1e3 * fort['p50_s']:.2f}), in-process Python forward "
+                 f"{1e3 * local['mean_s']:7.2f} ms -> ratio {ratio:.2f}")
+        with tempfile.TemporaryDirectory(prefix="eddylearn-bench-") as tmp:
+            cases = {"none": {"model": "none"}, "smagorinsky": {"model": "smagorinsky"},
+                     "learned": {"model": "learned"},
+                     f"learned_every_{infer_every}": {"model": "learned",
+                                                      "infer_every": infer_every}}
+            times = {k: [] for k in cases}
+            for _ in range(repeats):
+                for name, sgs in cases.items():
+                    times[name].append(_les_step_time(n, nranks, steps, sgs, env, Path(tmp)))
+        best = {k: min(v) for k, v in times.items()}
+        result.update({"steps": steps, "step_time_s": best, "step_time_runs_s": times,
+                       "step_time_ratio_learned_vs_smagorinsky":
+                           best["learned"] / best["smagorinsky"],
+                       f"step_time_ratio_learned_every_{infer_every}_vs_smagorinsky":
+                           best[f"learned_every_{infer_every}"] / best["smagorinsky"]})
+        for name, t in best.items():
+            echo(f"LES {n}^3 on {nranks} ranks, {name:18s}: {1e3 * t:8.3f} ms per step "
+                 f"({t / best['smagorinsky']:.2f}x smagorinsky)")
+        echo(f"step_time_ratio_learned_vs_smagorinsky = "
+             f"{result['step_time_ratio_learned_vs_smagorinsky']:.2f} (aim <= 2); every "
+             f"{infer_every} steps: "
+             f"{result[f'step_time_ratio_learned_every_{infer_every}_vs_smagorinsky']:.2f}")
+    finally:
+        db.close()
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, indent=2) + "\n")
+    return result

@@ -42,8 +42,14 @@ def _cmd_validate(args) -> int:
             print(f"  n = {n:4d}   relative L2 velocity error {e:.4e}")
         print(f"tg2d on {args.np} rank(s): order {res['order']:.3f} "
               f"(target {lo}..{hi}) -> {'PASS' if res['passed'] else 'FAIL'}")
+    elif args.case == "tgv-les":
+        return _validate_tgv_les(args, v)
     else:
         n = int(args.n or 32)
+        args.sgs = "none" if args.sgs == "default" else args.sgs
+        if args.sgs == "learned":
+            raise SystemExit("eddylearn validate tgv: the learned model needs a database; use "
+                             "eddylearn validate tgv-les")
         plot = args.plot or (Path(args.json).with_suffix(".png") if args.json else None)
         res = v.validate_tgv(n, args.np, workdir=args.workdir, cfl=args.cfl, sgs=args.sgs,
                              plot=plot, stream=args.verbose)
@@ -62,6 +68,37 @@ def _cmd_validate(args) -> int:
         if plot:
             print(f"  plot: {plot}")
         print("  -> " + ("PASS" if res["passed"] else "FAIL"))
+    v.write_json(res, args.json)
+    return 0 if res["passed"] else 1
+
+
+def _validate_tgv_les(args, v) -> int:
+    n = int(args.n or 32)
+    sgs = args.sgs if args.sgs != "default" else "learned"
+    plot = args.plot or (Path(args.json).with_suffix(".png") if args.json else None)
+    opts = {"infer_every": args.infer_every} if args.infer_every else None
+    res = v.validate_tgv_les(n, args.np, sgs=sgs, model=args.model, workdir=args.workdir,
+                             cfl=args.cfl, plot=plot, stream=args.verbose,
+                             learned_options=opts)
+    print(f"tgv-les {n}^3 LES on {args.np} rank(s), a posteriori against the 512^3 DNS "
+          f"(model: {res['model_source']})")
+    print(f"  {'SGS model':12s} {'L2 eps(t)':>10s} {'L2 E(t)':>9s} {'peak eps':>11s} "
+          f"{'peak t':>7s} {'s/step':>9s}  stable")
+    for name, m in res["models"].items():
+        print(f"  {name:12s} {m['rel_l2_dissipation']:10.4f} {m['rel_l2_energy']:9.4f} "
+              f"{m['peak_dissipation']:11.4e} {m['peak_time']:7.2f} "
+              f"{m['wall_s'] / max(m['steps'], 1):9.2e}  {m['stable']}")
+    acc = res["models"]["learned"]["database"]
+    print(f"  learned: {acc['stages_database']} stages answered by the database, "
+          f"{acc['stages_fallback']} Smagorinsky fallbacks, {acc['stages_reused']} reused; "
+          f"step time {res['step_time_ratio_learned_vs_smagorinsky']:.2f}x Smagorinsky's")
+    res["passed"] = bool(res["learned_beats_smagorinsky"] and res["learned_beats_none"]
+                         and res["models"]["learned"]["stable"]
+                         and acc["stages_fallback"] == 0)
+    print("  target: learned L2 misfit of eps(t) below Smagorinsky's and no model's, stable "
+          "to t = 20 -> " + ("PASS" if res["passed"] else "FAIL"))
+    if plot:
+        print(f"  plot: {plot}")
     v.write_json(res, args.json)
     return 0 if res["passed"] else 1
 
@@ -101,6 +138,15 @@ def _cmd_bench_training(args) -> int:
     return 0
 
 
+def _cmd_bench_inference(args) -> int:
+    from .bench_inference import bench_inference
+    if args.model and not Path(args.model).is_file():
+        raise FileNotFoundError(f"model file not found: {args.model}")
+    bench_inference(n=args.n, nranks=args.np, steps=args.steps, count=args.count,
+                    infer_every=args.infer_every, model=args.model, json_path=args.json)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="eddylearn",
@@ -135,12 +181,22 @@ def build_parser() -> argparse.ArgumentParser:
                        description="tg2d: 2D Taylor-Green decay, order of accuracy on grids "
                                    "--n (default 16,32,64). tgv: 3D Taylor-Green vortex at "
                                    "Re=1600 to t=20 on an N^3 grid against the 512^3 "
-                                   "spectral DNS. Exits 1 when a target is missed.")
-    v.add_argument("case", choices=["tg2d", "tgv"])
+                                   "spectral DNS. tgv-les: the same as an N^3 LES with no "
+                                   "model, Smagorinsky and the learned model run in the "
+                                   "database (--model FILE, or one trained on samples staged "
+                                   "by a (4N)^3 DNS). Exits 1 when a target is missed.")
+    v.add_argument("case", choices=["tg2d", "tgv", "tgv-les"])
     v.add_argument("--n", help="grid: N for tgv (default 32); comma list for tg2d")
     v.add_argument("--np", type=int, default=1, help="number of MPI ranks (default 1)")
     v.add_argument("--cfl", type=float, default=0.5, help="CFL number for tgv (default 0.5)")
-    v.add_argument("--sgs", default="none", help="SGS model for tgv (none, smagorinsky)")
+    v.add_argument("--sgs", default="default", choices=["default", "none", "smagorinsky", "learned"],
+                   help="SGS model: for tgv (default none), or whose figures tgv-les puts at "
+                        "the top of its JSON (default learned; all three always run)")
+    v.add_argument("--model", help="tgv-les: TorchScript file of the learned model (default: "
+                                   "train one)")
+    v.add_argument("--infer-every", type=int, default=0,
+                   help="tgv-les: run the learned model every k steps (default 0: every RK "
+                        "stage)")
     v.add_argument("--json", help="write the result as JSON to this file")
     v.add_argument("--plot", help="PNG of eps(t), E(t) against the reference (tgv; default: "
                                   "next to --json)")
@@ -168,6 +224,17 @@ def build_parser() -> argparse.ArgumentParser:
     bl.add_argument("--steps", type=int, default=3000, help="optimizer steps per run")
     bl.add_argument("--json", help="write the figures as JSON to this file")
     bl.set_defaults(func=_cmd_bench_training)
+    bi = bsub.add_parser("inference", help="learned SGS model: inference latency from Fortran "
+                                           "vs in-process, LES step time per SGS model")
+    bi.add_argument("--n", type=int, default=32, help="LES grid N^3 (default 32)")
+    bi.add_argument("--np", type=int, default=2, help="LES ranks (default 2)")
+    bi.add_argument("--steps", type=int, default=60, help="LES steps per run (default 60)")
+    bi.add_argument("--count", type=int, default=50, help="inference calls per block size")
+    bi.add_argument("--infer-every", type=int, default=4,
+                    help="the extra learned case runs the model every k steps (default 4)")
+    bi.add_argument("--model", help="TorchScript model file (default: the trainer's network)")
+    bi.add_argument("--json", help="write the figures as JSON to this file")
+    bi.set_defaults(func=_cmd_bench_inference)
     _register_optional(sub, bsub)
     return p
 

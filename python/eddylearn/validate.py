@@ -166,43 +166,56 @@ def write_json(result: dict, path: str | Path | None) -> None:
 
 # ---- a posteriori LES with the learned SGS model -------------------------------------------
 
-#: what the offline training of validate tgv-les uses when no --model is given: DNS grid and
-#: box-filter width (Delta = width * h_DNS = h_LES for a 32^3 LES from a 64^3 DNS), the times
-#: sampled, and the optimiser
-TGV_LES_TRAIN = {"n": 64, "width": 2, "times": tuple(0.5 * k for k in range(1, 41)),
-                 "steps": 6000, "batch": 1024, "lr": 1e-3, "hidden": (64, 64), "seed": 0}
+#: what validate tgv-les trains its model on when no --model is given: the DNS grid and
+#: box-filter width (Delta = width * h_DNS = h_LES: 128^3 and 4 cells for a 32^3 LES), the steps
+#: between staged sample sets, and the optimiser (the online trainer's network and loss)
+TGV_LES_TRAIN = {"n": 128, "width": 4, "every": 25, "steps": 6000, "batch": 1024, "lr": 1e-3,
+                 "hidden": (64, 64), "seed": 0}
 
 
-def tgv_sgs_samples(n: int = 64, width: int = 2, times=TGV_LES_TRAIN["times"],
-                    workdir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """SGS samples (features, labels) of the Re = 1600 TGV from an n^3 DNS (in-process, serial)
-    box-filtered over width^3 cells at the given times."""
+def staged_tgv_sgs_samples(address: str, workdir: Path, n: int = TGV_LES_TRAIN["n"],
+                           width: int = TGV_LES_TRAIN["width"],
+                           every: int = TGV_LES_TRAIN["every"], nranks: int = 2,
+                           stream: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Run the Re = 1600 TGV as an n^3 DNS on nranks ranks to t = 20, staging SGS samples
+    (box filter over width^3 cells) every `every` steps to the database at address, and read
+    them back: (features (N, 9), labels (N, 6))."""
+    from smartredis import Client
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    nml = write_namelist(workdir / "input.nml", {
+        "domain": {"nx": n, "ny": n, "nz": n},
+        "physics": {"nu": 1 / 1600, "initial": "tgv3d"},
+        "time": {"t_end": 20.0, "cfl": 0.5},
+        "output": {"dir": str(workdir), "diag_every": 10, "checkpoint_at_end": False,
+                   "verbose": stream},
+        "staging": {"enabled": True, "sgs_every": every, "sgs_width": width,
+                    "prefix": "dns."},
+    })
+    _solver.run(nml, nranks, stream=stream,
+                env={"SSDB": address, "SR_DB_TYPE": "Standalone"})
+    client = Client(address=address, cluster=False, logger_name="eddylearn-validate")
     feats, labels = [], []
-    with _solver.Solver({"domain": {"nx": n, "ny": n, "nz": n},
-                         "physics": {"nu": 1 / 1600, "initial": "tgv3d"},
-                         "time": {"t_end": float(max(times)), "cfl": 0.5},
-                         "output": {"diag_every": 50, "checkpoint_at_end": False}},
-                        workdir=workdir) as s:
-        for t in times:
-            s.advance(float(t))
-            f, lab = s.sgs_samples(width)
-            feats.append(f)
-            labels.append(lab)
+    for ds in client.get_datasets_from_list("dns.sgs_samples"):
+        feats.append(np.asarray(ds.get_tensor("features"), dtype=np.float64))
+        labels.append(np.asarray(ds.get_tensor("labels"), dtype=np.float64))
+    client.delete_list("dns.sgs_samples")
+    if not feats:
+        raise RuntimeError("the DNS staged no SGS samples")
     return np.concatenate(feats), np.concatenate(labels)
 
 
-def train_tgv_sgs_model(path: str | Path, n: int = TGV_LES_TRAIN["n"],
-                        width: int = TGV_LES_TRAIN["width"], steps: int = TGV_LES_TRAIN["steps"],
-                        seed: int = TGV_LES_TRAIN["seed"]) -> dict:
-    """Train the trainer's SGS network offline on TGV DNS samples and save it as TorchScript
-    at path (the same network, normalisation and loss as the online trainer). Returns the
-    a-priori scores on held-out samples."""
+def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, delta: float,
+                    steps: int = TGV_LES_TRAIN["steps"], seed: int = TGV_LES_TRAIN["seed"]) -> dict:
+    """Train the online trainer's SGS network (same network, normalisation and loss) offline on
+    the samples and save it as TorchScript at path. Returns the a-priori scores of it and of
+    Smagorinsky on a held-out tenth of the samples."""
     import torch
 
     from . import sgs as sgs_scores
     from .consumers.trainer import SGSNet, scripted_bytes
 
-    f, lab = tgv_sgs_samples(n, width)
+    f, lab = features, labels
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(f))
     nval = len(f) // 10
@@ -229,9 +242,8 @@ def train_tgv_sgs_model(path: str | Path, n: int = TGV_LES_TRAIN["n"],
     with torch.no_grad():
         pred = net(torch.tensor(f[val], dtype=torch.float32)).double().numpy()
     Path(path).write_bytes(scripted_bytes(net))
-    delta = width * 2 * math.pi / n
-    return {"dns_n": n, "width": width, "delta": delta, "samples": int(len(f)),
-            "steps": steps, "learned": sgs_scores.apriori_scores(pred, lab[val], f[val]),
+    return {"samples": int(len(f)), "steps": steps, "delta": delta,
+            "learned": sgs_scores.apriori_scores(pred, lab[val], f[val]),
             "smagorinsky": sgs_scores.apriori_scores(sgs_scores.smagorinsky(f[val], delta),
                                                      lab[val], f[val])}
 
@@ -261,7 +273,8 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
     Smagorinsky and the learned model run in the database (a private redis-server with the
     AI module), against the 512^3 spectral DNS. The learned model is the TorchScript file
     `model` (for example a trainer's <name>.sgs_model.pt) or, without one, the trainer's
-    network trained offline on 64^3 DNS samples (train_tgv_sgs_model).
+    network trained offline (train_sgs_model) on SGS samples that a (4n)^3 DNS stages to the
+    same database with a box filter of 4 cells (Delta = the LES grid spacing).
 
     learned_options: further &sgs keys of the learned run (for example clip_backscatter).
     Returns the metrics of `sgs` at the top level and of all three under "models"."""
@@ -285,18 +298,27 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
             runs[name] = diag
             models[name] = {**tgv_metrics(diag, ref), "wall_s": wall}
             log.info("tgv-les %s: rel L2 eps %.4f", name, models[name]["rel_l2_dissipation"])
-        if model is None:
-            model = base / "sgs_model.pt"
-            result["training"] = train_tgv_sgs_model(model)
-            result["model_source"] = "trained offline on 64^3 DNS samples (width 2)"
-        else:
-            result["model_source"] = str(model)
-        db = LocalServer(threads=1)
+        db = LocalServer(threads=2)
         try:
+            if model is None:
+                model = base / "sgs_model.pt"
+                t = {**TGV_LES_TRAIN, "n": 4 * n}
+                log.info("tgv-les: DNS %d^3 staging SGS samples (width %d) for the model",
+                         t["n"], t["width"])
+                f, lab = staged_tgv_sgs_samples(db.address, base / "dns", n=t["n"],
+                                                width=t["width"], nranks=nranks, stream=stream)
+                result["training"] = {"dns_n": t["n"], "width": t["width"], **train_sgs_model(
+                    model, f, lab, delta=t["width"] * 2 * math.pi / t["n"])}
+                result["model_source"] = (f"trained offline on samples staged by a {t['n']}^3 "
+                                          f"DNS (box filter of {t['width']} cells)")
+            else:
+                result["model_source"] = str(model)
             client = Client(address=db.address, cluster=False, logger_name="eddylearn-validate")
             publish_model(client, "sgs_model", Path(model).read_bytes(), 1,
                           delta=2 * math.pi / n)
-            env = {"SSDB": db.address, "SR_DB_TYPE": "Standalone"}
+            # the solver ranks share the cores with the database: idle MPI ranks yield
+            env = {"SSDB": db.address, "SR_DB_TYPE": "Standalone",
+                   "OMPI_MCA_mpi_yield_when_idle": "1"}
             diag, wall = _run_tgv_les(n, nranks, "learned", base / "learned", t_end, cfl,
                                       stream, env=env, sgs_extra=learned_options)
         finally:

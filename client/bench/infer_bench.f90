@@ -1,0 +1,133 @@
+! eddylearn-infer-bench — latency of one model inference from Fortran through the native client
+! (for `eddylearn bench inference`): the round trip the solver's learned SGS model makes every
+! RK stage (put the (ROWS, 9) features, run MODEL, get the (ROWS, 6) output; elc_infer).
+! usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT]
+! After 3 warm-up calls, prints one line:
+!   infer_bench rows=<R> count=<N> mean_s=<mean> min_s=<min> p50_s=<median> max_s=<max>
+! Connection from SSDB / SR_DB_TYPE. Exit status 1 with a message on error.
+program infer_bench
+  use, intrinsic :: iso_c_binding
+  use iso_fortran_env, only: int64, real64, error_unit, output_unit
+  implicit none
+
+  integer(c_int), parameter :: ELC_OK = 0, ELC_LAYOUT_FORTRAN = 1
+  type, bind(c) :: elc_infer_meta
+    integer(c_int) :: found
+    integer(c_int64_t) :: version
+    integer(c_int) :: caller_normalises
+    integer(c_size_t) :: n_in, n_out
+    real(c_double) :: norm(4*64)
+  end type elc_infer_meta
+  interface
+    integer(c_int) function elc_infer_create(f, address, base, shard, timeout_ms) bind(c)
+      import :: c_int, c_ptr, c_char
+      type(c_ptr), intent(out) :: f
+      type(c_ptr), value :: address
+      character(kind=c_char), intent(in) :: base(*)
+      integer(c_int), value :: shard, timeout_ms
+    end function
+    integer(c_int) function elc_infer_start(f, model, meta, input, n, nin, layout) bind(c)
+      import :: c_int, c_ptr, c_size_t
+      type(c_ptr), value :: f, model, meta, input
+      integer(c_size_t), value :: n, nin
+      integer(c_int), value :: layout
+    end function
+    integer(c_int) function elc_infer_finish(f, output, n, nout, layout, meta) bind(c)
+      import :: c_int, c_ptr, c_size_t, elc_infer_meta
+      type(c_ptr), value :: f, output
+      integer(c_size_t), value :: n, nout
+      integer(c_int), value :: layout
+      type(elc_infer_meta), intent(out) :: meta
+    end function
+    subroutine elc_infer_destroy(f) bind(c)
+      import :: c_ptr
+      type(c_ptr), value :: f
+    end subroutine
+    subroutine elc_f_last_error(buf, buflen) bind(c)
+      import :: c_char, c_int
+      character(kind=c_char), intent(out) :: buf(*)
+      integer(c_int), value :: buflen
+    end subroutine
+  end interface
+
+  type(c_ptr) :: f
+  type(elc_infer_meta) :: meta
+  character(len=256) :: arg, model
+  character(kind=c_char), allocatable, target :: cmodel(:)
+  real(c_double), allocatable, target :: x(:,:), y(:,:)
+  real(real64), allocatable :: lat(:)
+  integer(int64) :: rows, n, i, t0, t1, rate
+  integer :: code, nout, k
+
+  if (command_argument_count() < 3) then
+    write(error_unit, '(a)') 'usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT]'
+    call exit(2)
+  end if
+  call get_command_argument(1, model)
+  call get_command_argument(2, arg)
+  read(arg, *, iostat=code) rows
+  if (code /= 0 .or. rows < 1) call fail('ROWS must be a positive integer, got '//trim(arg))
+  call get_command_argument(3, arg)
+  read(arg, *, iostat=code) n
+  if (code /= 0 .or. n < 1) call fail('COUNT must be a positive integer, got '//trim(arg))
+  nout = 6
+  if (command_argument_count() >= 4) then
+    call get_command_argument(4, arg)
+    read(arg, *, iostat=code) nout
+    if (code /= 0 .or. nout < 1) call fail('NOUT must be a positive integer, got '//trim(arg))
+  end if
+  allocate(cmodel(len_trim(model) + 1))
+  do k = 1, len_trim(model)
+    cmodel(k) = model(k:k)
+  end do
+  cmodel(len_trim(model) + 1) = c_null_char
+  allocate(x(rows, 9), y(rows, nout), lat(n))
+  call random_number(x)
+  x = x - 0.5_real64
+  code = elc_infer_create(f, c_null_ptr, 'infer_bench'//c_null_char, 0_c_int, 60000_c_int)
+  if (code /= ELC_OK) call fail(last_error())
+  call system_clock(count_rate=rate)
+  do i = 1, n + 3
+    call system_clock(t0)
+    code = elc_infer_start(f, c_loc(cmodel), c_null_ptr, c_loc(x), int(rows, c_size_t), &
+                           9_c_size_t, ELC_LAYOUT_FORTRAN)
+    if (code == ELC_OK) code = elc_infer_finish(f, c_loc(y), int(rows, c_size_t), &
+                                                int(nout, c_size_t), ELC_LAYOUT_FORTRAN, meta)
+    call system_clock(t1)
+    if (code /= ELC_OK) call fail(last_error())
+    if (i > 3) lat(i - 3) = real(t1 - t0, real64)/real(rate, real64)
+  end do
+  call elc_infer_destroy(f)
+  call sort(lat)
+  write(output_unit, '(a,i0,a,i0,4(a,es12.5))') 'infer_bench rows=', rows, ' count=', n, &
+    ' mean_s=', sum(lat)/n, ' min_s=', lat(1), ' p50_s=', lat((n + 1)/2), ' max_s=', lat(n)
+
+contains
+
+  function last_error() result(m)
+    character(len=512) :: m
+    call elc_f_last_error(m, 512_c_int)
+  end function
+
+  subroutine sort(a)
+    real(real64), intent(inout) :: a(:)
+    integer :: p, q
+    real(real64) :: t
+    do p = 2, size(a)
+      t = a(p)
+      q = p - 1
+      do while (q >= 1)
+        if (a(q) <= t) exit
+        a(q + 1) = a(q)
+        q = q - 1
+      end do
+      a(q + 1) = t
+    end do
+  end subroutine
+
+  subroutine fail(msg)
+    character(len=*), intent(in) :: msg
+    write(error_unit, '(a)') 'eddylearn-infer-bench: '//trim(msg)
+    call exit(1)
+  end subroutine
+end program infer_bench

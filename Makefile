@@ -74,6 +74,7 @@ validate: setup
 	$(BIN)/eddylearn validate tg2d --np 2 --json $(OUT)/tg2d_np2.json
 	$(BIN)/eddylearn validate tgv --n 32 --np 2 --json $(OUT)/tgv32.json
 	$(BIN)/eddylearn validate tgv --n 64 --np 2 --json $(OUT)/tgv64.json
+	$(BIN)/eddylearn validate tgv-les --n 32 --np 2 --json $(OUT)/tgv_les32.json
 
 bench: setup
 	@mkdir -p $(OUT)
@@ -81,6 +82,7 @@ bench: setup
 	$(BIN)/eddylearn bench database --json $(OUT)/bench_database.json
 	$(BIN)/eddylearn bench transport --json $(OUT)/bench_transport.json
 	$(BIN)/eddylearn bench training --json $(OUT)/bench_training.json
+	$(BIN)/eddylearn bench inference --json $(OUT)/bench_inference.json
 
 clean:
 	rm -rf build dist $(OUT)

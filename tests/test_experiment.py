@@ -101,6 +101,33 @@ def test_tiny_experiment_end_to_end(tmp_path):
     assert leftovers(out) == []
 
 
+def test_les_runs_the_learned_model_while_the_trainer_trains(tmp_path):
+    """A second solver (an 8^3 LES of the 16^3 DNS) starts when the trainer has stored the
+    first model version and runs it in the database every RK stage, picking up newer
+    versions; the report has its comparison with the reference and the database's account."""
+    cfg = write_config(tmp_path, steps=60, extra=(
+        "[les]\nenabled = true\nranks = 2\nwait_for_version = 1\n"
+        "[les.domain]\nnx = 8\nny = 8\nnz = 8\n"
+        "[les.time]\nt_end = 100.0\nmax_steps = 80\n"
+        "[les.sgs]\nmodel = \"learned\"\nversion_every = 2\n"))
+    out = tmp_path / "out"
+    proc = run_cli(["run", str(cfg), "--out", str(out), "--quiet"])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["outcome"] == "completed", report["outcome"]
+    assert report["status"]["les"] == "Completed"
+    les = report["les"]
+    assert les["steps"] == 80
+    acc = les["database"]
+    assert acc["stages"] == 240 and acc["stages_database"] > 0
+    assert acc["last_version"] >= 1 and acc["key"].startswith("sgs_model.v")
+    assert report["timings"]["les_start_s"] > report["timings"]["database_start_s"]
+    log = (out / "les" / "les.out").read_text()
+    assert "learned SGS model version" in log
+    assert (out / "les_dissipation.png").stat().st_size > 10_000
+    assert leftovers(out) == []
+
+
 def test_killed_consumer_does_not_stop_the_solver(tmp_path):
     cfg = write_config(tmp_path, steps=400)
     out = tmp_path / "out"

@@ -78,11 +78,26 @@ class ConsumerSection:
 
 
 @dataclass
+class LESSection:
+    """A second solver that uses the SGS model the trainers store, while they train: an LES
+    on a coarser grid, started when the model's first version is stored."""
+    enabled: bool = False
+    ranks: int = 2
+    wait_for_version: int = 1       # start the LES once this model version is stored (0: at once)
+    domain: dict = field(default_factory=lambda: {"nx": 32, "ny": 32, "nz": 32})
+    physics: dict = field(default_factory=lambda: {"nu": 1 / 1600, "initial": "tgv3d"})
+    time: dict = field(default_factory=lambda: {"t_end": 20.0, "cfl": 0.5})
+    sgs: dict = field(default_factory=lambda: {"model": "learned", "version_every": 5})
+    output: dict = field(default_factory=lambda: {"diag_every": 1})
+
+
+@dataclass
 class ExperimentConfig:
     experiment: ExperimentSection = field(default_factory=ExperimentSection)
     database: DatabaseSection = field(default_factory=DatabaseSection)
     solver: SolverSection = field(default_factory=SolverSection)
     trainer: list = field(default_factory=lambda: [TrainerSection()])
+    les: LESSection = field(default_factory=LESSection)
     analyser: ConsumerSection = field(default_factory=lambda: ConsumerSection(enabled=True))
     compressor: ConsumerSection = field(default_factory=ConsumerSection)
     visualiser: ConsumerSection = field(default_factory=ConsumerSection)
@@ -145,13 +160,14 @@ def from_dict(data: dict[str, Any]) -> ExperimentConfig:
         if not isinstance(trainers, list):
             raise ConfigError("[[trainer]] must be an array of tables")
         cfg.trainer = [_build(TrainerSection, t, f"trainer {i}") for i, t in enumerate(trainers)]
-    # the solver's namelist groups are merged over the defaults, key by key
-    for group in ("domain", "physics", "time", "sgs", "output"):
-        given = data.get("solver", {}).get(group)
-        if given is not None:
-            merged = dict(getattr(SolverSection(), group))
-            merged.update(given)
-            setattr(cfg.solver, group, merged)
+    # the solvers' namelist groups are merged over the defaults, key by key
+    for section, cls in (("solver", SolverSection), ("les", LESSection)):
+        for group in ("domain", "physics", "time", "sgs", "output"):
+            given = data.get(section, {}).get(group)
+            if given is not None:
+                merged = dict(getattr(cls(), group))
+                merged.update(given)
+                setattr(getattr(cfg, section), group, merged)
     validate(cfg)
     return cfg
 
@@ -233,6 +249,33 @@ def validate(cfg: ExperimentConfig) -> None:
         if min(t.steps_per_round, t.report_every, t.publish_every, t.val_every) < 1:
             raise ConfigError(f"trainer {t.name!r}: steps_per_round, report_every, "
                               "publish_every and val_every must be at least 1")
+    les = cfg.les
+    if les.enabled:
+        if les.ranks < 1 or les.wait_for_version < 0:
+            raise ConfigError("les.ranks must be >= 1 and les.wait_for_version >= 0")
+        for group in ("domain", "physics", "time", "sgs", "output"):
+            for key in getattr(les, group):
+                if key not in NAMELIST_KEYS[group]:
+                    raise ConfigError(f"unknown key '{key}' in [les.{group}] (known: "
+                                      f"{', '.join(NAMELIST_KEYS[group])})")
+        if "dir" in les.output or "restart_file" in les.output:
+            raise ConfigError("les.output.dir is set by the driver; les.output.restart_file is "
+                              "not supported")
+        if "model_key" in les.sgs:
+            raise ConfigError("les.sgs.model_key is set by the driver (the trainers' "
+                              "<prefix>sgs_model)")
+        model = str(les.sgs.get("model", "learned")).lower()
+        if model not in ("none", "smagorinsky", "learned"):
+            raise ConfigError(f"les.sgs.model must be none, smagorinsky or learned, got {model!r}")
+        if model == "learned" and les.wait_for_version and not cfg.trainer:
+            raise ConfigError("les.wait_for_version needs a [[trainer]] that stores the model")
+        try:
+            m = [int(les.domain.get(k, 32)) for k in ("nx", "ny", "nz")]
+        except (TypeError, ValueError):
+            raise ConfigError(f"les.domain: nx, ny, nz must be integers, got {les.domain}") from None
+        if m[1] % les.ranks or m[2] % les.ranks:
+            raise ConfigError(f"les.ranks = {les.ranks} does not divide the grid ny = {m[1]}, "
+                              f"nz = {m[2]} (slab decomposition)")
     if cfg.trainer and not (st.enabled and st.sgs_every):
         raise ConfigError("trainers need SGS samples: set solver.staging.enabled = true and "
                           "solver.staging.sgs_every > 0")

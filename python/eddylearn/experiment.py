@@ -44,6 +44,29 @@ def solver_groups(cfg: ExperimentConfig, out: Path) -> dict:
     }
 
 
+def les_groups(cfg: ExperimentConfig, out: Path) -> dict:
+    """The LES's namelist groups: its own grid and SGS model (the trainers' key), no staging."""
+    les = cfg.les
+    return {"domain": dict(les.domain), "physics": dict(les.physics), "time": dict(les.time),
+            "sgs": {**les.sgs, "model_key": cfg.experiment.prefix + "sgs_model"},
+            "output": {**les.output, "dir": str(out), "verbose": True}}
+
+
+def _solver_settings(exp, nml: Path, ranks: int, launcher: str, env: dict | None = None):
+    if launcher == "local":
+        rs = exp.create_run_settings(exe=str(solver_executable()), exe_args=[str(nml)],
+                                     run_command="mpirun", env_vars=env)
+        if os.geteuid() == 0:
+            rs.run_args["allow-run-as-root"] = None
+        if ranks > (os.cpu_count() or 1):
+            rs.run_args["oversubscribe"] = None
+    else:
+        rs = exp.create_run_settings(exe=str(solver_executable()), exe_args=[str(nml)],
+                                     env_vars=env)
+    rs.set_tasks(ranks)
+    return rs
+
+
 def _python_settings(exp, args: list[str], launcher: str):
     """A Python consumer: one process (torch.distributed.run starts the DDP ranks itself)."""
     rs = exp.create_run_settings(exe=sys.executable, exe_args=args)
@@ -59,17 +82,16 @@ def build_entities(exp, cfg: ExperimentConfig, out: Path) -> dict:
     solver_dir = out / "solver"
     solver_dir.mkdir(parents=True, exist_ok=True)
     nml = write_namelist(solver_dir / "input.nml", solver_groups(cfg, solver_dir))
-    if launcher == "local":
-        rs = exp.create_run_settings(exe=str(solver_executable()), exe_args=[str(nml)],
-                                     run_command="mpirun")
-        if os.geteuid() == 0:
-            rs.run_args["allow-run-as-root"] = None
-        if cfg.solver.ranks > (os.cpu_count() or 1):
-            rs.run_args["oversubscribe"] = None
-    else:
-        rs = exp.create_run_settings(exe=str(solver_executable()), exe_args=[str(nml)])
-    rs.set_tasks(cfg.solver.ranks)
+    rs = _solver_settings(exp, nml, cfg.solver.ranks, launcher)
     entities = {"solver": exp.create_model("solver", rs, path=str(solver_dir))}
+    if cfg.les.enabled:
+        les_dir = out / "les"
+        les_dir.mkdir(parents=True, exist_ok=True)
+        nml = write_namelist(les_dir / "input.nml", les_groups(cfg, les_dir))
+        # the LES ranks wait on the database while it runs the model: let them yield the core
+        entities["les"] = exp.create_model("les", _solver_settings(
+            exp, nml, cfg.les.ranks, launcher, {"OMPI_MCA_mpi_yield_when_idle": "1"}),
+            path=str(les_dir))
 
     for t in cfg.trainer:
         tdir = out / "trainers" / t.name
@@ -122,8 +144,8 @@ class Monitor:
         self.prefix = cfg.experiment.prefix
         self.retention_removed = {"snapshots": 0, "sgs_samples": 0}
 
-    def solver_state(self) -> dict:
-        path = self.out / "solver" / "diagnostics.csv"
+    def solver_state(self, name: str = "solver") -> dict:
+        path = self.out / name / "diagnostics.csv"
         try:
             d = read_diagnostics(path)
         except (OSError, ValueError, IndexError):
@@ -133,6 +155,13 @@ class Monitor:
         return {"step": int(d["step"][-1]), "time": float(d["time"][-1]),
                 "energy": float(d["energy"][-1]), "staged": int(d["staged_sent"][-1]),
                 "dropped": int(d["staged_dropped"][-1])}
+
+    def model_version(self) -> int:
+        """The version in <prefix>sgs_model.meta (-1 before the first is stored)."""
+        name = self.prefix + "sgs_model.meta"
+        if not self.client.dataset_exists(name):
+            return -1
+        return int(self.client.get_dataset(name).get_meta_scalars("version")[-1])
 
     def list_length(self, name: str) -> int:
         return int(self.client.get_list_length(self.prefix + name))
@@ -204,6 +233,12 @@ def _progress_table(monitor: Monitor, entities: dict, exp, elapsed: float):
             text = (f"step {tr['step']}  loss {tr['train_loss']:.3e} / val {tr['val_loss']:.3e}"
                     f"  samples {tr['samples']}  model v{tr['version']}" if tr else "waiting")
             table.add_row(key.replace(":", " "), _status(exp, ent).value, text)
+        elif key == "les":
+            st = monitor.solver_state("les")
+            text = (f"step {st['step']}  t = {st['time']:.3f}  E = {st['energy']:.5f}  "
+                    f"stored model v{monitor.model_version()}" if st else
+                    f"waits for model version {monitor.cfg.les.wait_for_version}")
+            table.add_row("les", _status(exp, ent).value, text)
         elif key != "solver":
             table.add_row(key, _status(exp, ent).value, "")
     return table
@@ -236,7 +271,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
                              db_nodes=1, threads_per_queue=cfg.database.threads_per_queue)
     exp.generate(db, overwrite=True)
     entities = build_entities(exp, cfg, out)
-    consumers = {k: v for k, v in entities.items() if k != "solver"}
+    consumers = {k: v for k, v in entities.items() if k not in ("solver", "les")}
     t0 = time.time()
     timings: dict[str, float] = {}
     outcome = "completed"
@@ -261,6 +296,21 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     def over_time() -> bool:
         return time.time() - t0 > cfg.experiment.time_limit
 
+    les_started = False
+
+    def maybe_start_les() -> None:
+        """Start the LES once the model version it waits for is stored."""
+        nonlocal les_started
+        if "les" not in entities or les_started:
+            return
+        wait = cfg.les.wait_for_version
+        if wait and monitor.model_version() < wait:
+            return
+        exp.start(entities["les"], block=False)
+        les_started = True
+        timings["les_start_s"] = time.time() - t0
+        log.info("LES started (stored model version %d)", monitor.model_version())
+
     try:
         if live is not None and console.is_terminal:
             live.start()
@@ -268,11 +318,13 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         address = db.get_address()[0]
         monitor = Monitor(cfg, out, address)
         timings["database_start_s"] = time.time() - t0
-        exp.start(*entities.values(), block=False)
-        # phase 1: the solver runs; consumers learn and analyse alongside
+        exp.start(*[e for k, e in entities.items() if k != "les"], block=False)
+        # phase 1: the solver runs; consumers learn and analyse alongside; the LES starts when
+        # the model it waits for is stored
         while True:
             status = _status(exp, entities["solver"])
             monitor.apply_retention()
+            maybe_start_les()
             show()
             if status == S.STATUS_COMPLETED:
                 break
@@ -298,10 +350,27 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
                        and monitor.trainer_state(n).get("step", 0) < target]
             if not pending:
                 break
+            maybe_start_les()
             show()
             time.sleep(0.5)
         if over_time():
             outcome = "completed; the time limit cut the trainers' extra steps short"
+        # the LES (if any) runs to its end while the trainers go on
+        if "les" in entities:
+            maybe_start_les()
+            while les_started and not over_time():
+                st_les = _status(exp, entities["les"])
+                if st_les in (S.STATUS_COMPLETED, S.STATUS_FAILED, S.STATUS_CANCELLED):
+                    break
+                show()
+                time.sleep(0.5)
+            if not les_started:
+                outcome = (f"completed; the LES did not start: model version "
+                           f"{cfg.les.wait_for_version} was never stored")
+            elif _status(exp, entities["les"]) == S.STATUS_FAILED:
+                outcome = f"completed; the LES failed (see {out / 'les' / 'les.err'})"
+            elif over_time():
+                outcome = "completed; the time limit stopped the LES"
         monitor.request_stop()
         deadline = time.time() + 180
         running = []
@@ -374,6 +443,24 @@ def build_report(cfg, out: Path, entities, exp, outcome: str, timings: dict,
             report["solver"]["tgv"] = tgv_metrics(diag, ref)
             plot_tgv({"solver": diag}, ref, out / "dissipation.png",
                      "Taylor–Green vortex: solver during the experiment")
+    les_diag = out / "les" / "diagnostics.csv"
+    if cfg.les.enabled and les_diag.exists():
+        from .validate import plot_tgv, tgv_metrics
+        diag = read_diagnostics(les_diag)
+        report["les"] = {"steps": int(diag["step"][-1]), "time": float(diag["time"][-1]),
+                         "sgs": dict(cfg.les.sgs)}
+        account = out / "les" / "sgs_model.json"
+        if account.exists():
+            report["les"]["database"] = json.loads(account.read_text())
+        initial = str(cfg.les.physics.get("initial", "tgv3d")).lower()
+        if initial == "tgv3d" and len(diag["step"]) > 2:
+            ref = read_reference(reference_tgv())
+            report["les"]["tgv"] = tgv_metrics(diag, ref)
+            runs = {"LES": diag}
+            if diag_path.exists():
+                runs = {"solver": read_diagnostics(diag_path), "LES": diag}
+            plot_tgv(runs, ref, out / "les_dissipation.png",
+                     "Taylor–Green vortex: the LES with the learned model, during training")
     trainers = {}
     for t in cfg.trainer:
         path = out / "trainers" / t.name / f"{t.name}.json"

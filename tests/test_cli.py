@@ -43,3 +43,50 @@ def test_help_answers(tmp_path):
     assert proc.returncode == 0 and "tg2d" in proc.stdout and "tgv" in proc.stdout
     proc = cli("frobnicate")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_validate_tgv_les_with_a_model_file(tmp_path):
+    """tgv-les runs the three LES and writes the JSON and the plot; a learned model that is in
+    fact Smagorinsky (a TorchScript file) gives Smagorinsky's figures, so the target (beat
+    Smagorinsky and no model) is reported as missed with exit status 1."""
+    import math
+
+    from eddylearn.sgs_publish import SmagorinskyStress, scripted
+
+    model = tmp_path / "smag.pt"
+    model.write_bytes(scripted(SmagorinskyStress(0.17, 2 * math.pi / 16)))
+    out = tmp_path / "les.json"
+    proc = cli("validate", "tgv-les", "--n", "16", "--np", "2", "--model", str(model),
+               "--json", str(out))
+    assert proc.returncode == 1, proc.stderr
+    assert "FAIL" in proc.stdout
+    res = json.loads(out.read_text())
+    assert res["sgs"] == "learned" and set(res["models"]) == {"none", "smagorinsky", "learned"}
+    for key in ("rel_l2_dissipation", "rel_l2_energy", "peak_dissipation", "peak_time"):
+        assert res[key] == res["models"]["learned"][key]
+        assert abs(res[key] - res["models"]["smagorinsky"][key]) <= 1e-9 * abs(res[key])
+    assert res["models"]["learned"]["database"]["stages_fallback"] == 0
+    assert res["learned_beats_smagorinsky"] is False
+    assert res["step_time_ratio_learned_vs_smagorinsky"] > 0
+    assert (tmp_path / "les.png").stat().st_size > 10_000
+
+
+def test_validate_tgv_les_bad_model_file(tmp_path):
+    proc = cli("validate", "tgv-les", "--n", "16", "--np", "2", "--model",
+               str(tmp_path / "missing.pt"))
+    assert proc.returncode == 2 and "model file not found" in proc.stderr
+
+
+def test_bench_inference_writes_its_figures(tmp_path):
+    """A short run of the inference benchmark: every figure is there (no timing asserted)."""
+    out = tmp_path / "inference.json"
+    proc = cli("bench", "inference", "--n", "16", "--steps", "8", "--count", "3",
+               "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(out.read_text())
+    assert set(res["latency"]) == {"2048", "4096", "16384"}
+    for entry in res["latency"].values():
+        assert entry["fortran_database"]["mean_s"] > 0 and entry["python_inprocess"]["mean_s"] > 0
+    assert set(res["step_time_s"]) == {"none", "smagorinsky", "learned", "learned_every_4"}
+    assert res["step_time_ratio_learned_vs_smagorinsky"] > 0
+    assert "step_time_ratio_learned_vs_smagorinsky" in proc.stdout

@@ -272,7 +272,8 @@ contains
     if (st == ELC_OK) then
       this%started = .true.
     else
-      call classify(this, st)
+      call classify(this, st)      ! e.g. the last (abandoned) request still in flight
+      this%pre_kind = st
     end if
   end subroutine learned_prepare
 

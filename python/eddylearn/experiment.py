@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import psutil
 
 from . import database
@@ -161,7 +162,8 @@ class Monitor:
         name = self.prefix + "sgs_model.meta"
         if not self.client.dataset_exists(name):
             return -1
-        return int(self.client.get_dataset(name).get_meta_scalars("version")[-1])
+        ds = self.client.get_dataset(name)      # the values live as long as the dataset
+        return int(np.array(ds.get_meta_scalars("version"))[-1])
 
     def list_length(self, name: str) -> int:
         return int(self.client.get_list_length(self.prefix + name))

@@ -61,7 +61,7 @@ def scripted(module: nn.Module) -> bytes:
 
 
 def publish_model(client, key: str, blob: bytes, version: int, *, step: int = 0,
-                  delta: float = 0.0, normalisation=None, keep: int = 3,
+                  delta: float = 0.0, normalisation=None, keep: int = 5,
                   device: str = "CPU", extra_meta: dict | None = None) -> None:
     """Store TorchScript bytes as version ``version`` of ``key`` with a SmartRedis client:
     ``<key>.v<version>``, ``<key>`` and ``<key>.meta`` (the metadata last, so a reader that sees

@@ -363,6 +363,15 @@ contains
     ! fall back to Smagorinsky for this stage
     this%n_fallback = this%n_fallback + 1
     if (this%stage >= this%skip_until) then
+      if (.not. this%warned .and. this%rank == 0) then
+        m = this%local_msg
+        if (len_trim(m) == 0) m = 'another rank could not use the database'
+        write(0, '(a,i0,a)') 'eddylearn-solver: warning: step ', (this%stage - 1)/3 + 1, &
+          ': learned SGS model '''//this%key//''' unavailable ('//trim(m)// &
+          '); using Smagorinsky until it answers (counted; warned once)'
+        flush(0)
+      end if
+      this%warned = .true.
       select case (gcode(2))
       case (ELC_ERR_KEY)
         this%n_missing = this%n_missing + 1
@@ -377,15 +386,6 @@ contains
         this%n_unreachable = this%n_unreachable + 1
         this%skip_until = this%stage + 3*this%retry_every
       end select
-      if (.not. this%warned .and. this%rank == 0) then
-        m = this%local_msg
-        if (len_trim(m) == 0) m = 'another rank could not use the database'
-        write(0, '(a,i0,a)') 'eddylearn-solver: warning: step ', (this%stage - 1)/3 + 1, &
-          ': learned SGS model '''//this%key//''' unavailable ('//trim(m)// &
-          '); using Smagorinsky until it answers (counted; warned once)'
-        flush(0)
-      end if
-      this%warned = .true.
     end if
     call smagorinsky_stress((this%cs*this%delta)**2, grad, tau)
     if (this%infer_every > 0) this%held = tau

@@ -108,7 +108,7 @@ def tgv_metrics(diag: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict
 
 
 def plot_tgv(runs: dict[str, dict[str, np.ndarray]], ref: dict[str, np.ndarray],
-             path: str | Path, title: str) -> Path:
+             path: str | Path, title: str, extra_dissipation=None) -> Path:
     """eps(t) and E(t) of one or more runs against the reference, as a PNG."""
     import matplotlib
     matplotlib.use("Agg")
@@ -117,6 +117,9 @@ def plot_tgv(runs: dict[str, dict[str, np.ndarray]], ref: dict[str, np.ndarray],
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     ax1.plot(ref["time"], ref["dissipation"], "k-", lw=2, label="spectral DNS 512³")
     ax2.plot(ref["time"], ref["energy"], "k-", lw=2, label="spectral DNS 512³")
+    if extra_dissipation is not None:
+        t_x, eps_x, label_x = extra_dissipation
+        ax1.plot(t_x, eps_x, "k:", marker="o", ms=3, lw=1.2, label=label_x)
     for label, diag in runs.items():
         t_eps, eps = _central_dissipation(diag)
         ax1.plot(t_eps, eps, "--", label=label)
@@ -124,7 +127,7 @@ def plot_tgv(runs: dict[str, dict[str, np.ndarray]], ref: dict[str, np.ndarray],
     ax1.set_xlabel("t"); ax1.set_ylabel("ε = −dE/dt"); ax1.set_title("dissipation rate")
     ax2.set_xlabel("t"); ax2.set_ylabel("E"); ax2.set_title("kinetic energy")
     for ax in (ax1, ax2):
-        ax.grid(alpha=0.3); ax.legend(); ax.set_xlim(0, 20)
+        ax.grid(alpha=0.3); ax.legend(fontsize=8); ax.set_xlim(0, 20)
     fig.suptitle(title)
     fig.tight_layout()
     path = Path(path)
@@ -179,7 +182,7 @@ def staged_tgv_sgs_samples(address: str, workdir: Path, n: int = TGV_LES_TRAIN["
                            stream: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Run the Re = 1600 TGV as an n^3 DNS on nranks ranks to t = 20, staging SGS samples
     (box filter over width^3 cells) every `every` steps to the database at address, and read
-    them back: (features (N, 9), labels (N, 6))."""
+    them back in (step, rank) order: (features (N, 9), labels (N, 6), times (N,))."""
     from smartredis import Client
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -195,14 +198,38 @@ def staged_tgv_sgs_samples(address: str, workdir: Path, n: int = TGV_LES_TRAIN["
     _solver.run(nml, nranks, stream=stream,
                 env={"SSDB": address, "SR_DB_TYPE": "Standalone"})
     client = Client(address=address, cluster=False, logger_name="eddylearn-validate")
-    feats, labels = [], []
+    sets = []
     for ds in client.get_datasets_from_list("dns.sgs_samples"):
-        feats.append(np.asarray(ds.get_tensor("features"), dtype=np.float64))
-        labels.append(np.asarray(ds.get_tensor("labels"), dtype=np.float64))
+        step = int(np.array(ds.get_meta_scalars("step"))[0])
+        rank = int(np.array(ds.get_meta_scalars("rank"))[0])
+        time_ = float(np.array(ds.get_meta_scalars("time"))[0])
+        sets.append((step, rank, time_, np.asarray(ds.get_tensor("features"), dtype=np.float64),
+                     np.asarray(ds.get_tensor("labels"), dtype=np.float64)))
     client.delete_list("dns.sgs_samples")
-    if not feats:
+    if not sets:
         raise RuntimeError("the DNS staged no SGS samples")
-    return np.concatenate(feats), np.concatenate(labels)
+    sets.sort(key=lambda x: (x[0], x[1]))   # the list's order depends on the ranks' timing
+    return (np.concatenate([x[3] for x in sets]), np.concatenate([x[4] for x in sets]),
+            np.concatenate([np.full(len(x[3]), x[2]) for x in sets]))
+
+
+def filtered_dns_budget(features: np.ndarray, labels: np.ndarray, times: np.ndarray,
+                        nu: float = 1 / 1600) -> dict:
+    """What an LES with a perfect SGS model should dissipate, from filtered DNS samples: per
+    sample time the filtered field's viscous dissipation 2 nu <S_ij S_ij> plus the SGS energy
+    transfer <-tau_ij S_ij>, i.e. -dE/dt of the filtered energy (which exceeds the total
+    energy's -dE/dt while energy moves into the subfilter scales)."""
+    from . import sgs as sgs_scores
+    out = {"time": [], "eps_resolved": [], "transfer": [], "dissipation": []}
+    for t in np.unique(times):
+        m = times == t
+        s = sgs_scores.strain_rate(features[m])
+        eps_f = float(2 * nu * np.mean(np.sum(s * s, axis=(1, 2))))
+        pi = float(np.mean(sgs_scores.sgs_dissipation(labels[m], features[m])))
+        for key, val in (("time", float(t)), ("eps_resolved", eps_f), ("transfer", pi),
+                         ("dissipation", eps_f + pi)):
+            out[key].append(val)
+    return out
 
 
 def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, delta: float,
@@ -290,6 +317,7 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
     ref = read_reference(reference_tgv())
     result: dict = {"case": "tgv-les", "n": n, "nranks": nranks, "sgs": sgs, "cfl": cfl}
     runs, models = {}, {}
+    budget = None
     with tempfile.TemporaryDirectory(prefix="eddylearn-tgv-les-") as tmp:
         base = Path(workdir) if workdir else Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
@@ -305,8 +333,10 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
                 t = {**TGV_LES_TRAIN, "n": 4 * n}
                 log.info("tgv-les: DNS %d^3 staging SGS samples (width %d) for the model",
                          t["n"], t["width"])
-                f, lab = staged_tgv_sgs_samples(db.address, base / "dns", n=t["n"],
-                                                width=t["width"], nranks=nranks, stream=stream)
+                f, lab, times = staged_tgv_sgs_samples(db.address, base / "dns", n=t["n"],
+                                                       width=t["width"], nranks=nranks,
+                                                       stream=stream)
+                budget = filtered_dns_budget(f, lab, times)
                 result["training"] = {"dns_n": t["n"], "width": t["width"], **train_sgs_model(
                     model, f, lab, delta=t["width"] * 2 * math.pi / t["n"])}
                 result["model_source"] = (f"trained offline on samples staged by a {t['n']}^3 "
@@ -326,6 +356,14 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         runs["learned"] = diag
         account = json.loads((base / "learned" / "sgs_model.json").read_text())
         models["learned"] = {**tgv_metrics(diag, ref), "wall_s": wall, "database": account}
+    if budget is not None:
+        # a second reference: the filtered DNS's own energy budget at the sample times
+        result["filtered_dns"] = budget
+        tb, eb = np.array(budget["time"]), np.array(budget["dissipation"])
+        for name, m in models.items():
+            t_eps, eps = _central_dissipation(runs[name])
+            m["rel_l2_dissipation_vs_filtered_dns"] = float(
+                np.linalg.norm(np.interp(tb, t_eps, eps) - eb) / np.linalg.norm(eb))
     for name, m in models.items():
         m["stable"] = bool(m["t_end"] >= t_end * (1 - 1e-9)
                            and np.all(np.isfinite(runs[name]["energy"])))
@@ -338,6 +376,11 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         models["learned"]["wall_s"] / models["learned"]["steps"]
         / (models["smagorinsky"]["wall_s"] / models["smagorinsky"]["steps"]))
     if plot:
+        extra = None
+        if budget is not None:
+            extra = (budget["time"], budget["dissipation"],
+                     f"filtered DNS {4 * n}³: ε_f + Π (what a perfect model gives)")
         result["plot"] = str(plot_tgv({f"{n}³ LES, {k}": runs[k] for k in runs}, ref, plot,
-                                      f"Taylor–Green vortex Re = 1600: {n}³ LES a posteriori"))
+                                      f"Taylor–Green vortex Re = 1600: {n}³ LES a posteriori",
+                                      extra_dissipation=extra))
     return result

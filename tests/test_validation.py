@@ -44,3 +44,18 @@ def test_tgv_64_against_reference(tmp_path):
     res = validate.validate_tgv(64, 2, workdir=tmp_path)
     assert abs(res["peak_dissipation_error"]) <= 0.10, res
     assert abs(res["peak_time_error"]) <= 0.7, res
+
+
+@pytest.mark.slow
+def test_tgv_les_learned_model_a_posteriori(tmp_path):
+    """The whole a-posteriori case (a 128^3 DNS stages samples, the model is trained and run
+    in the database by a 32^3 LES): stable to t = 20, misfit of eps(t) below Smagorinsky's and
+    no model's, every stage answered by the database (about 2 minutes on 2 cores)."""
+    res = validate.validate_tgv_les(32, 2, workdir=tmp_path, plot=tmp_path / "les.png")
+    models = res["models"]
+    assert all(m["stable"] for m in models.values())
+    assert models["learned"]["rel_l2_dissipation"] < models["smagorinsky"]["rel_l2_dissipation"]
+    assert models["learned"]["rel_l2_dissipation"] < models["none"]["rel_l2_dissipation"]
+    assert models["learned"]["database"]["stages_fallback"] == 0
+    assert res["training"]["learned"]["sgs_dissipation_corr"] > 0.8
+    assert (tmp_path / "les.png").stat().st_size > 10_000

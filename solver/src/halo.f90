@@ -6,7 +6,7 @@ module el_halo
   use el_decomp, only: decomp_t
   implicit none
   private
-  public :: update_halo, update_halo3
+  public :: update_halo, update_halo3, update_halo_n
 
 contains
 
@@ -60,6 +60,33 @@ contains
                       rbuf, size(rbuf), MPI_DOUBLE_PRECISION, d%up, 4, d%comm, MPI_STATUS_IGNORE)
     u(:, :, nz+1) = rbuf(:, :, 1); v(:, :, nz+1) = rbuf(:, :, 2); w(:, :, nz+1) = rbuf(:, :, 3)
   end subroutine update_halo3
+
+  ! Fill the ghost layers of the nc fields a(:,:,:,1:nc) with one message per direction.
+  subroutine update_halo_n(d, a)
+    type(decomp_t), intent(in)    :: d
+    real(rp),       intent(inout) :: a(0:, 0:, 0:, :)
+    integer :: nz, q, nc
+    real(rp), allocatable :: sbuf(:,:,:), rbuf(:,:,:)
+    nc = size(a, 4)
+    do q = 1, nc
+      call periodic_xy(d, a(:, :, :, q))
+    end do
+    nz = d%n(3)
+    if (d%nranks == 1) then
+      a(:, :, 0, :) = a(:, :, nz, :)
+      a(:, :, nz+1, :) = a(:, :, 1, :)
+      return
+    end if
+    allocate(sbuf(0:d%n(1)+1, 0:d%n(2)+1, nc), rbuf(0:d%n(1)+1, 0:d%n(2)+1, nc))
+    sbuf = a(:, :, nz, :)
+    call MPI_Sendrecv(sbuf, size(sbuf), MPI_DOUBLE_PRECISION, d%up, 5, &
+                      rbuf, size(rbuf), MPI_DOUBLE_PRECISION, d%down, 5, d%comm, MPI_STATUS_IGNORE)
+    a(:, :, 0, :) = rbuf
+    sbuf = a(:, :, 1, :)
+    call MPI_Sendrecv(sbuf, size(sbuf), MPI_DOUBLE_PRECISION, d%down, 6, &
+                      rbuf, size(rbuf), MPI_DOUBLE_PRECISION, d%up, 6, d%comm, MPI_STATUS_IGNORE)
+    a(:, :, nz+1, :) = rbuf
+  end subroutine update_halo_n
 
   ! Periodic ghost copies in x and y of the local interior planes.
   subroutine periodic_xy(d, a)

@@ -13,7 +13,7 @@ module el_les
   use mpi_f08
   use el_types, only: rp, msg_len
   use el_decomp, only: decomp_t
-  use el_halo, only: update_halo
+  use el_halo, only: update_halo_n
   use el_param, only: config_t
   use el_sgs_samples, only: filtered_gradient
   implicit none
@@ -75,6 +75,7 @@ module el_les
     real(rp), allocatable :: grad(:,:)          ! (ncell, 9): G11 G12 G13 G21 ... G33
     real(rp), allocatable :: tau(:,:)           ! (ncell, 6): 11 22 33 12 13 23
     real(rp), allocatable :: tf(:,:,:,:)        ! (0:n+1, 0:n+1, 0:n+1, 6) with halos
+    real(rp), allocatable :: ed(:,:,:,:)        ! (0:n, 0:n, 0:n, 3) off-diagonal edge stresses
     integer :: clipped = 0                      ! cells clipped in the last compute (local)
   contains
     procedure :: init => stress_init
@@ -164,6 +165,7 @@ contains
     this%ncell = d%n(1)*d%n(2)*d%n(3)
     allocate(this%grad(this%ncell, 9), this%tau(this%ncell, 6), source=0.0_rp)
     allocate(this%tf(0:d%n(1)+1, 0:d%n(2)+1, 0:d%n(3)+1, 6), source=0.0_rp)
+    allocate(this%ed(0:d%n(1), 0:d%n(2), 0:d%n(3), 3), source=0.0_rp)
   end subroutine stress_init
 
   subroutine stress_prepare(this, d, u, v, w)
@@ -211,72 +213,65 @@ contains
     type(decomp_t), intent(in) :: d
     real(rp), intent(in) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:)
     real(rp), intent(inout) :: du(0:, 0:, 0:), dv(0:, 0:, 0:), dw(0:, 0:, 0:)
-    integer :: i, j, k, p, q, nx, ny, nz, nclip
-    real(rp) :: dxi, dyi, dzi, s(6), e, ss, eps, nmax
+    integer :: i, j, k, p, nx, ny, nz, nclip
+    real(rp) :: dxi, dyi, dzi, s1, s2, s3, s4, s5, s6, e, ss, eps, nmax
     call this%stress(d, this%grad, this%tau)
     if (this%err /= 0) return
     nx = d%n(1); ny = d%n(2); nz = d%n(3)
     dxi = 1/d%dx; dyi = 1/d%dy; dzi = 1/d%dz
     eps = 0; nmax = 0; nclip = 0
     p = 0
-    do k = 1, nz
-      do j = 1, ny
-        do i = 1, nx
-          p = p + 1
-          s = [this%grad(p, 1), this%grad(p, 5), this%grad(p, 9), &
-               0.5_rp*(this%grad(p, 2) + this%grad(p, 4)), &
-               0.5_rp*(this%grad(p, 3) + this%grad(p, 7)), &
-               0.5_rp*(this%grad(p, 6) + this%grad(p, 8))]
-          e = -(this%tau(p, 1)*s(1) + this%tau(p, 2)*s(2) + this%tau(p, 3)*s(3) &
-                + 2*(this%tau(p, 4)*s(4) + this%tau(p, 5)*s(5) + this%tau(p, 6)*s(6)))
-          if (e < 0 .and. this%clip) then
-            this%tau(p, :) = 0; e = 0; nclip = nclip + 1
-          end if
-          eps = eps + e
-          ss = 2*(s(1)**2 + s(2)**2 + s(3)**2 + 2*(s(4)**2 + s(5)**2 + s(6)**2))
-          if (ss > 0) nmax = max(nmax, e/ss)
-          do q = 1, 6
-            this%tf(i, j, k, q) = this%tau(p, q)
+    associate(g => this%grad, t => this%tau, tf => this%tf)
+      do k = 1, nz
+        do j = 1, ny
+          do i = 1, nx
+            p = p + 1
+            s1 = g(p, 1); s2 = g(p, 5); s3 = g(p, 9)
+            s4 = 0.5_rp*(g(p, 2) + g(p, 4))
+            s5 = 0.5_rp*(g(p, 3) + g(p, 7))
+            s6 = 0.5_rp*(g(p, 6) + g(p, 8))
+            e = -(t(p, 1)*s1 + t(p, 2)*s2 + t(p, 3)*s3 + 2*(t(p, 4)*s4 + t(p, 5)*s5 + t(p, 6)*s6))
+            if (e < 0 .and. this%clip) then
+              t(p, :) = 0; e = 0; nclip = nclip + 1
+            end if
+            eps = eps + e
+            ss = 2*(s1**2 + s2**2 + s3**2 + 2*(s4**2 + s5**2 + s6**2))
+            if (ss > 0) nmax = max(nmax, e/ss)
+            tf(i, j, k, 1) = t(p, 1); tf(i, j, k, 2) = t(p, 2); tf(i, j, k, 3) = t(p, 3)
+            tf(i, j, k, 4) = t(p, 4); tf(i, j, k, 5) = t(p, 5); tf(i, j, k, 6) = t(p, 6)
           end do
         end do
       end do
-    end do
+    end associate
     this%eps_sgs = eps
     this%nut_max = nmax
     this%clipped = nclip
-    do q = 1, 6
-      call update_halo(d, this%tf(:, :, :, q))
-    end do
-    ! (an associate name for this%tf(:,:,:,q) would start at index 1, so tf is indexed in full)
-    do k = 1, nz
-      do j = 1, ny
-        do i = 1, nx
-          du(i,j,k) = du(i,j,k) - dxi*(this%tf(i+1,j,k,1) - this%tf(i,j,k,1)) &
-            - dyi*(exy(i,j,k) - exy(i,j-1,k)) - dzi*(exz(i,j,k) - exz(i,j,k-1))
-          dv(i,j,k) = dv(i,j,k) - dxi*(exy(i,j,k) - exy(i-1,j,k)) &
-            - dyi*(this%tf(i,j+1,k,2) - this%tf(i,j,k,2)) - dzi*(eyz(i,j,k) - eyz(i,j,k-1))
-          dw(i,j,k) = dw(i,j,k) - dxi*(exz(i,j,k) - exz(i-1,j,k)) &
-            - dyi*(eyz(i,j,k) - eyz(i,j-1,k)) - dzi*(this%tf(i,j,k+1,3) - this%tf(i,j,k,3))
+    call update_halo_n(d, this%tf)
+    ! off-diagonal stresses on the cell edges, four-centre averages: xy-edge (i+1/2, j+1/2, k)
+    ! in ed(:,:,:,1), xz-edge (i+1/2, j, k+1/2) in 2, yz-edge (i, j+1/2, k+1/2) in 3
+    associate(tf => this%tf, ed => this%ed)
+      do k = 0, nz
+        do j = 0, ny
+          do i = 0, nx
+            ed(i,j,k,1) = 0.25_rp*(tf(i,j,k,4) + tf(i+1,j,k,4) + tf(i,j+1,k,4) + tf(i+1,j+1,k,4))
+            ed(i,j,k,2) = 0.25_rp*(tf(i,j,k,5) + tf(i+1,j,k,5) + tf(i,j,k+1,5) + tf(i+1,j,k+1,5))
+            ed(i,j,k,3) = 0.25_rp*(tf(i,j,k,6) + tf(i,j+1,k,6) + tf(i,j,k+1,6) + tf(i,j+1,k+1,6))
+          end do
         end do
       end do
-    end do
-  contains
-    ! off-diagonal stresses on the edges: xy-edge (i+1/2, j+1/2, k), xz-edge, yz-edge
-    pure real(rp) function exy(i_, j_, k_)
-      integer, intent(in) :: i_, j_, k_
-      exy = 0.25_rp*(this%tf(i_,j_,k_,4) + this%tf(i_+1,j_,k_,4) + this%tf(i_,j_+1,k_,4) &
-                     + this%tf(i_+1,j_+1,k_,4))
-    end function exy
-    pure real(rp) function exz(i_, j_, k_)
-      integer, intent(in) :: i_, j_, k_
-      exz = 0.25_rp*(this%tf(i_,j_,k_,5) + this%tf(i_+1,j_,k_,5) + this%tf(i_,j_,k_+1,5) &
-                     + this%tf(i_+1,j_,k_+1,5))
-    end function exz
-    pure real(rp) function eyz(i_, j_, k_)
-      integer, intent(in) :: i_, j_, k_
-      eyz = 0.25_rp*(this%tf(i_,j_,k_,6) + this%tf(i_,j_+1,k_,6) + this%tf(i_,j_,k_+1,6) &
-                     + this%tf(i_,j_+1,k_+1,6))
-    end function eyz
+      do k = 1, nz
+        do j = 1, ny
+          do i = 1, nx
+            du(i,j,k) = du(i,j,k) - dxi*(tf(i+1,j,k,1) - tf(i,j,k,1)) &
+              - dyi*(ed(i,j,k,1) - ed(i,j-1,k,1)) - dzi*(ed(i,j,k,2) - ed(i,j,k-1,2))
+            dv(i,j,k) = dv(i,j,k) - dxi*(ed(i,j,k,1) - ed(i-1,j,k,1)) &
+              - dyi*(tf(i,j+1,k,2) - tf(i,j,k,2)) - dzi*(ed(i,j,k,3) - ed(i,j,k-1,3))
+            dw(i,j,k) = dw(i,j,k) - dxi*(ed(i,j,k,2) - ed(i-1,j,k,2)) &
+              - dyi*(ed(i,j,k,3) - ed(i,j-1,k,3)) - dzi*(tf(i,j,k+1,3) - tf(i,j,k,3))
+          end do
+        end do
+      end do
+    end associate
   end subroutine stress_compute
 
   subroutine stress_free(this)
@@ -284,5 +279,6 @@ contains
     if (allocated(this%grad)) deallocate(this%grad)
     if (allocated(this%tau)) deallocate(this%tau)
     if (allocated(this%tf)) deallocate(this%tf)
+    if (allocated(this%ed)) deallocate(this%ed)
   end subroutine stress_free
 end module el_les

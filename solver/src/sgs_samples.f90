@@ -46,6 +46,10 @@ contains
     integer :: i, j, k, p, nc(3)
     nc = d%n/m
     hx = 0.5_rp/d%dx; hy = 0.5_rp/d%dy; hz = 0.5_rp/d%dz
+    if (m == 1) then
+      call cell_gradient()
+      return
+    end if
     grad = 0
     do k = 1, d%n(3)
       do j = 1, d%n(2)
@@ -66,6 +70,29 @@ contains
     inv = 1.0_rp/real(m, rp)**3
     grad = grad*inv
   contains
+    ! m = 1 (what an LES computes every stage): each cell's own gradient, one pass
+    subroutine cell_gradient()
+      integer :: i_, j_, k_, q
+      real(rp) :: dxi, dyi, dzi
+      dxi = 1/d%dx; dyi = 1/d%dy; dzi = 1/d%dz
+      q = 0
+      do k_ = 1, d%n(3)
+        do j_ = 1, d%n(2)
+          do i_ = 1, d%n(1)
+            q = q + 1
+            grad(q, 1) = (u(i_,j_,k_) - u(i_-1,j_,k_))*dxi
+            grad(q, 2) = 0.5_rp*hy*(u(i_,j_+1,k_) + u(i_-1,j_+1,k_) - u(i_,j_-1,k_) - u(i_-1,j_-1,k_))
+            grad(q, 3) = 0.5_rp*hz*(u(i_,j_,k_+1) + u(i_-1,j_,k_+1) - u(i_,j_,k_-1) - u(i_-1,j_,k_-1))
+            grad(q, 4) = 0.5_rp*hx*(v(i_+1,j_,k_) + v(i_+1,j_-1,k_) - v(i_-1,j_,k_) - v(i_-1,j_-1,k_))
+            grad(q, 5) = (v(i_,j_,k_) - v(i_,j_-1,k_))*dyi
+            grad(q, 6) = 0.5_rp*hz*(v(i_,j_,k_+1) + v(i_,j_-1,k_+1) - v(i_,j_,k_-1) - v(i_,j_-1,k_-1))
+            grad(q, 7) = 0.5_rp*hx*(w(i_+1,j_,k_) + w(i_+1,j_,k_-1) - w(i_-1,j_,k_) - w(i_-1,j_,k_-1))
+            grad(q, 8) = 0.5_rp*hy*(w(i_,j_+1,k_) + w(i_,j_+1,k_-1) - w(i_,j_-1,k_) - w(i_,j_-1,k_-1))
+            grad(q, 9) = (w(i_,j_,k_) - w(i_,j_,k_-1))*dzi
+          end do
+        end do
+      end do
+    end subroutine cell_gradient
     ! velocity components interpolated to the centre of cell (i_, j_, k_)
     pure real(rp) function cu(i_, j_, k_)
       integer, intent(in) :: i_, j_, k_

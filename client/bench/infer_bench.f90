@@ -1,13 +1,17 @@
 ! eddylearn-infer-bench — latency of one model inference from Fortran through the native client
 ! (for `eddylearn bench inference`): the round trip the solver's learned SGS model makes every
 ! RK stage (put the (ROWS, 9) features, run MODEL, get the (ROWS, 6) output; elc_infer).
-! usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT]
+! usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT [MODE]]
+! MODE pipelined (default): one pipelined round trip per call, as the solver makes it;
+! sequential: put_tensor, run_model, unpack_tensor of the SmartRedis-style Fortran client, three
+! round trips (the baseline of what the pipelining saves).
 ! After 3 warm-up calls, prints one line:
 !   infer_bench rows=<R> count=<N> mean_s=<mean> min_s=<min> p50_s=<median> max_s=<max>
 ! Connection from SSDB / SR_DB_TYPE. Exit status 1 with a message on error.
 program infer_bench
   use, intrinsic :: iso_c_binding
   use iso_fortran_env, only: int64, real64, error_unit, output_unit
+  use eddylearn_client, only: client_type, SRNoError, get_last_error
   implicit none
 
   integer(c_int), parameter :: ELC_OK = 0, ELC_LAYOUT_FORTRAN = 1
@@ -58,6 +62,8 @@ program infer_bench
   real(real64), allocatable :: lat(:)
   integer(int64) :: rows, n, i, t0, t1, rate
   integer :: code, nout, k
+  logical :: sequential
+  type(client_type) :: client
 
   if (command_argument_count() < 3) then
     write(error_unit, '(a)') 'usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT]'
@@ -76,6 +82,17 @@ program infer_bench
     read(arg, *, iostat=code) nout
     if (code /= 0 .or. nout < 1) call fail('NOUT must be a positive integer, got '//trim(arg))
   end if
+  sequential = .false.
+  if (command_argument_count() >= 5) then
+    call get_command_argument(5, arg)
+    select case (trim(arg))
+    case ('pipelined')
+    case ('sequential')
+      sequential = .true.
+    case default
+      call fail('MODE must be pipelined or sequential, got '//trim(arg))
+    end select
+  end if
   allocate(cmodel(len_trim(model) + 1))
   do k = 1, len_trim(model)
     cmodel(k) = model(k:k)
@@ -84,20 +101,37 @@ program infer_bench
   allocate(x(rows, 9), y(rows, nout), lat(n))
   call random_number(x)
   x = x - 0.5_real64
-  code = elc_infer_create(f, c_null_ptr, 'infer_bench'//c_null_char, 0_c_int, 60000_c_int)
-  if (code /= ELC_OK) call fail(last_error())
+  if (sequential) then
+    code = client%initialize()
+    if (code /= SRNoError) call fail(get_last_error())
+  else
+    code = elc_infer_create(f, c_null_ptr, 'infer_bench'//c_null_char, 0_c_int, 60000_c_int)
+    if (code /= ELC_OK) call fail(last_error())
+  end if
   call system_clock(count_rate=rate)
   do i = 1, n + 3
     call system_clock(t0)
-    code = elc_infer_start(f, c_loc(cmodel), c_null_ptr, c_loc(x), int(rows, c_size_t), &
-                           9_c_size_t, ELC_LAYOUT_FORTRAN)
-    if (code == ELC_OK) code = elc_infer_finish(f, c_loc(y), int(rows, c_size_t), &
-                                                int(nout, c_size_t), ELC_LAYOUT_FORTRAN, meta)
+    if (sequential) then
+      code = client%put_tensor('infer_bench.in', x, shape(x))
+      if (code == SRNoError) code = client%run_model(trim(model), ['infer_bench.in '], &
+                                                     ['infer_bench.out'])
+      if (code == SRNoError) code = client%unpack_tensor('infer_bench.out', y, shape(y))
+      if (code /= SRNoError) call fail(get_last_error())
+    else
+      code = elc_infer_start(f, c_loc(cmodel), c_null_ptr, c_loc(x), int(rows, c_size_t), &
+                             9_c_size_t, ELC_LAYOUT_FORTRAN)
+      if (code == ELC_OK) code = elc_infer_finish(f, c_loc(y), int(rows, c_size_t), &
+                                                  int(nout, c_size_t), ELC_LAYOUT_FORTRAN, meta)
+      if (code /= ELC_OK) call fail(last_error())
+    end if
     call system_clock(t1)
-    if (code /= ELC_OK) call fail(last_error())
     if (i > 3) lat(i - 3) = real(t1 - t0, real64)/real(rate, real64)
   end do
-  call elc_infer_destroy(f)
+  if (sequential) then
+    call client%destroy()
+  else
+    call elc_infer_destroy(f)
+  end if
   call sort(lat)
   write(output_unit, '(a,i0,a,i0,4(a,es12.5))') 'infer_bench rows=', rows, ' count=', n, &
     ' mean_s=', sum(lat)/n, ' min_s=', lat(1), ' p50_s=', lat((n + 1)/2), ' max_s=', lat(n)

@@ -57,11 +57,12 @@ def _inprocess_latency(blob: bytes, rows: int, count: int) -> dict:
             "max_s": lat[-1], "torch_threads": torch.get_num_threads()}
 
 
-def _fortran_latency(key: str, rows: int, count: int, env: dict) -> dict:
+def _fortran_latency(key: str, rows: int, count: int, env: dict,
+                     mode: str = "pipelined") -> dict:
     from .client_config import prefix
     exe = prefix() / "bin" / "eddylearn-infer-bench"
-    out = subprocess.run([str(exe), key, str(rows), str(count)], capture_output=True, text=True,
-                         env=_solver.child_env(env), timeout=600)
+    out = subprocess.run([str(exe), key, str(rows), str(count), "6", mode], capture_output=True,
+                         text=True, env=_solver.child_env(env), timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"eddylearn-infer-bench failed: {out.stderr.strip()}")
     fields = dict(re.findall(r"(\w+)=\s*(\S+)", out.stdout))
@@ -117,17 +118,22 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
                "OMPI_MCA_mpi_yield_when_idle": "1"}
         for rows in rows_list:
             # alternated, best median of the repeats (the machine's noise is in the tails)
-            forts, locs = [], []
+            forts, seqs, locs = [], [], []
             for _ in range(repeats):
                 forts.append(_fortran_latency("sgs_model", rows, count, env))
+                seqs.append(_fortran_latency("sgs_model", rows, count, env, "sequential"))
                 locs.append(_inprocess_latency(blob, rows, count))
             fort = min(forts, key=lambda r: r["p50_s"])
+            seq = min(seqs, key=lambda r: r["p50_s"])
             local = min(locs, key=lambda r: r["p50_s"])
             ratio = fort["p50_s"] / local["p50_s"]
-            result["latency"][str(rows)] = {"fortran_database": fort, "python_inprocess": local,
-                                            "ratio_database_vs_inprocess": ratio}
+            result["latency"][str(rows)] = {
+                "fortran_database": fort, "fortran_sequential": seq, "python_inprocess": local,
+                "ratio_database_vs_inprocess": ratio,
+                "ratio_sequential_vs_pipelined": seq["p50_s"] / fort["p50_s"]}
             echo(f"inference of {rows:7d} rows (median of {count}): Fortran via the database "
-                 f"{1e3 * fort['p50_s']:7.2f} ms, in-process Python forward "
+                 f"{1e3 * fort['p50_s']:7.2f} ms (put/run/get as three calls "
+                 f"{1e3 * seq['p50_s']:.2f} ms), in-process Python forward "
                  f"{1e3 * local['p50_s']:7.2f} ms -> ratio {ratio:.2f}")
         with tempfile.TemporaryDirectory(prefix="eddylearn-bench-") as tmp:
             cases = {"none": {"model": "none"}, "smagorinsky": {"model": "smagorinsky"},

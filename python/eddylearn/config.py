@@ -84,6 +84,7 @@ class LESSection:
     enabled: bool = False
     ranks: int = 2
     wait_for_version: int = 1       # start the LES once this model version is stored (0: at once)
+    trainer: str = ""               # whose model it runs (default: the first [[trainer]])
     domain: dict = field(default_factory=lambda: {"nx": 32, "ny": 32, "nz": 32})
     physics: dict = field(default_factory=lambda: {"nu": 1 / 1600, "initial": "tgv3d"})
     time: dict = field(default_factory=lambda: {"t_end": 20.0, "cfl": 0.5})
@@ -170,6 +171,19 @@ def from_dict(data: dict[str, Any]) -> ExperimentConfig:
                 setattr(getattr(cfg, section), group, merged)
     validate(cfg)
     return cfg
+
+
+def trainer_model_key(cfg: ExperimentConfig, name: str) -> str:
+    """Where trainer `name` stores its model (after the prefix): the first trainer's is
+    sgs_model (the key of docs/design.md), each further one's sgs_model.<name>."""
+    first = cfg.trainer[0].name if cfg.trainer else None
+    return "sgs_model" if name == first else f"sgs_model.{name}"
+
+
+def les_model_key(cfg: ExperimentConfig) -> str:
+    """The key (after the prefix) of the model the LES runs."""
+    name = cfg.les.trainer or (cfg.trainer[0].name if cfg.trainer else "")
+    return trainer_model_key(cfg, name) if name else "sgs_model"
 
 
 def load(path: str | Path | None = None) -> ExperimentConfig:
@@ -269,6 +283,9 @@ def validate(cfg: ExperimentConfig) -> None:
             raise ConfigError(f"les.sgs.model must be none, smagorinsky or learned, got {model!r}")
         if model == "learned" and les.wait_for_version and not cfg.trainer:
             raise ConfigError("les.wait_for_version needs a [[trainer]] that stores the model")
+        if les.trainer and les.trainer not in [t.name for t in cfg.trainer]:
+            raise ConfigError(f"les.trainer {les.trainer!r} is not the name of a [[trainer]] "
+                              f"(known: {', '.join(t.name for t in cfg.trainer) or 'none'})")
         try:
             m = [int(les.domain.get(k, 32)) for k in ("nx", "ny", "nz")]
         except (TypeError, ValueError):

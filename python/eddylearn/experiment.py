@@ -18,7 +18,7 @@ import psutil
 
 from . import database
 from ._paths import reference_tgv, solver_executable
-from .config import ExperimentConfig
+from .config import ExperimentConfig, les_model_key, trainer_model_key
 from .io import read_diagnostics, read_reference, write_namelist
 
 log = logging.getLogger("eddylearn.experiment")
@@ -49,7 +49,7 @@ def les_groups(cfg: ExperimentConfig, out: Path) -> dict:
     """The LES's namelist groups: its own grid and SGS model (the trainers' key), no staging."""
     les = cfg.les
     return {"domain": dict(les.domain), "physics": dict(les.physics), "time": dict(les.time),
-            "sgs": {**les.sgs, "model_key": cfg.experiment.prefix + "sgs_model"},
+            "sgs": {**les.sgs, "model_key": cfg.experiment.prefix + les_model_key(cfg)},
             "output": {**les.output, "dir": str(out), "verbose": True}}
 
 
@@ -103,7 +103,8 @@ def build_entities(exp, cfg: ExperimentConfig, out: Path) -> dict:
                 "--batch", str(t.batch), "--steps-per-round", str(t.steps_per_round),
                 "--report-every", str(t.report_every),
                 "--publish-every", str(t.publish_every), "--val-every", str(t.val_every),
-                "--max-steps", str(t.max_steps), "--seed", str(t.seed), "--no-resume"]
+                "--max-steps", str(t.max_steps), "--seed", str(t.seed), "--no-resume",
+                "--model-key", trainer_model_key(cfg, t.name)]
         entities[f"trainer:{t.name}"] = exp.create_model(
             f"trainer_{t.name}", _python_settings(exp, args, launcher), path=str(tdir))
     for name in CONSUMERS:
@@ -158,8 +159,8 @@ class Monitor:
                 "dropped": int(d["staged_dropped"][-1])}
 
     def model_version(self) -> int:
-        """The version in <prefix>sgs_model.meta (-1 before the first is stored)."""
-        name = self.prefix + "sgs_model.meta"
+        """The version of the LES's model in its .meta dataset (-1 before the first is stored)."""
+        name = self.prefix + les_model_key(self.cfg) + ".meta"
         if not self.client.dataset_exists(name):
             return -1
         ds = self.client.get_dataset(name)      # the values live as long as the dataset

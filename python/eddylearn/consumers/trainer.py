@@ -14,9 +14,10 @@ dealt round-robin to the DDP ranks by absolute list position (a retention-proof 
 eddylearn.snapshots.ListCursor); every ``val_every``-th entry is held out for validation.
 Normalisation (mean and std of features and labels) is fixed from the first data and baked
 into the published TorchScript model, which maps raw features to raw stresses; the same
-constants go into ``P + "sgs_model.meta"`` with the model version. Each version is stored as
-``P + "sgs_model.v<version>"`` and as ``P + "sgs_model"`` (eddylearn.sgs_publish), and written
-to ``<out>/<name>.sgs_model.pt``.
+constants go into ``P + K + ".meta"`` with the model version. Each version is stored as
+``P + K + ".v<version>"`` and as ``P + K`` (eddylearn.sgs_publish), and written to
+``<out>/<name>.sgs_model.pt``; K is ``--model-key`` (default ``sgs_model``; the experiment
+driver gives the first trainer ``sgs_model`` and each further one ``sgs_model.<name>``).
 """
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ class TrainerConfig:
     seed: int = 0
     cs: float = 0.17                # Smagorinsky constant of the a-priori baseline
     device: str = "cpu"
+    model_key: str = "sgs_model"    # where the model is stored (after the prefix)
 
     def validate(self) -> None:
         if not self.name or any(c in self.name for c in " /{}"):
@@ -70,6 +72,9 @@ class TrainerConfig:
                              "slashes or braces")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden layer widths must be positive, got {self.hidden}")
+        if not self.model_key or any(c in self.model_key for c in " {}"):
+            raise ValueError(f"model key {self.model_key!r} must be non-empty without spaces or "
+                             "braces")
         for key in ("lr",):
             if not getattr(self, key) > 0:
                 raise ValueError(f"{key} must be positive")
@@ -302,8 +307,8 @@ class Trainer:
         if self.world.rank != 0:
             return
         blob = scripted_bytes(self.net)
-        publish_model(self.client, self.key("sgs_model"), blob, self.version, step=self.step,
-                      delta=self.delta,
+        publish_model(self.client, self.key(self.cfg.model_key), blob, self.version,
+                      step=self.step, delta=self.delta,
                       extra_meta={"trainer": self.cfg.name,
                                   **{name: getattr(self.net, name).cpu().numpy()
                                      for name in ("f_mean", "f_std", "l_mean", "l_std")}})
@@ -316,7 +321,8 @@ class Trainer:
                     "delta": self.delta, "history": self.history},
                    self.checkpoint_path.with_suffix(".tmp"))
         os.replace(self.checkpoint_path.with_suffix(".tmp"), self.checkpoint_path)
-        log.info("%s: published sgs_model version %d at step %d", self.cfg.name, self.version,
+        log.info("%s: published %s version %d at step %d", self.cfg.name, self.cfg.model_key,
+                 self.version,
                  self.step)
 
     def _resume(self) -> None:
@@ -455,6 +461,8 @@ def parse_args(argv=None) -> TrainerConfig:
         p.add_argument("--" + key.replace("_", "-"), type=int, default=getattr(d, key))
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     p.add_argument("--device", default=d.device)
+    p.add_argument("--model-key", default=d.model_key,
+                   help="key of the published model after the prefix (default sgs_model)")
     a = p.parse_args(argv)
     try:
         hidden = tuple(int(x) for x in a.hidden.split(",") if x)
@@ -466,7 +474,8 @@ def parse_args(argv=None) -> TrainerConfig:
                         publish_every=a.publish_every, val_every=a.val_every,
                         max_steps=a.max_steps, max_buffer=a.max_buffer,
                         poll_interval=a.poll_interval, idle_timeout=a.idle_timeout,
-                        resume=not a.no_resume, seed=a.seed, cs=a.cs, device=a.device)
+                        resume=not a.no_resume, seed=a.seed, cs=a.cs, device=a.device,
+                        model_key=a.model_key)
     try:
         cfg.validate()
     except ValueError as exc:

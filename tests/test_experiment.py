@@ -180,6 +180,11 @@ def test_interrupt_stops_everything(tmp_path):
     ("[[trainer]]\nname = 'a'\nhidden = [0]\n", "positive integer hidden widths"),
     ("[solver.staging]\nsgs_every = 0\n", "trainers need SGS samples"),
     ("this is not toml", "not valid TOML"),
+    ("[les]\nenabled = true\ntrainer = 'nobody'\n", "les.trainer 'nobody' is not the name"),
+    ("[les]\nenabled = true\n[les.sgs]\nmodel = 'magic'\n", "les.sgs.model must be none"),
+    ("[les]\nenabled = true\n[les.sgs]\nmodel_key = 'x'\n", "les.sgs.model_key is set by"),
+    ("[les]\nenabled = true\nranks = 3\n", "les.ranks = 3 does not divide"),
+    ("[les]\nenabled = true\n[les.time]\nsteps = 3\n", "unknown key 'steps' in [les.time]"),
 ])
 def test_invalid_config_fails_before_anything_starts(tmp_path, text, message):
     cfg = tmp_path / "bad.toml"
@@ -189,6 +194,17 @@ def test_invalid_config_fails_before_anything_starts(tmp_path, text, message):
     assert proc.returncode == 2
     assert message in proc.stderr, proc.stderr
     assert not out.exists()
+
+
+def test_each_trainer_has_its_own_model_key():
+    from eddylearn import config
+    cfg = config.from_dict({"trainer": [{"name": "a"}, {"name": "b"}],
+                            "les": {"enabled": True, "trainer": "b"}})
+    assert config.trainer_model_key(cfg, "a") == "sgs_model"
+    assert config.trainer_model_key(cfg, "b") == "sgs_model.b"
+    assert config.les_model_key(cfg) == "sgs_model.b"
+    cfg = config.from_dict({"les": {"enabled": True}})
+    assert config.les_model_key(cfg) == "sgs_model"
 
 
 def test_missing_config_file(tmp_path):

@@ -45,6 +45,7 @@ struct elc_infer {
     size_t n, nin, cap_in;
     double t_start;
     /* the result of request seq_done */
+    double lat;                     /* its start-to-answer seconds */
     elc_status st;
     char err[1024];
     double *out;                    /* row-major rows x cols */
@@ -269,10 +270,7 @@ static void *infer_main(void *arg)
         pthread_mutex_lock(&f->mu);
         f->seq_done = seq;
         f->busy = 0;
-        if (f->st == ELC_OK) {
-            f->lat_sum += lat;
-            if (lat > f->stats.max_latency_s) f->stats.max_latency_s = lat;
-        }
+        f->lat = lat;             /* counted by finish, for answers it hands out only */
         pthread_cond_broadcast(&f->cv_done);
     }
     pthread_mutex_unlock(&f->mu);
@@ -305,12 +303,13 @@ elc_status elc_infer_create(elc_infer **out, const char *address, const char *ba
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv_req, NULL);
     pthread_cond_init(&f->cv_done, NULL);
-    if (pthread_create(&f->thread, NULL, infer_main, f)) {
+    int rc = pthread_create(&f->thread, NULL, infer_main, f);
+    if (rc) {
         pthread_mutex_destroy(&f->mu);
         pthread_cond_destroy(&f->cv_req);
         pthread_cond_destroy(&f->cv_done);
         free(f->address); free(f->base); free(f);
-        return elc_err(ELC_ERR_RUNTIME, "cannot start the inference thread: %s", strerror(errno));
+        return elc_err(ELC_ERR_RUNTIME, "cannot start the inference thread: %s", strerror(rc));
     }
     *out = f;
     return ELC_OK;
@@ -331,7 +330,8 @@ elc_status elc_infer_start(elc_infer *f, const char *model, const char *meta, co
     if (f->busy || f->seq_req != f->seq_done) {
         f->stats.busy++;
         pthread_mutex_unlock(&f->mu);
-        return elc_err(ELC_ERR_TIMEOUT, "the previous request to %s is still in flight", model);
+        return elc_err(ELC_ERR_TIMEOUT, "the previous request to %s is still in flight",
+                       meta_only ? meta : model);
     }
     elc_status st = ELC_OK;
     if (meta_only) n = nin = 0;
@@ -407,6 +407,8 @@ elc_status elc_infer_finish(elc_infer *f, double *out, size_t n, size_t nout, el
             if (layout == ELC_LAYOUT_FORTRAN) elc_c2f(out, f->out, dims, 2, sizeof(double));
             else memcpy(out, f->out, n * nout * sizeof(double));
             f->stats.answered++;
+            f->lat_sum += f->lat;
+            if (f->lat > f->stats.max_latency_s) f->stats.max_latency_s = f->lat;
             f->stats.mean_latency_s = f->lat_sum / (double)f->stats.answered;
         }
     } else {

@@ -161,10 +161,14 @@ class Monitor:
     def model_version(self) -> int:
         """The version of the LES's model in its .meta dataset (-1 before the first is stored)."""
         name = self.prefix + les_model_key(self.cfg) + ".meta"
-        if not self.client.dataset_exists(name):
+        try:
+            if not self.client.dataset_exists(name):
+                return -1
+            ds = self.client.get_dataset(name)      # the values live as long as the dataset
+            return int(np.array(ds.get_meta_scalars("version"))[-1])
+        except Exception as exc:    # a transient database error must not end the experiment
+            log.warning("could not read %s: %s", name, exc)
             return -1
-        ds = self.client.get_dataset(name)      # the values live as long as the dataset
-        return int(np.array(ds.get_meta_scalars("version"))[-1])
 
     def list_length(self, name: str) -> int:
         return int(self.client.get_list_length(self.prefix + name))

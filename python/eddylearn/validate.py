@@ -356,6 +356,11 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         runs["learned"] = diag
         account = json.loads((base / "learned" / "sgs_model.json").read_text())
         models["learned"] = {**tgv_metrics(diag, ref), "wall_s": wall, "database": account}
+        if account["stages_fallback"] or not account["stages_database"]:
+            # then the "learned" figures are partly or wholly Smagorinsky's: say so
+            log.warning("tgv-les: the learned run used Smagorinsky in %d of %d stages (%s); its "
+                        "figures are not the learned model's alone", account["stages_fallback"],
+                        account["stages"], json.dumps(account))
     if budget is not None:
         # a second reference: the filtered DNS's own energy budget at the sample times
         result["filtered_dns"] = budget
@@ -372,6 +377,9 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
     learned = models["learned"]["rel_l2_dissipation"]
     result["learned_beats_smagorinsky"] = bool(learned < models["smagorinsky"]["rel_l2_dissipation"])
     result["learned_beats_none"] = bool(learned < models["none"]["rel_l2_dissipation"])
+    result["learned_all_from_database"] = bool(
+        models["learned"]["database"]["stages_fallback"] == 0
+        and models["learned"]["database"]["stages_database"] > 0)
     result["step_time_ratio_learned_vs_smagorinsky"] = float(
         models["learned"]["wall_s"] / models["learned"]["steps"]
         / (models["smagorinsky"]["wall_s"] / models["smagorinsky"]["steps"]))

@@ -99,6 +99,7 @@ module el_les_models
     integer :: stage = 0                              ! RK stages so far (3 per step)
     integer :: skip_until = 0                         ! stage before which the database is left alone
     logical :: started = .false., meta_asked = .false.
+    integer :: meta_due = 1                           ! first stage at which the metadata is due
     logical :: meta_known = .false.                   ! a metadata read has been answered
     integer :: pre_kind = 0                           ! why prepare fell back (client status)
     integer :: local_code = 0                         ! outcome of this stage's request on this rank
@@ -241,6 +242,7 @@ contains
     this%pre_kind = 0
     ! with infer_every = k the model runs at the first stage of every k-th step only
     this%reuse = .false.
+    this%meta_asked = .false.
     if (this%infer_every > 0 .and. this%stage > 1) then
       this%reuse = mod(this%stage - 1, 3) /= 0 .or. mod((this%stage - 1)/3, this%infer_every) /= 0
     end if
@@ -257,7 +259,9 @@ contains
       end if
     end if
     ! rank 0 reads the metadata on the first stage and then every version_every steps
-    this%meta_asked = mod(this%stage - 1, 3*this%version_every) == 0
+    ! due every version_every steps, asked at the first stage that runs the model after that
+    this%meta_asked = this%stage >= this%meta_due
+    if (this%meta_asked) this%meta_due = this%stage + 3*this%version_every
     meta = c_null_ptr
     if (this%meta_asked .and. this%rank == 0) meta = c_loc(this%cmeta)
     if (this%normalise) then
@@ -301,6 +305,8 @@ contains
     logical :: served
     real(rp) :: mbuf(5 + 4*max_norm)
     character(len=msg_len) :: m
+    character(len=:), allocatable :: used_key
+    used_key = this%key               ! the key this stage's request ran (a switch comes later)
     kind_local = 0
     meta%found = 0
     served = .false.
@@ -337,17 +343,11 @@ contains
       m = this%local_msg
       call MPI_Bcast(m, msg_len, MPI_CHARACTER, root, this%comm)
       this%err = 1
-      this%errmsg = 'learned SGS model '''//this%key//''': '//trim(m)
+      this%errmsg = 'learned SGS model '''//used_key//''': '//trim(m)
       tau = 0
       return
     end if
-    ! the metadata rank 0 read (if it asked and got an answer) decides the next version
-    if (this%meta_asked .and. this%stage >= this%skip_until) then
-      mbuf = 0
-      if (this%rank == 0 .and. served) call pack_meta(meta, mbuf)
-      call MPI_Bcast(mbuf, size(mbuf), MPI_DOUBLE_PRECISION, 0, this%comm)
-      if (mbuf(1) > 0) call use_meta(this, mbuf)
-    end if
+    ! the answer, with the normalisation of the version that produced it
     if (gcode(1) == ok_db) then
       this%n_db = this%n_db + 1
       if (this%normalise) then
@@ -358,8 +358,16 @@ contains
         tau = this%out
       end if
       if (this%infer_every > 0) this%held = tau
-      return
     end if
+    ! the metadata rank 0 read (if it asked and got an answer) decides the version of the next
+    ! stages (the same condition on every rank: the broadcast is collective)
+    if (this%meta_asked .and. this%stage >= this%skip_until) then
+      mbuf = 0
+      if (this%rank == 0 .and. served) call pack_meta(meta, mbuf)
+      call MPI_Bcast(mbuf, size(mbuf), MPI_DOUBLE_PRECISION, 0, this%comm)
+      if (mbuf(1) > 0) call use_meta(this, mbuf)
+    end if
+    if (gcode(1) == ok_db) return
     ! fall back to Smagorinsky for this stage
     this%n_fallback = this%n_fallback + 1
     if (this%stage >= this%skip_until) then
@@ -367,7 +375,7 @@ contains
         m = this%local_msg
         if (len_trim(m) == 0) m = 'another rank could not use the database'
         write(0, '(a,i0,a)') 'eddylearn-solver: warning: step ', (this%stage - 1)/3 + 1, &
-          ': learned SGS model '''//this%key//''' unavailable ('//trim(m)// &
+          ': learned SGS model '''//used_key//''' unavailable ('//trim(m)// &
           '); using Smagorinsky until it answers (counted; warned once)'
         flush(0)
       end if

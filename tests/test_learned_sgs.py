@@ -166,12 +166,19 @@ def test_a_model_with_the_wrong_outputs_stops_the_run_with_a_clear_error(tmp_pat
 
 def test_a_new_version_is_picked_up_during_the_run(tmp_path, db):
     """The trainer stores version 2 while the LES runs: the solver switches at its next look at
-    the metadata and says so; the old version's key stays usable meanwhile."""
+    the metadata and says so. Version 2 wants normalised inputs and returns normalised outputs
+    (the same Smagorinsky stress underneath), so the run equals the Smagorinsky run to round-off
+    only if every stage, the one of the switch included, is converted with the constants of
+    the version that produced it."""
+    steps = 1500
+    smag_dir, _ = run_les(tmp_path, "smag", {"model": "smagorinsky"}, db.env(), steps=steps)
     c = Client(False, db.address)
     publish_model(c, "sgs_model", scripted(SmagorinskyStress(0.17, DELTA)), 1, delta=DELTA)
-    v2 = scripted(SmagorinskyStress(0.10, DELTA))       # ready before the run starts
+    norm = (np.linspace(-0.3, 0.2, 9), np.linspace(0.5, 2.0, 9),
+            np.linspace(-1e-3, 1e-3, 6), np.linspace(1e-2, 3e-2, 6))
+    v2 = scripted(SmagorinskyStress(0.17, DELTA, norm))     # ready before the run starts
     run_dir, cmd = les_cmd(tmp_path, "learned", {"model": "learned", "version_every": 5},
-                           steps=3000)
+                           steps=steps)
     proc = subprocess.Popen(cmd, cwd=run_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=solver.child_env(db.env()))
     try:
@@ -181,7 +188,7 @@ def test_a_new_version_is_picked_up_during_the_run(tmp_path, db):
             if diag.exists() and len(diag.read_text().splitlines()) > 20:
                 break
             time.sleep(0.05)
-        publish_model(c, "sgs_model", v2, 2, delta=DELTA)
+        publish_model(c, "sgs_model", v2, 2, delta=DELTA, normalisation=norm)
         out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
@@ -192,6 +199,11 @@ def test_a_new_version_is_picked_up_during_the_run(tmp_path, db):
     acc = account(run_dir)
     assert acc["last_version"] == 2 and acc["versions_used"] == 2
     assert acc["stages_fallback"] == 0
+    # the energy of every step (the flow has decayed by the end: compare against E(0) = 0.125)
+    e_learned = read_diagnostics(run_dir / "diagnostics.csv")["energy"]
+    e_smag = read_diagnostics(smag_dir / "diagnostics.csv")["energy"]
+    assert len(e_learned) == len(e_smag) == steps + 1
+    assert np.max(np.abs(e_learned - e_smag)) <= 1e-12 * e_smag[0]
 
 
 def test_learned_in_a_cluster_keeps_each_rank_on_its_shard(tmp_path):

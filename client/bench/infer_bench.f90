@@ -12,56 +12,20 @@ program infer_bench
   use, intrinsic :: iso_c_binding
   use iso_fortran_env, only: int64, real64, error_unit, output_unit
   use eddylearn_client, only: client_type, SRNoError, get_last_error
+  use eddylearn_infer, only: elc_infer_meta, elc_infer_create, elc_infer_start, &
+                             elc_infer_finish, elc_infer_destroy, ELC_LAYOUT_FORTRAN
   implicit none
 
-  integer(c_int), parameter :: ELC_OK = 0, ELC_LAYOUT_FORTRAN = 1
-  type, bind(c) :: elc_infer_meta
-    integer(c_int) :: found
-    integer(c_int64_t) :: version
-    integer(c_int) :: caller_normalises
-    integer(c_size_t) :: n_in, n_out
-    real(c_double) :: norm(4*64)
-  end type elc_infer_meta
-  interface
-    integer(c_int) function elc_infer_create(f, address, base, shard, timeout_ms) bind(c)
-      import :: c_int, c_ptr, c_char
-      type(c_ptr), intent(out) :: f
-      type(c_ptr), value :: address
-      character(kind=c_char), intent(in) :: base(*)
-      integer(c_int), value :: shard, timeout_ms
-    end function
-    integer(c_int) function elc_infer_start(f, model, meta, input, n, nin, layout) bind(c)
-      import :: c_int, c_ptr, c_size_t
-      type(c_ptr), value :: f, model, meta, input
-      integer(c_size_t), value :: n, nin
-      integer(c_int), value :: layout
-    end function
-    integer(c_int) function elc_infer_finish(f, output, n, nout, layout, meta) bind(c)
-      import :: c_int, c_ptr, c_size_t, elc_infer_meta
-      type(c_ptr), value :: f, output
-      integer(c_size_t), value :: n, nout
-      integer(c_int), value :: layout
-      type(elc_infer_meta), intent(out) :: meta
-    end function
-    subroutine elc_infer_destroy(f) bind(c)
-      import :: c_ptr
-      type(c_ptr), value :: f
-    end subroutine
-    subroutine elc_f_last_error(buf, buflen) bind(c)
-      import :: c_char, c_int
-      character(kind=c_char), intent(out) :: buf(*)
-      integer(c_int), value :: buflen
-    end subroutine
-  end interface
+  integer(c_int), parameter :: ELC_OK = 0
 
   type(c_ptr) :: f
   type(elc_infer_meta) :: meta
   character(len=256) :: arg, model
-  character(kind=c_char), allocatable, target :: cmodel(:)
+  character(kind=c_char, len=:), allocatable, target :: cmodel
   real(c_double), allocatable, target :: x(:,:), y(:,:)
   real(real64), allocatable :: lat(:)
   integer(int64) :: rows, n, i, t0, t1, rate
-  integer :: code, nout, k
+  integer :: code, nout
   logical :: sequential
   type(client_type) :: client
 
@@ -93,11 +57,7 @@ program infer_bench
       call fail('MODE must be pipelined or sequential, got '//trim(arg))
     end select
   end if
-  allocate(cmodel(len_trim(model) + 1))
-  do k = 1, len_trim(model)
-    cmodel(k) = model(k:k)
-  end do
-  cmodel(len_trim(model) + 1) = c_null_char
+  cmodel = trim(model)//c_null_char
   allocate(x(rows, 9), y(rows, nout), lat(n))
   call random_number(x)
   x = x - 0.5_real64
@@ -106,7 +66,7 @@ program infer_bench
     if (code /= SRNoError) call fail(get_last_error())
   else
     code = elc_infer_create(f, c_null_ptr, 'infer_bench'//c_null_char, 0_c_int, 60000_c_int)
-    if (code /= ELC_OK) call fail(last_error())
+    if (code /= ELC_OK) call fail(get_last_error())
   end if
   call system_clock(count_rate=rate)
   do i = 1, n + 3
@@ -122,7 +82,7 @@ program infer_bench
                              9_c_size_t, ELC_LAYOUT_FORTRAN)
       if (code == ELC_OK) code = elc_infer_finish(f, c_loc(y), int(rows, c_size_t), &
                                                   int(nout, c_size_t), ELC_LAYOUT_FORTRAN, meta)
-      if (code /= ELC_OK) call fail(last_error())
+      if (code /= ELC_OK) call fail(get_last_error())
     end if
     call system_clock(t1)
     if (i > 3) lat(i - 3) = real(t1 - t0, real64)/real(rate, real64)
@@ -137,11 +97,6 @@ program infer_bench
     ' mean_s=', sum(lat)/n, ' min_s=', lat(1), ' p50_s=', lat((n + 1)/2), ' max_s=', lat(n)
 
 contains
-
-  function last_error() result(m)
-    character(len=512) :: m
-    call elc_f_last_error(m, 512_c_int)
-  end function
 
   subroutine sort(a)
     real(real64), intent(inout) :: a(:)

@@ -143,17 +143,7 @@ def validate_tgv(n: int = 32, nranks: int = 2, workdir: str | Path | None = None
     ref = read_reference(reference_tgv())
     with tempfile.TemporaryDirectory(prefix="eddylearn-tgv-") as tmp:
         run_dir = Path(workdir) if workdir else Path(tmp)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        nml = write_namelist(run_dir / "input.nml", {
-            "domain": {"nx": n, "ny": n, "nz": n},
-            "physics": {"nu": 1 / 1600, "initial": "tgv3d"},
-            "time": {"t_end": t_end, "cfl": cfl},
-            "sgs": {"model": sgs},
-            "output": {"dir": str(run_dir), "diag_every": 1, "checkpoint_at_end": False,
-                       "verbose": stream},
-        })
-        _solver.run(nml, nranks, stream=stream)
-        diag = read_diagnostics(run_dir / "diagnostics.csv")
+        diag, _ = _run_tgv(n, nranks, sgs, run_dir, t_end, cfl, stream)
     result = {"case": "tgv", "n": n, "nranks": nranks, "sgs": sgs, "cfl": cfl,
               **tgv_metrics(diag, ref)}
     if plot:
@@ -275,8 +265,9 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
                                                      lab[val], f[val])}
 
 
-def _run_tgv_les(n: int, nranks: int, sgs: str, run_dir: Path, t_end: float, cfl: float,
-                 stream: bool, env: dict | None = None, sgs_extra: dict | None = None):
+def _run_tgv(n: int, nranks: int, sgs: str, run_dir: Path, t_end: float, cfl: float,
+             stream: bool, env: dict | None = None, sgs_extra: dict | None = None):
+    """The Re = 1600 TGV on n^3 with SGS model sgs in run_dir; (diagnostics, wall seconds)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     nml = write_namelist(run_dir / "input.nml", {
         "domain": {"nx": n, "ny": n, "nz": n},
@@ -322,7 +313,7 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         base = Path(workdir) if workdir else Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
         for name in ("none", "smagorinsky"):
-            diag, wall = _run_tgv_les(n, nranks, name, base / name, t_end, cfl, stream)
+            diag, wall = _run_tgv(n, nranks, name, base / name, t_end, cfl, stream)
             runs[name] = diag
             models[name] = {**tgv_metrics(diag, ref), "wall_s": wall}
             log.info("tgv-les %s: rel L2 eps %.4f", name, models[name]["rel_l2_dissipation"])
@@ -349,7 +340,7 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
             # the solver ranks share the cores with the database: idle MPI ranks yield
             env = {"SSDB": db.address, "SR_DB_TYPE": "Standalone",
                    "OMPI_MCA_mpi_yield_when_idle": "1"}
-            diag, wall = _run_tgv_les(n, nranks, "learned", base / "learned", t_end, cfl,
+            diag, wall = _run_tgv(n, nranks, "learned", base / "learned", t_end, cfl,
                                       stream, env=env, sgs_extra=learned_options)
         finally:
             db.close()

@@ -76,7 +76,6 @@ module el_les
     real(rp), allocatable :: tau(:,:)           ! (ncell, 6): 11 22 33 12 13 23
     real(rp), allocatable :: tf(:,:,:,:)        ! (0:n+1, 0:n+1, 0:n+1, 6) with halos
     real(rp), allocatable :: ed(:,:,:,:)        ! (0:n, 0:n, 0:n, 3) off-diagonal edge stresses
-    integer :: clipped = 0                      ! cells clipped in the last compute (local)
   contains
     procedure :: init => stress_init
     procedure :: prepare => stress_prepare
@@ -213,7 +212,7 @@ contains
     type(decomp_t), intent(in) :: d
     real(rp), intent(in) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:)
     real(rp), intent(inout) :: du(0:, 0:, 0:), dv(0:, 0:, 0:), dw(0:, 0:, 0:)
-    integer :: i, j, k, p, nx, ny, nz, nclip
+    integer :: i, j, k, p, nx, ny, nz
     real(rp) :: dxi, dyi, dzi, s1, s2, s3, s4, s5, s6, e, ss, eps, nmax, ss_floor
     call this%stress(d, this%grad, this%tau)
     if (this%err /= 0) return
@@ -229,7 +228,7 @@ contains
     end do
     ss_floor = 0.01_rp*2*ss_floor/max(this%ncell, 1)
     dxi = 1/d%dx; dyi = 1/d%dy; dzi = 1/d%dz
-    eps = 0; nmax = 0; nclip = 0
+    eps = 0; nmax = 0
     p = 0
     associate(g => this%grad, t => this%tau, tf => this%tf)
       do k = 1, nz
@@ -242,7 +241,7 @@ contains
             s6 = 0.5_rp*(g(p, 6) + g(p, 8))
             e = -(t(p, 1)*s1 + t(p, 2)*s2 + t(p, 3)*s3 + 2*(t(p, 4)*s4 + t(p, 5)*s5 + t(p, 6)*s6))
             if (e < 0 .and. this%clip) then
-              t(p, :) = 0; e = 0; nclip = nclip + 1
+              t(p, :) = 0; e = 0
             end if
             eps = eps + e
             ss = 2*(s1**2 + s2**2 + s3**2 + 2*(s4**2 + s5**2 + s6**2))
@@ -255,7 +254,6 @@ contains
     end associate
     this%eps_sgs = eps
     this%nut_max = nmax
-    this%clipped = nclip
     call update_halo_n(d, this%tf)
     ! off-diagonal stresses on the cell edges, four-centre averages: xy-edge (i+1/2, j+1/2, k)
     ! in ed(:,:,:,1), xz-edge (i+1/2, j, k+1/2) in 2, yz-edge (i, j+1/2, k+1/2) in 3

@@ -27,63 +27,16 @@ module el_les_models
   use el_param, only: config_t
   use el_les, only: les_model_t, les_none_t, les_stress_t, les_smagorinsky_t, smagorinsky_stress, &
                     stress_init, stress_prepare, stress_free
+  use eddylearn_infer, only: elc_infer_meta, elc_infer_stats, elc_infer_create, elc_infer_start, &
+                             elc_infer_finish, elc_infer_stats_get, elc_infer_destroy, &
+                             ELC_INFER_MAX_NORM, ELC_LAYOUT_FORTRAN, c_str, get_last_error
   implicit none
   private
   public :: les_model_factory, les_learned_t
 
   integer(c_int), parameter :: ELC_OK = 0, ELC_ERR_DATABASE = 2, ELC_ERR_TIMEOUT = 6, &
-                               ELC_ERR_KEY = 7, ELC_LAYOUT_FORTRAN = 1
-  integer, parameter :: max_norm = 64     ! ELC_INFER_MAX_NORM
-
-  type, bind(c) :: elc_infer_meta
-    integer(c_int) :: found
-    integer(c_int64_t) :: version
-    integer(c_int) :: caller_normalises
-    integer(c_size_t) :: n_in, n_out
-    real(c_double) :: f_mean(max_norm), f_std(max_norm), l_mean(max_norm), l_std(max_norm)
-  end type elc_infer_meta
-
-  type, bind(c) :: elc_infer_stats
-    integer(c_int64_t) :: requests, answered, timeouts, busy, unreachable, missing_model, failures
-    real(c_double) :: mean_latency_s, max_latency_s
-  end type elc_infer_stats
-
-  interface
-    integer(c_int) function elc_infer_create(f, address, base, shard, timeout_ms) bind(c)
-      import :: c_int, c_ptr, c_char
-      type(c_ptr), intent(out) :: f
-      type(c_ptr), value :: address
-      character(kind=c_char), intent(in) :: base(*)
-      integer(c_int), value :: shard, timeout_ms
-    end function
-    integer(c_int) function elc_infer_start(f, model, meta, input, n, nin, layout) bind(c)
-      import :: c_int, c_ptr, c_size_t
-      type(c_ptr), value :: f, model, meta, input
-      integer(c_size_t), value :: n, nin
-      integer(c_int), value :: layout
-    end function
-    integer(c_int) function elc_infer_finish(f, output, n, nout, layout, meta) bind(c)
-      import :: c_int, c_ptr, c_size_t, elc_infer_meta
-      type(c_ptr), value :: f, output
-      integer(c_size_t), value :: n, nout
-      integer(c_int), value :: layout
-      type(elc_infer_meta), intent(out) :: meta
-    end function
-    integer(c_int) function elc_infer_stats_get(f, stats) bind(c)
-      import :: c_int, c_ptr, elc_infer_stats
-      type(c_ptr), value :: f
-      type(elc_infer_stats), intent(out) :: stats
-    end function
-    subroutine elc_infer_destroy(f) bind(c)
-      import :: c_ptr
-      type(c_ptr), value :: f
-    end subroutine
-    subroutine elc_f_last_error(buf, buflen) bind(c)
-      import :: c_char, c_int
-      character(kind=c_char), intent(out) :: buf(*)
-      integer(c_int), value :: buflen
-    end subroutine
-  end interface
+                               ELC_ERR_KEY = 7
+  integer, parameter :: max_norm = ELC_INFER_MAX_NORM
 
   type, extends(les_stress_t) :: les_learned_t
     type(c_ptr) :: inf = c_null_ptr
@@ -169,9 +122,9 @@ contains
     allocate(this%feat(this%ncell, 9), this%out(this%ncell, 6))
     this%feat = 0; this%out = 0
     write(rkey, '(a,i0)') trim(cfg%model_key)//'.rank', d%rank
-    ierr = elc_infer_create(this%inf, c_null_ptr, cstr(trim(rkey)), int(d%rank, c_int), &
+    ierr = elc_infer_create(this%inf, c_null_ptr, c_str(rkey), int(d%rank, c_int), &
                             int(cfg%timeout_ms, c_int))
-    if (ierr /= 0) msg = 'learned SGS model: '//last_error()
+    if (ierr /= 0) msg = 'learned SGS model: '//get_last_error()
     call MPI_Allreduce(ierr, g, 1, MPI_INTEGER, MPI_MAX, d%comm)
     if (g /= 0 .and. ierr == 0) then
       ierr = g; msg = '&sgs: learned model: the inference client failed on another rank'
@@ -204,7 +157,7 @@ contains
         call pack_meta(meta, mbuf)
       else
         mbuf(1) = -real(st, rp)
-        this%local_msg = last_error()
+        this%local_msg = get_last_error()
       end if
     end if
     call MPI_Bcast(mbuf, size(mbuf), MPI_DOUBLE_PRECISION, 0, this%comm)
@@ -285,7 +238,7 @@ contains
   subroutine classify(this, st)
     class(les_learned_t), intent(inout) :: this
     integer, intent(in) :: st
-    this%local_msg = last_error()
+    this%local_msg = get_last_error()
     select case (st)
     case (ELC_ERR_TIMEOUT, ELC_ERR_DATABASE, ELC_ERR_KEY)
       this%local_code = fell_back
@@ -504,17 +457,6 @@ contains
     s = 'learned'
   end function learned_name
 
-  function cstr(s) result(c)
-    character(len=*), intent(in) :: s
-    character(kind=c_char), allocatable :: c(:)
-    integer :: i
-    allocate(c(len(s) + 1))
-    do i = 1, len(s)
-      c(i) = s(i:i)
-    end do
-    c(len(s) + 1) = c_null_char
-  end function cstr
-
   subroutine set_cstr(p, s)
     character(kind=c_char), pointer :: p(:)
     character(len=*), intent(in) :: s
@@ -527,8 +469,4 @@ contains
     p(len(s) + 1) = c_null_char
   end subroutine set_cstr
 
-  function last_error() result(m)
-    character(len=msg_len) :: m
-    call elc_f_last_error(m, int(msg_len, c_int))
-  end function last_error
 end module el_les_models

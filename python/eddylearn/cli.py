@@ -1,6 +1,6 @@
 """The eddylearn command line: one entry point, one subcommand per task.
 
-  eddylearn solve CONFIG [--np N]             the solver alone, under mpirun
+  eddylearn solve CONFIG [--np N]             the solver alone, under its MPI launcher
   eddylearn validate CASE ... [--json FILE]   validation against exact or reference data
   eddylearn bench WHAT ... [--json FILE]      benchmarks, each figure next to its baseline
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-q", "--quiet", action="store_true", help="no live progress table")
     r.set_defaults(func=_cmd_run)
 
-    s = sub.add_parser("solve", help="run the solver alone under mpirun",
+    s = sub.add_parser("solve", help="run the solver alone under its MPI launcher",
                        description="Run the solver on a namelist file (groups &domain, "
                                    "&physics, &time, &sgs, &output; see docs/solver.md).")
     s.add_argument("config", help="namelist input file")
@@ -238,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     bi.add_argument("--json", help="write the figures as JSON to this file")
     bi.set_defaults(func=_cmd_bench_inference)
     _register_optional(sub, bsub)
+    for parser in [r, s, v, *bsub.choices.values()]:
+        parser.add_argument("--launcher", help="MPI launcher of the solver: openmpi, mpich, "
+                                               "intel, srun or an executable (default: "
+                                               "$EDDYLEARN_LAUNCHER, srun in a Slurm "
+                                               "allocation, else the launcher of the MPI "
+                                               "eddylearn was built with)")
     return p
 
 
@@ -257,6 +264,9 @@ def _register_optional(sub, bsub) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "launcher", None):
+        from .launch import LAUNCHER_VAR
+        os.environ[LAUNCHER_VAR] = args.launcher
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from .solver import SolverError

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from . import database
+from . import database, launch
 from ._paths import reference_tgv, solver_executable
 from .config import ExperimentConfig, les_model_key, trainer_model_key
 from .io import read_diagnostics, read_reference, write_namelist
@@ -55,15 +55,13 @@ def les_groups(cfg: ExperimentConfig, out: Path) -> dict:
 
 def _solver_settings(exp, nml: Path, ranks: int, launcher: str, env: dict | None = None):
     if launcher == "local":
-        rs = exp.create_run_settings(exe=str(solver_executable()), exe_args=[str(nml)],
-                                     run_command="mpirun", env_vars=env)
-        if os.geteuid() == 0:
-            rs.run_args["allow-run-as-root"] = None
-        if ranks > (os.cpu_count() or 1):
-            rs.run_args["oversubscribe"] = None
-    else:
-        rs = exp.create_run_settings(exe=str(solver_executable()), exe_args=[str(nml)],
-                                     env_vars=env)
+        # the launcher of the solver's MPI (eddylearn.launch), started as the entity's program
+        cmd = launch.command(ranks)
+        return exp.create_run_settings(exe=cmd[0], exe_args=cmd[1:] + [str(solver_executable()),
+                                                                      str(nml)],
+                                       run_command="", env_vars=env)
+    rs = exp.create_run_settings(exe=str(solver_executable()), exe_args=[str(nml)],
+                                 env_vars={**(env or {}), launch.NRANKS_VAR: str(ranks)})
     rs.set_tasks(ranks)
     return rs
 

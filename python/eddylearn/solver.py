@@ -1,4 +1,4 @@
-"""Run the solver: under mpirun as a separate program, or serially in this process.
+"""Run the solver: under its MPI launcher as a separate program, or serially in this process.
 
 The in-process :class:`Solver` uses the f90wrap bindings of the solver's Fortran kernels
 (module ``el_api``); it is meant for tests and notebooks. Production runs use :func:`run`.
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from typing import Mapping
 
 import numpy as np
 
+from . import launch
 from ._paths import solver_executable
 from .io import write_namelist
 
@@ -26,23 +26,16 @@ class SolverError(RuntimeError):
     """The solver refused its input or failed; the message is the solver's own."""
 
 
-def mpirun_command(nranks: int) -> list[str]:
-    """The mpirun prefix for nranks processes on this machine."""
-    if nranks < 1:
-        raise ValueError(f"the rank count must be at least 1, got {nranks}")
-    mpirun = shutil.which("mpirun")
-    if mpirun is None:
-        raise SolverError("mpirun not found on PATH; install Open MPI (openmpi-bin)")
-    cmd = [mpirun, "-np", str(nranks)]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-run-as-root")
-    if nranks > (os.cpu_count() or 1):
-        cmd.append("--oversubscribe")
-    return cmd
+def mpirun_command(nranks: int, launcher: str | None = None) -> list[str]:
+    """The launch prefix for nranks solver ranks (eddylearn.launch chooses the launcher)."""
+    return launch.command(nranks, launcher)
 
 
+# variables of a running MPI job (Open MPI, MPICH's Hydra and PMI, a Slurm job step)
 _LAUNCH_PREFIXES = ("PMIX_", "ORTE_", "OMPI_COMM_WORLD", "OMPI_MCA_ess", "OMPI_MCA_orte_",
-                    "OMPI_MCA_pmix", "OMPI_APP_CTX", "OMPI_FIRST_RANKS", "OMPI_UNIVERSE")
+                    "OMPI_MCA_pmix", "OMPI_APP_CTX", "OMPI_FIRST_RANKS", "OMPI_UNIVERSE",
+                    "PMI_", "HYDI_", "HYDRA_", "MPI_LOCALNRANKS", "MPI_LOCALRANKID",
+                    launch.NRANKS_VAR)
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -1,6 +1,8 @@
-! Pressure Poisson solver for the periodic MAC grid: FFTW's MPI r2c transform of the z slabs
-! (transposed output, distributed in y), division by the eigenvalues of the discrete
-! 7-point Laplacian, inverse transform. The same transforms serve spectral filtering.
+! Pressure Poisson solver for the periodic MAC grid: a distributed r2c transform of the z slabs
+! (serial FFTW in x and y on each plane, an all-to-all transpose to y slabs, FFTW in z), division
+! by the eigenvalues of the discrete 7-point Laplacian, inverse transform. The same transforms
+! serve spectral filtering. Only FFTW's serial library is used, so the solver builds against any
+! MPI whatever MPI an installed FFTW-MPI library was built for.
 module el_poisson
   use, intrinsic :: iso_c_binding
   use mpi_f08
@@ -9,12 +11,17 @@ module el_poisson
   implicit none
   private
   public :: poisson_t, poisson_init, poisson_solve, poisson_free, fft_forward, fft_backward
-  include 'fftw3-mpi.f03'
+  include 'fftw3.f03'
 
   type :: poisson_t
-    type(C_PTR) :: plan_f = C_NULL_PTR, plan_b = C_NULL_PTR, pr = C_NULL_PTR, pc = C_NULL_PTR
-    real(C_DOUBLE), pointer :: r(:,:,:) => null()             ! (2*(nx/2+1), ny, nzl), padded
+    type(C_PTR) :: plan_xy_f = C_NULL_PTR, plan_xy_b = C_NULL_PTR   ! 2D r2c/c2r per z plane
+    type(C_PTR) :: plan_z_f = C_NULL_PTR, plan_z_b = C_NULL_PTR     ! 1D along z, in place
+    type(C_PTR) :: pr = C_NULL_PTR, pw = C_NULL_PTR, pc = C_NULL_PTR
+    real(C_DOUBLE), pointer :: r(:,:,:) => null()             ! (nx, ny, nzl) physical
+    complex(C_DOUBLE_COMPLEX), pointer :: w(:,:,:) => null()  ! (nx/2+1, ny, nzl) z slabs
     complex(C_DOUBLE_COMPLEX), pointer :: c(:,:,:) => null()  ! (nx/2+1, nz, nyl), transposed
+    complex(C_DOUBLE_COMPLEX), allocatable :: sbuf(:), rbuf(:)   ! transpose buffers
+    integer, allocatable :: ycount(:), ystart(:)               ! y slab of each rank (0-based)
     integer :: nxh, nyl, jstart                                ! spectral local sizes
     real(rp), allocatable :: lamx(:), lamy(:), lamz(:)         ! Laplacian eigenvalues
     integer, allocatable :: kx(:), ky(:), kz(:)                ! signed integer wavenumbers
@@ -29,35 +36,53 @@ contains
     type(decomp_t),  intent(in)  :: d
     logical,         intent(in)  :: measure
     integer,         intent(out) :: ierr
-    integer(C_INTPTR_T) :: alloc_local, lnz, lzs, lny, lys, n0, n1, n2h
     integer(C_INT) :: flags
-    integer :: i, j, k
+    integer :: i, j, k, q, nzl, nyl
+    type(fftw_iodim) :: zdim(1), zmany(2)
     ierr = 0
-    call fftw_mpi_init()
     ps%nxh = d%nx/2 + 1
-    n0 = d%nz; n1 = d%ny; n2h = ps%nxh
-    alloc_local = fftw_mpi_local_size_3d_transposed(n0, n1, n2h, d%comm%MPI_VAL, &
-                                                    lnz, lzs, lny, lys)
-    if (lnz /= d%n(3) .or. lzs /= d%kstart - 1) then
+    nzl = d%n(3)
+    ! y slabs of the transposed spectrum: the first mod(ny, nranks) ranks take one plane more
+    allocate(ps%ycount(0:d%nranks-1), ps%ystart(0:d%nranks-1))
+    do q = 0, d%nranks - 1
+      ps%ycount(q) = d%ny/d%nranks
+      if (q < mod(d%ny, d%nranks)) ps%ycount(q) = ps%ycount(q) + 1
+      ps%ystart(q) = q*(d%ny/d%nranks) + min(q, mod(d%ny, d%nranks))
+    end do
+    ps%nyl = ps%ycount(d%rank); ps%jstart = ps%ystart(d%rank) + 1
+    nyl = max(ps%nyl, 1)
+    ps%pr = fftw_alloc_real(int(d%nx, C_SIZE_T)*d%ny*max(nzl, 1))
+    ps%pw = fftw_alloc_complex(int(ps%nxh, C_SIZE_T)*d%ny*max(nzl, 1))
+    ps%pc = fftw_alloc_complex(int(ps%nxh, C_SIZE_T)*d%nz*nyl)
+    if (.not. (c_associated(ps%pr) .and. c_associated(ps%pw) .and. c_associated(ps%pc))) then
       ierr = 1; return
     end if
-    ps%nyl = int(lny); ps%jstart = int(lys) + 1
-    ps%pr = fftw_alloc_real(2*alloc_local)
-    ps%pc = fftw_alloc_complex(alloc_local)
-    call c_f_pointer(ps%pr, ps%r, [2*ps%nxh, d%ny, d%n(3)])
-    call c_f_pointer(ps%pc, ps%c, [ps%nxh, d%nz, max(ps%nyl, 1)])
+    call c_f_pointer(ps%pr, ps%r, [d%nx, d%ny, max(nzl, 1)])
+    call c_f_pointer(ps%pw, ps%w, [ps%nxh, d%ny, max(nzl, 1)])
+    call c_f_pointer(ps%pc, ps%c, [ps%nxh, d%nz, nyl])
+    allocate(ps%sbuf(ps%nxh*d%ny*max(nzl, 1)), ps%rbuf(ps%nxh*nyl*d%nz))
     flags = FFTW_ESTIMATE
     if (measure) flags = FFTW_MEASURE
-    n2h = d%nx
-    ps%plan_f = fftw_mpi_plan_dft_r2c_3d(n0, n1, n2h, ps%r, ps%c, d%comm%MPI_VAL, &
-                                         ior(flags, FFTW_MPI_TRANSPOSED_OUT))
-    ps%plan_b = fftw_mpi_plan_dft_c2r_3d(n0, n1, n2h, ps%c, ps%r, d%comm%MPI_VAL, &
-                                         ior(flags, FFTW_MPI_TRANSPOSED_IN))
-    if (.not. c_associated(ps%plan_f) .or. .not. c_associated(ps%plan_b)) then
+    ! (x, y) planes: FFTW's dimensions are in C order, slowest first
+    ps%plan_xy_f = fftw_plan_many_dft_r2c(2, [d%ny, d%nx], nzl, ps%r, [d%ny, d%nx], 1, &
+                                          d%nx*d%ny, ps%w, [d%ny, ps%nxh], 1, ps%nxh*d%ny, flags)
+    ps%plan_xy_b = fftw_plan_many_dft_c2r(2, [d%ny, d%nx], nzl, ps%w, [d%ny, ps%nxh], 1, &
+                                          ps%nxh*d%ny, ps%r, [d%ny, d%nx], 1, d%nx*d%ny, flags)
+    ! z lines of the transposed spectrum, one per (kx, local ky)
+    zdim(1) = fftw_iodim(d%nz, ps%nxh, ps%nxh)
+    zmany(1) = fftw_iodim(ps%nxh, 1, 1)
+    zmany(2) = fftw_iodim(ps%nyl, ps%nxh*d%nz, ps%nxh*d%nz)
+    if (ps%nyl > 0) then
+      ps%plan_z_f = fftw_plan_guru_dft(1, zdim, 2, zmany, ps%c, ps%c, FFTW_FORWARD, flags)
+      ps%plan_z_b = fftw_plan_guru_dft(1, zdim, 2, zmany, ps%c, ps%c, FFTW_BACKWARD, flags)
+    end if
+    if (.not. c_associated(ps%plan_xy_f) .or. .not. c_associated(ps%plan_xy_b) .or. &
+        (ps%nyl > 0 .and. (.not. c_associated(ps%plan_z_f) .or. &
+                           .not. c_associated(ps%plan_z_b)))) then
       ierr = 2; return
     end if
-    allocate(ps%lamx(ps%nxh), ps%lamy(max(ps%nyl, 1)), ps%lamz(d%nz))
-    allocate(ps%kx(ps%nxh), ps%ky(max(ps%nyl, 1)), ps%kz(d%nz))
+    allocate(ps%lamx(ps%nxh), ps%lamy(nyl), ps%lamz(d%nz))
+    allocate(ps%kx(ps%nxh), ps%ky(nyl), ps%kz(d%nz))
     do i = 1, ps%nxh
       ps%kx(i) = i - 1
       ps%lamx(i) = -(2 - 2*cos(2*pi*(i-1)/d%nx))/d%dx**2
@@ -79,6 +104,79 @@ contains
     end function wrap
   end subroutine poisson_init
 
+  ! z slabs w(:, :, nzl) -> y slabs c(:, nz, nyl): rank q receives the planes ystart(q)+1..
+  ! of every rank's slab.
+  subroutine transpose_zy(ps, d)
+    type(poisson_t), intent(inout) :: ps
+    type(decomp_t),  intent(in)    :: d
+    integer :: q, j, k, m, nzl
+    integer :: scount(0:d%nranks-1), sdisp(0:d%nranks-1), rcount(0:d%nranks-1), &
+               rdisp(0:d%nranks-1)
+    nzl = d%n(3)
+    m = 0
+    do q = 0, d%nranks - 1
+      sdisp(q) = m
+      do k = 1, nzl
+        do j = ps%ystart(q) + 1, ps%ystart(q) + ps%ycount(q)
+          ps%sbuf(m+1:m+ps%nxh) = ps%w(:, j, k)
+          m = m + ps%nxh
+        end do
+      end do
+      scount(q) = m - sdisp(q)
+      rcount(q) = ps%nxh*ps%nyl*nzl
+      rdisp(q) = q*rcount(q)
+    end do
+    call MPI_Alltoallv(ps%sbuf, scount, sdisp, MPI_DOUBLE_COMPLEX, ps%rbuf, rcount, rdisp, &
+                       MPI_DOUBLE_COMPLEX, d%comm)
+    m = 0
+    do q = 0, d%nranks - 1
+      do k = q*nzl + 1, (q + 1)*nzl
+        do j = 1, ps%nyl
+          ps%c(:, k, j) = ps%rbuf(m+1:m+ps%nxh)
+          m = m + ps%nxh
+        end do
+      end do
+    end do
+  end subroutine transpose_zy
+
+  ! The inverse of transpose_zy: y slabs c -> z slabs w.
+  subroutine transpose_yz(ps, d)
+    type(poisson_t), intent(inout) :: ps
+    type(decomp_t),  intent(in)    :: d
+    integer :: q, j, k, m, nzl
+    integer :: scount(0:d%nranks-1), sdisp(0:d%nranks-1), rcount(0:d%nranks-1), &
+               rdisp(0:d%nranks-1)
+    nzl = d%n(3)
+    m = 0
+    do q = 0, d%nranks - 1
+      do k = q*nzl + 1, (q + 1)*nzl
+        do j = 1, ps%nyl
+          ps%rbuf(m+1:m+ps%nxh) = ps%c(:, k, j)
+          m = m + ps%nxh
+        end do
+      end do
+      scount(q) = ps%nxh*ps%nyl*nzl
+      sdisp(q) = q*scount(q)
+    end do
+    m = 0
+    do q = 0, d%nranks - 1
+      rdisp(q) = m
+      rcount(q) = ps%nxh*ps%ycount(q)*nzl
+      m = m + rcount(q)
+    end do
+    call MPI_Alltoallv(ps%rbuf, scount, sdisp, MPI_DOUBLE_COMPLEX, ps%sbuf, rcount, rdisp, &
+                       MPI_DOUBLE_COMPLEX, d%comm)
+    m = 0
+    do q = 0, d%nranks - 1
+      do k = 1, nzl
+        do j = ps%ystart(q) + 1, ps%ystart(q) + ps%ycount(q)
+          ps%w(:, j, k) = ps%sbuf(m+1:m+ps%nxh)
+          m = m + ps%nxh
+        end do
+      end do
+    end do
+  end subroutine transpose_yz
+
   ! Forward transform of the interior of a(0:,0:,0:) into ps%c.
   subroutine fft_forward(ps, d, a)
     type(poisson_t), intent(inout) :: ps
@@ -90,7 +188,9 @@ contains
         ps%r(1:d%nx, j, k) = a(1:d%nx, j, k)
       end do
     end do
-    call fftw_mpi_execute_dft_r2c(ps%plan_f, ps%r, ps%c)
+    call fftw_execute_dft_r2c(ps%plan_xy_f, ps%r, ps%w)
+    call transpose_zy(ps, d)
+    if (ps%nyl > 0) call fftw_execute_dft(ps%plan_z_f, ps%c, ps%c)
   end subroutine fft_forward
 
   ! Inverse transform of ps%c into the interior of a(0:,0:,0:), normalised.
@@ -99,7 +199,9 @@ contains
     type(decomp_t),  intent(in)    :: d
     real(rp),        intent(inout) :: a(0:, 0:, 0:)
     integer :: k, j
-    call fftw_mpi_execute_dft_c2r(ps%plan_b, ps%c, ps%r)
+    if (ps%nyl > 0) call fftw_execute_dft(ps%plan_z_b, ps%c, ps%c)
+    call transpose_yz(ps, d)
+    call fftw_execute_dft_c2r(ps%plan_xy_b, ps%w, ps%r)
     do k = 1, d%n(3)
       do j = 1, d%n(2)
         a(1:d%nx, j, k) = ps%r(1:d%nx, j, k)*ps%norm
@@ -133,10 +235,15 @@ contains
 
   subroutine poisson_free(ps)
     type(poisson_t), intent(inout) :: ps
-    if (c_associated(ps%plan_f)) call fftw_destroy_plan(ps%plan_f)
-    if (c_associated(ps%plan_b)) call fftw_destroy_plan(ps%plan_b)
+    if (c_associated(ps%plan_xy_f)) call fftw_destroy_plan(ps%plan_xy_f)
+    if (c_associated(ps%plan_xy_b)) call fftw_destroy_plan(ps%plan_xy_b)
+    if (c_associated(ps%plan_z_f)) call fftw_destroy_plan(ps%plan_z_f)
+    if (c_associated(ps%plan_z_b)) call fftw_destroy_plan(ps%plan_z_b)
     if (c_associated(ps%pr)) call fftw_free(ps%pr)
+    if (c_associated(ps%pw)) call fftw_free(ps%pw)
     if (c_associated(ps%pc)) call fftw_free(ps%pc)
-    ps%plan_f = C_NULL_PTR; ps%plan_b = C_NULL_PTR; ps%pr = C_NULL_PTR; ps%pc = C_NULL_PTR
+    ps%plan_xy_f = C_NULL_PTR; ps%plan_xy_b = C_NULL_PTR
+    ps%plan_z_f = C_NULL_PTR; ps%plan_z_b = C_NULL_PTR
+    ps%pr = C_NULL_PTR; ps%pw = C_NULL_PTR; ps%pc = C_NULL_PTR
   end subroutine poisson_free
 end module el_poisson

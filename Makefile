@@ -2,7 +2,9 @@
 #   make run    set up (Debian packages, .venv, wheel) and run the default online-learning
 #               experiment (CONFIG=file.toml for another one) into OUT (default out/)
 #   make test   set up and run the test suite
-# Helpers: make setup | wheel | bench | validate | clean. Each step is skipped when done.
+# Helpers: make setup | wheel | sdist | bench | validate | clean. Each step is skipped when done.
+# Without apt or root (a cluster), make setup checks for the tools and libraries instead of
+# installing them and says what is missing (docs/install.md).
 
 SHELL      := /bin/bash
 PYTHON     ?= python3
@@ -10,7 +12,15 @@ VENV       := .venv
 BIN        := $(VENV)/bin
 STAMPS     := build/stamps
 VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
-WHEEL      := dist/eddylearn-$(VERSION)-cp311-cp311-linux_$(shell uname -m).whl
+ARCH       := $(shell uname -m)
+# the portable wheel: built, then repaired by auditwheel to the oldest manylinux tag this
+# machine's libraries allow, bundling FFTW, hiredis and the Fortran runtime; the MPI and
+# libtorch stay the user's (their MPI, the torch wheel)
+WHEEL_PLAT ?= manylinux_2_35_$(ARCH)
+RAW_WHEEL  := build/dist-raw/eddylearn-$(VERSION)-cp311-cp311-linux_$(ARCH).whl
+WHEEL      := dist/eddylearn-$(VERSION)-cp311-cp311-$(WHEEL_PLAT).whl
+WHEEL_EXCLUDE := libmpi*.so* libmpich*.so* libtorch*.so* libc10*.so*
+SDIST      := dist/eddylearn-$(VERSION).tar.gz
 OUT        ?= out
 NP         ?= 2
 CONFIG     ?=
@@ -18,30 +28,30 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 APT_PACKAGES := gfortran gcc g++ make pkg-config openmpi-bin libopenmpi-dev \
                 libfftw3-dev libfftw3-mpi-dev libhiredis-dev redis-server redis-tools
+# beside the default MPI, the tests build against Debian's MPICH
+APT_TEST_PACKAGES := mpich libmpich-dev
 SOURCES := $(shell find solver python database client -type f \
              \( -name '*.f90' -o -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.py' \
                 -o -name 'meson.build' -o -name '*.gdiag' -o -name '*.md' -o -name '*.in' \) \
              2>/dev/null) \
            meson.build meson.options pyproject.toml
 
-.PHONY: setup run test wheel bench validate clean
+.PHONY: setup run test test-prereqs wheel sdist bench validate clean
 
 setup: $(STAMPS)/installed
 
+# Debian packages with apt; elsewhere a check of the tools and libraries (tools/system-deps.sh)
 $(STAMPS)/apt:
 	@mkdir -p $(STAMPS)
-	@missing=""; for p in $(APT_PACKAGES); do \
-	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	$(PYTHON) -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
-	  || missing="$$missing python3-dev"; \
-	$(PYTHON) -c 'import ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
-	  if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
-	else echo "Debian packages: all present"; fi
+	@PYTHON=$(PYTHON) tools/system-deps.sh $(APT_PACKAGES)
 	@touch $@
+
+# what only the tests need: MPICH beside the default MPI
+$(STAMPS)/apt-test: $(STAMPS)/apt
+	@PYTHON=$(PYTHON) EDDYLEARN_NEED_MPICH=1 tools/system-deps.sh $(APT_PACKAGES) $(APT_TEST_PACKAGES)
+	@touch $@
+
+test-prereqs: $(STAMPS)/apt-test
 
 $(STAMPS)/venv: $(STAMPS)/apt requirements-build.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,11 +61,25 @@ $(STAMPS)/venv: $(STAMPS)/apt requirements-build.txt
 
 wheel: $(WHEEL)
 
-$(WHEEL): $(STAMPS)/venv $(SOURCES)
-	@mkdir -p dist
-	$(BIN)/python -m pip wheel -q --no-build-isolation --no-deps -w dist \
+$(RAW_WHEEL): $(STAMPS)/venv $(SOURCES)
+	@mkdir -p $(dir $@)
+	$(BIN)/python -m pip wheel -q --no-build-isolation --no-deps -w $(dir $@) \
 	  -Cbuild-dir=build/wheel .
 	@test -f $@ || { echo "expected wheel $@ was not built"; exit 1; }
+
+$(WHEEL): $(RAW_WHEEL)
+	@mkdir -p dist
+	$(BIN)/auditwheel repair --plat $(WHEEL_PLAT) $(foreach x,$(WHEEL_EXCLUDE),--exclude '$(x)') \
+	  -w dist $<
+	@test -f $@ || { echo "expected wheel $@ was not written"; exit 1; }
+
+# the source distribution (git-tracked files): pip builds it against the MPI it finds
+sdist: $(SDIST)
+
+$(SDIST): $(STAMPS)/venv $(SOURCES)
+	@mkdir -p dist
+	$(BIN)/python -c 'import mesonpy; mesonpy.build_sdist("dist")'
+	@test -f $@ || { echo "expected source distribution $@ was not written"; exit 1; }
 
 $(STAMPS)/installed: $(WHEEL)
 	$(BIN)/python -m pip install -q "$(WHEEL)[test]"
@@ -65,7 +89,7 @@ $(STAMPS)/installed: $(WHEEL)
 run: setup
 	$(BIN)/eddylearn run $(CONFIG) --out $(OUT)
 
-test: setup
+test: setup test-prereqs
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 validate: setup

@@ -3,13 +3,18 @@ unknown section or key is an error that names it; values are checked before anyt
 from __future__ import annotations
 
 import dataclasses
-import tomllib
+import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .io import NAMELIST_KEYS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, from PyPI
+    import tomli as tomllib
 
 
 class ConfigError(ValueError):

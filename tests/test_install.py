@@ -94,8 +94,7 @@ def _small_case(path: Path, out: Path) -> Path:
 @pytest.fixture(scope="module")
 def mpich_venv(tmp_path_factory):
     """eddylearn built from `make sdist`'s archive in a fresh environment with MPIFC naming
-    MPICH's wrapper, while Open MPI's mpifort comes first on PATH (the database module, which
-    does not use MPI, is left out to keep the build short)."""
+    MPICH's wrapper, while Open MPI's mpifort comes first on PATH."""
     for tool in ("mpifort.mpich", "mpiexec.mpich"):
         assert shutil.which(tool), f"{tool} missing: `make test-prereqs` installs MPICH"
     make = subprocess.run(["make", "-C", str(REPO), "sdist"], capture_output=True, text=True)
@@ -106,8 +105,7 @@ def mpich_venv(tmp_path_factory):
     bin_dir = _fresh_venv(root)
     env = _env(bin_dir, MPIFC="mpifort.mpich")
     res = _run([bin_dir / "python", "-m", "pip", "install", "--no-deps", "--no-index",
-                "--no-build-isolation", "-Csetup-args=-Ddatabase=disabled", sdist], env,
-               timeout=1800)
+                "--no-build-isolation", sdist], env, timeout=1800)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     pkg = next((root / "lib").glob("python3*/site-packages")) / "eddylearn"
     return bin_dir, pkg, _env(bin_dir)
@@ -122,7 +120,7 @@ def test_sdist_build_links_the_mpi_asked_for(mpich_venv):
         assert not any(lib.startswith("libmpi.so") or lib.startswith("libmpi_") for lib in libs)
     rec = json.loads((pkg / "_mpi.json").read_text())
     assert rec["family"] == "mpich" and rec["launcher"] == "mpiexec.mpich"
-    assert "libmpich.so.12" in rec["libmpi"]
+    assert rec["libmpi"] and all(lib.startswith("libmpich") for lib in rec["libmpi"])
     for src in ("eddylearn_client_c.f90", "eddylearn_client.f90", "eddylearn_infer.f90"):
         assert (pkg / "include" / src).is_file()
 

@@ -16,6 +16,7 @@ module el_poisson
   type :: poisson_t
     type(C_PTR) :: plan_xy_f = C_NULL_PTR, plan_xy_b = C_NULL_PTR   ! 2D r2c/c2r per z plane
     type(C_PTR) :: plan_z_f = C_NULL_PTR, plan_z_b = C_NULL_PTR     ! 1D along z, in place
+    type(C_PTR) :: plan_3_f = C_NULL_PTR, plan_3_b = C_NULL_PTR     ! one rank: 3D r -> c
     type(C_PTR) :: pr = C_NULL_PTR, pw = C_NULL_PTR, pc = C_NULL_PTR
     real(C_DOUBLE), pointer :: r(:,:,:) => null()             ! (nx, ny, nzl) physical
     complex(C_DOUBLE_COMPLEX), pointer :: w(:,:,:) => null()  ! (nx/2+1, ny, nzl) z slabs
@@ -38,7 +39,7 @@ contains
     integer,         intent(out) :: ierr
     integer(C_INT) :: flags
     integer :: i, j, k, q, nzl, nyl
-    type(fftw_iodim) :: zdim(1), zmany(2)
+    type(fftw_iodim) :: zdim(1), zmany(2), xyz(3)
     ierr = 0
     ps%nxh = d%nx/2 + 1
     nzl = d%n(3)
@@ -63,6 +64,20 @@ contains
     allocate(ps%sbuf(ps%nxh*d%ny*max(nzl, 1)), ps%rbuf(ps%nxh*nyl*d%nz))
     flags = FFTW_ESTIMATE
     if (measure) flags = FFTW_MEASURE
+    if (d%nranks == 1) then
+      ! one rank: one 3D transform writing the transposed layout directly (no copies)
+      xyz(1) = fftw_iodim(d%nz, d%nx*d%ny, ps%nxh)
+      xyz(2) = fftw_iodim(d%ny, d%nx, ps%nxh*d%nz)
+      xyz(3) = fftw_iodim(d%nx, 1, 1)
+      ps%plan_3_f = fftw_plan_guru_dft_r2c(3, xyz, 0, zmany, ps%r, ps%c, flags)
+      xyz(1) = fftw_iodim(d%nz, ps%nxh, d%nx*d%ny)
+      xyz(2) = fftw_iodim(d%ny, ps%nxh*d%nz, d%nx)
+      xyz(3) = fftw_iodim(d%nx, 1, 1)
+      ps%plan_3_b = fftw_plan_guru_dft_c2r(3, xyz, 0, zmany, ps%c, ps%r, flags)
+      if (.not. c_associated(ps%plan_3_f) .or. .not. c_associated(ps%plan_3_b)) then
+        ierr = 2; return
+      end if
+    end if
     ! (x, y) planes: FFTW's dimensions are in C order, slowest first
     ps%plan_xy_f = fftw_plan_many_dft_r2c(2, [d%ny, d%nx], nzl, ps%r, [d%ny, d%nx], 1, &
                                           d%nx*d%ny, ps%w, [d%ny, ps%nxh], 1, ps%nxh*d%ny, flags)
@@ -188,6 +203,10 @@ contains
         ps%r(1:d%nx, j, k) = a(1:d%nx, j, k)
       end do
     end do
+    if (c_associated(ps%plan_3_f)) then
+      call fftw_execute_dft_r2c(ps%plan_3_f, ps%r, ps%c)
+      return
+    end if
     call fftw_execute_dft_r2c(ps%plan_xy_f, ps%r, ps%w)
     call transpose_zy(ps, d)
     if (ps%nyl > 0) call fftw_execute_dft(ps%plan_z_f, ps%c, ps%c)
@@ -199,9 +218,13 @@ contains
     type(decomp_t),  intent(in)    :: d
     real(rp),        intent(inout) :: a(0:, 0:, 0:)
     integer :: k, j
-    if (ps%nyl > 0) call fftw_execute_dft(ps%plan_z_b, ps%c, ps%c)
-    call transpose_yz(ps, d)
-    call fftw_execute_dft_c2r(ps%plan_xy_b, ps%w, ps%r)
+    if (c_associated(ps%plan_3_b)) then
+      call fftw_execute_dft_c2r(ps%plan_3_b, ps%c, ps%r)   ! (overwrites ps%c)
+    else
+      if (ps%nyl > 0) call fftw_execute_dft(ps%plan_z_b, ps%c, ps%c)
+      call transpose_yz(ps, d)
+      call fftw_execute_dft_c2r(ps%plan_xy_b, ps%w, ps%r)
+    end if
     do k = 1, d%n(3)
       do j = 1, d%n(2)
         a(1:d%nx, j, k) = ps%r(1:d%nx, j, k)*ps%norm
@@ -239,11 +262,14 @@ contains
     if (c_associated(ps%plan_xy_b)) call fftw_destroy_plan(ps%plan_xy_b)
     if (c_associated(ps%plan_z_f)) call fftw_destroy_plan(ps%plan_z_f)
     if (c_associated(ps%plan_z_b)) call fftw_destroy_plan(ps%plan_z_b)
+    if (c_associated(ps%plan_3_f)) call fftw_destroy_plan(ps%plan_3_f)
+    if (c_associated(ps%plan_3_b)) call fftw_destroy_plan(ps%plan_3_b)
     if (c_associated(ps%pr)) call fftw_free(ps%pr)
     if (c_associated(ps%pw)) call fftw_free(ps%pw)
     if (c_associated(ps%pc)) call fftw_free(ps%pc)
     ps%plan_xy_f = C_NULL_PTR; ps%plan_xy_b = C_NULL_PTR
     ps%plan_z_f = C_NULL_PTR; ps%plan_z_b = C_NULL_PTR
+    ps%plan_3_f = C_NULL_PTR; ps%plan_3_b = C_NULL_PTR
     ps%pr = C_NULL_PTR; ps%pw = C_NULL_PTR; ps%pc = C_NULL_PTR
   end subroutine poisson_free
 end module el_poisson

@@ -364,3 +364,33 @@ def test_setup_check_passes_with_everything_present():
                {**os.environ, "EDDYLEARN_NO_APT": "1", "EDDYLEARN_NEED_MPICH": "1"})
     assert res.returncode == 0, res.stdout
     assert "all present" in res.stdout and "missing" not in res.stdout
+
+
+# ------------------------------------------------------------------ the launcher choice
+
+def test_launcher_choice(monkeypatch):
+    """In the development build (Open MPI): the build's launcher by default, a kind or an
+    executable by name or environment variable, each identified by what it says it is."""
+    from eddylearn import launch
+    monkeypatch.delenv(launch.LAUNCHER_VAR, raising=False)
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    assert launch.build_record()["family"] == "openmpi"
+    default = launch.resolve()
+    assert default.kind == "openmpi" and launch.identify(default.exe) == "openmpi"
+    cmd = default.command(2)
+    assert cmd[1:5] == ["-np", "2", "-x", f"{launch.NRANKS_VAR}=2"]
+    mpich = launch.resolve("mpich")
+    assert mpich.kind == "mpich" and Path(mpich.exe).name == "mpiexec.mpich"
+    assert mpich.command(3)[1:] == ["-n", "3", "-genv", launch.NRANKS_VAR, "3"]
+    assert launch.resolve("mpiexec.mpich").kind == "mpich"
+    assert launch.resolve("mpirun.openmpi").kind == "openmpi"
+    monkeypatch.setenv(launch.LAUNCHER_VAR, "mpich")
+    assert launch.resolve().kind == "mpich"
+    assert launch.resolve("openmpi").kind == "openmpi"          # the option beats the variable
+    with pytest.raises(launch.LaunchError, match="no-such-launcher"):
+        launch.resolve("no-such-launcher")
+    if not shutil.which("srun"):
+        with pytest.raises(launch.LaunchError, match="srun"):
+            launch.resolve("srun")
+    assert launch.Launcher("srun", "/usr/bin/srun").command(4) == [
+        "/usr/bin/srun", "--ntasks", "4", f"--export=ALL,{launch.NRANKS_VAR}=4"]

@@ -165,6 +165,25 @@ def test_singletons_are_refused(mpich_venv, tmp_path):
     assert res.returncode == 2 and SINGLETONS in res.stderr
 
 
+def test_mpi_probe_follows_mpifc_and_mpicc():
+    """The wrapper the build takes: MPIFC, else the Fortran wrapper next to MPICC, else the
+    first mpifort on PATH; with its family and launcher."""
+    probe = REPO / "solver" / "tools" / "mpi_probe.py"
+
+    def facts(**env):
+        base = {k: v for k, v in os.environ.items() if k not in ("MPIFC", "MPICC")}
+        out = _run([sys.executable, probe], {**base, **env}).stdout
+        return dict(ln.split("\t", 1) for ln in out.splitlines()
+                    if not ln.startswith(("compile\t", "link\t")))
+
+    assert facts()["family"] == "openmpi"
+    for env in ({"MPIFC": "mpifort.mpich"}, {"MPICC": "mpicc.mpich"}):
+        f = facts(**env)
+        assert f["family"] == "mpich" and f["wrapper"].endswith("mpifort.mpich")
+        assert f["launcher"] == "mpiexec.mpich"
+    assert facts(MPIFC="mpifort.openmpi")["launcher"] == "mpirun.openmpi"
+
+
 def test_build_without_a_dependency_names_it(tmp_path):
     """meson stops at configuration with the missing library's name and where to get it."""
     bin_dir = Path(sys.executable).parent

@@ -184,9 +184,28 @@ def test_mpi_probe_follows_mpifc_and_mpicc():
     assert facts(MPIFC="mpifort.openmpi")["launcher"] == "mpirun.openmpi"
 
 
-def test_build_without_a_dependency_names_it(tmp_path):
-    """meson stops at configuration with the missing library's name and where to get it."""
+def test_build_dependencies_from_roots_or_named_when_missing(tmp_path):
+    """FFTW_ROOT and HIREDIS_ROOT prefixes serve where pkg-config knows neither; a missing
+    library stops the configuration with its name and where to get it."""
     bin_dir = Path(sys.executable).parent
+    libdir = Path(subprocess.run(["pkg-config", "--variable=libdir", "fftw3"], check=True,
+                                 capture_output=True, text=True).stdout.strip())
+    incdir = Path(subprocess.run(["pkg-config", "--variable=includedir", "fftw3"], check=True,
+                                 capture_output=True, text=True).stdout.strip())
+    roots = tmp_path / "roots"
+    for name, lib, inc in (("fftw", "libfftw3.so", ["fftw3.f03", "fftw3.h"]),
+                           ("hiredis", "libhiredis.so", ["hiredis"])):
+        (roots / name / "lib").mkdir(parents=True)
+        (roots / name / "include").mkdir()
+        (roots / name / "lib" / lib).symlink_to(libdir / lib)
+        for i in inc:
+            (roots / name / "include" / i).symlink_to(incdir / i)
+    env = {**os.environ, "PKG_CONFIG_LIBDIR": str(tmp_path / "no-pc"), "PKG_CONFIG_PATH": "",
+           "FFTW_ROOT": str(roots / "fftw"), "HIREDIS_ROOT": str(roots / "hiredis")}
+    res = _run([bin_dir / "meson", "setup", tmp_path / "a", REPO, "-Ddatabase=disabled"], env,
+               timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:]
+    assert "Library fftw3 found: YES" in res.stdout and "Library hiredis found: YES" in res.stdout
     env = {**os.environ, "FFTW_ROOT": str(tmp_path / "nofftw"), "MPIFC": "mpifort.mpich"}
     res = _run([bin_dir / "meson", "setup", tmp_path / "b", REPO, "-Ddatabase=disabled"], env,
                timeout=300)

@@ -148,6 +148,47 @@ def test_mpich_build_validates_tg2d_at_second_order(mpich_venv, tmp_path):
     assert 1.9 <= order <= 2.1
 
 
+def test_mpich_build_runs_the_experiment(mpich_venv, tmp_path):
+    """`eddylearn run` from the source build: the database, the solver under MPICH's launcher
+    (one 2-rank world) and a trainer, through SmartSim."""
+    from servers import free_port
+    bin_dir, _, env = mpich_venv
+    cfg = tmp_path / "exp.toml"
+    cfg.write_text(f"""[experiment]
+name = "mpich"
+time_limit = 300.0
+[database]
+port = {free_port()}
+[solver]
+ranks = 2
+[solver.domain]
+nx = 16
+ny = 16
+nz = 16
+[solver.time]
+t_end = 100.0
+max_steps = 20
+[solver.staging]
+snapshot_every = 10
+sgs_every = 2
+sgs_width = 2
+[[trainer]]
+name = "trainer"
+ranks = 1
+publish_every = 20
+steps_per_round = 10
+extra_steps = 50
+""")
+    out = tmp_path / "out"
+    res = _run([bin_dir / "eddylearn", "run", cfg, "--out", out, "--quiet"],
+               {**env, "XDG_CACHE_HOME": str(tmp_path / "cache")}, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["outcome"] == "completed" and report["solver"]["steps"] == 20
+    logs = "".join(p.read_text() for p in (out / "solver").glob("*.out"))
+    assert logs.count(RANKS_LINE) == 1, logs[-2000:]
+
+
 def test_singletons_are_refused(mpich_venv, tmp_path):
     """Another MPI's launcher starts two singletons of the MPICH solver: both stop, saying so."""
     bin_dir, pkg, env = mpich_venv

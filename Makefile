@@ -27,7 +27,7 @@ CONFIG     ?=
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 APT_PACKAGES := gfortran gcc g++ make pkg-config openmpi-bin libopenmpi-dev \
-                libfftw3-dev libfftw3-mpi-dev libhiredis-dev redis-server redis-tools
+                libfftw3-dev libhiredis-dev redis-server redis-tools
 # beside the default MPI, the tests build against Debian's MPICH
 APT_TEST_PACKAGES := mpich libmpich-dev
 SOURCES := $(shell find solver python database client -type f \

@@ -149,20 +149,27 @@ def resolve(choice: str | None = None) -> Launcher:
     return Launcher(kind, exe)
 
 
-@functools.lru_cache(maxsize=1)
 def check_mpi_library() -> None:
-    """Raise LaunchError, once, when the MPI library the solver was linked with is missing."""
-    exe = solver_executable()
+    """Raise LaunchError when a library the solver was linked with, its MPI's above all, is
+    missing here (a wheel on a machine without that MPI): one line, once per executable."""
+    _check_libraries(str(solver_executable()))
+
+
+@functools.lru_cache(maxsize=None)
+def _check_libraries(exe: str) -> None:
     try:
-        out = subprocess.run(["ldd", str(exe)], capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run(["ldd", exe], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.TimeoutExpired):
         return  # no ldd: the launch itself will say
     missing = [ln.split()[0] for ln in out.splitlines() if "not found" in ln]
+    mpi = [lib for lib in missing if lib.startswith(("libmpi", "libmpich"))]
+    if mpi:
+        family = FAMILY_NAMES.get(build_record().get("family", "unknown"), "its MPI")
+        raise LaunchError(f"the solver needs {', '.join(mpi)} ({family}, the MPI it was built "
+                          f"with), which is not found here; load that MPI or {SOURCE_BUILD}")
     if missing:
-        rec = build_record()
-        family = FAMILY_NAMES.get(rec.get("family", "unknown"), "its MPI")
-        raise LaunchError(f"the solver needs {', '.join(missing)} ({family}, the MPI it was "
-                          f"built with), which is not found here; load that MPI or {SOURCE_BUILD}")
+        raise LaunchError(f"the solver needs {', '.join(missing)}, which is not found here; "
+                          f"reinstall eddylearn")
 
 
 def command(nranks: int, launcher: str | None = None) -> list[str]:

@@ -85,5 +85,6 @@ inline bool in_transaction(RedisModuleCtx *ctx) {
 int register_tensor_commands(RedisModuleCtx *ctx);
 int register_store_commands(RedisModuleCtx *ctx);
 int register_exec_commands(RedisModuleCtx *ctx);
+int register_dag_commands(RedisModuleCtx *ctx);
 
 }  // namespace eai

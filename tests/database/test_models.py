@@ -131,7 +131,10 @@ def test_ai_info_counters_and_resetstat(client, r, server):
         r.execute_command("AI.INFO", "m")
 
 
-def test_execution_does_not_block_the_main_thread(server, r):
+def test_execution_does_not_block_the_main_thread(new_server):
+    # a run of several seconds: above the default MODEL_EXECUTION_TIMEOUT on a busy machine
+    server = new_server(module_args=["THREADS_PER_QUEUE", "2", "MODEL_EXECUTION_TIMEOUT", "120000"]).start()
+    r = server.redis()
     r.execute_command("AI.MODELSTORE", "slow", "TORCH", "CPU", "BLOB", scripted_slow())
     x = np.eye(64, dtype=np.float32).tobytes()
     r.execute_command("AI.TENSORSET", "x", "FLOAT", 64, 64, "BLOB", x)
@@ -156,7 +159,7 @@ def test_execution_does_not_block_the_main_thread(server, r):
 
 
 def test_timeout_in_queue_replies_timedout(new_server):
-    s = new_server(module_args=["THREADS_PER_QUEUE", "1"]).start()
+    s = new_server(module_args=["THREADS_PER_QUEUE", "1", "MODEL_EXECUTION_TIMEOUT", "120000"]).start()
     r = s.redis()
     r.execute_command("AI.MODELSTORE", "slow", "TORCH", "CPU", "BLOB", scripted_slow())
     r.execute_command("AI.TENSORSET", "x", "FLOAT", 64, 64, "BLOB", np.eye(64, dtype=np.float32).tobytes())

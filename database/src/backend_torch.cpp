@@ -5,12 +5,14 @@
 #include <ATen/Parallel.h>
 #include <c10/core/CPUAllocator.h>
 #include <dlfcn.h>
+#include <unistd.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 #include <torch/jit.h>
 #include <torch/script.h>
 #include <caffe2/serialize/read_adapter_interface.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -242,20 +244,39 @@ int g_intra_threads = 0;  // resolved at load: the configured value, or libtorch
 using MallocxFn = void *(*)(size_t, int);
 using DallocxFn = void (*)(void *, int);
 using MallctlFn = int (*)(const char *, void *, size_t *, void *, size_t);
+using SallocxFn = size_t (*)(const void *, int);
 MallocxFn g_mallocx = nullptr;
 DallocxFn g_dallocx = nullptr;
+SallocxFn g_sallocx = nullptr;
+// Bytes libtorch holds in the arena, and the most one allocation or all of them may take:
+// jemalloc reserves address space without the kernel's overcommit check, so a request larger
+// than the machine would otherwise succeed and be filled page by page until the OOM killer
+// ends the server. One allocation is refused above the physical memory; all of them above
+// BACKEND_MEMORY_LIMIT (MiB) when it is set.
+std::atomic<long long> g_arena_bytes{0};
+size_t g_alloc_cap = SIZE_MAX;
 int g_alloc_flags = 0;
 constexpr int kTcacheNone = 1 << 8;  // MALLOCX_TCACHE_NONE
 constexpr int kLgAlign64 = 6;        // MALLOCX_LG_ALIGN(6): 64-byte alignment, as libtorch wants
 
 void arena_free(void *p) {
-    if (p) g_dallocx(p, kTcacheNone);
+    if (!p) return;
+    g_arena_bytes -= static_cast<long long>(g_sallocx(p, 0));
+    g_dallocx(p, kTcacheNone);
 }
 
 struct ArenaAllocator final : c10::Allocator {
     c10::DataPtr allocate(size_t n) override {
-        void *p = g_mallocx(n ? n : 1, g_alloc_flags);
-        if (!p) throw std::bad_alloc();
+        size_t want = n ? n : 1;
+        long long limit = g_config.backend_memory_limit << 20;
+        TORCH_CHECK(want <= g_alloc_cap, "libtorch allocation of ", want,
+                    " bytes refused: more than the physical memory of this machine");
+        TORCH_CHECK(limit <= 0 || g_arena_bytes.load() + static_cast<long long>(want) <= limit,
+                    "libtorch allocation of ", want, " bytes refused: libtorch would hold more than BACKEND_MEMORY_LIMIT (",
+                    g_config.backend_memory_limit, " MiB)");
+        void *p = g_mallocx(want, g_alloc_flags);
+        TORCH_CHECK(p, "libtorch allocation of ", want, " bytes failed: out of memory");
+        g_arena_bytes += static_cast<long long>(g_sallocx(p, 0));
         return {p, p, &arena_free, c10::Device(c10::kCPU)};
     }
     c10::DeleterFnPtr raw_deleter() const override { return &arena_free; }
@@ -271,7 +292,10 @@ std::string torch_install_allocator() {
     auto mallctl = reinterpret_cast<MallctlFn>(dlsym(RTLD_DEFAULT, "mallctl"));
     g_mallocx = reinterpret_cast<MallocxFn>(dlsym(RTLD_DEFAULT, "mallocx"));
     g_dallocx = reinterpret_cast<DallocxFn>(dlsym(RTLD_DEFAULT, "dallocx"));
-    if (!mallctl || !g_mallocx || !g_dallocx) return "allocator: not jemalloc, libtorch keeps its default CPU allocator";
+    g_sallocx = reinterpret_cast<SallocxFn>(dlsym(RTLD_DEFAULT, "sallocx"));
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0) g_alloc_cap = static_cast<size_t>(pages) * static_cast<size_t>(page);
+    if (!mallctl || !g_mallocx || !g_dallocx || !g_sallocx) return "allocator: not jemalloc, libtorch keeps its default CPU allocator";
     unsigned arena = 0;
     size_t len = sizeof(arena);
     if (mallctl("arenas.create", &arena, &len, nullptr, 0) != 0)
@@ -306,6 +330,8 @@ void torch_worker_thread_init() {
     } catch (...) {
     }
 }
+
+long long torch_arena_bytes() { return g_arena_bytes.load(); }
 
 std::string torch_version_string() {
     return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +

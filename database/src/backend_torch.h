@@ -18,6 +18,8 @@ std::string torch_version_string();
 // Gives libtorch's CPU tensors their own jemalloc arena when the server runs on jemalloc
 // (Debian's redis-server does); returns a line for the log. See backend_torch.cpp.
 std::string torch_install_allocator();
+// Bytes of CPU memory libtorch holds through that arena (0 without jemalloc), for INFO.
+long long torch_arena_bytes();
 // Called once at the start of every worker thread: applies the intra-op thread count to the
 // thread (OpenMP keeps it per thread).
 void torch_worker_thread_init();

@@ -92,6 +92,7 @@ void info_func(RedisModuleInfoCtx *ctx, int) {
     RM_InfoAddSection(ctx, "backends_info");
     std::string tv = torch_version_string();
     RM_InfoAddFieldCString(ctx, "Torch_version", tv.c_str());
+    RM_InfoAddFieldLongLong(ctx, "torch_cpu_bytes", torch_arena_bytes());
     RM_InfoAddSection(ctx, "queues");
     std::string q = queue_summary();
     RM_InfoAddFieldCString(ctx, "threads", q.c_str());

@@ -8,10 +8,82 @@
 #include <cstring>
 
 #include "backend_torch.h"
+#include "cmd_exec.h"
 #include "cmd_util.h"
 #include "worker_queue.h"
 
 namespace eai {
+
+// Replicates an output as AI.TENSORSET key TYPE dims BLOB bytes.
+void replicate_tensor(RedisModuleCtx *ctx, RedisModuleString *key, const Tensor *t) {
+    std::vector<RedisModuleString *> a;
+    a.push_back(key);
+    auto add = [&](const char *p, size_t n) { a.push_back(RM_CreateString(nullptr, p, n)); };
+    const char *tn = dtype_name(t->dtype);
+    add(tn, strlen(tn));
+    for (int64_t d : t->dims) {
+        std::string s = std::to_string(d);
+        add(s.data(), s.size());
+    }
+    add("BLOB", 4);
+    add(t->data ? t->data : "", t->nbytes);
+    RM_Replicate(ctx, "AI.TENSORSET", "v", a.data(), a.size());
+    for (size_t i = 1; i < a.size(); i++) RM_FreeString(nullptr, a[i]);
+}
+
+// ---- AI.SCRIPTEXECUTE key fn [KEYS n k…] [INPUTS n i…] [ARGS n a…] [OUTPUTS n o…] [TIMEOUT ms] ----
+// Parses the sections; on error sets *err and returns false.
+bool parse_scriptexecute(RedisModuleString **argv, int argc, ScriptExecArgs *a, std::string *err) {
+    int i = 3;
+    if (i >= argc || !(arg_is(argv[i], "KEYS") || arg_is(argv[i], "INPUTS"))) {
+        *err = "ERR KEYS or INPUTS scope must be provided first for AI.SCRIPTEXECUTE command";
+        return false;
+    }
+    bool seen[4] = {false, false, false, false};
+    const char *names[4] = {"KEYS", "INPUTS", "ARGS", "OUTPUTS"};
+    std::vector<int> *lists[4] = {&a->keys, &a->inputs, &a->args, &a->outputs};
+    while (i < argc) {
+        if (arg_is(argv[i], "TIMEOUT")) {
+            long long t;
+            if (i + 1 >= argc) {
+                *err = "ERR No value provided for TIMEOUT";
+                return false;
+            }
+            if (!arg_ll(argv[i + 1], &t) || t <= 0) {
+                *err = "ERR Invalid value for TIMEOUT";
+                return false;
+            }
+            a->timeout = t;
+            i += 2;
+            continue;
+        }
+        int s = -1;
+        for (int k = 0; k < 4; k++)
+            if (arg_is(argv[i], names[k])) s = k;
+        if (s < 0) {
+            *err = "ERR Invalid argument: " + arg_str(argv[i]);
+            return false;
+        }
+        if (seen[s]) {
+            *err = std::string("ERR Already encountered a ") + names[s] + " scope in AI.SCRIPTEXECUTE";
+            return false;
+        }
+        seen[s] = true;
+        long long n;
+        if (i + 1 >= argc || !arg_ll(argv[i + 1], &n) || n <= 0) {
+            *err = std::string("ERR Invalid argument for ") + names[s] + " count";
+            return false;
+        }
+        if (n > argc - (i + 2)) {
+            *err = std::string("ERR number of ") + names[s] +
+                   " to AI.SCRIPTEXECUTE command does not match the number of given arguments";
+            return false;
+        }
+        for (long long j = 0; j < n; j++) lists[s]->push_back(i + 2 + static_cast<int>(j));
+        i += 2 + static_cast<int>(n);
+    }
+    return true;
+}
 
 namespace {
 
@@ -57,23 +129,6 @@ struct ExecJob final : QueueTask, std::enable_shared_from_this<ExecJob> {
 };
 
 ExecJob *job_of(void *privdata) { return static_cast<std::shared_ptr<ExecJob> *>(privdata)->get(); }
-
-// Replicates an output as AI.TENSORSET key TYPE dims BLOB bytes.
-void replicate_tensor(RedisModuleCtx *ctx, RedisModuleString *key, const Tensor *t) {
-    std::vector<RedisModuleString *> a;
-    a.push_back(key);
-    auto add = [&](const char *p, size_t n) { a.push_back(RM_CreateString(nullptr, p, n)); };
-    const char *tn = dtype_name(t->dtype);
-    add(tn, strlen(tn));
-    for (int64_t d : t->dims) {
-        std::string s = std::to_string(d);
-        add(s.data(), s.size());
-    }
-    add("BLOB", 4);
-    add(t->data ? t->data : "", t->nbytes);
-    RM_Replicate(ctx, "AI.TENSORSET", "v", a.data(), a.size());
-    for (size_t i = 1; i < a.size(); i++) RM_FreeString(nullptr, a[i]);
-}
 
 int Exec_Reply(RedisModuleCtx *ctx, RedisModuleString **, int) {
     ExecJob *job = job_of(RM_GetBlockedClientPrivateData(ctx));
@@ -309,65 +364,6 @@ int ScriptRun_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     job->script = script_retain(s);
     job->fn = fn;
     return dispatch(ctx, std::move(job), s->device, timeout);
-}
-
-// ---- AI.SCRIPTEXECUTE key fn [KEYS n k…] [INPUTS n i…] [ARGS n a…] [OUTPUTS n o…] [TIMEOUT ms] ----
-struct ScriptExecArgs {
-    std::vector<int> keys, inputs, args, outputs;  // argument positions
-    long long timeout = 0;
-};
-
-// Parses the sections; on error sets *err and returns false.
-bool parse_scriptexecute(RedisModuleString **argv, int argc, ScriptExecArgs *a, std::string *err) {
-    int i = 3;
-    if (i >= argc || !(arg_is(argv[i], "KEYS") || arg_is(argv[i], "INPUTS"))) {
-        *err = "ERR KEYS or INPUTS scope must be provided first for AI.SCRIPTEXECUTE command";
-        return false;
-    }
-    bool seen[4] = {false, false, false, false};
-    const char *names[4] = {"KEYS", "INPUTS", "ARGS", "OUTPUTS"};
-    std::vector<int> *lists[4] = {&a->keys, &a->inputs, &a->args, &a->outputs};
-    while (i < argc) {
-        if (arg_is(argv[i], "TIMEOUT")) {
-            long long t;
-            if (i + 1 >= argc) {
-                *err = "ERR No value provided for TIMEOUT";
-                return false;
-            }
-            if (!arg_ll(argv[i + 1], &t) || t <= 0) {
-                *err = "ERR Invalid value for TIMEOUT";
-                return false;
-            }
-            a->timeout = t;
-            i += 2;
-            continue;
-        }
-        int s = -1;
-        for (int k = 0; k < 4; k++)
-            if (arg_is(argv[i], names[k])) s = k;
-        if (s < 0) {
-            *err = "ERR Invalid argument: " + arg_str(argv[i]);
-            return false;
-        }
-        if (seen[s]) {
-            *err = std::string("ERR Already encountered a ") + names[s] + " scope in AI.SCRIPTEXECUTE";
-            return false;
-        }
-        seen[s] = true;
-        long long n;
-        if (i + 1 >= argc || !arg_ll(argv[i + 1], &n) || n <= 0) {
-            *err = std::string("ERR Invalid argument for ") + names[s] + " count";
-            return false;
-        }
-        if (n > argc - (i + 2)) {
-            *err = std::string("ERR number of ") + names[s] +
-                   " to AI.SCRIPTEXECUTE command does not match the number of given arguments";
-            return false;
-        }
-        for (long long j = 0; j < n; j++) lists[s]->push_back(i + 2 + static_cast<int>(j));
-        i += 2 + static_cast<int>(n);
-    }
-    return true;
 }
 
 int ScriptExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "backend_torch.h"
 #include "config.h"
@@ -107,13 +108,17 @@ void start_worker(const std::shared_ptr<Queue> &q) {  // with q->mu held
     q->live++;
 }
 
-void watch_queue(const std::shared_ptr<Queue> &q, Clock::time_point now) {
+// `dropped` receives the tasks taken off the queue: the caller releases them after q->mu, as
+// the last reference runs a destructor that takes the module lock.
+void watch_queue(const std::shared_ptr<Queue> &q, Clock::time_point now,
+                 std::vector<std::shared_ptr<QueueTask>> *dropped) {
     std::lock_guard<std::mutex> lk(q->mu);
     for (auto it = q->items.begin(); it != q->items.end();) {
         auto &t = *it;
         if (now > t->deadline || q->live == 0) {
             int expect = QueueTask::QUEUED;
             if (t->state.compare_exchange_strong(expect, QueueTask::EXPIRED)) t->expire(false);
+            dropped->push_back(std::move(t));
             it = q->items.erase(it);
         } else {
             ++it;
@@ -151,7 +156,9 @@ void watchdog_loop() {
             for (auto &kv : g_queues) qs.push_back(kv.second);
         }
         auto now = Clock::now();
-        for (auto &q : qs) watch_queue(q, now);
+        std::vector<std::shared_ptr<QueueTask>> dropped;
+        for (auto &q : qs) watch_queue(q, now, &dropped);
+        dropped.clear();
     }
 }
 

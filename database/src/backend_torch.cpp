@@ -345,23 +345,10 @@ bool torch_device_usable(const std::string &device, std::string *err) {
 
 namespace {
 
-// Reads a model archive straight from the stored bytes, without the copy an istringstream makes.
-struct BytesReader final : caffe2::serialize::ReadAdapterInterface {
-    explicit BytesReader(const std::string &b) : bytes(b) {}
-    size_t size() const override { return bytes.size(); }
-    size_t read(uint64_t pos, void *buf, size_t n, const char *) const override {
-        if (pos >= bytes.size()) return 0;
-        size_t k = std::min<size_t>(n, bytes.size() - pos);
-        std::memcpy(buf, bytes.data() + pos, k);
-        return k;
-    }
-    const std::string &bytes;
-};
-
 bool load_into(TorchModel *m, const std::string &blob, std::string *err) {
     try {
         if (!trust_check_archive(blob, err)) return false;
-        m->module = torch::jit::load(std::make_shared<BytesReader>(blob), m->device);
+        m->module = torch::jit::load(bytes_reader(blob), m->device);
         if (!trust_check_module(m->module, err)) return false;
         m->module.eval();
         auto fwd = m->module.find_method("forward");

@@ -143,25 +143,30 @@ void replace_denied_operators() {
     }
 }
 
-// Reads a TorchScript archive straight from the stored bytes (no copy).
-struct BlobReader final : caffe2::serialize::ReadAdapterInterface {
-    explicit BlobReader(const std::string &b) : blob(b) {}
-    size_t size() const override { return blob.size(); }
-    size_t read(uint64_t pos, void *buf, size_t n, const char *) const override {
-        if (pos >= blob.size()) return 0;
-        size_t k = std::min<size_t>(n, blob.size() - pos);
-        memcpy(buf, blob.data() + pos, k);
-        return k;
-    }
-    const std::string &blob;
-};
-
 bool ends_with(const std::string &s, const char *suffix) {
     size_t n = strlen(suffix);
     return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
 }  // namespace
+
+namespace {
+struct BytesReader final : caffe2::serialize::ReadAdapterInterface {
+    explicit BytesReader(const std::string &b) : bytes(b) {}
+    size_t size() const override { return bytes.size(); }
+    size_t read(uint64_t pos, void *buf, size_t n, const char *) const override {
+        if (pos >= bytes.size()) return 0;
+        size_t k = std::min<size_t>(n, bytes.size() - pos);
+        memcpy(buf, bytes.data() + pos, k);
+        return k;
+    }
+    const std::string &bytes;
+};
+}  // namespace
+
+std::shared_ptr<caffe2::serialize::ReadAdapterInterface> bytes_reader(const std::string &bytes) {
+    return std::make_shared<BytesReader>(bytes);
+}
 
 void trust_install(bool trusted) {
     g_trusted = trusted;
@@ -178,8 +183,7 @@ std::string trust_deny_list() {
 }
 
 bool trust_check_archive(const std::string &blob, std::string *err) {
-    std::shared_ptr<caffe2::serialize::ReadAdapterInterface> in = std::make_shared<BlobReader>(blob);
-    caffe2::serialize::PyTorchStreamReader reader(in);
+    caffe2::serialize::PyTorchStreamReader reader(bytes_reader(blob));
     for (const std::string &name : reader.getAllRecords()) {
         bool code = ends_with(name, ".py");
         if (!code && !ends_with(name, ".pkl")) continue;

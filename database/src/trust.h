@@ -2,8 +2,12 @@
 // checks that enforce it (docs/database.md, "Trust model"). Only backend_torch.cpp calls these.
 #pragma once
 
+#include <memory>
 #include <string>
 
+namespace caffe2::serialize {
+class ReadAdapterInterface;
+}  // namespace caffe2::serialize
 namespace torch::jit {
 struct Module;
 struct CompilationUnit;
@@ -19,6 +23,9 @@ void trust_install(bool trusted);
 bool trust_is_trusted();
 // The deny list as documentation: one "name: reason" line per entry.
 std::string trust_deny_list();
+
+// Reads an archive straight from `bytes` (no copy); `bytes` must outlive the reader.
+std::shared_ptr<caffe2::serialize::ReadAdapterInterface> bytes_reader(const std::string &bytes);
 
 // Checks the bytes of a TorchScript archive before libtorch loads them: the code records must
 // pass source_nesting_ok and no record may name a TorchBind class (torch.classes.*).

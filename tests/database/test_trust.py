@@ -162,3 +162,28 @@ def test_model_that_loops_while_loading_is_refused(new_server):
     assert "MODEL_LOAD_TIMEOUT" in replies["store"]
     assert pings > 0 and r.exists("loop") == 0
     assert_serves(r)
+
+
+def test_model_that_loops_while_loading_does_not_block_a_restart(new_server):
+    """Stored where nothing can be loaded on the spot (inside MULTI), then saved: the restart
+    reads it as bytes, the other keys are there at once, and its first run is refused."""
+    s = new_server(persist=True, kill=True, extra=HARDENED,
+                   module_args=["THREADS_PER_QUEUE", "1", "MODEL_LOAD_TIMEOUT", "1000",
+                                "MODEL_EXECUTION_TIMEOUT", "1000"]).start()
+    r = s.redis()
+    pipe = r.pipeline(transaction=True)
+    pipe.execute_command("AI.MODELSTORE", "loop", "TORCH", "CPU", "BLOB", loop_on_load())
+    pipe.execute_command("AI.TENSORSET", "other", "FLOAT", 2, "VALUES", 1, 2)
+    assert pipe.execute() == [b"OK", b"OK"]
+    r.save()
+    s.stop()
+    s.start()
+    r = s.redis()
+    assert r.execute_command("AI.TENSORGET", "other", "VALUES") == [b"1", b"2"]
+    r.execute_command("AI.TENSORSET", "x", "FLOAT", 1, "VALUES", 1)
+    # the load runs on a worker and never returns: the run is abandoned, later runs are refused
+    assert r.execute_command("AI.MODELEXECUTE", "loop", "INPUTS", 1, "x", "OUTPUTS", 1, "y") == b"TIMEDOUT"
+    with pytest.raises(redis.ResponseError, match="MODEL_LOAD_TIMEOUT"):
+        r.execute_command("AI.MODELEXECUTE", "loop", "INPUTS", 1, "x", "OUTPUTS", 1, "y")
+    assert r.exists("loop") == 1 and r.exists("y") == 0
+    assert_serves(r)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import redis
 
-from _dbnets import scripted_slow, traced_mlp
+from _dbnets import traced_mlp
 from _untrusted import loop_in_forward
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -60,30 +60,32 @@ def test_abandoned_runs_are_capped(new_server):
 
 
 def test_queued_timeout_counts_from_arrival(new_server):
-    s = start(new_server, "MODEL_EXECUTION_TIMEOUT", "120000")
+    # the run ahead holds the only worker until MODEL_EXECUTION_TIMEOUT abandons it (3 s)
+    s = start(new_server, "MODEL_EXECUTION_TIMEOUT", "3000", kill=True)
     r = s.redis()
-    r.execute_command("AI.MODELSTORE", "slow", "TORCH", "CPU", "BLOB", scripted_slow())
-    r.execute_command("AI.TENSORSET", "x", "FLOAT", 64, 64, "BLOB", np.eye(64, dtype=np.float32).tobytes())
-    r.execute_command("AI.TENSORSET", "n", "INT64", 1, "VALUES", 5000)
-    r.execute_command("AI.TENSORSET", "n0", "INT64", 1, "VALUES", 1)
+    r.execute_command("AI.MODELSTORE", "loop", "TORCH", "CPU", "BLOB", loop_in_forward())
+    _, blob = traced_mlp()
+    r.execute_command("AI.MODELSTORE", "mlp", "TORCH", "CPU", "BLOB", blob)
+    r.execute_command("AI.TENSORSET", "x", "FLOAT", 1, "VALUES", 1)
+    r.execute_command("AI.TENSORSET", "mx", "FLOAT", 2, 6, "BLOB", np.ones((2, 6), np.float32).tobytes())
     busy_done = threading.Event()
     busy = {}
 
     def run_busy():
-        busy["reply"] = s.redis(timeout=300).execute_command(
-            "AI.MODELEXECUTE", "slow", "INPUTS", 2, "x", "n", "OUTPUTS", 1, "y")
+        busy["reply"] = s.redis(timeout=60).execute_command(
+            "AI.MODELEXECUTE", "loop", "INPUTS", 1, "x", "OUTPUTS", 1, "y")
         busy_done.set()
 
     t = threading.Thread(target=run_busy)
     t.start()
     time.sleep(0.3)  # let the run reach the worker
-    reply = r.execute_command("AI.MODELEXECUTE", "slow", "INPUTS", 2, "x", "n0", "OUTPUTS", 1, "y2",
-                              "TIMEOUT", 300)
+    reply = r.execute_command("AI.MODELEXECUTE", "mlp", "INPUTS", 1, "mx", "OUTPUTS", 1, "my", "TIMEOUT", 500)
     # TIMEDOUT while the run ahead of it still holds the only worker: counted from arrival,
     # not from when a worker took the request
     assert reply == b"TIMEDOUT" and not busy_done.is_set()
-    t.join(300)
-    assert busy["reply"] == b"OK" and r.exists("y2") == 0 and r.exists("y") == 1
+    t.join(60)
+    assert busy["reply"] == b"TIMEDOUT" and r.exists("my", "y") == 0
+    assert run_mlp(r) == b"OK"
 
 
 SCRIPT = """

@@ -163,6 +163,13 @@ int start_store(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, std::un
     return RM_OK;
 }
 
+}  // namespace
+
+long long store_loads_running() { return g_loads_in_flight.load(); }
+long long store_loads_timed_out() { return g_loads_timed_out.load(); }
+
+namespace {
+
 // AI.MODELSTORE key BACKEND DEVICE [TAG t] [BATCHSIZE n] [MINBATCHSIZE m] [MINBATCHTIMEOUT ms]
 //               [INPUTS k n1..nk OUTPUTS k o1..ok] BLOB c1 [c2 …]
 int ModelStore_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {

@@ -161,6 +161,8 @@ def test_model_that_loops_while_loading_is_refused(new_server):
     t.join(30)
     assert "MODEL_LOAD_TIMEOUT" in replies["store"]
     assert pings > 0 and r.exists("loop") == 0
+    info = r.info("ai")
+    assert info["ai_loads_timed_out_total"] == 1 and info["ai_loads_running"] == 1  # still looping
     assert_serves(r)
 
 

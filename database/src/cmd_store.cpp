@@ -1,7 +1,13 @@
 // Storage and information commands: AI.MODELSTORE/GET/DEL, AI.SCRIPTSET/STORE/GET/DEL,
 // AI.INFO and AI.CONFIG (protocol.md §4.3–4.5, §4.7–4.9).
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 
 #include "backend_torch.h"
 #include "cmd_util.h"
@@ -26,6 +32,10 @@ bool opt_value(RedisModuleString **argv, int argc, int i, long long *out) {
 // MODEL_LOAD_TIMEOUT, and the thread is left to finish on its own (docs/database.md).
 constexpr long long kMaxLoadsInFlight = 16;
 std::atomic<long long> g_loads_in_flight{0}, g_loads_timed_out{0};
+// The thread of each load in progress, so that one past MODEL_LOAD_TIMEOUT can be lowered to
+// the lowest CPU priority while it finishes on its own.
+std::mutex g_load_mu;
+std::unordered_map<RedisModuleBlockedClient *, pid_t> g_load_threads;
 
 struct StoreJob {
     RedisModuleBlockedClient *bc = nullptr;
@@ -115,6 +125,11 @@ int Store_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
 
 int Store_Timeout(RedisModuleCtx *ctx, RedisModuleString **, int) {
     g_loads_timed_out++;
+    {
+        std::lock_guard<std::mutex> lk(g_load_mu);
+        auto it = g_load_threads.find(RM_GetBlockedClientHandle(ctx));
+        if (it != g_load_threads.end()) setpriority(PRIO_PROCESS, static_cast<id_t>(it->second), 19);
+    }
     std::string msg = "ERR loading took longer than MODEL_LOAD_TIMEOUT (" + std::to_string(g_config.model_load_timeout) +
                       " ms); the value was not stored";
     return RM_ReplyWithError(ctx, msg.c_str());
@@ -151,7 +166,15 @@ int start_store(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, std::un
     StoreJob *raw = job.release();
     g_loads_in_flight++;
     bool started = thread_start([raw] {
+        {
+            std::lock_guard<std::mutex> lk(g_load_mu);
+            g_load_threads[raw->bc] = static_cast<pid_t>(syscall(SYS_gettid));
+        }
         raw->work();
+        {
+            std::lock_guard<std::mutex> lk(g_load_mu);
+            g_load_threads.erase(raw->bc);
+        }
         g_loads_in_flight--;
         RM_UnblockClient(raw->bc, raw);
     });

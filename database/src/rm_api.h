@@ -116,7 +116,8 @@ typedef struct RedisModuleTypeMethods {
     X(int, InfoAddFieldLongLong, (RedisModuleInfoCtx * ctx, const char *field, long long v))   \
     X(RedisModuleCtx *, GetThreadSafeContext, (RedisModuleBlockedClient * bc))                 \
     X(void, ThreadSafeContextLock, (RedisModuleCtx * ctx))                                     \
-    X(void, ThreadSafeContextUnlock, (RedisModuleCtx * ctx))
+    X(void, ThreadSafeContextUnlock, (RedisModuleCtx * ctx))                                   \
+    X(RedisModuleBlockedClient *, GetBlockedClientHandle, (RedisModuleCtx * ctx))
 
 #define RM_DECLARE_PTR(ret, name, args) extern ret(*RM_##name) args;
 RM_API_LIST(RM_DECLARE_PTR)

@@ -105,3 +105,21 @@ def test_load_of_missing_or_wrong_key(r):
     r.set("str", "v")
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
         r.execute_command("AI.DAGEXECUTE", "LOAD", 1, "str", "|>", "AI.TENSORGET", "str", "META")
+
+
+def test_dag_keys_route_in_a_cluster(cluster):
+    """Every keyspace key of a DAG is reported to the cluster: a cross-slot DAG is refused, a
+    DAG is served by the shard that owns its ROUTING key and redirected by the others."""
+    conns = [s.redis() for s in cluster.servers]
+    with pytest.raises(redis.exceptions.ClusterCrossSlotError):
+        conns[0].execute_command("AI.DAGEXECUTE", "LOAD", 1, "x{1}", "PERSIST", 1, "y{2}",
+                                 "|>", "AI.TENSORSET", "y{2}", "FLOAT", 1)
+    replies, moved = [], 0
+    for c in conns:
+        try:
+            replies.append(c.execute_command("AI.DAGEXECUTE", "ROUTING", "{r}", "PERSIST", 1, "t{r}",
+                                             "|>", "AI.TENSORSET", "t{r}", "FLOAT", 1, "VALUES", 3,
+                                             "|>", "AI.TENSORGET", "t{r}", "VALUES"))
+        except redis.exceptions.MovedError:
+            moved += 1
+    assert replies == [[b"OK", [b"3"]]] and moved == len(conns) - 1

@@ -5,26 +5,52 @@
 #include <ATen/Parallel.h>
 #include <c10/core/CPUAllocator.h>
 #include <dlfcn.h>
+#include <unistd.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 #include <torch/jit.h>
 #include <torch/script.h>
+#include <caffe2/serialize/read_adapter_interface.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <sstream>
 
+#include "config.h"
+#include "trust.h"
+
 namespace eai {
+
+// A model or script is READY when built at store time. One read from RDB or RESTORE starts
+// PENDING and is built by the first run that needs it (LOADING); a build that fails, or takes
+// longer than MODEL_LOAD_TIMEOUT, leaves it FAILED with the reason, given to every later run.
+enum class BuildState { READY, PENDING, LOADING, FAILED };
+
+struct Deferred {
+    std::mutex mu;
+    std::condition_variable cv;
+    BuildState state = BuildState::READY;
+    const std::string *bytes = nullptr;  // the value's own copy of the blob or source
+    std::string device;
+    std::string error;
+    std::chrono::steady_clock::time_point started;
+};
 
 struct TorchModel {
     torch::jit::Module module;
     c10::Device device{c10::kCPU};
     int num_inputs = -1;
+    Deferred build;
 };
 
 struct TorchScript {
     std::shared_ptr<torch::jit::CompilationUnit> cu;
     c10::Device device{c10::kCPU};
+    Deferred build;
 };
 
 namespace {
@@ -148,14 +174,24 @@ bool from_torch(const at::Tensor &src, std::vector<Tensor *> *outputs, std::stri
                c10::toString(src.scalar_type());
         return false;
     }
-    at::Tensor c = src.to(c10::kCPU).contiguous();
-    std::vector<int64_t> dims(c.sizes().begin(), c.sizes().end());
-    Tensor *t = tensor_new_owned(dt, dims);
-    if (!t) {
-        *err = "ERR model output is too large";
+    size_t nbytes = static_cast<size_t>(src.numel()) * src.element_size();
+    if (g_config.model_output_limit > 0 && nbytes > static_cast<size_t>(g_config.model_output_limit)) {
+        *err = "ERR output " + std::to_string(outputs->size()) + " is " + std::to_string(nbytes) +
+               " bytes, more than MODEL_OUTPUT_LIMIT (" + std::to_string(g_config.model_output_limit) + " bytes)";
         return false;
     }
-    if (t->nbytes) std::memcpy(t->owned, c.data_ptr(), t->nbytes);
+    at::Tensor c = src.to(c10::kCPU).contiguous();
+    // The stored tensor keeps libtorch's buffer instead of a copy, unless the output is a small
+    // view of a larger buffer, which it would keep alive.
+    size_t storage = c.storage().nbytes();
+    if (storage > nbytes + nbytes / 2 + 4096) c = c.clone();
+    Tensor *t = new Tensor();
+    t->dtype = dt;
+    t->dims.assign(c.sizes().begin(), c.sizes().end());
+    t->nbytes = nbytes;
+    t->data = nbytes ? static_cast<const char *>(c.data_ptr()) : "";
+    t->ext = new at::Tensor(std::move(c));
+    t->ext_free = [](void *p) { delete static_cast<at::Tensor *>(p); };
     outputs->push_back(t);
     return true;
 }
@@ -208,20 +244,39 @@ int g_intra_threads = 0;  // resolved at load: the configured value, or libtorch
 using MallocxFn = void *(*)(size_t, int);
 using DallocxFn = void (*)(void *, int);
 using MallctlFn = int (*)(const char *, void *, size_t *, void *, size_t);
+using SallocxFn = size_t (*)(const void *, int);
 MallocxFn g_mallocx = nullptr;
 DallocxFn g_dallocx = nullptr;
+SallocxFn g_sallocx = nullptr;
+// Bytes libtorch holds in the arena, and the most one allocation or all of them may take:
+// jemalloc reserves address space without the kernel's overcommit check, so a request larger
+// than the machine would otherwise succeed and be filled page by page until the OOM killer
+// ends the server. One allocation is refused above the physical memory; all of them above
+// BACKEND_MEMORY_LIMIT (MiB) when it is set.
+std::atomic<long long> g_arena_bytes{0};
+size_t g_alloc_cap = SIZE_MAX;
 int g_alloc_flags = 0;
 constexpr int kTcacheNone = 1 << 8;  // MALLOCX_TCACHE_NONE
 constexpr int kLgAlign64 = 6;        // MALLOCX_LG_ALIGN(6): 64-byte alignment, as libtorch wants
 
 void arena_free(void *p) {
-    if (p) g_dallocx(p, kTcacheNone);
+    if (!p) return;
+    g_arena_bytes -= static_cast<long long>(g_sallocx(p, 0));
+    g_dallocx(p, kTcacheNone);
 }
 
 struct ArenaAllocator final : c10::Allocator {
     c10::DataPtr allocate(size_t n) override {
-        void *p = g_mallocx(n ? n : 1, g_alloc_flags);
-        if (!p) throw std::bad_alloc();
+        size_t want = n ? n : 1;
+        long long limit = g_config.backend_memory_limit << 20;
+        TORCH_CHECK(want <= g_alloc_cap, "libtorch allocation of ", want,
+                    " bytes refused: more than the physical memory of this machine");
+        TORCH_CHECK(limit <= 0 || g_arena_bytes.load() + static_cast<long long>(want) <= limit,
+                    "libtorch allocation of ", want, " bytes refused: libtorch would hold more than BACKEND_MEMORY_LIMIT (",
+                    g_config.backend_memory_limit, " MiB)");
+        void *p = g_mallocx(want, g_alloc_flags);
+        TORCH_CHECK(p, "libtorch allocation of ", want, " bytes failed: out of memory");
+        g_arena_bytes += static_cast<long long>(g_sallocx(p, 0));
         return {p, p, &arena_free, c10::Device(c10::kCPU)};
     }
     c10::DeleterFnPtr raw_deleter() const override { return &arena_free; }
@@ -237,7 +292,10 @@ std::string torch_install_allocator() {
     auto mallctl = reinterpret_cast<MallctlFn>(dlsym(RTLD_DEFAULT, "mallctl"));
     g_mallocx = reinterpret_cast<MallocxFn>(dlsym(RTLD_DEFAULT, "mallocx"));
     g_dallocx = reinterpret_cast<DallocxFn>(dlsym(RTLD_DEFAULT, "dallocx"));
-    if (!mallctl || !g_mallocx || !g_dallocx) return "allocator: not jemalloc, libtorch keeps its default CPU allocator";
+    g_sallocx = reinterpret_cast<SallocxFn>(dlsym(RTLD_DEFAULT, "sallocx"));
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0) g_alloc_cap = static_cast<size_t>(pages) * static_cast<size_t>(page);
+    if (!mallctl || !g_mallocx || !g_dallocx || !g_sallocx) return "allocator: not jemalloc, libtorch keeps its default CPU allocator";
     unsigned arena = 0;
     size_t len = sizeof(arena);
     if (mallctl("arenas.create", &arena, &len, nullptr, 0) != 0)
@@ -264,12 +322,16 @@ void torch_configure_threads(long long intra_op, long long inter_op, long long w
     }
 }
 
+void torch_install_trust(bool trusted) { trust_install(trusted); }
+
 void torch_worker_thread_init() {
     try {
         if (g_intra_threads > 0) at::set_num_threads(g_intra_threads);
     } catch (...) {
     }
 }
+
+long long torch_arena_bytes() { return g_arena_bytes.load(); }
 
 std::string torch_version_string() {
     return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
@@ -281,17 +343,18 @@ bool torch_device_usable(const std::string &device, std::string *err) {
     return parse_device(device, &d, err);
 }
 
-TorchModel *torch_model_load(const std::string &blob, const std::string &device, std::string *err) {
-    auto m = std::make_unique<TorchModel>();
-    if (!parse_device(device, &m->device, err)) return nullptr;
+namespace {
+
+bool load_into(TorchModel *m, const std::string &blob, std::string *err) {
     try {
-        std::istringstream in(blob, std::ios::in | std::ios::binary);
-        m->module = torch::jit::load(in, m->device);
+        if (!trust_check_archive(blob, err)) return false;
+        m->module = torch::jit::load(bytes_reader(blob), m->device);
+        if (!trust_check_module(m->module, err)) return false;
         m->module.eval();
         auto fwd = m->module.find_method("forward");
         if (!fwd) {
             *err = "ERR TorchScript model has no forward method";
-            return nullptr;
+            return false;
         }
         const auto &args = fwd->function().getSchema().arguments();
         int n = 0;
@@ -303,14 +366,100 @@ TorchModel *torch_model_load(const std::string &blob, const std::string &device,
         m->num_inputs = fixed ? n : -1;
     } catch (const c10::Error &e) {
         *err = "ERR could not load the TorchScript model: " + torch_message(e);
-        return nullptr;
+        return false;
     } catch (const std::exception &e) {
         *err = "ERR could not load the TorchScript model: " + first_line(e.what());
-        return nullptr;
+        return false;
     } catch (...) {
         *err = "ERR could not load the TorchScript model";
-        return nullptr;
+        return false;
     }
+    return true;
+}
+
+bool compile_into(TorchScript *s, const std::string &source, std::string *err) {
+    try {
+        if (!source_nesting_ok(source.data(), source.size(), err)) return false;
+        s->cu = torch::jit::compile(source);
+        if (!s->cu || s->cu->get_functions().empty()) {
+            *err = "ERR script defines no function";
+            return false;
+        }
+        if (!trust_check_unit(*s->cu, err)) return false;
+    } catch (const c10::Error &e) {
+        *err = "ERR could not compile the TorchScript source: " + torch_message(e);
+        return false;
+    } catch (const std::exception &e) {
+        *err = "ERR could not compile the TorchScript source: " + first_line(e.what());
+        return false;
+    } catch (...) {
+        *err = "ERR could not compile the TorchScript source";
+        return false;
+    }
+    return true;
+}
+
+// Builds a deferred value once; concurrent runs wait for the first one, at most until
+// MODEL_LOAD_TIMEOUT after it started. `build` runs without the lock.
+template <typename Build>
+bool ensure_built(Deferred *d, const char *what, Build build, std::string *err) {
+    using Clock = std::chrono::steady_clock;
+    auto limit = std::chrono::milliseconds(g_config.model_load_timeout);
+    auto too_slow = [&] {
+        return std::string("ERR ") + what + " could not be loaded: loading took longer than MODEL_LOAD_TIMEOUT (" +
+               std::to_string(g_config.model_load_timeout) + " ms)";
+    };
+    std::unique_lock<std::mutex> lk(d->mu);
+    for (;;) {
+        switch (d->state) {
+            case BuildState::READY: return true;
+            case BuildState::FAILED: *err = d->error; return false;
+            case BuildState::PENDING: {
+                d->state = BuildState::LOADING;
+                d->started = Clock::now();
+                lk.unlock();
+                std::string e;
+                bool ok = build(&e);
+                lk.lock();
+                if (d->state == BuildState::LOADING) {  // not given up by a waiter meanwhile
+                    if (ok && Clock::now() - d->started > limit) {
+                        ok = false;
+                        e = too_slow();
+                    }
+                    if (!ok) {
+                        std::string prefix = std::string("ERR ") + what + " could not be loaded: ";
+                        d->error = e.rfind(prefix, 0) == 0 ? e : prefix + (e.rfind("ERR ", 0) == 0 ? e.substr(4) : e);
+                    }
+                    d->state = ok ? BuildState::READY : BuildState::FAILED;
+                }
+                d->cv.notify_all();
+                continue;
+            }
+            case BuildState::LOADING:
+                if (d->cv.wait_until(lk, d->started + limit) == std::cv_status::timeout &&
+                    d->state == BuildState::LOADING) {
+                    d->state = BuildState::FAILED;
+                    d->error = too_slow();
+                }
+                continue;
+        }
+    }
+}
+
+}  // namespace
+
+TorchModel *torch_model_load(const std::string &blob, const std::string &device, std::string *err) {
+    auto m = std::make_unique<TorchModel>();
+    if (!parse_device(device, &m->device, err)) return nullptr;
+    if (!load_into(m.get(), blob, err)) return nullptr;
+    return m.release();
+}
+
+TorchModel *torch_model_deferred(const std::string *blob, const std::string &device) {
+    auto m = std::make_unique<TorchModel>();
+    m->build.state = BuildState::PENDING;
+    m->build.bytes = blob;
+    m->build.device = device;
     return m.release();
 }
 
@@ -321,11 +470,19 @@ void torch_model_free(TorchModel *m) {
     }
 }
 
-int torch_model_num_inputs(const TorchModel *m) { return m ? m->num_inputs : -1; }
+int torch_model_num_inputs(const TorchModel *m) {
+    if (!m) return -1;
+    std::lock_guard<std::mutex> lk(const_cast<TorchModel *>(m)->build.mu);
+    return m->build.state == BuildState::READY ? m->num_inputs : -1;
+}
 
 bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
                      std::vector<Tensor *> *outputs, std::string *err) {
     size_t start = outputs->size();
+    auto build = [m](std::string *e) {
+        return parse_device(m->build.device, &m->device, e) && load_into(m, *m->build.bytes, e);
+    };
+    if (!ensure_built(&m->build, "model", build, err)) return false;
     try {
         c10::InferenceMode guard;
         std::vector<c10::IValue> args;
@@ -356,22 +513,15 @@ TorchScript *torch_script_compile(const std::string &source, const std::string &
                                   std::string *err) {
     auto s = std::make_unique<TorchScript>();
     if (!parse_device(device, &s->device, err)) return nullptr;
-    try {
-        s->cu = torch::jit::compile(source);
-        if (!s->cu || s->cu->get_functions().empty()) {
-            *err = "ERR script defines no function";
-            return nullptr;
-        }
-    } catch (const c10::Error &e) {
-        *err = "ERR could not compile the TorchScript source: " + torch_message(e);
-        return nullptr;
-    } catch (const std::exception &e) {
-        *err = "ERR could not compile the TorchScript source: " + first_line(e.what());
-        return nullptr;
-    } catch (...) {
-        *err = "ERR could not compile the TorchScript source";
-        return nullptr;
-    }
+    if (!compile_into(s.get(), source, err)) return nullptr;
+    return s.release();
+}
+
+TorchScript *torch_script_deferred(const std::string *source, const std::string &device) {
+    auto s = std::make_unique<TorchScript>();
+    s->build.state = BuildState::PENDING;
+    s->build.bytes = source;
+    s->build.device = device;
     return s.release();
 }
 
@@ -383,7 +533,12 @@ void torch_script_free(TorchScript *s) {
 }
 
 bool torch_script_has_function(const TorchScript *s, const std::string &fn) {
-    if (!s || !s->cu) return false;
+    if (!s) return false;
+    {
+        std::lock_guard<std::mutex> lk(const_cast<TorchScript *>(s)->build.mu);
+        if (s->build.state != BuildState::READY) return true;  // checked by the run
+    }
+    if (!s->cu) return false;
     try {
         return s->cu->find_function(c10::QualifiedName(fn)) != nullptr;
     } catch (...) {
@@ -395,6 +550,10 @@ bool torch_script_run(TorchScript *s, const std::string &fn, const std::vector<T
                       const std::vector<std::string> &keys, const std::vector<std::string> &args,
                       std::vector<Tensor *> *outputs, std::string *err) {
     size_t start = outputs->size();
+    auto build = [s](std::string *e) {
+        return parse_device(s->build.device, &s->device, e) && compile_into(s, *s->build.bytes, e);
+    };
+    if (!ensure_built(&s->build, "script", build, err)) return false;
     try {
         torch::jit::Function *f = s->cu->find_function(c10::QualifiedName(fn));
         if (!f) {

@@ -18,23 +18,40 @@ std::string torch_version_string();
 // Gives libtorch's CPU tensors their own jemalloc arena when the server runs on jemalloc
 // (Debian's redis-server does); returns a line for the log. See backend_torch.cpp.
 std::string torch_install_allocator();
+// Bytes of CPU memory libtorch holds through that arena (0 without jemalloc), for INFO.
+long long torch_arena_bytes();
 // Called once at the start of every worker thread: applies the intra-op thread count to the
 // thread (OpenMP keeps it per thread).
 void torch_worker_thread_init();
+// Installs the trust model (trust.h) once, at module load.
+void torch_install_trust(bool trusted);
 // Checks that a device string can run here (CPU always; GPU only when CUDA is visible).
 bool torch_device_usable(const std::string &device, std::string *err);
 
+// Loads a model now, after the trust checks (trust.h); call on a worker thread with a large
+// stack (worker_queue.h), never on Redis's main thread: __setstate__ runs TorchScript.
 TorchModel *torch_model_load(const std::string &blob, const std::string &device, std::string *err);
+// A model whose bytes are loaded (with the same checks) by the first torch_model_run, on a
+// worker: used for values read from RDB and RESTORE, which the main thread must not load.
+// `blob` must outlive the model (it is the Model's own copy of the bytes).
+TorchModel *torch_model_deferred(const std::string *blob, const std::string &device);
 void torch_model_free(TorchModel *m);
-// Number of Tensor arguments of forward(), or -1 when the schema does not fix it.
+// Number of Tensor arguments of forward(), or -1 when the schema does not fix it or the model
+// is not loaded yet.
 int torch_model_num_inputs(const TorchModel *m);
-// Runs forward() on the inputs; on success appends one new tensor per output.
+// Runs forward() on the inputs (loading a deferred model first); on success appends one new
+// tensor per output. Outputs keep libtorch's buffer (no copy); one larger than
+// MODEL_OUTPUT_LIMIT, or an allocation that fails, is an error.
 bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
                      std::vector<Tensor *> *outputs, std::string *err);
 
+// Compiles a script after the nesting check and walks its graphs (trust.h); call on a worker.
 TorchScript *torch_script_compile(const std::string &source, const std::string &device,
                                   std::string *err);
+// A script compiled by its first run (see torch_model_deferred).
+TorchScript *torch_script_deferred(const std::string *source, const std::string &device);
 void torch_script_free(TorchScript *s);
+// True when the script defines `fn`, or is not compiled yet (its run then checks).
 bool torch_script_has_function(const TorchScript *s, const std::string &fn);
 // Runs function `fn`. Functions of the form f(List[Tensor], List[str], List[str]) receive
 // (inputs, keys, args); others receive the inputs positionally, a trailing List[Tensor]

@@ -8,49 +8,11 @@
 #include <cstring>
 
 #include "backend_torch.h"
+#include "cmd_exec.h"
 #include "cmd_util.h"
 #include "worker_queue.h"
 
 namespace eai {
-
-namespace {
-
-struct ExecJob {
-    RedisModuleBlockedClient *bc = nullptr;
-    Model *model = nullptr;
-    Script *script = nullptr;
-    std::string fn;
-    std::vector<Tensor *> inputs;
-    std::vector<std::string> keys, args;  // SCRIPTEXECUTE only
-    std::vector<RedisModuleString *> outkeys;
-    // Filled by the worker:
-    std::vector<Tensor *> outputs;
-    std::string err;
-    bool timed_out = false;
-    long long duration_us = 0;
-
-    ~ExecJob() {
-        if (model) model_release(model);
-        if (script) script_release(script);
-        for (Tensor *t : inputs) tensor_release(t);
-        for (Tensor *t : outputs)
-            if (t) tensor_release(t);
-        for (RedisModuleString *s : outkeys) RM_FreeString(nullptr, s);
-    }
-};
-
-void run_job(ExecJob *job, bool timed_out) {
-    if (timed_out) {
-        job->timed_out = true;
-    } else {
-        auto t0 = std::chrono::steady_clock::now();
-        if (job->model) torch_model_run(job->model->torch, job->inputs, &job->outputs, &job->err);
-        else torch_script_run(job->script->torch, job->fn, job->inputs, job->keys, job->args, &job->outputs, &job->err);
-        job->duration_us =
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
-    }
-    RM_UnblockClient(job->bc, job);
-}
 
 // Replicates an output as AI.TENSORSET key TYPE dims BLOB bytes.
 void replicate_tensor(RedisModuleCtx *ctx, RedisModuleString *key, const Tensor *t) {
@@ -69,8 +31,107 @@ void replicate_tensor(RedisModuleCtx *ctx, RedisModuleString *key, const Tensor 
     for (size_t i = 1; i < a.size(); i++) RM_FreeString(nullptr, a[i]);
 }
 
+// ---- AI.SCRIPTEXECUTE key fn [KEYS n k…] [INPUTS n i…] [ARGS n a…] [OUTPUTS n o…] [TIMEOUT ms] ----
+// Parses the sections; on error sets *err and returns false.
+bool parse_scriptexecute(RedisModuleString **argv, int argc, ScriptExecArgs *a, std::string *err) {
+    int i = 3;
+    if (i >= argc || !(arg_is(argv[i], "KEYS") || arg_is(argv[i], "INPUTS"))) {
+        *err = "ERR KEYS or INPUTS scope must be provided first for AI.SCRIPTEXECUTE command";
+        return false;
+    }
+    bool seen[4] = {false, false, false, false};
+    const char *names[4] = {"KEYS", "INPUTS", "ARGS", "OUTPUTS"};
+    std::vector<int> *lists[4] = {&a->keys, &a->inputs, &a->args, &a->outputs};
+    while (i < argc) {
+        if (arg_is(argv[i], "TIMEOUT")) {
+            long long t;
+            if (i + 1 >= argc) {
+                *err = "ERR No value provided for TIMEOUT";
+                return false;
+            }
+            if (!arg_ll(argv[i + 1], &t) || t <= 0) {
+                *err = "ERR Invalid value for TIMEOUT";
+                return false;
+            }
+            a->timeout = t;
+            i += 2;
+            continue;
+        }
+        int s = -1;
+        for (int k = 0; k < 4; k++)
+            if (arg_is(argv[i], names[k])) s = k;
+        if (s < 0) {
+            *err = "ERR Invalid argument: " + arg_str(argv[i]);
+            return false;
+        }
+        if (seen[s]) {
+            *err = std::string("ERR Already encountered a ") + names[s] + " scope in AI.SCRIPTEXECUTE";
+            return false;
+        }
+        seen[s] = true;
+        long long n;
+        if (i + 1 >= argc || !arg_ll(argv[i + 1], &n) || n <= 0) {
+            *err = std::string("ERR Invalid argument for ") + names[s] + " count";
+            return false;
+        }
+        if (n > argc - (i + 2)) {
+            *err = std::string("ERR number of ") + names[s] +
+                   " to AI.SCRIPTEXECUTE command does not match the number of given arguments";
+            return false;
+        }
+        for (long long j = 0; j < n; j++) lists[s]->push_back(i + 2 + static_cast<int>(j));
+        i += 2 + static_cast<int>(n);
+    }
+    return true;
+}
+
+namespace {
+
+struct ExecJob final : QueueTask, std::enable_shared_from_this<ExecJob> {
+    RedisModuleBlockedClient *bc = nullptr;
+    Model *model = nullptr;
+    Script *script = nullptr;
+    std::string fn;
+    std::vector<Tensor *> inputs;
+    std::vector<std::string> keys, args;  // SCRIPTEXECUTE only
+    std::vector<RedisModuleString *> outkeys;
+    // Filled by the worker (read by the reply only after complete()):
+    std::vector<Tensor *> outputs;
+    std::string err;
+    long long duration_us = 0;
+    // Set by expire() (read by the reply only after expire()):
+    bool timed_out = false;
+
+    ~ExecJob() override {
+        MainThreadLock lock;  // the last owner may be a worker whose run was abandoned
+        if (model) model_release(model);
+        if (script) script_release(script);
+        for (Tensor *t : inputs) tensor_release(t);
+        for (Tensor *t : outputs)
+            if (t) tensor_release(t);
+        for (RedisModuleString *s : outkeys) RM_FreeString(nullptr, s);
+    }
+
+    void run() override {
+        auto t0 = std::chrono::steady_clock::now();
+        if (model) torch_model_run(model->torch, inputs, &outputs, &err);
+        else torch_script_run(script->torch, fn, inputs, keys, args, &outputs, &err);
+        duration_us =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+    }
+    void complete() override { unblock(); }
+    void expire(bool) override {
+        timed_out = true;
+        unblock();
+    }
+    // Hands the reply side its own reference (freed by Exec_Free).
+    void unblock() { RM_UnblockClient(bc, new std::shared_ptr<ExecJob>(shared_from_this())); }
+};
+
+ExecJob *job_of(void *privdata) { return static_cast<std::shared_ptr<ExecJob> *>(privdata)->get(); }
+
 int Exec_Reply(RedisModuleCtx *ctx, RedisModuleString **, int) {
-    ExecJob *job = static_cast<ExecJob *>(RM_GetBlockedClientPrivateData(ctx));
+    ExecJob *job = job_of(RM_GetBlockedClientPrivateData(ctx));
     RunStats *st = job->model ? job->model->stats.get() : job->script->stats.get();
     if (job->timed_out) return RM_ReplyWithSimpleString(ctx, "TIMEDOUT");
     st->calls++;
@@ -97,7 +158,7 @@ int Exec_Reply(RedisModuleCtx *ctx, RedisModuleString **, int) {
     return RM_ReplyWithSimpleString(ctx, "OK");
 }
 
-void Exec_Free(RedisModuleCtx *, void *privdata) { delete static_cast<ExecJob *>(privdata); }
+void Exec_Free(RedisModuleCtx *, void *privdata) { delete static_cast<std::shared_ptr<ExecJob> *>(privdata); }
 
 // Fetches the input tensors and checks the output keys; replies and returns false on error.
 bool gather(RedisModuleCtx *ctx, ExecJob *job, RedisModuleString **in, int nin, RedisModuleString **out, int nout) {
@@ -128,11 +189,12 @@ bool gather(RedisModuleCtx *ctx, ExecJob *job, RedisModuleString **in, int nin, 
 }
 
 // Blocks the client and queues the job on `device`.
-int dispatch(RedisModuleCtx *ctx, std::unique_ptr<ExecJob> job, const std::string &device, long long timeout_ms) {
+int dispatch(RedisModuleCtx *ctx, std::shared_ptr<ExecJob> job, const std::string &device, long long timeout_ms) {
+    std::string queue = device_queue_name(device), err;
+    if (!queue_available(queue, &err)) return RM_ReplyWithError(ctx, err.c_str());
     job->bc = RM_BlockClient(ctx, Exec_Reply, nullptr, Exec_Free, 0);
     if (!job->bc) return RM_ReplyWithError(ctx, "ERR could not block the client for execution");
-    ExecJob *raw = job.release();
-    queue_submit(device_queue_name(device), [raw](bool timed_out) { run_job(raw, timed_out); }, timeout_ms);
+    queue_submit(queue, std::move(job), timeout_ms);
     return RM_OK;
 }
 
@@ -209,7 +271,7 @@ int ModelExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
         std::string msg = "ERR model could not be loaded: " + m->load_error;
         return RM_ReplyWithError(ctx, msg.c_str());
     }
-    auto job = std::make_unique<ExecJob>();
+    auto job = std::make_shared<ExecJob>();
     if (!gather(ctx, job.get(), argv + 4, static_cast<int>(nin), argv + out_at, static_cast<int>(nout))) return RM_OK;
     job->model = model_retain(m);
     return dispatch(ctx, std::move(job), m->device, timeout);
@@ -297,70 +359,11 @@ int ScriptRun_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
         }
     }
     if (!script_runnable(ctx, s, fn)) return RM_OK;
-    auto job = std::make_unique<ExecJob>();
+    auto job = std::make_shared<ExecJob>();
     if (!gather(ctx, job.get(), in.data(), static_cast<int>(in.size()), out.data(), static_cast<int>(out.size()))) return RM_OK;
     job->script = script_retain(s);
     job->fn = fn;
     return dispatch(ctx, std::move(job), s->device, timeout);
-}
-
-// ---- AI.SCRIPTEXECUTE key fn [KEYS n k…] [INPUTS n i…] [ARGS n a…] [OUTPUTS n o…] [TIMEOUT ms] ----
-struct ScriptExecArgs {
-    std::vector<int> keys, inputs, args, outputs;  // argument positions
-    long long timeout = 0;
-};
-
-// Parses the sections; on error sets *err and returns false.
-bool parse_scriptexecute(RedisModuleString **argv, int argc, ScriptExecArgs *a, std::string *err) {
-    int i = 3;
-    if (i >= argc || !(arg_is(argv[i], "KEYS") || arg_is(argv[i], "INPUTS"))) {
-        *err = "ERR KEYS or INPUTS scope must be provided first for AI.SCRIPTEXECUTE command";
-        return false;
-    }
-    bool seen[4] = {false, false, false, false};
-    const char *names[4] = {"KEYS", "INPUTS", "ARGS", "OUTPUTS"};
-    std::vector<int> *lists[4] = {&a->keys, &a->inputs, &a->args, &a->outputs};
-    while (i < argc) {
-        if (arg_is(argv[i], "TIMEOUT")) {
-            long long t;
-            if (i + 1 >= argc) {
-                *err = "ERR No value provided for TIMEOUT";
-                return false;
-            }
-            if (!arg_ll(argv[i + 1], &t) || t <= 0) {
-                *err = "ERR Invalid value for TIMEOUT";
-                return false;
-            }
-            a->timeout = t;
-            i += 2;
-            continue;
-        }
-        int s = -1;
-        for (int k = 0; k < 4; k++)
-            if (arg_is(argv[i], names[k])) s = k;
-        if (s < 0) {
-            *err = "ERR Invalid argument: " + arg_str(argv[i]);
-            return false;
-        }
-        if (seen[s]) {
-            *err = std::string("ERR Already encountered a ") + names[s] + " scope in AI.SCRIPTEXECUTE";
-            return false;
-        }
-        seen[s] = true;
-        long long n;
-        if (i + 1 >= argc || !arg_ll(argv[i + 1], &n) || n <= 0) {
-            *err = std::string("ERR Invalid argument for ") + names[s] + " count";
-            return false;
-        }
-        if (n > argc - (i + 2)) {
-            *err = std::string("ERR number of ") + names[s] +
-                   " to AI.SCRIPTEXECUTE command does not match the number of given arguments";
-            return false;
-        }
-        for (long long j = 0; j < n; j++) lists[s]->push_back(i + 2 + static_cast<int>(j));
-        i += 2 + static_cast<int>(n);
-    }
-    return true;
 }
 
 int ScriptExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
@@ -388,7 +391,7 @@ int ScriptExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int arg
     std::vector<RedisModuleString *> in, out;
     for (int p : a.inputs) in.push_back(argv[p]);
     for (int p : a.outputs) out.push_back(argv[p]);
-    auto job = std::make_unique<ExecJob>();
+    auto job = std::make_shared<ExecJob>();
     if (!gather(ctx, job.get(), in.data(), static_cast<int>(in.size()), out.data(), static_cast<int>(out.size()))) return RM_OK;
     for (int p : a.keys) job->keys.push_back(arg_str(argv[p]));
     for (int p : a.args) job->args.push_back(arg_str(argv[p]));

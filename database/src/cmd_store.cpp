@@ -1,6 +1,13 @@
 // Storage and information commands: AI.MODELSTORE/GET/DEL, AI.SCRIPTSET/STORE/GET/DEL,
 // AI.INFO and AI.CONFIG (protocol.md §4.3–4.5, §4.7–4.9).
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 
 #include "backend_torch.h"
 #include "cmd_util.h"
@@ -18,6 +25,173 @@ void reply_cstr(RedisModuleCtx *ctx, const char *s) { RM_ReplyWithStringBuffer(c
 bool opt_value(RedisModuleString **argv, int argc, int i, long long *out) {
     return i < argc && arg_ll(argv[i], out) && *out >= 0;
 }
+
+// ---- loading off the main thread ---------------------------------------------------------
+// MODELSTORE, SCRIPTSET and SCRIPTSTORE block the client and load or compile on a thread of its
+// own (large guarded stack, worker_queue.h); the client gets an error if that takes longer than
+// MODEL_LOAD_TIMEOUT, and the thread is left to finish on its own (docs/database.md).
+constexpr long long kMaxLoadsInFlight = 16;
+std::atomic<long long> g_loads_in_flight{0}, g_loads_timed_out{0};
+// The thread of each load in progress, so that one past MODEL_LOAD_TIMEOUT can be lowered to
+// the lowest CPU priority while it finishes on its own.
+std::mutex g_load_mu;
+std::unordered_map<RedisModuleBlockedClient *, pid_t> g_load_threads;
+
+struct StoreJob {
+    RedisModuleBlockedClient *bc = nullptr;
+    std::vector<RedisModuleString *> chunks;  // the BLOB arguments, retained (models)
+    std::unique_ptr<Model> model;
+    std::unique_ptr<Script> script;
+    std::string err;
+
+    ~StoreJob() {  // on the main thread (free callback)
+        for (RedisModuleString *c : chunks) RM_FreeString(nullptr, c);
+        if (model) model_release(model.release());
+        if (script) script_release(script.release());
+    }
+
+    void work() {
+        if (model) {
+            size_t total = 0;
+            for (RedisModuleString *c : chunks) {
+                size_t l;
+                RM_StringPtrLen(c, &l);
+                total += l;
+            }
+            try {
+                model->blob.reserve(total);
+                for (RedisModuleString *c : chunks) {
+                    size_t l;
+                    const char *p = RM_StringPtrLen(c, &l);
+                    model->blob.append(p, l);
+                }
+                if (model->backend == Backend::TORCH) model->torch = torch_model_load(model->blob, model->device, &err);
+            } catch (const std::bad_alloc &) {
+                err = "ERR not enough memory to load the model";
+            }
+            return;
+        }
+        script->torch = torch_script_compile(script->source, script->device, &err);
+        if (!script->torch) return;
+        for (const auto &e : script->entry_points) {
+            if (!torch_script_has_function(script->torch, e)) {
+                err = "ERR entry point '" + e + "' is not a function of the script";
+                return;
+            }
+        }
+    }
+};
+
+// Stores the built value at argv[1] and replicates the command; on the main thread.
+int finish_store(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, StoreJob *job, bool replicate_verbatim) {
+    RedisModuleString *key = argv[1];
+    if (job->model) {
+        Model *m = job->model.get();
+        if (m->backend == Backend::TORCH) queue_ensure(device_queue_name(m->device));
+        m->infokey = arg_str(key);
+        m->stats = std::make_shared<RunStats>();
+        m->stats->backend = backend_name(m->backend);
+        m->stats->device = m->device;
+        m->stats->tag = m->tag;
+        if (!set_typed(ctx, key, ModelType, m)) return RM_ReplyWithError(ctx, kWrongType);
+        job->model.release();
+        stats_register(m->infokey, m->stats, true);
+    } else {
+        Script *s = job->script.get();
+        queue_ensure(device_queue_name(s->device));
+        s->infokey = arg_str(key);
+        s->stats = std::make_shared<RunStats>();
+        s->stats->backend = "TORCH";
+        s->stats->device = s->device;
+        s->stats->tag = s->tag;
+        if (!set_typed(ctx, key, ScriptType, s)) return RM_ReplyWithError(ctx, kWrongType);
+        job->script.release();
+        stats_register(s->infokey, s->stats, false);
+    }
+    if (replicate_verbatim) {
+        RM_ReplicateVerbatim(ctx);
+    } else {
+        std::string cmd = arg_str(argv[0]);
+        RM_Replicate(ctx, cmd.c_str(), "v", argv + 1, static_cast<size_t>(argc - 1));
+    }
+    return RM_ReplyWithSimpleString(ctx, "OK");
+}
+
+int Store_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+    StoreJob *job = static_cast<StoreJob *>(RM_GetBlockedClientPrivateData(ctx));
+    if (!job->err.empty()) return RM_ReplyWithError(ctx, job->err.c_str());
+    return finish_store(ctx, argv, argc, job, false);
+}
+
+int Store_Timeout(RedisModuleCtx *ctx, RedisModuleString **, int) {
+    g_loads_timed_out++;
+    {
+        std::lock_guard<std::mutex> lk(g_load_mu);
+        auto it = g_load_threads.find(RM_GetBlockedClientHandle(ctx));
+        if (it != g_load_threads.end()) setpriority(PRIO_PROCESS, static_cast<id_t>(it->second), 19);
+    }
+    std::string msg = "ERR loading took longer than MODEL_LOAD_TIMEOUT (" + std::to_string(g_config.model_load_timeout) +
+                      " ms); the value was not stored";
+    return RM_ReplyWithError(ctx, msg.c_str());
+}
+
+void Store_Free(RedisModuleCtx *, void *privdata) { delete static_cast<StoreJob *>(privdata); }
+
+// Loads or compiles on a thread and replies from Store_Reply. Where the client cannot be
+// blocked (AOF loading, a replica applying its master's stream, MULTI, Lua) the value is
+// stored now and built by its first run instead, with the same checks.
+int start_store(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, std::unique_ptr<StoreJob> job) {
+    if (RM_GetContextFlags(ctx) & (RM_CTX_FLAGS_LUA | RM_CTX_FLAGS_MULTI | RM_CTX_FLAGS_LOADING |
+                                   RM_CTX_FLAGS_REPLICATED | RM_CTX_FLAGS_DENY_BLOCKING)) {
+        if (job->model) {
+            Model *m = job->model.get();
+            for (RedisModuleString *c : job->chunks) {
+                size_t l;
+                const char *p = RM_StringPtrLen(c, &l);
+                m->blob.append(p, l);
+            }
+            if (m->backend == Backend::TORCH) m->torch = torch_model_deferred(&m->blob, m->device);
+        } else {
+            job->script->torch = torch_script_deferred(&job->script->source, job->script->device);
+        }
+        return finish_store(ctx, argv, argc, job.get(), true);
+    }
+    if (g_loads_in_flight.load() >= kMaxLoadsInFlight) {
+        std::string msg = "ERR " + std::to_string(kMaxLoadsInFlight) +
+                          " model or script loads are still running (some may have passed MODEL_LOAD_TIMEOUT); retry later";
+        return RM_ReplyWithError(ctx, msg.c_str());
+    }
+    job->bc = RM_BlockClient(ctx, Store_Reply, Store_Timeout, Store_Free, g_config.model_load_timeout);
+    if (!job->bc) return RM_ReplyWithError(ctx, "ERR could not block the client for loading");
+    StoreJob *raw = job.release();
+    g_loads_in_flight++;
+    bool started = thread_start([raw] {
+        {
+            std::lock_guard<std::mutex> lk(g_load_mu);
+            g_load_threads[raw->bc] = static_cast<pid_t>(syscall(SYS_gettid));
+        }
+        raw->work();
+        {
+            std::lock_guard<std::mutex> lk(g_load_mu);
+            g_load_threads.erase(raw->bc);
+        }
+        g_loads_in_flight--;
+        RM_UnblockClient(raw->bc, raw);
+    });
+    if (!started) {
+        g_loads_in_flight--;
+        raw->err = "ERR could not start a thread to load the value";
+        RM_UnblockClient(raw->bc, raw);
+    }
+    return RM_OK;
+}
+
+}  // namespace
+
+long long store_loads_running() { return g_loads_in_flight.load(); }
+long long store_loads_timed_out() { return g_loads_timed_out.load(); }
+
+namespace {
 
 // AI.MODELSTORE key BACKEND DEVICE [TAG t] [BATCHSIZE n] [MINBATCHSIZE m] [MINBATCHTIMEOUT ms]
 //               [INPUTS k n1..nk OUTPUTS k o1..ok] BLOB c1 [c2 …]
@@ -72,41 +246,20 @@ int ModelStore_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     }
     if (i >= argc || !arg_is(argv[i], "BLOB")) return RM_ReplyWithError(ctx, "ERR Invalid argument, expected BLOB");
     if (i + 1 >= argc) return RM_ReplyWithError(ctx, "ERR Insufficient arguments, missing model BLOB");
-    size_t total = 0;
-    for (int j = i + 1; j < argc; j++) {
-        size_t l;
-        RM_StringPtrLen(argv[j], &l);
-        total += l;
-    }
-    m->blob.reserve(total);
-    for (int j = i + 1; j < argc; j++) {
-        size_t l;
-        const char *p = RM_StringPtrLen(argv[j], &l);
-        m->blob.append(p, l);
-    }
     if (!key_writable_as(ctx, argv[1], ModelType)) return RM_ReplyWithError(ctx, kWrongType);
-
     if (m->backend == Backend::TORCH) {
         std::string err;
-        m->torch = torch_model_load(m->blob, m->device, &err);
-        if (!m->torch) return RM_ReplyWithError(ctx, err.c_str());
-        queue_ensure(device_queue_name(m->device));
+        if (!torch_device_usable(m->device, &err)) return RM_ReplyWithError(ctx, err.c_str());
     }
     // TF, TFLITE and ONNX models are stored as bytes; AI.MODELEXECUTE reports that their
     // backend is not available (docs/database.md, "Backends").
-    m->infokey = arg_str(argv[1]);
-    m->stats = std::make_shared<RunStats>();
-    m->stats->backend = backend_name(m->backend);
-    m->stats->device = m->device;
-    m->stats->tag = m->tag;
-    Model *raw = m.release();
-    if (!set_typed(ctx, argv[1], ModelType, raw)) {
-        model_release(raw);
-        return RM_ReplyWithError(ctx, kWrongType);
+    auto job = std::make_unique<StoreJob>();
+    for (int j = i + 1; j < argc; j++) {
+        RM_RetainString(nullptr, argv[j]);
+        job->chunks.push_back(argv[j]);
     }
-    stats_register(raw->infokey, raw->stats, true);
-    RM_ReplicateVerbatim(ctx);
-    return RM_ReplyWithSimpleString(ctx, "OK");
+    job->model = std::move(m);
+    return start_store(ctx, argv, argc, std::move(job));
 }
 
 void reply_model_blob(RedisModuleCtx *ctx, const Model *m) {
@@ -199,31 +352,13 @@ int ScriptDel_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
 }
 
 // Compiles and stores a script (shared by SCRIPTSET and SCRIPTSTORE).
-int store_script(RedisModuleCtx *ctx, RedisModuleString *key, std::unique_ptr<Script> s) {
-    if (!key_writable_as(ctx, key, ScriptType)) return RM_ReplyWithError(ctx, kWrongType);
+int store_script(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, std::unique_ptr<Script> s) {
+    if (!key_writable_as(ctx, argv[1], ScriptType)) return RM_ReplyWithError(ctx, kWrongType);
     std::string err;
-    s->torch = torch_script_compile(s->source, s->device, &err);
-    if (!s->torch) return RM_ReplyWithError(ctx, err.c_str());
-    for (const auto &e : s->entry_points) {
-        if (!torch_script_has_function(s->torch, e)) {
-            std::string msg = "ERR entry point '" + e + "' is not a function of the script";
-            return RM_ReplyWithError(ctx, msg.c_str());
-        }
-    }
-    queue_ensure(device_queue_name(s->device));
-    s->infokey = arg_str(key);
-    s->stats = std::make_shared<RunStats>();
-    s->stats->backend = "TORCH";
-    s->stats->device = s->device;
-    s->stats->tag = s->tag;
-    Script *raw = s.release();
-    if (!set_typed(ctx, key, ScriptType, raw)) {
-        script_release(raw);
-        return RM_ReplyWithError(ctx, kWrongType);
-    }
-    stats_register(raw->infokey, raw->stats, false);
-    RM_ReplicateVerbatim(ctx);
-    return RM_ReplyWithSimpleString(ctx, "OK");
+    if (!torch_device_usable(s->device, &err)) return RM_ReplyWithError(ctx, err.c_str());
+    auto job = std::make_unique<StoreJob>();
+    job->script = std::move(s);
+    return start_store(ctx, argv, argc, std::move(job));
 }
 
 // AI.SCRIPTSET key DEVICE [TAG t] SOURCE text
@@ -240,7 +375,7 @@ int ScriptSet_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (i + 1 >= argc || !arg_is(argv[i], "SOURCE") || i + 2 != argc)
         return RM_ReplyWithError(ctx, "ERR Insufficient arguments, missing script SOURCE");
     s->source = arg_str(argv[i + 1]);
-    return store_script(ctx, argv[1], std::move(s));
+    return store_script(ctx, argv, argc, std::move(s));
 }
 
 // AI.SCRIPTSTORE key DEVICE [TAG t] ENTRY_POINTS n e1..en SOURCE text
@@ -266,7 +401,7 @@ int ScriptStore_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     if (i + 1 >= argc || !arg_is(argv[i], "SOURCE") || i + 2 != argc)
         return RM_ReplyWithError(ctx, "ERR Insufficient arguments, missing script SOURCE");
     s->source = arg_str(argv[i + 1]);
-    return store_script(ctx, argv[1], std::move(s));
+    return store_script(ctx, argv, argc, std::move(s));
 }
 
 // AI.SCRIPTGET key [META] [SOURCE]

@@ -85,5 +85,9 @@ inline bool in_transaction(RedisModuleCtx *ctx) {
 int register_tensor_commands(RedisModuleCtx *ctx);
 int register_store_commands(RedisModuleCtx *ctx);
 int register_exec_commands(RedisModuleCtx *ctx);
+int register_dag_commands(RedisModuleCtx *ctx);
+// Loads of MODELSTORE/SCRIPTSET/SCRIPTSTORE still running, and those past MODEL_LOAD_TIMEOUT (INFO).
+long long store_loads_running();
+long long store_loads_timed_out();
 
 }  // namespace eai

@@ -61,6 +61,15 @@ bool apply_arg(RedisModuleCtx *ctx, const std::string &k, const std::string &v) 
     if (is("MODEL_CHUNK_SIZE")) return parse_positive(v, 1, &g_config.model_chunk_size);
     if (is("MODEL_EXECUTION_TIMEOUT")) return parse_positive(v, 1000, &g_config.model_execution_timeout);
     if (is("BACKEND_MEMORY_LIMIT")) return parse_positive(v, 1, &g_config.backend_memory_limit);
+    if (is("MODEL_LOAD_TIMEOUT")) return parse_positive(v, 100, &g_config.model_load_timeout);
+    if (is("MODEL_OUTPUT_LIMIT")) return parse_positive(v, 1, &g_config.model_output_limit);
+    if (is("MAX_ABANDONED_RUNS")) return parse_positive(v, 0, &g_config.max_abandoned_runs);
+    if (is("TRUST_TORCHSCRIPT")) {
+        if (strcasecmp(v.c_str(), "yes") == 0) g_config.trust_torchscript = true;
+        else if (strcasecmp(v.c_str(), "no") == 0) g_config.trust_torchscript = false;
+        else return false;
+        return true;
+    }
     return false;
 }
 
@@ -76,12 +85,21 @@ void info_func(RedisModuleInfoCtx *ctx, int) {
     RM_InfoAddFieldLongLong(ctx, "intra_op_parallelism", g_config.intra_op_parallelism);
     RM_InfoAddFieldLongLong(ctx, "model_execution_timeout", g_config.model_execution_timeout);
     RM_InfoAddFieldLongLong(ctx, "backend_memory_limit", g_config.backend_memory_limit);
+    RM_InfoAddFieldLongLong(ctx, "model_load_timeout", g_config.model_load_timeout);
+    RM_InfoAddFieldLongLong(ctx, "model_output_limit", g_config.model_output_limit);
+    RM_InfoAddFieldLongLong(ctx, "max_abandoned_runs", g_config.max_abandoned_runs);
+    RM_InfoAddFieldCString(ctx, "trust_torchscript", g_config.trust_torchscript ? "yes" : "no");
     RM_InfoAddSection(ctx, "backends_info");
     std::string tv = torch_version_string();
     RM_InfoAddFieldCString(ctx, "Torch_version", tv.c_str());
+    RM_InfoAddFieldLongLong(ctx, "torch_cpu_bytes", torch_arena_bytes());
     RM_InfoAddSection(ctx, "queues");
     std::string q = queue_summary();
     RM_InfoAddFieldCString(ctx, "threads", q.c_str());
+    RM_InfoAddFieldLongLong(ctx, "abandoned_runs", queue_abandoned_now());
+    RM_InfoAddFieldLongLong(ctx, "abandoned_runs_total", queue_abandoned_total());
+    RM_InfoAddFieldLongLong(ctx, "loads_running", store_loads_running());
+    RM_InfoAddFieldLongLong(ctx, "loads_timed_out_total", store_loads_timed_out());
 }
 
 }  // namespace
@@ -102,12 +120,14 @@ extern "C" __attribute__((visibility("default"))) int RedisModule_OnLoad(RedisMo
             return RM_ERR;
         }
     }
+    main_thread_set();
+    torch_install_trust(g_config.trust_torchscript);
     if (register_types(ctx) != RM_OK) {
         RM_Log(ctx, "warning", "ERR could not register the AI data types");
         return RM_ERR;
     }
     if (register_tensor_commands(ctx) != RM_OK || register_store_commands(ctx) != RM_OK ||
-        register_exec_commands(ctx) != RM_OK) {
+        register_exec_commands(ctx) != RM_OK || register_dag_commands(ctx) != RM_OK) {
         RM_Log(ctx, "warning", "ERR could not register the AI commands");
         return RM_ERR;
     }
@@ -117,7 +137,7 @@ extern "C" __attribute__((visibility("default"))) int RedisModule_OnLoad(RedisMo
     torch_configure_threads(g_config.intra_op_parallelism, g_config.inter_op_parallelism,
                             g_config.threads_per_queue);
     queue_ensure("CPU");  // after the thread configuration, which the workers copy
-    RM_Log(ctx, "notice", "eddylearn AI module loaded: torch %s, THREADS_PER_QUEUE %lld",
-           torch_version_string().c_str(), g_config.threads_per_queue);
+    RM_Log(ctx, "notice", "eddylearn AI module loaded: torch %s, THREADS_PER_QUEUE %lld, TRUST_TORCHSCRIPT %s",
+           torch_version_string().c_str(), g_config.threads_per_queue, g_config.trust_torchscript ? "yes" : "no");
     return RM_OK;
 }

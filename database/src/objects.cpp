@@ -77,6 +77,7 @@ void tensor_release(Tensor *t) {
     if (!t || t->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     if (t->held) RM_FreeString(nullptr, t->held);
     if (t->owned) RM_Free(t->owned);
+    if (t->ext_free) t->ext_free(t->ext);
     delete t;
 }
 
@@ -301,7 +302,7 @@ void *model_rdb_load(RedisModuleIO *io, int encver) {
     }
     if (m->blob.size() != total) return nullptr;
     if (m->backend == Backend::TORCH) {
-        m->torch = torch_model_load(m->blob, m->device, &m->load_error);
+        m->torch = torch_model_deferred(&m->blob, m->device);  // loaded by a worker on first use
     }
     m->stats = std::make_shared<RunStats>();
     m->stats->backend = backend_name(m->backend);
@@ -394,7 +395,7 @@ void *script_rdb_load(RedisModuleIO *io, int encver) {
         if (!load_cstr(io, &e)) return nullptr;
         s->entry_points.push_back(e);
     }
-    s->torch = torch_script_compile(s->source, s->device, &s->load_error);
+    s->torch = torch_script_deferred(&s->source, s->device);  // compiled by a worker on first use
     s->stats = std::make_shared<RunStats>();
     s->stats->backend = "TORCH";
     s->stats->device = s->device;

@@ -27,6 +27,8 @@ struct Tensor {
     std::vector<int64_t> dims;
     RedisModuleString *held = nullptr;  // released with RM_FreeString
     char *owned = nullptr;              // released with RM_Free
+    void *ext = nullptr;                // another owner of the bytes (a libtorch tensor) ...
+    void (*ext_free)(void *) = nullptr; // ... and how to release it
     const char *data = nullptr;
     size_t nbytes = 0;
 

@@ -21,7 +21,9 @@ extern "C" {
 
 #define RM_CTX_FLAGS_LUA (1 << 0)
 #define RM_CTX_FLAGS_MULTI (1 << 1)
+#define RM_CTX_FLAGS_REPLICATED (1 << 12)
 #define RM_CTX_FLAGS_LOADING (1 << 13)
+#define RM_CTX_FLAGS_DENY_BLOCKING (1 << 21)
 
 typedef struct RedisModuleCtx RedisModuleCtx;
 typedef struct RedisModuleKey RedisModuleKey;
@@ -111,7 +113,11 @@ typedef struct RedisModuleTypeMethods {
     X(int, InfoAddSection, (RedisModuleInfoCtx * ctx, const char *name))                       \
     X(int, InfoAddFieldCString, (RedisModuleInfoCtx * ctx, const char *field,                  \
                                  const char *value))                                           \
-    X(int, InfoAddFieldLongLong, (RedisModuleInfoCtx * ctx, const char *field, long long v))
+    X(int, InfoAddFieldLongLong, (RedisModuleInfoCtx * ctx, const char *field, long long v))   \
+    X(RedisModuleCtx *, GetThreadSafeContext, (RedisModuleBlockedClient * bc))                 \
+    X(void, ThreadSafeContextLock, (RedisModuleCtx * ctx))                                     \
+    X(void, ThreadSafeContextUnlock, (RedisModuleCtx * ctx))                                   \
+    X(RedisModuleBlockedClient *, GetBlockedClientHandle, (RedisModuleCtx * ctx))
 
 #define RM_DECLARE_PTR(ret, name, args) extern ret(*RM_##name) args;
 RM_API_LIST(RM_DECLARE_PTR)

@@ -1,85 +1,237 @@
-// Per-device worker queues (see worker_queue.h).
+// Per-device worker queues and the watchdog (see worker_queue.h).
 #include "worker_queue.h"
 
-#include <chrono>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <deque>
+#include <list>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "backend_torch.h"
 #include "config.h"
+#include "rm_api.h"
 
 namespace eai {
 
 namespace {
 using Clock = std::chrono::steady_clock;
 
-struct Item {
-    Job job;
-    Clock::time_point queued;
-    long long timeout_ms;
+constexpr size_t kStackBytes = 256ull << 20;
+constexpr size_t kGuardBytes = 1ull << 20;
+constexpr auto kWatchdogPeriod = std::chrono::milliseconds(10);
+
+// One worker thread. `task` is the run in progress; `abandoned` marks a thread whose run passed
+// MODEL_EXECUTION_TIMEOUT: it exits when (if ever) the run returns.
+struct Worker {
+    std::shared_ptr<QueueTask> task;
+    Clock::time_point started;
+    bool abandoned = false;
+    pid_t tid = 0;
 };
 
 struct Queue {
+    std::string name;
     std::mutex mu;
     std::condition_variable cv;
-    std::deque<Item> items;
-    int nthreads = 0;
+    std::deque<std::shared_ptr<QueueTask>> items;
+    std::list<std::shared_ptr<Worker>> workers;
+    int live = 0;  // workers not abandoned
 };
 
 std::mutex g_mu;
 std::map<std::string, std::shared_ptr<Queue>> g_queues;
+std::atomic<long long> g_abandoned_now{0}, g_abandoned_total{0};
+std::once_flag g_watchdog_once;
+thread_local Worker *t_worker = nullptr;
+thread_local Queue *t_queue = nullptr;
 
-void worker_loop(std::shared_ptr<Queue> q) {
+void start_worker(const std::shared_ptr<Queue> &q);
+
+void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
     torch_worker_thread_init();
+    {
+        std::lock_guard<std::mutex> lk(q->mu);
+        w->tid = static_cast<pid_t>(syscall(SYS_gettid));
+    }
+    t_worker = w.get();
+    t_queue = q.get();
     for (;;) {
-        Item it;
+        std::shared_ptr<QueueTask> task;
         {
             std::unique_lock<std::mutex> lk(q->mu);
             q->cv.wait(lk, [&] { return !q->items.empty(); });
-            it = std::move(q->items.front());
+            task = std::move(q->items.front());
             q->items.pop_front();
-        }
-        bool timed_out = false;
-        if (it.timeout_ms > 0) {
-            auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - it.queued);
-            timed_out = waited.count() > it.timeout_ms;
+            int expect = QueueTask::QUEUED;
+            if (!task->state.compare_exchange_strong(expect, QueueTask::RUNNING)) continue;  // expired while queued
+            w->task = task;
+            w->started = Clock::now();
         }
         try {
-            it.job(timed_out);
+            task->run();
         } catch (...) {
-            // Jobs catch their own errors; this only keeps the thread alive.
+            // Tasks catch their own errors; this only keeps the thread alive.
         }
+        int expect = QueueTask::RUNNING;
+        if (task->state.compare_exchange_strong(expect, QueueTask::DONE)) task->complete();
+        bool leave;
+        {
+            std::lock_guard<std::mutex> lk(q->mu);
+            w->task.reset();
+            leave = w->abandoned;
+            if (leave) {
+                q->workers.remove(w);
+                // A fresh thread (normal priority) takes the place this one leaves, if the queue
+                // is short of threads because MAX_ABANDONED_RUNS was reached.
+                if (q->live < g_config.threads_per_queue) start_worker(q);
+            }
+        }
+        task.reset();  // may destroy the task here; its destructor takes the module lock
+        if (leave) {
+            g_abandoned_now--;
+            return;
+        }
+    }
+}
+
+void start_worker(const std::shared_ptr<Queue> &q) {  // with q->mu held
+    auto w = std::make_shared<Worker>();
+    if (!thread_start([q, w] { worker_loop(q, w); })) return;
+    q->workers.push_back(w);
+    q->live++;
+}
+
+// `dropped` receives the tasks taken off the queue: the caller releases them after q->mu, as
+// the last reference runs a destructor that takes the module lock.
+void watch_queue(const std::shared_ptr<Queue> &q, Clock::time_point now,
+                 std::vector<std::shared_ptr<QueueTask>> *dropped) {
+    std::lock_guard<std::mutex> lk(q->mu);
+    for (auto it = q->items.begin(); it != q->items.end();) {
+        auto &t = *it;
+        if (now > t->deadline || q->live == 0) {
+            int expect = QueueTask::QUEUED;
+            if (t->state.compare_exchange_strong(expect, QueueTask::EXPIRED)) t->expire(false);
+            dropped->push_back(std::move(t));
+            it = q->items.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    auto limit = std::chrono::milliseconds(g_config.model_execution_timeout);
+    for (auto &w : q->workers) {
+        if (!w->task || w->abandoned) continue;
+        bool over_limit = now - w->started > limit;
+        if (!over_limit && now <= w->task->deadline) continue;
+        int expect = QueueTask::RUNNING;
+        bool won = w->task->state.compare_exchange_strong(expect, QueueTask::EXPIRED);
+        if (!over_limit) {
+            if (won) w->task->expire(false);  // the run goes on; its result is discarded
+            continue;
+        }
+        if (won) w->task->expire(true);
+        // The thread cannot be stopped: it is left to finish on its own, at the lowest
+        // priority, and another thread takes its place while fewer than MAX_ABANDONED_RUNS are.
+        w->abandoned = true;
+        q->live--;
+        g_abandoned_total++;
+        long long now_abandoned = ++g_abandoned_now;
+        if (w->tid) setpriority(PRIO_PROCESS, static_cast<id_t>(w->tid), 19);
+        if (now_abandoned <= g_config.max_abandoned_runs) start_worker(q);
+    }
+}
+
+void watchdog_loop() {
+    for (;;) {
+        std::this_thread::sleep_for(kWatchdogPeriod);
+        std::vector<std::shared_ptr<Queue>> qs;
+        {
+            std::lock_guard<std::mutex> lk(g_mu);
+            for (auto &kv : g_queues) qs.push_back(kv.second);
+        }
+        auto now = Clock::now();
+        std::vector<std::shared_ptr<QueueTask>> dropped;
+        for (auto &q : qs) watch_queue(q, now, &dropped);
+        dropped.clear();
     }
 }
 
 std::shared_ptr<Queue> get_queue(const std::string &device) {
+    std::call_once(g_watchdog_once, [] { thread_start(watchdog_loop); });
     std::lock_guard<std::mutex> lk(g_mu);
     auto &q = g_queues[device];
     if (!q) {
         q = std::make_shared<Queue>();
+        q->name = device;
         long long n = g_config.threads_per_queue > 0 ? g_config.threads_per_queue : 1;
-        for (long long i = 0; i < n; i++) {
-            std::thread(worker_loop, q).detach();
-            q->nthreads++;
-        }
+        std::lock_guard<std::mutex> qlk(q->mu);
+        for (long long i = 0; i < n; i++) start_worker(q);
     }
     return q;
 }
+
+void *thread_main(void *arg) {
+    auto *fn = static_cast<std::function<void()> *>(arg);
+    try {
+        (*fn)();
+    } catch (...) {
+    }
+    delete fn;
+    return nullptr;
+}
+
+std::thread::id g_main_thread;
+RedisModuleCtx *g_lock_ctx = nullptr;
 }  // namespace
+
+bool thread_start(std::function<void()> fn) {
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0) return false;
+    pthread_attr_setstacksize(&attr, kStackBytes);
+    pthread_attr_setguardsize(&attr, kGuardBytes);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    auto *arg = new std::function<void()>(std::move(fn));
+    pthread_t th;
+    int rc = pthread_create(&th, &attr, thread_main, arg);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        delete arg;
+        return false;
+    }
+    return true;
+}
 
 void queue_ensure(const std::string &device) { get_queue(device); }
 
-void queue_submit(const std::string &device, Job job, long long timeout_ms) {
+void queue_submit(const std::string &device, std::shared_ptr<QueueTask> task, long long timeout_ms) {
     auto q = get_queue(device);
+    if (timeout_ms > 0) task->deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
     {
         std::lock_guard<std::mutex> lk(q->mu);
-        q->items.push_back(Item{std::move(job), Clock::now(), timeout_ms});
+        q->items.push_back(std::move(task));
     }
     q->cv.notify_one();
+}
+
+bool queue_available(const std::string &device, std::string *err) {
+    auto q = get_queue(device);
+    std::lock_guard<std::mutex> lk(q->mu);
+    if (q->live > 0) return true;
+    *err = "ERR every worker of the " + device + " queue is held by a run abandoned after MODEL_EXECUTION_TIMEOUT and MAX_ABANDONED_RUNS (" +
+           std::to_string(g_config.max_abandoned_runs) + ") is reached; restart the server";
+    return false;
+}
+
+void queue_restart_clock() {
+    if (!t_worker || !t_queue) return;
+    std::lock_guard<std::mutex> lk(t_queue->mu);
+    t_worker->started = Clock::now();
 }
 
 std::string queue_summary() {
@@ -87,9 +239,29 @@ std::string queue_summary() {
     std::string s;
     for (auto &kv : g_queues) {
         if (!s.empty()) s += ",";
-        s += kv.first + "=" + std::to_string(kv.second->nthreads);
+        std::lock_guard<std::mutex> qlk(kv.second->mu);
+        s += kv.first + "=" + std::to_string(kv.second->live);
     }
     return s;
+}
+
+long long queue_abandoned_now() { return g_abandoned_now.load(); }
+long long queue_abandoned_total() { return g_abandoned_total.load(); }
+
+void main_thread_set() {
+    g_main_thread = std::this_thread::get_id();
+    g_lock_ctx = RM_GetThreadSafeContext(nullptr);
+}
+bool on_main_thread() { return std::this_thread::get_id() == g_main_thread; }
+
+MainThreadLock::MainThreadLock() {
+    if (!on_main_thread() && g_lock_ctx) {
+        RM_ThreadSafeContextLock(g_lock_ctx);
+        locked = true;
+    }
+}
+MainThreadLock::~MainThreadLock() {
+    if (locked) RM_ThreadSafeContextUnlock(g_lock_ctx);
 }
 
 }  // namespace eai

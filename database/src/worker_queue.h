@@ -1,20 +1,63 @@
-// Per-device run queues: each queue owns THREADS_PER_QUEUE threads that pop jobs in order.
+// Per-device run queues: each queue owns THREADS_PER_QUEUE threads that take tasks in order, and
+// one watchdog thread enforces the time limits (docs/database.md, "Execution limits").
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace eai {
 
-// A job receives true when it waited in the queue longer than its timeout (it must then
-// not run the work, only report the time-out).
-using Job = std::function<void(bool timed_out)>;
+// A request on a queue. Exactly one of complete() (after run()) and expire() is called: whoever
+// moves `state` on first. The queue and the reply side share the task (shared_ptr), so a run
+// that is abandoned keeps its task alive until it returns.
+struct QueueTask {
+    enum : int { QUEUED = 0, RUNNING = 1, DONE = 2, EXPIRED = 3 };
+    virtual ~QueueTask() = default;
+    // On a worker thread. May call queue_restart_clock() between steps.
+    virtual void run() = 0;
+    // On the worker thread, after run(), unless the task expired meanwhile.
+    virtual void complete() = 0;
+    // On the watchdog thread: the request's TIMEOUT passed (queued or running) or its run passed
+    // MODEL_EXECUTION_TIMEOUT (`abandoned`: the worker was given up and replaced).
+    virtual void expire(bool abandoned) = 0;
 
-// Creates the queue for `device` (normalised name) if needed and starts its threads.
+    std::atomic<int> state{QUEUED};
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+
+// Creates the queue for `device` (normalised name) if needed and starts its threads and the
+// watchdog.
 void queue_ensure(const std::string &device);
-// Queues a job; timeout_ms <= 0 means no time-out.
-void queue_submit(const std::string &device, Job job, long long timeout_ms);
-// Number of queues and threads, for INFO.
+// Queues a task; timeout_ms > 0 sets its deadline, counted from now (its arrival).
+void queue_submit(const std::string &device, std::shared_ptr<QueueTask> task, long long timeout_ms);
+// False (with the reason) when every worker of the queue was abandoned and none may replace
+// them (MAX_ABANDONED_RUNS reached).
+bool queue_available(const std::string &device, std::string *err);
+// Called by a task on its worker: the MODEL_EXECUTION_TIMEOUT clock of the run starts again
+// (each operation of a DAG has the whole limit).
+void queue_restart_clock();
+// Number of queues and threads, and the abandoned runs, for INFO.
 std::string queue_summary();
+long long queue_abandoned_now();
+long long queue_abandoned_total();
+
+// Starts a detached thread with a large stack (256 MiB of address space, touched only as used,
+// with a 1 MiB guard below it), enough for libtorch's recursive compiler and loader.
+bool thread_start(std::function<void()> fn);
+
+// Module API calls made off Redis's main thread hold this (the module GIL); on the main thread
+// it does nothing. Set the main thread once, at load.
+void main_thread_set();
+bool on_main_thread();
+struct MainThreadLock {
+    MainThreadLock();
+    ~MainThreadLock();
+    MainThreadLock(const MainThreadLock &) = delete;
+    MainThreadLock &operator=(const MainThreadLock &) = delete;
+    bool locked = false;
+};
 
 }  // namespace eai

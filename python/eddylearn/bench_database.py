@@ -4,7 +4,9 @@
   plain Redis SET/GET of the same bytes (redis-py) on the same server;
 * AI.MODELEXECUTE time of a small MLP on 32³ points against the same TorchScript forward pass
   in this process;
-* model runs per second with 4 concurrent clients, THREADS_PER_QUEUE 1 and 2.
+* model runs per second with 4 concurrent clients, THREADS_PER_QUEUE 1 and 2;
+* PING latency while a ~100 MB model is stored (AI.MODELSTORE), against PING latency of the
+  same server when idle.
 """
 from __future__ import annotations
 
@@ -195,6 +197,60 @@ def bench_concurrency(threads: int, clients: int, runs: int) -> dict:
         server.close()
 
 
+def _large_model_bytes(mb: int) -> bytes:
+    import torch
+
+    n = int((mb * (1 << 20) / 4) ** 0.5)
+    net = torch.nn.Linear(n, n, bias=False).eval()
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.trace(net, torch.randn(1, n)), buf)
+    return buf.getvalue()
+
+
+def _ping_ms(conn, seconds: float | None = None, until=None) -> list[float]:
+    ts = []
+    t_end = time.perf_counter() + (seconds or 0)
+    while (until is not None and not until.is_set()) or (until is None and time.perf_counter() < t_end):
+        t0 = time.perf_counter()
+        conn.ping()
+        ts.append((time.perf_counter() - t0) * 1e3)
+    return ts
+
+
+def bench_ping_during_store(address: str, mb: int = 100) -> dict:
+    """PING latency while another client stores a model of `mb` MB, against idle PINGs."""
+    import threading
+
+    import redis
+
+    host, port = address.rsplit(":", 1)
+    blob = _large_model_bytes(mb)
+    store_conn = redis.Redis(host=host, port=int(port), socket_timeout=600)
+    ping_conn = redis.Redis(host=host, port=int(port), socket_timeout=600)
+    idle = _ping_ms(ping_conn, seconds=1.0)
+    done = threading.Event()
+    took = {}
+
+    def store():
+        t0 = time.perf_counter()
+        store_conn.execute_command("AI.MODELSTORE", "bench_large", "TORCH", "CPU", "BLOB", blob)
+        took["s"] = time.perf_counter() - t0
+        done.set()
+
+    t = threading.Thread(target=store)
+    t.start()
+    busy = _ping_ms(ping_conn, until=done)
+    t.join()
+    store_conn.delete("bench_large")
+    res = {"model_MB": len(blob) / 1e6, "store_s": took["s"], "pings_during_store": len(busy),
+           "ping_max_ms_during_store": max(busy), "ping_median_ms_during_store": statistics.median(busy),
+           "ping_max_ms_idle": max(idle), "ping_median_ms_idle": statistics.median(idle)}
+    log.info("PING during a %.0f MB MODELSTORE (%.2f s): max %.2f ms, median %.3f ms; idle: max %.2f ms",
+             res["model_MB"], took["s"], res["ping_max_ms_during_store"], res["ping_median_ms_during_store"],
+             res["ping_max_ms_idle"])
+    return res
+
+
 def bench_database(json_path: str | Path | None = None, sizes: list[int] | None = None, budget_s: float = 1.0,
                    exec_reps: int = 30, clients: int = 4, concurrent_runs: int = 25) -> dict:
     """Runs the database benchmark; writes JSON to `json_path` when given; returns the results."""
@@ -207,6 +263,7 @@ def bench_database(json_path: str | Path | None = None, sizes: list[int] | None 
         log.info("transfer, client after eddylearn.database.tune_client_malloc()")
         result["transfer_client_malloc_tuned"] = bench_transfer_in_child(server.address, sizes, budget_s, tuned=True)
         result["execute"] = bench_execute(server.address, exec_reps)
+        result["ping_during_store"] = bench_ping_during_store(server.address)
     finally:
         server.close()
     result["ratio_execute_vs_inprocess"] = result["execute"]["ratio_execute_vs_inprocess"]
@@ -238,6 +295,11 @@ def report(res: dict) -> str:
                   f"{e['inprocess_ms']:.2f} ms -> {e['ratio_execute_vs_inprocess']:.2f}x (target <= 1.2)"]
     for c in res["concurrency"]:
         lines.append(f"THREADS_PER_QUEUE {c['threads_per_queue']}, {c['clients']} clients: {c['runs_per_s']:.1f} runs/s")
+    if "ping_during_store" in res:
+        p = res["ping_during_store"]
+        lines.append(f"PING while a {p['model_MB']:.0f} MB model is stored ({p['store_s']:.2f} s, {p['pings_during_store']} pings):"
+                     f" max {p['ping_max_ms_during_store']:.2f} ms, median {p['ping_median_ms_during_store']:.3f} ms;"
+                     f" idle: max {p['ping_max_ms_idle']:.2f} ms, median {p['ping_median_ms_idle']:.3f} ms")
     return "\n".join(lines)
 
 

@@ -131,7 +131,10 @@ def test_ai_info_counters_and_resetstat(client, r, server):
         r.execute_command("AI.INFO", "m")
 
 
-def test_execution_does_not_block_the_main_thread(server, r):
+def test_execution_does_not_block_the_main_thread(new_server):
+    # a run of seconds to minutes (busy machine): above the default MODEL_EXECUTION_TIMEOUT
+    server = new_server(module_args=["THREADS_PER_QUEUE", "2", "MODEL_EXECUTION_TIMEOUT", "600000"]).start()
+    r = server.redis()
     r.execute_command("AI.MODELSTORE", "slow", "TORCH", "CPU", "BLOB", scripted_slow())
     x = np.eye(64, dtype=np.float32).tobytes()
     r.execute_command("AI.TENSORSET", "x", "FLOAT", 64, 64, "BLOB", x)
@@ -140,7 +143,7 @@ def test_execution_does_not_block_the_main_thread(server, r):
     result = {}
 
     def run():
-        result["reply"] = server.redis(timeout=120).execute_command(
+        result["reply"] = server.redis(timeout=600).execute_command(
             "AI.MODELEXECUTE", "slow", "INPUTS", 2, "x", "n", "OUTPUTS", 1, "y")
         done.set()
 
@@ -151,24 +154,24 @@ def test_execution_does_not_block_the_main_thread(server, r):
     assert other.ping() is True
     assert other.execute_command("AI.TENSORGET", "n", "VALUES") == [200000]
     assert not done.is_set(), "the model finished before PING was answered; make it slower"
-    t.join(120)
+    t.join(600)
     assert result["reply"] == b"OK"
 
 
 def test_timeout_in_queue_replies_timedout(new_server):
-    s = new_server(module_args=["THREADS_PER_QUEUE", "1"]).start()
+    s = new_server(module_args=["THREADS_PER_QUEUE", "1", "MODEL_EXECUTION_TIMEOUT", "600000"]).start()
     r = s.redis()
     r.execute_command("AI.MODELSTORE", "slow", "TORCH", "CPU", "BLOB", scripted_slow())
     r.execute_command("AI.TENSORSET", "x", "FLOAT", 64, 64, "BLOB", np.eye(64, dtype=np.float32).tobytes())
     r.execute_command("AI.TENSORSET", "n", "INT64", 1, "VALUES", 200000)
     r.execute_command("AI.TENSORSET", "n0", "INT64", 1, "VALUES", 1)
-    busy = threading.Thread(target=lambda: s.redis(timeout=120).execute_command(
+    busy = threading.Thread(target=lambda: s.redis(timeout=600).execute_command(
         "AI.MODELEXECUTE", "slow", "INPUTS", 2, "x", "n", "OUTPUTS", 1, "y"))
     busy.start()
     time.sleep(0.3)
     reply = r.execute_command("AI.MODELEXECUTE", "slow", "INPUTS", 2, "x", "n0", "OUTPUTS", 1, "y2", "TIMEOUT", 1)
     assert reply == b"TIMEDOUT"
-    busy.join(120)
+    busy.join(600)
     assert r.exists("y2") == 0 and r.exists("y") == 1
 
 

@@ -39,17 +39,20 @@ class Server:
     persist: keep an RDB file there, so restart() brings back what was stored (SHUTDOWN SAVE,
     then a new process); cluster: cluster mode (join with Cluster); unix: also listen on a unix
     socket (self.unix); kill: stop() ends the process with SIGKILL (a database that vanishes)
-    instead of SIGTERM."""
+    instead of SIGTERM; maxmemory: Redis's memory limit (every test server has one, so that a
+    runaway test is refused instead of exhausting the machine). The crash report's memory test
+    is off: a crash is reported at once instead of after minutes of memory checking."""
 
     def __init__(self, workdir: Path, port: int | None = None, *, persist: bool = False,
                  cluster: bool = False, unix: bool = False, kill: bool = False,
-                 module_args=("THREADS_PER_QUEUE", "2"), extra=()):
+                 module_args=("THREADS_PER_QUEUE", "2"), extra=(), maxmemory: str = "2gb"):
         self.workdir = Path(workdir)
         self.port = port or free_port()
         self.persist, self.cluster, self.kill = persist, cluster, kill
         self.unix = str(self.workdir / f"redis-{self.port}.sock") if unix else None
         self.module_args = list(module_args)
         self.extra = list(extra)
+        self.maxmemory = maxmemory
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -62,7 +65,8 @@ class Server:
 
     def command(self) -> list[str]:
         cmd = [str(database.redis_server_path()), "--port", str(self.port), "--bind", "127.0.0.1",
-               "--dir", str(self.workdir), "--appendonly", "no", "--protected-mode", "no"]
+               "--dir", str(self.workdir), "--appendonly", "no", "--protected-mode", "no",
+               "--crash-memcheck-enabled", "no", "--maxmemory", self.maxmemory]
         cmd += ["--dbfilename", "dump.rdb"] if self.persist else ["--save", ""]
         if self.unix:
             cmd += ["--unixsocket", self.unix, "--unixsocketperm", "700"]

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from eddylearn import database
 
@@ -90,7 +92,7 @@ class Server:
                 raise RuntimeError(f"redis-server exited ({self.proc.returncode}): "
                                    f"{self.log()[-3000:]}")
             try:
-                if self.redis(timeout=1).ping():
+                if self._probe().ping():
                     return self
             except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError,
                     redis.exceptions.TimeoutError):
@@ -98,6 +100,12 @@ class Server:
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"redis-server on port {self.port} did not answer")
+
+    def _probe(self) -> redis.Redis:
+        """A connection without redis-py's retries (which spend ~4 s on a refused connection
+        before the server listens, or after it has exited)."""
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1, protocol=2,
+                           retry=Retry(NoBackoff(), 0))
 
     def redis(self, timeout: float = 30.0) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout, protocol=2)

@@ -41,13 +41,15 @@ class Server:
     persist: keep an RDB file there, so restart() brings back what was stored (SHUTDOWN SAVE,
     then a new process); cluster: cluster mode (join with Cluster); unix: also listen on a unix
     socket (self.unix); kill: stop() ends the process with SIGKILL (a database that vanishes)
-    instead of SIGTERM; maxmemory: Redis's memory limit (every test server has one, so that a
+    instead of SIGTERM; credentials: (user, password) of a server configured (through extra) to
+    require them; maxmemory: Redis's memory limit (every test server has one, so that a
     runaway test is refused instead of exhausting the machine). The crash report's memory test
     is off: a crash is reported at once instead of after minutes of memory checking."""
 
     def __init__(self, workdir: Path, port: int | None = None, *, persist: bool = False,
                  cluster: bool = False, unix: bool = False, kill: bool = False,
-                 module_args=("THREADS_PER_QUEUE", "2"), extra=(), maxmemory: str = "2gb"):
+                 module_args=("THREADS_PER_QUEUE", "2"), extra=(), maxmemory: str = "2gb",
+                 credentials: tuple[str | None, str] | None = None):
         self.workdir = Path(workdir)
         self.port = port or free_port()
         self.persist, self.cluster, self.kill = persist, cluster, kill
@@ -55,6 +57,7 @@ class Server:
         self.module_args = list(module_args)
         self.extra = list(extra)
         self.maxmemory = maxmemory
+        self.username, self.password = credentials or (None, None)
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -105,10 +108,11 @@ class Server:
         """A connection without redis-py's retries (which spend ~4 s on a refused connection
         before the server listens, or after it has exited)."""
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1, protocol=2,
-                           retry=Retry(NoBackoff(), 0))
+                           retry=Retry(NoBackoff(), 0), username=self.username, password=self.password)
 
     def redis(self, timeout: float = 30.0) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout, protocol=2)
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout, protocol=2,
+                           username=self.username, password=self.password)
 
     def log(self) -> str:
         try:

@@ -4,7 +4,9 @@
   plain Redis SET/GET of the same bytes (redis-py) on the same server;
 * AI.MODELEXECUTE time of a small MLP on 32³ points against the same TorchScript forward pass
   in this process;
-* model runs per second with 4 concurrent clients, THREADS_PER_QUEUE 1 and 2.
+* model runs per second with 4 concurrent clients, THREADS_PER_QUEUE 1 and 2;
+* PING latency (p50/p99/max) while another client reads the largest tensor a VALUES reply may
+  hold (2^18 elements) or a 64 MiB tensor as BLOB, against PING latency on the idle server.
 """
 from __future__ import annotations
 
@@ -195,6 +197,67 @@ def bench_concurrency(threads: int, clients: int, runs: int) -> dict:
         server.close()
 
 
+def _pinger(address: str, seconds: float, ready, out) -> None:
+    import redis
+
+    host, port = address.rsplit(":", 1)
+    r = redis.Redis(host=host, port=int(port), protocol=2)
+    r.ping()
+    ready.wait()
+    lat = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        r.ping()
+        lat.append(time.perf_counter() - t0)
+        time.sleep(0.001)
+    out.put(lat)
+
+
+def _loader(address: str, command: list, ready, stop) -> None:
+    import redis
+
+    host, port = address.rsplit(":", 1)
+    r = redis.Redis(host=host, port=int(port), protocol=2, socket_timeout=120)
+    ready.wait()
+    while not stop.is_set():
+        r.execute_command(*command)
+
+
+def bench_ping_latency(address: str, seconds: float = 3.0) -> list[dict]:
+    """PING round trips of one client, every 1 ms, while another client repeats a command."""
+    import redis
+
+    host, port = address.rsplit(":", 1)
+    r = redis.Redis(host=host, port=int(port), protocol=2)
+    r.execute_command("AI.TENSORSET", "bench_values", "FLOAT", 1 << 18)
+    r.execute_command("AI.TENSORSET", "bench_blob", "FLOAT", 16 << 20)
+    scenarios = [("idle server", None),
+                 ("AI.TENSORGET VALUES, 2^18 FLOAT elements", ["AI.TENSORGET", "bench_values", "VALUES"]),
+                 ("AI.TENSORGET BLOB, 64 MiB", ["AI.TENSORGET", "bench_blob", "BLOB"])]
+    ctx = mp.get_context("spawn")
+    rows = []
+    for name, command in scenarios:
+        ready, stop, out = ctx.Barrier(2 if command else 1), ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_pinger, args=(address, seconds, ready, out))]
+        if command:
+            procs.append(ctx.Process(target=_loader, args=(address, command, ready, stop)))
+        for p in procs:
+            p.start()
+        lat = sorted(out.get(timeout=seconds + 120))
+        stop.set()
+        for p in procs:
+            p.join(120)
+        ms = [x * 1e3 for x in lat]
+        row = {"load": name, "pings": len(ms), "p50_ms": ms[len(ms) // 2],
+               "p99_ms": ms[min(len(ms) - 1, int(len(ms) * 0.99))], "max_ms": ms[-1]}
+        log.info("PING during %s: p50 %.2f ms, p99 %.2f ms, max %.2f ms", name, row["p50_ms"], row["p99_ms"],
+                 row["max_ms"])
+        rows.append(row)
+    r.delete("bench_values", "bench_blob")
+    return rows
+
+
 def bench_database(json_path: str | Path | None = None, sizes: list[int] | None = None, budget_s: float = 1.0,
                    exec_reps: int = 30, clients: int = 4, concurrent_runs: int = 25) -> dict:
     """Runs the database benchmark; writes JSON to `json_path` when given; returns the results."""
@@ -207,6 +270,7 @@ def bench_database(json_path: str | Path | None = None, sizes: list[int] | None 
         log.info("transfer, client after eddylearn.database.tune_client_malloc()")
         result["transfer_client_malloc_tuned"] = bench_transfer_in_child(server.address, sizes, budget_s, tuned=True)
         result["execute"] = bench_execute(server.address, exec_reps)
+        result["ping_latency"] = bench_ping_latency(server.address)
     finally:
         server.close()
     result["ratio_execute_vs_inprocess"] = result["execute"]["ratio_execute_vs_inprocess"]
@@ -238,6 +302,12 @@ def report(res: dict) -> str:
                   f"{e['inprocess_ms']:.2f} ms -> {e['ratio_execute_vs_inprocess']:.2f}x (target <= 1.2)"]
     for c in res["concurrency"]:
         lines.append(f"THREADS_PER_QUEUE {c['threads_per_queue']}, {c['clients']} clients: {c['runs_per_s']:.1f} runs/s")
+    if res.get("ping_latency"):
+        lines += ["", "PING latency while another client repeats a command (baseline: idle server)",
+                  f"{'load':<42} {'pings':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"]
+        for row in res["ping_latency"]:
+            lines.append(f"{row['load']:<42} {row['pings']:>6} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
+                         f" {row['max_ms']:>8.2f}")
     return "\n".join(lines)
 
 

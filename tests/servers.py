@@ -4,6 +4,7 @@ Redis Cluster made with redis-cli. stop() always ends the process; fixtures call
 from __future__ import annotations
 
 import random
+import resource
 import signal
 import socket
 import subprocess
@@ -42,14 +43,16 @@ class Server:
     then a new process); cluster: cluster mode (join with Cluster); unix: also listen on a unix
     socket (self.unix); kill: stop() ends the process with SIGKILL (a database that vanishes)
     instead of SIGTERM; credentials: (user, password) of a server configured (through extra) to
-    require them; maxmemory: Redis's memory limit (every test server has one, so that a
+    require them; address_space: the process's virtual memory limit (RLIMIT_AS, 8 GiB; a
+    server at rest uses about 0.6 GiB), so that an allocation outside Redis's accounting
+    (libtorch) fails inside the server instead of exhausting the machine; maxmemory: Redis's memory limit (every test server has one, so that a
     runaway test is refused instead of exhausting the machine). The crash report's memory test
     is off: a crash is reported at once instead of after minutes of memory checking."""
 
     def __init__(self, workdir: Path, port: int | None = None, *, persist: bool = False,
                  cluster: bool = False, unix: bool = False, kill: bool = False,
                  module_args=("THREADS_PER_QUEUE", "2"), extra=(), maxmemory: str = "2gb",
-                 credentials: tuple[str | None, str] | None = None):
+                 credentials: tuple[str | None, str] | None = None, address_space: int = 8 << 30):
         self.workdir = Path(workdir)
         self.port = port or free_port()
         self.persist, self.cluster, self.kill = persist, cluster, kill
@@ -58,6 +61,7 @@ class Server:
         self.extra = list(extra)
         self.maxmemory = maxmemory
         self.username, self.password = credentials or (None, None)
+        self.address_space = address_space
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -86,7 +90,7 @@ class Server:
         with open(self.logfile, "ab") as log:
             self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                          cwd=self.workdir, env=database.server_env(),
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=self._limits)
         if not wait:
             return self
         deadline = time.monotonic() + timeout
@@ -103,6 +107,10 @@ class Server:
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"redis-server on port {self.port} did not answer")
+
+    def _limits(self) -> None:
+        if self.address_space:
+            resource.setrlimit(resource.RLIMIT_AS, (self.address_space, self.address_space))
 
     def _probe(self) -> redis.Redis:
         """A connection without redis-py's retries (which spend ~4 s on a refused connection

@@ -156,6 +156,102 @@ void stats_unregister(const std::string &key, const RunStats *st) {
     if (it != g_stats.end() && it->second.st.get() == st) g_stats.erase(it);
 }
 
+// ---- model archives ----
+namespace {
+uint64_t le(const std::string &b, size_t off, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = (v << 8) | static_cast<unsigned char>(b[off + i]);
+    return v;
+}
+
+struct Crc32Table {
+    uint32_t t[256];
+    Crc32Table() {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            t[i] = c;
+        }
+    }
+};
+
+uint32_t crc32(const char *p, size_t n) {
+    static const Crc32Table tab;  // initialised once, thread-safely
+    const uint32_t *table = tab.t;
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) c = table[(c ^ static_cast<unsigned char>(p[i])) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+}  // namespace
+
+// libtorch sizes the buffer of every record of a TorchScript archive (a zip file) from the
+// uncompressed size its central directory declares, before it reads the record: a damaged or
+// crafted archive of a few kB can make it allocate and touch gigabytes. This checks every
+// entry's declared sizes against the archive itself (stored: equal to the compressed size;
+// deflated: at most deflate's 1032:1 ratio), and the CRC-32 of every stored entry (libtorch
+// does not check them, and its unpickler sizes strings from the pickled lengths), before
+// libtorch sees the bytes.
+bool torch_archive_sane(const std::string &b, std::string *why) {
+    const size_t n = b.size();
+    if (n < 22) return true;  // not a zip: libtorch refuses it with its own message
+    size_t eocd = std::string::npos;
+    size_t lo = n > 22 + 65535 ? n - 22 - 65535 : 0;
+    for (size_t i = n - 22 + 1; i-- > lo;) {
+        if (le(b, i, 4) == 0x06054b50) {
+            eocd = i;
+            break;
+        }
+    }
+    if (eocd == std::string::npos) return true;
+    uint64_t entries = le(b, eocd + 10, 2), cd_size = le(b, eocd + 12, 4), cd_off = le(b, eocd + 16, 4);
+    if (entries == 0xFFFF || cd_size == 0xFFFFFFFF || cd_off == 0xFFFFFFFF) {  // zip64 locator
+        if (eocd < 20 || le(b, eocd - 20, 4) != 0x07064b50) return (*why = "damaged zip64 directory", false);
+        uint64_t z = le(b, eocd - 20 + 8, 8);
+        if (z > n - 56 || le(b, z, 4) != 0x06064b50) return (*why = "damaged zip64 directory", false);
+        entries = le(b, z + 32, 8);
+        cd_size = le(b, z + 40, 8);
+        cd_off = le(b, z + 48, 8);
+    }
+    if (cd_off > n || cd_size > n - cd_off) return (*why = "central directory outside the archive", false);
+    size_t p = static_cast<size_t>(cd_off), end = static_cast<size_t>(cd_off + cd_size);
+    for (uint64_t e = 0; e < entries; e++) {
+        if (p + 46 > end || le(b, p, 4) != 0x02014b50) return (*why = "damaged central directory", false);
+        uint64_t method = le(b, p + 10, 2), comp = le(b, p + 20, 4), uncomp = le(b, p + 24, 4);
+        uint64_t off = le(b, p + 42, 4);
+        size_t name = le(b, p + 28, 2), extra = le(b, p + 30, 2), comment = le(b, p + 32, 2);
+        if (p + 46 + name + extra + comment > end) return (*why = "damaged central directory", false);
+        size_t x = p + 46 + name, xend = x + extra;
+        while (x + 4 <= xend) {  // zip64 extra field: the 64-bit values of the fields set to ~0
+            size_t id = le(b, x, 2), len = le(b, x + 2, 2), q = x + 4;
+            if (q + len > xend) break;
+            if (id == 1) {
+                if (uncomp == 0xFFFFFFFF && q + 8 <= x + 4 + len) uncomp = le(b, q, 8), q += 8;
+                if (comp == 0xFFFFFFFF && q + 8 <= x + 4 + len) comp = le(b, q, 8), q += 8;
+                if (off == 0xFFFFFFFF && q + 8 <= x + 4 + len) off = le(b, q, 8), q += 8;
+            }
+            x += 4 + len;
+        }
+        bool ok = comp <= n && off <= n &&
+                  ((method == 0 && uncomp == comp) || (method == 8 && uncomp <= comp * 1032 + 1024));
+        if (!ok) {
+            *why = "archive entry " + std::to_string(e) + " declares " + std::to_string(uncomp) + " bytes from " +
+                   std::to_string(comp) + " (method " + std::to_string(method) + ")";
+            return false;
+        }
+        if (method == 0) {  // stored: the data follows the local header; check its CRC-32
+            if (off > n - 30 || le(b, off, 4) != 0x04034b50) return (*why = "damaged local header", false);
+            uint64_t data = off + 30 + le(b, off + 26, 2) + le(b, off + 28, 2);
+            if (data > n || comp > n - data) return (*why = "archive entry outside the archive", false);
+            if (crc32(b.data() + data, comp) != static_cast<uint32_t>(le(b, p + 16, 4))) {
+                *why = "archive entry " + std::to_string(e) + " fails its CRC-32 check";
+                return false;
+            }
+        }
+        p += 46 + name + extra + comment;
+    }
+    return true;
+}
+
 // ---- RDB helpers -------------------------------------------------------------------------
 namespace {
 constexpr int kEncVer = 4;
@@ -470,7 +566,11 @@ void *model_rdb_load(RedisModuleIO *io, int encver) {
         for (auto &c : chunks) m->blob += c;
     }
     if (m->backend == Backend::TORCH) {
-        m->torch = torch_model_load(m->blob, m->device, &m->load_error);
+        std::string why;
+        if (torch_archive_sane(m->blob, &why))
+            m->torch = torch_model_load(m->blob, m->device, &m->load_error);
+        else
+            m->load_error = "ERR the model is not a valid TorchScript archive: " + why;
     }
     m->stats = std::make_shared<RunStats>();
     m->stats->backend = backend_name(m->backend);

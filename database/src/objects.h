@@ -73,6 +73,10 @@ struct Model {
     std::shared_ptr<RunStats> stats;
 };
 Model *model_retain(Model *m);
+// Checks the zip directory of a TorchScript archive before libtorch reads it: every entry's
+// declared size must fit the archive (libtorch allocates what an entry declares). False, with
+// the reason, for an archive that would make libtorch allocate more than it can hold.
+bool torch_archive_sane(const std::string &blob, std::string *why);
 void model_release(Model *m);
 
 struct Script {

@@ -196,6 +196,7 @@ def check_still_serving(server, r, blob: bytes) -> None:
 
 def test_fuzz_commands(server, r):
     sent, errors, growth = fuzz(server, r, 24_000, 20261126)
+    print(f"fuzz: {sent} commands, {errors} error replies, RSS growth {growth / 2**20:.1f} MiB")
     assert sent >= 24_000
     assert 0 < errors < sent  # a mix of accepted and refused commands
     assert growth < RSS_BOUND, f"server RSS grew by {growth >> 20} MiB"
@@ -207,6 +208,7 @@ def test_fuzz_100000_commands(new_server):
     s = new_server().start()
     r = s.redis()
     sent, errors, growth = fuzz(s, r, 100_000, 20261201)
+    print(f"fuzz: {sent} commands, {errors} error replies, RSS growth {growth / 2**20:.1f} MiB")
     assert sent >= 100_000 and 0 < errors < sent
     assert growth < RSS_BOUND, f"server RSS grew by {growth >> 20} MiB"
     check_still_serving(s, r, traced_mlp()[1])

@@ -224,3 +224,24 @@ def test_memory_usage_counts_models_and_scripts(r):
     assert r.memory_usage("m") >= 2 * len(blob)
     assert len(blob) <= r.memory_usage("tf") < 2 * len(blob)
     assert r.memory_usage("s") >= 4 * len(SCRIPT)
+
+
+def test_damaged_model_archive_is_not_handed_to_libtorch(r):
+    """A model value whose TorchScript archive is damaged (a stored entry that fails its CRC-32,
+    an entry declaring more bytes than the archive holds): libtorch never reads it (its
+    unpickler sizes buffers from the damaged bytes), the model is kept and execution says why."""
+    ids = module_ids(r)
+    _, blob = traced_mlp()
+    pkl = blob.index(b"data.pkl") + 200  # inside the stored data.pkl record
+    flipped = blob[:pkl] + bytes([blob[pkl] ^ 0x40]) + blob[pkl + 1:]
+    cd = blob.rindex(b"PK\x01\x02")  # last central directory entry: declare 2^31 bytes
+    huge = blob[:cd + 24] + struct.pack("<I", 2**31) + blob[cd + 28:]
+    r.execute_command("AI.TENSORSET", "x", "FLOAT", 2, 6)
+    for name, bad in (("crc", flipped), ("size", huge)):
+        body = R.module_value(ids["model"], R.model_fields([bad]))
+        assert r.restore(name, 0, R.dump_payload(body)) == b"OK"
+        with pytest.raises(redis.ResponseError, match="not a valid TorchScript archive"):
+            r.execute_command("AI.MODELEXECUTE", name, "INPUTS", 1, "x", "OUTPUTS", 1, "y")
+    good = R.module_value(ids["model"], R.model_fields([blob]))
+    assert r.restore("good", 0, R.dump_payload(good)) == b"OK"
+    assert r.execute_command("AI.MODELEXECUTE", "good", "INPUTS", 1, "x", "OUTPUTS", 1, "y") == b"OK"

@@ -4,6 +4,7 @@ Redis Cluster made with redis-cli. stop() always ends the process; fixtures call
 from __future__ import annotations
 
 import random
+import resource
 import signal
 import socket
 import subprocess
@@ -11,6 +12,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from eddylearn import database
 
@@ -39,17 +42,26 @@ class Server:
     persist: keep an RDB file there, so restart() brings back what was stored (SHUTDOWN SAVE,
     then a new process); cluster: cluster mode (join with Cluster); unix: also listen on a unix
     socket (self.unix); kill: stop() ends the process with SIGKILL (a database that vanishes)
-    instead of SIGTERM."""
+    instead of SIGTERM; credentials: (user, password) of a server configured (through extra) to
+    require them; address_space: the process's virtual memory limit (RLIMIT_AS, 8 GiB; a
+    server at rest uses about 0.6 GiB), so that an allocation outside Redis's accounting
+    (libtorch) fails inside the server instead of exhausting the machine; maxmemory: Redis's memory limit (every test server has one, so that a
+    runaway test is refused instead of exhausting the machine). The crash report's memory test
+    is off: a crash is reported at once instead of after minutes of memory checking."""
 
     def __init__(self, workdir: Path, port: int | None = None, *, persist: bool = False,
                  cluster: bool = False, unix: bool = False, kill: bool = False,
-                 module_args=("THREADS_PER_QUEUE", "2"), extra=()):
+                 module_args=("THREADS_PER_QUEUE", "2"), extra=(), maxmemory: str = "2gb",
+                 credentials: tuple[str | None, str] | None = None, address_space: int = 8 << 30):
         self.workdir = Path(workdir)
         self.port = port or free_port()
         self.persist, self.cluster, self.kill = persist, cluster, kill
         self.unix = str(self.workdir / f"redis-{self.port}.sock") if unix else None
         self.module_args = list(module_args)
         self.extra = list(extra)
+        self.maxmemory = maxmemory
+        self.username, self.password = credentials or (None, None)
+        self.address_space = address_space
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -62,7 +74,8 @@ class Server:
 
     def command(self) -> list[str]:
         cmd = [str(database.redis_server_path()), "--port", str(self.port), "--bind", "127.0.0.1",
-               "--dir", str(self.workdir), "--appendonly", "no", "--protected-mode", "no"]
+               "--dir", str(self.workdir), "--appendonly", "no", "--protected-mode", "no",
+               "--crash-memcheck-enabled", "no", "--maxmemory", self.maxmemory]
         cmd += ["--dbfilename", "dump.rdb"] if self.persist else ["--save", ""]
         if self.unix:
             cmd += ["--unixsocket", self.unix, "--unixsocketperm", "700"]
@@ -77,7 +90,7 @@ class Server:
         with open(self.logfile, "ab") as log:
             self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                          cwd=self.workdir, env=database.server_env(),
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=self._limits)
         if not wait:
             return self
         deadline = time.monotonic() + timeout
@@ -86,7 +99,7 @@ class Server:
                 raise RuntimeError(f"redis-server exited ({self.proc.returncode}): "
                                    f"{self.log()[-3000:]}")
             try:
-                if self.redis(timeout=1).ping():
+                if self._probe().ping():
                     return self
             except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError,
                     redis.exceptions.TimeoutError):
@@ -95,8 +108,19 @@ class Server:
         self.stop()
         raise RuntimeError(f"redis-server on port {self.port} did not answer")
 
+    def _limits(self) -> None:
+        if self.address_space:
+            resource.setrlimit(resource.RLIMIT_AS, (self.address_space, self.address_space))
+
+    def _probe(self) -> redis.Redis:
+        """A connection without redis-py's retries (which spend ~4 s on a refused connection
+        before the server listens, or after it has exited)."""
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1, protocol=2,
+                           retry=Retry(NoBackoff(), 0), username=self.username, password=self.password)
+
     def redis(self, timeout: float = 30.0) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout, protocol=2)
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout, protocol=2,
+                           username=self.username, password=self.password)
 
     def log(self) -> str:
         try:

@@ -345,6 +345,18 @@ static int node_connect(elc_client *c, int i, char *why, size_t wlen)
         return -1;
     }
     redisSetTimeout(ctx, ms_tv(c->socket_timeout_ms));
+    if (c->db_password) {
+        redisReply *r = c->db_user ? redisCommand(ctx, "AUTH %s %s", c->db_user, c->db_password)
+                                   : redisCommand(ctx, "AUTH %s", c->db_password);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            if (r) c->auth_refused = 1;
+            snprintf(why, wlen, "authentication failed: %s", r && r->str ? r->str : ctx->errstr);
+            if (r) freeReplyObject(r);
+            redisFree(ctx);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
     nd->ctx = ctx;
     return 0;
 }
@@ -584,6 +596,13 @@ static elc_status read_config(elc_client *c, const char *suffix, int cluster)
     } else {
         c->cluster = cluster ? 1 : 0;
     }
+    const char *pw = getenv_sfx("EDDYLEARN_DB_PASSWORD", suffix, full, sizeof full);
+    if (pw && *pw) {
+        const char *user = getenv_sfx("EDDYLEARN_DB_USER", suffix, full, sizeof full);
+        c->db_password = strdup(pw);
+        c->db_user = (user && *user) ? strdup(user) : NULL;
+        if (!c->db_password || (user && *user && !c->db_user)) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    }
     const char *out = getenv_sfx("SSKEYOUT", suffix, full, sizeof full);
     c->put_prefix = (out && *out) ? elc_strcat3(out, ".", "") : strdup("");
     const char *in = getenv_sfx("SSKEYIN", suffix, full, sizeof full);
@@ -613,7 +632,12 @@ static elc_status connect_first(elc_client *c)
                                          : (long)c->conn_timeout_s * 1000 / c->conn_interval_ms + 1;
     for (long a = 0; a < attempts; a++) {
         if (a > 0) elc_sleep_ms(c->conn_interval_ms);
-        if (node_connect(c, 0, why, sizeof why) != 0) continue;
+        if (node_connect(c, 0, why, sizeof why) != 0) {
+            if (c->auth_refused)  /* a wrong password does not get better with retries */
+                return elc_err(ELC_ERR_DATABASE, "the database at %s refused the credentials of "
+                               "EDDYLEARN_DB_USER/EDDYLEARN_DB_PASSWORD (%s)", c->address, why);
+            continue;
+        }
         if (!c->cluster) {
             redisReply *r = simple_cmd(c->nodes[0].ctx, "PING", NULL);
             if (r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0) {
@@ -723,6 +747,11 @@ void elc_client_destroy(elc_client *c)
     free(c->address);
     free(c->put_prefix);
     free_strv(c->get_prefixes, c->n_get);
+    free(c->db_user);
+    if (c->db_password) {
+        memset(c->db_password, 0, strlen(c->db_password));
+        free(c->db_password);
+    }
     free(c);
 }
 

@@ -56,6 +56,10 @@ struct elc_client {
     int single_attempt;
     /* > 0: connection attempts of elc_client_create instead of SR_CONN_TIMEOUT's count */
     int conn_attempts;
+    /* credentials from EDDYLEARN_DB_USER / EDDYLEARN_DB_PASSWORD (NULL: none), sent with AUTH
+     * on every new connection; auth_refused is set when the server rejects them */
+    char *db_user, *db_password;
+    int auth_refused;
 };
 
 /* elc_client_create_at with overrides (values <= 0 keep the environment's): the number of

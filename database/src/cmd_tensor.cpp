@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 
 #include "cmd_util.h"
 
@@ -11,6 +12,24 @@ namespace {
 
 // Largest tensor created without data (zero-filled): keeps a typo from exhausting memory.
 constexpr size_t kMaxZeroFilledBytes = 512ull * 1024 * 1024;
+
+// Most elements in an AI.TENSORGET … VALUES reply (2^18 = 262,144). Each element becomes
+// its own reply entry, formatted on the main thread (0.1-0.7 µs and about 24 bytes of output
+// buffer per element: a 2^20-element reply held PING back 0.7 s on a busy 2-core machine), so
+// larger tensors are refused with an error that points to BLOB.
+constexpr size_t kMaxValuesReply = 1u << 18;
+
+// NaN is a value like any other: VALUES accepts "nan" (any case, optional sign) as BLOB
+// accepts its bytes; Redis's own number parser refuses it.
+bool is_nan_word(RedisModuleString *s) {
+    size_t len = 0;
+    const char *p = RM_StringPtrLen(s, &len);
+    if (len == 4 && (p[0] == '+' || p[0] == '-')) {
+        p++;
+        len--;
+    }
+    return len == 3 && strncasecmp(p, "nan", 3) == 0;
+}
 
 template <typename T>
 bool store_int(long long v, char *dst) {
@@ -26,7 +45,10 @@ bool store_int(long long v, char *dst) {
 bool parse_value(RedisModuleString *s, DType t, char *dst) {
     if (dtype_is_float(t)) {
         double d;
-        if (RM_StringToDouble(s, &d) != RM_OK) return false;
+        if (RM_StringToDouble(s, &d) != RM_OK) {
+            if (!is_nan_word(s)) return false;
+            d = std::numeric_limits<double>::quiet_NaN();
+        }
         if (t == DType::FLOAT) {
             if (std::isfinite(d) && std::fabs(d) > std::numeric_limits<float>::max()) return false;
             float f = static_cast<float>(d);
@@ -76,6 +98,8 @@ int TensorSet_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
         if (count > (SIZE_MAX / 16) / static_cast<size_t>(d)) overflow = true;
         else count *= static_cast<size_t>(d);
         dims.push_back(d);
+        if (dims.size() > kMaxDims)
+            return RM_ReplyWithError(ctx, "ERR a tensor has at most 64 dimensions");
     }
     if (overflow) return RM_ReplyWithError(ctx, "ERR tensor shape is too large");
     size_t nbytes = count * dtype_size(dt);
@@ -182,6 +206,11 @@ int TensorGet_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     Tensor *t = static_cast<Tensor *>(get_typed(ctx, argv[1], TensorType, &st));
     if (st == KeyState::Empty) return RM_ReplyWithError(ctx, "ERR tensor key is empty or in a different shard");
     if (st == KeyState::WrongType) return RM_ReplyWithError(ctx, kWrongType);
+    if (values && t->count() > kMaxValuesReply) {
+        std::string msg = "ERR tensor has " + std::to_string(t->count()) + " elements, more than the " +
+                          std::to_string(kMaxValuesReply) + " a VALUES reply may hold; use BLOB";
+        return RM_ReplyWithError(ctx, msg.c_str());
+    }
     if (!meta && !blob && !values) meta = blob = true;
     if (meta && (blob || values)) {
         RM_ReplyWithArray(ctx, 6);

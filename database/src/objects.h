@@ -11,6 +11,10 @@
 
 namespace eai {
 
+// Most dimensions of a tensor: the one limit of AI.TENSORSET, of model and script outputs and
+// of the RDB/RESTORE load, so that nothing stored is ever refused when it is loaded again.
+constexpr size_t kMaxDims = 64;
+
 enum class DType { FLOAT, DOUBLE, INT8, INT16, INT32, INT64, UINT8, UINT16, BOOL };
 
 // Parses a dtype name (case-insensitive); returns false when it is not one we support.
@@ -35,7 +39,8 @@ struct Tensor {
     size_t count() const;
 };
 
-// Creates a tensor that owns a zero-filled buffer of the right size (nullptr if too large).
+// Creates a tensor that owns a zero-filled buffer of the right size (nullptr if too large or
+// with more than kMaxDims dimensions or a negative one).
 Tensor *tensor_new_owned(DType t, const std::vector<int64_t> &dims);
 Tensor *tensor_retain(Tensor *t);
 void tensor_release(Tensor *t);
@@ -70,6 +75,10 @@ struct Model {
     std::shared_ptr<RunStats> stats;
 };
 Model *model_retain(Model *m);
+// Checks the zip directory of a TorchScript archive before libtorch reads it: every entry's
+// declared size must fit the archive (libtorch allocates what an entry declares). False, with
+// the reason, for an archive that would make libtorch allocate more than it can hold.
+bool torch_archive_sane(const std::string &blob, std::string *why);
 void model_release(Model *m);
 
 struct Script {
@@ -95,6 +104,8 @@ void stats_unregister(const std::string &key, const RunStats *st);
 extern RedisModuleType *TensorType;
 extern RedisModuleType *ModelType;
 extern RedisModuleType *ScriptType;
+// Registers the types, declares that their loaders handle I/O errors, and subscribes to the
+// events that keep the stats registry and the start-up load consistent (RENAME, load end).
 int register_types(RedisModuleCtx *ctx);
 
 // Device strings: normalised queue name ("CPU", "GPU:0", …) or empty when invalid.

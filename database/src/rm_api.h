@@ -44,6 +44,22 @@ typedef void (*RedisModuleTypeDigestFunc)(RedisModuleDigest *digest, void *value
 typedef void (*RedisModuleTypeFreeFunc)(void *value);
 typedef void (*RedisModuleInfoFunc)(RedisModuleInfoCtx *ctx, int for_crash_report);
 
+// Module options, keyspace notifications and server events (Redis 7.0).
+#define RM_OPTIONS_HANDLE_IO_ERRORS (1 << 0)
+#define RM_NOTIFY_GENERIC (1 << 2)
+#define RM_EVENT_LOADING 3
+#define RM_SUBEVENT_LOADING_ENDED 3
+#define RM_SUBEVENT_LOADING_FAILED 4
+
+typedef struct RedisModuleEvent {
+    uint64_t id;
+    uint64_t dataver;
+} RedisModuleEvent;
+typedef int (*RedisModuleNotificationFunc)(RedisModuleCtx *ctx, int type, const char *event,
+                                           RedisModuleString *key);
+typedef void (*RedisModuleEventCallback)(RedisModuleCtx *ctx, RedisModuleEvent eid,
+                                         uint64_t subevent, void *data);
+
 // Method table, version 1 layout (the server accepts older versions).
 typedef struct RedisModuleTypeMethods {
     uint64_t version;
@@ -117,7 +133,15 @@ typedef struct RedisModuleTypeMethods {
     X(RedisModuleCtx *, GetThreadSafeContext, (RedisModuleBlockedClient * bc))                 \
     X(void, ThreadSafeContextLock, (RedisModuleCtx * ctx))                                     \
     X(void, ThreadSafeContextUnlock, (RedisModuleCtx * ctx))                                   \
-    X(RedisModuleBlockedClient *, GetBlockedClientHandle, (RedisModuleCtx * ctx))
+    X(RedisModuleBlockedClient *, GetBlockedClientHandle, (RedisModuleCtx * ctx))              \
+    X(void, SetModuleOptions, (RedisModuleCtx * ctx, int options))                             \
+    X(RedisModuleCtx *, GetContextFromIO, (RedisModuleIO * io))                                \
+    X(int, GetDbIdFromIO, (RedisModuleIO * io))                                                \
+    X(int, SelectDb, (RedisModuleCtx * ctx, int newid))                                        \
+    X(int, SubscribeToKeyspaceEvents,                                                          \
+      (RedisModuleCtx * ctx, int types, RedisModuleNotificationFunc cb))                       \
+    X(int, SubscribeToServerEvent,                                                             \
+      (RedisModuleCtx * ctx, RedisModuleEvent event, RedisModuleEventCallback cb))
 
 #define RM_DECLARE_PTR(ret, name, args) extern ret(*RM_##name) args;
 RM_API_LIST(RM_DECLARE_PTR)

@@ -7,6 +7,8 @@
 * model runs per second with 4 concurrent clients, THREADS_PER_QUEUE 1 and 2;
 * PING latency while a ~100 MB model is stored (AI.MODELSTORE), against PING latency of the
   same server when idle.
+* PING latency (p50/p99/max) while another client reads the largest tensor a VALUES reply may
+  hold (2^18 elements) or a 64 MiB tensor as BLOB, against PING latency on the idle server.
 """
 from __future__ import annotations
 
@@ -249,6 +251,65 @@ def bench_ping_during_store(address: str, mb: int = 100) -> dict:
              res["model_MB"], took["s"], res["ping_max_ms_during_store"], res["ping_median_ms_during_store"],
              res["ping_max_ms_idle"])
     return res
+def _pinger(address: str, seconds: float, ready, out) -> None:
+    import redis
+
+    host, port = address.rsplit(":", 1)
+    r = redis.Redis(host=host, port=int(port), protocol=2)
+    r.ping()
+    ready.wait()
+    lat = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        r.ping()
+        lat.append(time.perf_counter() - t0)
+        time.sleep(0.001)
+    out.put(lat)
+
+
+def _loader(address: str, command: list, ready, stop) -> None:
+    import redis
+
+    host, port = address.rsplit(":", 1)
+    r = redis.Redis(host=host, port=int(port), protocol=2, socket_timeout=120)
+    ready.wait()
+    while not stop.is_set():
+        r.execute_command(*command)
+
+
+def bench_ping_latency(address: str, seconds: float = 3.0) -> list[dict]:
+    """PING round trips of one client, every 1 ms, while another client repeats a command."""
+    import redis
+
+    host, port = address.rsplit(":", 1)
+    r = redis.Redis(host=host, port=int(port), protocol=2)
+    r.execute_command("AI.TENSORSET", "bench_values", "FLOAT", 1 << 18)
+    r.execute_command("AI.TENSORSET", "bench_blob", "FLOAT", 16 << 20)
+    scenarios = [("idle server", None),
+                 ("AI.TENSORGET VALUES, 2^18 FLOAT elements", ["AI.TENSORGET", "bench_values", "VALUES"]),
+                 ("AI.TENSORGET BLOB, 64 MiB", ["AI.TENSORGET", "bench_blob", "BLOB"])]
+    ctx = mp.get_context("spawn")
+    rows = []
+    for name, command in scenarios:
+        ready, stop, out = ctx.Barrier(2 if command else 1), ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_pinger, args=(address, seconds, ready, out))]
+        if command:
+            procs.append(ctx.Process(target=_loader, args=(address, command, ready, stop)))
+        for p in procs:
+            p.start()
+        lat = sorted(out.get(timeout=seconds + 120))
+        stop.set()
+        for p in procs:
+            p.join(120)
+        ms = [x * 1e3 for x in lat]
+        row = {"load": name, "pings": len(ms), "p50_ms": ms[len(ms) // 2],
+               "p99_ms": ms[min(len(ms) - 1, int(len(ms) * 0.99))], "max_ms": ms[-1]}
+        log.info("PING during %s: p50 %.2f ms, p99 %.2f ms, max %.2f ms", name, row["p50_ms"], row["p99_ms"],
+                 row["max_ms"])
+        rows.append(row)
+    r.delete("bench_values", "bench_blob")
+    return rows
 
 
 def bench_database(json_path: str | Path | None = None, sizes: list[int] | None = None, budget_s: float = 1.0,
@@ -264,6 +325,7 @@ def bench_database(json_path: str | Path | None = None, sizes: list[int] | None 
         result["transfer_client_malloc_tuned"] = bench_transfer_in_child(server.address, sizes, budget_s, tuned=True)
         result["execute"] = bench_execute(server.address, exec_reps)
         result["ping_during_store"] = bench_ping_during_store(server.address)
+        result["ping_latency"] = bench_ping_latency(server.address)
     finally:
         server.close()
     result["ratio_execute_vs_inprocess"] = result["execute"]["ratio_execute_vs_inprocess"]
@@ -300,6 +362,12 @@ def report(res: dict) -> str:
         lines.append(f"PING while a {p['model_MB']:.0f} MB model is stored ({p['store_s']:.2f} s, {p['pings_during_store']} pings):"
                      f" max {p['ping_max_ms_during_store']:.2f} ms, median {p['ping_median_ms_during_store']:.3f} ms;"
                      f" idle: max {p['ping_max_ms_idle']:.2f} ms, median {p['ping_median_ms_idle']:.3f} ms")
+    if res.get("ping_latency"):
+        lines += ["", "PING latency while another client repeats a command (baseline: idle server)",
+                  f"{'load':<42} {'pings':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"]
+        for row in res["ping_latency"]:
+            lines.append(f"{row['load']:<42} {row['pings']:>6} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
+                         f" {row['max_ms']:>8.2f}")
     return "\n".join(lines)
 
 

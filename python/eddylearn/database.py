@@ -29,6 +29,16 @@ log = logging.getLogger(__name__)
 
 MODULE_ENV = "EDDYLEARN_AI_MODULE"
 DEFAULT_PORT = 6379
+# Credentials of a database started with a password. SmartRedis 0.6.1 has no way to send one
+# (its connections carry only host and port), so these are eddylearn's own names; the C and
+# Fortran client, the consumers' redis-py connections and `eddylearn db` read them.
+PASSWORD_ENV = "EDDYLEARN_DB_PASSWORD"
+USER_ENV = "EDDYLEARN_DB_USER"
+# What a client without a password may do on a database started with --anonymous-data: the
+# data commands (tensors, models, scripts, keys, datasets) but no administration (SHUTDOWN,
+# FLUSHALL, CONFIG, DEBUG, MODULE, ACL, KEYS, ... are Redis's @dangerous category) and no
+# AI.CONFIG.
+ANONYMOUS_DATA_RULES = "~* &* +@all -@dangerous -@admin -ai.config"
 
 
 class DatabaseError(RuntimeError):
@@ -124,6 +134,8 @@ class DbState:
     ports: list[int]
     pids: list[int] = field(default_factory=list)  # processes to end on stop
     run_dir: str = ""
+    auth: bool = False  # started with a password (read from PASSWORD_ENV again by stop/status)
+    user: str = ""      # ACL user of the password; "" = Redis's default user
 
     @property
     def addresses(self) -> list[str]:
@@ -155,9 +167,12 @@ def _save_state(st: DbState) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+LOOPBACK = ("lo", "loopback", "127.0.0.1")
+
+
 def interface_ip(interface: str) -> str:
     """IPv4 address of a network interface ("lo" → 127.0.0.1)."""
-    if interface in ("lo", "loopback", "127.0.0.1"):
+    if interface in LOOPBACK:
         return "127.0.0.1"
     import psutil
 
@@ -177,10 +192,21 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+def credentials(user: str | None = None) -> tuple[str | None, str | None]:
+    """(user, password) from the environment (USER_ENV, PASSWORD_ENV); None where unset."""
+    pw = os.environ.get(PASSWORD_ENV) or None
+    u = user if user is not None else (os.environ.get(USER_ENV) or None)
+    return (u or None, pw) if pw else (None, None)
+
+
 def _redis(host: str, port: int, timeout: float = 2.0):
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-    return redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout)
+    user, password = credentials()
+    return redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout,
+                       username=user, password=password, retry=Retry(NoBackoff(), 0))
 
 
 def _ping(host: str, port: int) -> bool:
@@ -201,18 +227,53 @@ def _wait_ping(host: str, port: int, timeout: float, proc: subprocess.Popen | No
     raise DatabaseError(f"the database on {host}:{port} did not answer within {timeout:.0f} s")
 
 
-def server_command(port: int, host: str = "127.0.0.1", threads: int = 1, extra: list[str] | None = None) -> list[str]:
-    """Command line of one redis-server with the AI module (persistence off by default)."""
-    cmd = [
-        str(redis_server_path()),
+def server_command(port: int, host: str = "127.0.0.1", threads: int = 1, extra: list[str] | None = None,
+                   config: Path | None = None) -> list[str]:
+    """Command line of one redis-server with the AI module (persistence off by default).
+    config: a configuration file read first (the password file of auth_config). Protected mode
+    stays on: a server bound to another interface without a password refuses remote clients."""
+    cmd = [str(redis_server_path())]
+    if config is not None:
+        cmd.append(str(config))
+    cmd += [
         "--port", str(port),
         "--bind", host,
         "--save", "",
         "--appendonly", "no",
-        "--protected-mode", "no",
+        "--protected-mode", "yes",
         "--loadmodule", str(module_path()), "THREADS_PER_QUEUE", str(threads),
     ]
     return cmd + list(extra or [])
+
+
+def _conf_quote(v: str) -> str:
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def auth_config(folder: Path, password: str, user: str = "", anonymous_data: bool = False) -> Path:
+    """Writes a redis.conf fragment (mode 0600, so that the password never appears on a
+    command line) that requires `password`: for Redis's default user, or for ACL user `user`
+    with all rights. With anonymous_data (needs a user) clients without a password keep the
+    data commands (ANONYMOUS_DATA_RULES) so that SmartRedis 0.6.1 clients, which cannot send
+    a password, still work; administration needs the password."""
+    if not password:
+        raise DatabaseError(f"an empty password is not a password (set {PASSWORD_ENV})")
+    if any(c in password for c in "\r\n\0") or any(c in user for c in " \t\r\n\0\"'"):
+        raise DatabaseError("the password may not contain line breaks or NUL; the user name no white space or quotes")
+    if anonymous_data and not user:
+        raise DatabaseError("--anonymous-data needs --user: the password then belongs to that user")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "auth.conf"
+    if user:
+        default = f"user default on nopass {ANONYMOUS_DATA_RULES}" if anonymous_data else "user default off"
+        text = f"{default}\nuser {user} on {_conf_quote('>' + password)} ~* &* +@all\n"
+    else:
+        text = f"requirepass {_conf_quote(password)}\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+    return path
 
 
 def server_env(base: dict | None = None) -> dict:
@@ -291,12 +352,17 @@ def _end_pid(pid: int, timeout: float = 10.0) -> None:
 
 
 def start(port: int = DEFAULT_PORT, shards: int = 1, threads: int = 1, interface: str = "lo",
-          run_dir: Path | None = None, timeout: float = 120.0) -> DbState:
+          run_dir: Path | None = None, timeout: float = 120.0, password: str | None = None,
+          user: str = "", anonymous_data: bool = False) -> DbState:
     """Starts the database and returns once every shard answers.
 
     One shard runs through SmartSim's Orchestrator (local launcher); three or more shards form
     a Redis Cluster on ports ``port … port+shards-1``. Two shards are refused (a Redis Cluster
-    needs at least three masters)."""
+    needs at least three masters).
+
+    password (with an optional ACL `user`, see auth_config) makes every shard require it; it
+    is required for an interface other than loopback. A database with a password is launched
+    directly rather than through SmartSim, whose Orchestrator has no password setting."""
     if _load_state() is not None:
         old = _load_state()
         if any(_ping(old.host, p) for p in old.ports):
@@ -306,14 +372,36 @@ def start(port: int = DEFAULT_PORT, shards: int = 1, threads: int = 1, interface
         raise DatabaseError("--shards must be 1, or 3 or more (a Redis Cluster needs at least three masters)")
     if threads < 1:
         raise DatabaseError("--threads must be at least 1")
+    if not password and interface not in LOOPBACK:
+        raise DatabaseError(f"a database on interface {interface!r} (not loopback) must have a password: set "
+                            f"{PASSWORD_ENV} and pass --auth (and --user for an ACL user)")
     host = interface_ip(interface)
+    if (user or anonymous_data) and not password:
+        raise DatabaseError(f"--user and --anonymous-data need a password (--auth and {PASSWORD_ENV})")
     ports = [port + i for i in range(shards)]
     busy = [p for p in ports if not port_free(host, p)]
     if busy:
         raise DatabaseError(f"port(s) {busy} on {host} are already in use")
     run_dir = Path(run_dir) if run_dir else cache_dir() / "db-run"
     run_dir.mkdir(parents=True, exist_ok=True)
-    if shards == 1:
+    if password:
+        conf = auth_config(run_dir, password, user, anonymous_data)
+        prev = {k: os.environ.get(k) for k in (PASSWORD_ENV, USER_ENV)}
+        os.environ[PASSWORD_ENV] = password  # this process's own connections (_redis) use them
+        if user:
+            os.environ[USER_ENV] = user
+        else:
+            os.environ.pop(USER_ENV, None)
+        try:
+            st = _start_cluster(ports, threads, host, run_dir, timeout, config=conf)
+        finally:
+            for k, v in prev.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        st.auth, st.user = True, user
+    elif shards == 1:
         st = _start_smartsim(port, threads, interface, host, run_dir, timeout)
     else:
         st = _start_cluster(ports, threads, host, run_dir, timeout)
@@ -371,26 +459,34 @@ def _smartsim_pids(port: int) -> list[int]:
     return pids
 
 
-def _start_cluster(ports: list[int], threads: int, host: str, run_dir: Path, timeout: float) -> DbState:
+def _start_cluster(ports: list[int], threads: int, host: str, run_dir: Path, timeout: float,
+                   config: Path | None = None) -> DbState:
+    """Starts redis-server processes directly: a Redis Cluster of len(ports) >= 3 shards, or
+    one standalone server (used for a database with a password)."""
     procs = []
+    clustered = len(ports) > 1
     try:
         for p in ports:
             d = run_dir / f"shard-{p}"
             d.mkdir(parents=True, exist_ok=True)
             for f in d.glob("nodes-*.conf"):
                 f.unlink()
-            cmd = server_command(p, host, threads, ["--cluster-enabled", "yes",
-                                                    "--cluster-config-file", f"nodes-{p}.conf",
-                                                    "--dir", str(d)])
+            extra = ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{p}.conf"] if clustered else []
+            cmd = server_command(p, host, threads, extra + ["--dir", str(d)], config=config)
             out = open(d / "redis.log", "ab")
             procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=d, env=server_env(),
                                           stdin=subprocess.DEVNULL, start_new_session=True))
             out.close()
         for p, pr in zip(ports, procs):
             _wait_ping(host, p, timeout, pr)
+        if not clustered:
+            return DbState(kind="standalone", host=host, ports=ports, pids=[pr.pid for pr in procs],
+                           run_dir=str(run_dir))
+        user, password = credentials()
         create = [str(redis_cli_path()), "--cluster", "create", *[f"{host}:{p}" for p in ports],
-                  "--cluster-replicas", "0", "--cluster-yes"]
-        r = subprocess.run(create, input="yes\n", capture_output=True, text=True, timeout=timeout)
+                  "--cluster-replicas", "0", "--cluster-yes"] + (["--user", user] if user else [])
+        cli_env = dict(os.environ, REDISCLI_AUTH=password) if password else None  # not on the command line
+        r = subprocess.run(create, input="yes\n", capture_output=True, text=True, timeout=timeout, env=cli_env)
         if r.returncode != 0:
             raise DatabaseError(f"redis-cli --cluster create failed: {r.stdout[-2000:]}{r.stderr[-2000:]}")
         deadline = time.monotonic() + timeout
@@ -445,11 +541,20 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _check_credentials(st: DbState) -> None:
+    if st.auth and not os.environ.get(PASSWORD_ENV):
+        raise DatabaseError(f"the database at {', '.join(st.addresses)} has a password: set {PASSWORD_ENV}"
+                            + (f" (user {st.user}: {USER_ENV}={st.user})" if st.user else ""))
+    if st.auth and st.user and os.environ.get(USER_ENV, "") != st.user:
+        os.environ[USER_ENV] = st.user
+
+
 def stop(timeout: float = 15.0) -> bool:
     """Stops the database that ``start`` started. Returns False when none was recorded."""
     st = _load_state()
     if st is None:
         return False
+    _check_credentials(st)
     for p in st.ports:
         try:
             _redis(st.host, p).shutdown(nosave=True)
@@ -470,6 +575,7 @@ def status() -> dict:
     st = _load_state()
     if st is None:
         return {"running": False}
+    _check_credentials(st)
     shards = []
     for p in st.ports:
         entry = {"address": f"{st.host}:{p}", "up": False}
@@ -493,9 +599,17 @@ def status() -> dict:
 def _cli(args: argparse.Namespace) -> int:
     try:
         if args.action == "start":
-            st = start(port=args.port, shards=args.shards, threads=args.threads, interface=args.interface)
+            password = None
+            if args.auth:
+                password = os.environ.get(PASSWORD_ENV)
+                if not password:
+                    raise DatabaseError(f"--auth reads the password from {PASSWORD_ENV}, which is not set")
+            st = start(port=args.port, shards=args.shards, threads=args.threads, interface=args.interface,
+                       password=password, user=args.user or "", anonymous_data=args.anonymous_data)
             print(f"database running at {','.join(st.addresses)}  (SSDB={','.join(st.addresses)}"
-                  f"{'' if st.kind == 'cluster' else ' SR_DB_TYPE=Standalone'})")
+                  f"{'' if st.kind == 'cluster' else ' SR_DB_TYPE=Standalone'}"
+                  f"{f'; clients need {PASSWORD_ENV}' if st.auth else ''}"
+                  f"{f' and {USER_ENV}={st.user}' if st.user else ''})")
         elif args.action == "stop":
             print("database stopped" if stop() else "no database was running")
         else:
@@ -526,7 +640,14 @@ def register_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help="first port (default %(default)s)")
     p.add_argument("--shards", type=int, default=1, help="number of shards: 1, or 3 and more (default 1)")
     p.add_argument("--threads", type=int, default=1, help="THREADS_PER_QUEUE of the module (default 1)")
-    p.add_argument("--interface", default="lo", help="network interface to listen on (default lo = loopback)")
+    p.add_argument("--interface", default="lo", help="network interface to listen on (default lo = loopback); "
+                                                      "any other needs --auth")
+    p.add_argument("--auth", action="store_true",
+                   help=f"require a password, read from ${PASSWORD_ENV} (never from the command line)")
+    p.add_argument("--user", default="", help="ACL user that owns the password (default: Redis's default user)")
+    p.add_argument("--anonymous-data", action="store_true",
+                   help="with --user: clients without a password keep the data commands (SmartRedis 0.6.1 "
+                        "cannot send a password); administration needs the password")
     p.set_defaults(func=_cli)
     return p
 

@@ -96,8 +96,13 @@ def make_client(logger_name: str = "eddylearn", suffix: str = ""):
 
 
 def raw_connection(suffix: str = "", timeout: float = 30.0):
-    """A redis-py connection to the same database SmartRedis uses (first SSDB entry)."""
+    """A redis-py connection to the same database SmartRedis uses (first SSDB entry), with
+    the credentials of EDDYLEARN_DB_USER / EDDYLEARN_DB_PASSWORD when they are set (SmartRedis
+    0.6.1 itself cannot send a password; see docs/database.md, Authentication)."""
     import redis
+
+    password = _env("EDDYLEARN_DB_PASSWORD", suffix) or None
+    auth = {"username": (_env("EDDYLEARN_DB_USER", suffix) or None) if password else None, "password": password}
 
     ssdb = _env("SSDB", suffix)
     if not ssdb:
@@ -108,7 +113,7 @@ def raw_connection(suffix: str = "", timeout: float = 30.0):
         if cluster_mode(suffix):
             raise ConnectionError("a Unix socket address cannot be used with a clustered database")
         return redis.Redis(unix_socket_path=first[len("unix://"):], socket_timeout=timeout,
-                           protocol=2)
+                           protocol=2, **auth)
     if first.startswith("tcp://"):
         first = first[len("tcp://"):]
     host, sep, port = first.rpartition(":")
@@ -117,8 +122,8 @@ def raw_connection(suffix: str = "", timeout: float = 30.0):
     host = host.strip("[]")
     if cluster_mode(suffix):
         from redis.cluster import RedisCluster
-        return RedisCluster(host=host, port=int(port), socket_timeout=timeout, protocol=2)
-    return redis.Redis(host=host, port=int(port), socket_timeout=timeout, protocol=2)
+        return RedisCluster(host=host, port=int(port), socket_timeout=timeout, protocol=2, **auth)
+    return redis.Redis(host=host, port=int(port), socket_timeout=timeout, protocol=2, **auth)
 
 
 def get_prefix(suffix: str = "") -> str:

@@ -22,6 +22,7 @@ class ExperimentSection:
     launcher: str = "local"          # local | slurm | pbs (passed to SmartSim)
     time_limit: float = 600.0        # seconds; the experiment is stopped past this
     prefix: str = ""                 # key prefix of this run in the database
+    stop_grace: float = 60.0         # seconds the consumers get to write their outputs on a stop
 
 
 @dataclass
@@ -30,6 +31,7 @@ class DatabaseSection:
     interface: str = "lo"
     threads_per_queue: int = 1
     retention: int = 40              # keep the last K entries of each list (0: keep all)
+    persist: str = "none"            # none | rdb | aof: data kept in OUT/database across runs
 
 
 @dataclass
@@ -210,12 +212,16 @@ def validate(cfg: ExperimentConfig) -> None:
         raise ConfigError(f"experiment.launcher must be local, slurm or pbs, got {e.launcher!r}")
     if e.time_limit <= 0:
         raise ConfigError("experiment.time_limit must be positive")
+    if not 0 <= e.stop_grace <= 3600:
+        raise ConfigError(f"experiment.stop_grace must be between 0 and 3600 s, got {e.stop_grace}")
     if any(c in e.prefix for c in " {}"):
         raise ConfigError(f"experiment.prefix {e.prefix!r} must not contain spaces or braces")
     if not 1 <= db.port <= 65535:
         raise ConfigError(f"database.port {db.port} is not a port number")
     if db.threads_per_queue < 1 or db.retention < 0:
         raise ConfigError("database.threads_per_queue must be >= 1 and database.retention >= 0")
+    if db.persist not in ("none", "rdb", "aof"):
+        raise ConfigError(f"database.persist must be none, rdb or aof, got {db.persist!r}")
     if s.ranks < 1:
         raise ConfigError(f"solver.ranks must be at least 1, got {s.ranks}")
     for group in ("domain", "physics", "time", "sgs", "output"):

@@ -217,6 +217,62 @@ def _end_processes(procs, timeout: float = 10.0) -> None:
             pass
 
 
+def _consumer_processes(procs) -> list:
+    """The processes that run consumer code (trainer ranks, analyser, ...), not the launchers
+    above them (torch.distributed.run ends by itself once its ranks have)."""
+    found = []
+    for p in procs:
+        try:
+            cmd = " ".join(p.cmdline())
+        except psutil.Error:
+            continue
+        if "eddylearn.consumers." in cmd and "torch.distributed.run" not in cmd:
+            found.append(p)
+    return found
+
+
+def _let_consumers_finish(exp, entities, monitor, procs, grace: float) -> list[str]:
+    """A stop that gives the consumers their outputs: the solvers are stopped first, then
+    every consumer is asked to stop (the driver's stop tensor and SIGTERM) and given `grace`
+    seconds to write what it has (the analyser's summary and plots, a trainer's checkpoint and
+    model). Returns the consumers still running after that."""
+    from smartsim.status import SmartSimStatus as S
+    for key in ("solver", "les"):
+        ent = entities.get(key)
+        try:
+            if ent is not None and _status(exp, ent) not in (
+                    S.STATUS_COMPLETED, S.STATUS_FAILED, S.STATUS_CANCELLED,
+                    S.STATUS_NEVER_STARTED):
+                exp.stop(ent)
+        except Exception as exc:
+            log.warning("could not stop %s: %s", key, exc)
+    consumers = [p for p in _consumer_processes(procs) if p.is_running()]
+    if not consumers:
+        return []
+    if monitor is not None:
+        try:
+            monitor.request_stop()
+        except Exception as exc:    # a lost database: the signal still reaches them
+            log.warning("could not store the stop request: %s", exc)
+    for p in consumers:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(consumers, timeout=grace)
+    names = []
+    for p in alive:
+        try:
+            cmd = p.cmdline()
+            names.append(next((c.rsplit(".", 1)[-1] for c in cmd
+                               if c.startswith("eddylearn.consumers.")), p.name()))
+        except psutil.Error:
+            pass
+    if names:
+        log.warning("consumers that did not finish within %.0f s: %s", grace, ", ".join(names))
+    return sorted(set(names))
+
+
 def _status(exp, entity):
     return exp.get_status(entity)[0]
 
@@ -270,6 +326,19 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     # look for the database's start-up banner every second rather than every two
     os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_INTERVAL", "1")
     os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_TRIALS", "60")
+    # a port in use belongs to someone else: refuse before anything starts, and never stop it
+    host = database.interface_ip(cfg.database.interface)
+    if not database.port_free(host, cfg.database.port):
+        raise ExperimentError(f"database.port {cfg.database.port} on {host} is already in use by "
+                              f"another program; choose a free port (nothing was started)")
+    data = out / "database"
+    data.mkdir(exist_ok=True)
+    if cfg.database.persist == "none":
+        database.clear_data(data)
+    from smartsim._core.config.config import Config
+    (data / "redis.conf").write_text(database.persistence_conf(
+        data, cfg.database.persist, base=str(Config().conf_path)))
+    os.environ["REDIS_CONF"] = str(data / "redis.conf")
     console = Console(stderr=False)
     (out / "smartsim").mkdir(exist_ok=True)
     exp = Experiment(cfg.experiment.name, exp_path=str(out / "smartsim"),
@@ -304,6 +373,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         return time.time() - t0 > cfg.experiment.time_limit
 
     les_started = False
+    db_started = False
 
     def maybe_start_les() -> None:
         """Start the LES once the model version it waits for is stored."""
@@ -321,6 +391,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     try:
         if live is not None and console.is_terminal:
             live.start()
+        db_started = True
         exp.start(db, block=True)
         address = db.get_address()[0]
         monitor = Monitor(cfg, out, address)
@@ -393,9 +464,11 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
             outcome = f"completed; stopped consumers that did not finish: {', '.join(running)}"
         timings["total_s"] = time.time() - t0
         lists = {name: monitor.list_length(name) for name in ("snapshots", "sgs_samples")}
-    except KeyboardInterrupt:
-        outcome = "interrupted"
-        console.print("[yellow]interrupted: stopping every component[/yellow]")
+    except KeyboardInterrupt as exc:     # Ctrl-C, or SIGTERM/SIGHUP through stopping.install
+        from .stopping import signal_name
+        sig = signal_name(exc)
+        outcome = "interrupted" if sig == "SIGINT" else f"interrupted by {sig}"
+        console.print(f"[yellow]{outcome}: stopping every component[/yellow]")
     except Exception as exc:        # SmartSim, database or launch errors: stop, report
         outcome = f"failed: {exc}"
         console.print(f"[red]experiment failed: {exc}[/red]")
@@ -408,6 +481,10 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         # (torch.distributed.run's workers, mpirun's ranks)
         descendants = [p for p in psutil.Process().children(recursive=True)
                        if p.pid not in before]
+        unfinished = _let_consumers_finish(exp, entities, monitor, descendants,
+                                           cfg.experiment.stop_grace)
+        if unfinished and outcome.startswith("interrupted"):
+            outcome += f"; stopped consumers that did not finish: {', '.join(unfinished)}"
         for key, ent in entities.items():
             try:
                 # "New" can lag behind a process that is already running: stop it too
@@ -417,7 +494,8 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
             except Exception as exc:  # keep stopping the others
                 log.warning("could not stop %s: %s", key, exc)
         try:
-            exp.stop(db)
+            if db_started:
+                exp.stop(db)
         except Exception as exc:
             log.warning("could not stop the database: %s", exc)
         _end_processes(descendants)

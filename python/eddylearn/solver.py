@@ -68,8 +68,10 @@ def run(config: str | Path, nranks: int = 1, *, cwd: str | Path | None = None,
         raise SolverError(f"input file not found: {config}")
     cmd = mpirun_command(nranks) + [str(solver_executable()), str(config.resolve())]
     log.info("running %s", " ".join(cmd))
+    # mpirun leads its own process group: a stop of this process (Ctrl-C, SIGTERM, SIGHUP,
+    # an error) ends mpirun and its ranks together, never leaving ranks behind
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**child_env(), **(env or {})})
+                            text=True, env={**child_env(), **(env or {})}, start_new_session=True)
     out_lines = []
     try:
         assert proc.stdout is not None
@@ -80,12 +82,10 @@ def run(config: str | Path, nranks: int = 1, *, cwd: str | Path | None = None,
                 sys.stdout.flush()
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
+        _end_solver(proc)
         raise SolverError(f"solver did not finish within {timeout} s") from None
     except BaseException:
-        proc.kill()
-        proc.communicate()
+        _end_solver(proc)
         raise
     result = subprocess.CompletedProcess(cmd, proc.returncode, "".join(out_lines), err)
     if proc.returncode != 0:
@@ -94,6 +94,17 @@ def run(config: str | Path, nranks: int = 1, *, cwd: str | Path | None = None,
         detail = msgs[0] if msgs else (err.strip().splitlines() or ["(no message)"])[-1]
         raise SolverError(f"solver failed (exit {proc.returncode}): {detail}")
     return result
+
+
+def _end_solver(proc: subprocess.Popen) -> None:
+    """Ends mpirun and its ranks (SIGTERM to the tree, SIGKILL after 5 s) and collects them."""
+    from .stopping import end_tree
+
+    end_tree(proc.pid, grace=5.0)
+    try:
+        proc.communicate(timeout=10)
+    except (subprocess.TimeoutExpired, ValueError):
+        pass
 
 
 class Solver:

@@ -2,7 +2,7 @@
 
 A consumer stops, always after writing its outputs, when
 - the driver sets the tensor P + "control.stop" (the snapshots already listed are read first),
-- it receives SIGTERM or SIGINT (it finishes the snapshot in hand, then writes what it has),
+- it receives SIGTERM, SIGINT or SIGHUP (it finishes the snapshot in hand, then writes what it has),
 - it has processed --max-snapshots snapshots, or no new entry came for --idle-timeout seconds.
 """
 from __future__ import annotations
@@ -105,7 +105,7 @@ class Consumer:
         reader = snap_mod.SnapshotReader(self.client, self.prefix, self.list_name, raw=self.raw)
         old = {}
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 old[sig] = signal.signal(sig, self._on_signal)
         log.info("%s: reading list %r, writing to %s", self.name, reader.key, self.out)
         last_new = time.monotonic()

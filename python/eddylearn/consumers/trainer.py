@@ -377,7 +377,10 @@ class Trainer:
 
     # ---- main loop ---------------------------------------------------------------------
     def run(self) -> dict:
-        signal.signal(signal.SIGTERM, self._on_signal)
+        # a stop request by signal (the driver's SIGTERM, Ctrl-C, a closed terminal) is agreed
+        # by all ranks at the end of a round; the model is then published and checkpointed
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
         try:
             while True:
                 trained, stop = self.iteration()

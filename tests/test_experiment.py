@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from eddylearn import solver
-from servers import free_port
+from servers import Server, free_port
 
 TINY = """
 [experiment]
@@ -45,9 +45,9 @@ enabled = true
 """
 
 
-def write_config(tmp_path, steps=40, retention=0, extra="") -> Path:
+def write_config(tmp_path, steps=40, retention=0, extra="", port=None) -> Path:
     path = tmp_path / "exp.toml"
-    path.write_text(TINY.format(port=free_port(), retention=retention, steps=steps,
+    path.write_text(TINY.format(port=port or free_port(), retention=retention, steps=steps,
                                 extra=extra))
     return path
 
@@ -151,25 +151,87 @@ def test_killed_consumer_does_not_stop_the_solver(tmp_path):
     assert leftovers(out) == []
 
 
-def test_interrupt_stops_everything(tmp_path):
-    """Ctrl-C (SIGINT) while the solver runs: every component stops, no process is left."""
-    cfg = write_config(tmp_path, steps=100000)
-    out = tmp_path / "out"
-    p = start_run(cfg, out)
-    deadline = time.time() + 120
+def _wait_for_steps(out: Path, steps: int, timeout: float = 180) -> None:
+    deadline = time.time() + timeout
     while time.time() < deadline:
         diag = out / "solver" / "diagnostics.csv"
-        if diag.exists() and len(diag.read_text().splitlines()) > 20:
-            break
+        if diag.exists() and len(diag.read_text().splitlines()) > steps:
+            return
         time.sleep(0.2)
-    p.send_signal(signal.SIGINT)
+    raise AssertionError(f"the solver did not reach step {steps} within {timeout} s")
+
+
+def test_interrupt_stops_everything(tmp_path):
+    """Ctrl-C in a terminal (SIGINT to the driver's process group) while the solver runs and
+    the trainer trains: every component stops, the analyser writes its summary and plots, the
+    trainer its checkpoint and model, nothing prints a traceback, no process is left."""
+    cfg = write_config(tmp_path, steps=100000)
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "eddylearn", "run", str(cfg), "--out", str(out),
+                          "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=solver.child_env(), start_new_session=True)
+    _wait_for_steps(out, 20)
+    tdir = out / "trainers" / "trainer"
+    deadline = time.time() + 240
+    while time.time() < deadline and not ((out / "analyser" / "progress.json").exists()
+                                          and (tdir / "trainer.sgs_model.pt").exists()):
+        time.sleep(0.2)     # the analyser reads snapshots and the trainer has trained
+    os.killpg(p.pid, signal.SIGINT)
     stdout, stderr = p.communicate(timeout=300)
-    assert p.returncode == 1
-    assert "interrupted" in stdout
+    assert p.returncode == 130, stdout[-2000:] + stderr[-3000:]
+    assert "interrupted" in stdout and "Traceback" not in stdout + stderr
     report = json.loads((out / "report.json").read_text())
     assert report["outcome"] == "interrupted"
+    summary = json.loads((out / "analyser" / "summary.json").read_text())
+    assert summary["snapshots"] > 0 and summary["stop_reason"] != "error"
+    assert report["analyser"]["snapshots"] == summary["snapshots"]
+    assert (out / "analyser" / "dissipation.png").is_file()
+    assert (tdir / "trainer.json").is_file() and (tdir / "trainer.ckpt.pt").is_file()
+    assert (tdir / "trainer.sgs_model.pt").stat().st_size > 0
+    assert "Traceback" not in (tdir / "trainer_trainer.err").read_text()
     time.sleep(1)
     assert leftovers(out) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path, sig):
+    """What a batch system sends at its time limit (SIGTERM), or a closed terminal (SIGHUP),
+    to the driver alone: the same clean stop as Ctrl-C, a report with the outcome, no
+    process left and the database's port free again."""
+    cfg = write_config(tmp_path, steps=100000)
+    port = int(cfg.read_text().split("port = ")[1].split()[0])
+    out = tmp_path / "out"
+    p = start_run(cfg, out)
+    _wait_for_steps(out, 10)
+    p.send_signal(sig)
+    stdout, stderr = p.communicate(timeout=300)
+    assert p.returncode == 128 + sig, stdout[-2000:] + stderr[-3000:]
+    assert "Traceback" not in stdout + stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["outcome"] == f"interrupted by {signal.Signals(sig).name}"
+    assert (out / "analyser" / "summary.json").is_file()
+    time.sleep(1)
+    assert leftovers(out) == []
+    from eddylearn import database
+    assert database.port_free("127.0.0.1", port)
+
+
+def test_a_taken_database_port_is_refused_and_that_server_untouched(tmp_path):
+    """[database] port is served by a Redis the experiment did not start: a clear error before
+    anything starts, and that server keeps running with its data."""
+    other = Server(tmp_path / "other").start()
+    try:
+        other.redis().set("theirs", "kept")
+        cfg = write_config(tmp_path, port=other.port)
+        out = tmp_path / "out"
+        proc = run_cli(["run", str(cfg), "--out", str(out)], timeout=120)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert f"database.port {other.port}" in proc.stderr
+        assert "already in use by another program" in proc.stderr
+        assert other.alive() and other.redis().get("theirs") == b"kept"
+        assert leftovers(out) == []
+    finally:
+        other.stop()
 
 
 @pytest.mark.parametrize("text, message", [

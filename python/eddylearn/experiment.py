@@ -217,6 +217,44 @@ def _end_processes(procs, timeout: float = 10.0) -> None:
             pass
 
 
+class _OwnSessions:
+    """While active, SmartSim's local launcher starts every task in a session of its own
+    (through setsid(1)): a Ctrl-C or a closed terminal then reaches the driver alone, which
+    stops the components in order (solvers, then consumers with time to write their outputs,
+    then the database) instead of every process dying at once."""
+
+    def __enter__(self):
+        import shutil
+        from smartsim._core.launcher import taskManager
+        self._module = taskManager
+        self._orig = taskManager.execute_async_cmd
+        setsid = shutil.which("setsid")
+        if setsid is not None:
+            orig = self._orig
+
+            def launch(cmd_list, cwd, env=None, **kw):
+                return orig([setsid, *cmd_list], cwd, env=env, **kw)
+            taskManager.execute_async_cmd = launch
+        return self
+
+    def __exit__(self, *exc):
+        self._module.execute_async_cmd = self._orig
+
+
+def _start(exp, *entities, block: bool) -> None:
+    """exp.start without the SIGINT handler SmartSim installs, which kills every job at once
+    on Ctrl-C: the driver's own stop gives the consumers time to write their outputs."""
+    import signal
+    import threading
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        exp.start(*entities, block=block)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+
+
 def _consumer_processes(procs) -> list:
     """The processes that run consumer code (trainer ranks, analyser, ...), not the launchers
     above them (torch.distributed.run ends by itself once its ranks have)."""
@@ -383,20 +421,21 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         wait = cfg.les.wait_for_version
         if wait and monitor.model_version() < wait:
             return
-        exp.start(entities["les"], block=False)
+        _start(exp, entities["les"], block=False)
         les_started = True
         timings["les_start_s"] = time.time() - t0
         log.info("LES started (stored model version %d)", monitor.model_version())
 
+    sessions = _OwnSessions().__enter__()
     try:
         if live is not None and console.is_terminal:
             live.start()
         db_started = True
-        exp.start(db, block=True)
+        _start(exp, db, block=True)
         address = db.get_address()[0]
         monitor = Monitor(cfg, out, address)
         timings["database_start_s"] = time.time() - t0
-        exp.start(*[e for k, e in entities.items() if k != "les"], block=False)
+        _start(exp, *[e for k, e in entities.items() if k != "les"], block=False)
         # phase 1: the solver runs; consumers learn and analyse alongside; the LES starts when
         # the model it waits for is stored
         while True:
@@ -499,6 +538,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         except Exception as exc:
             log.warning("could not stop the database: %s", exc)
         _end_processes(descendants)
+        sessions.__exit__()
     try:
         report = build_report(cfg, out, entities, exp, outcome, timings, removed)
     except Exception as exc:        # what the components wrote may be cut short

@@ -307,11 +307,7 @@ class Trainer:
         if self.world.rank != 0:
             return
         blob = scripted_bytes(self.net)
-        publish_model(self.client, self.key(self.cfg.model_key), blob, self.version,
-                      step=self.step, delta=self.delta,
-                      extra_meta={"trainer": self.cfg.name,
-                                  **{name: getattr(self.net, name).cpu().numpy()
-                                     for name in ("f_mean", "f_std", "l_mean", "l_std")}})
+        # the files first: a model and a checkpoint on disk even when the database is gone
         # the latest model as a file too (eddylearn validate tgv-les --model FILE)
         tmp = self.out / f"{self.cfg.name}.sgs_model.pt.tmp"
         tmp.write_bytes(blob)
@@ -321,6 +317,11 @@ class Trainer:
                     "delta": self.delta, "history": self.history},
                    self.checkpoint_path.with_suffix(".tmp"))
         os.replace(self.checkpoint_path.with_suffix(".tmp"), self.checkpoint_path)
+        publish_model(self.client, self.key(self.cfg.model_key), blob, self.version,
+                      step=self.step, delta=self.delta,
+                      extra_meta={"trainer": self.cfg.name,
+                                  **{name: getattr(self.net, name).cpu().numpy()
+                                     for name in ("f_mean", "f_std", "l_mean", "l_std")}})
         log.info("%s: published %s version %d at step %d", self.cfg.name, self.cfg.model_key,
                  self.version,
                  self.step)

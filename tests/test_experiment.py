@@ -272,3 +272,31 @@ def test_each_trainer_has_its_own_model_key():
 def test_missing_config_file(tmp_path):
     proc = run_cli(["run", str(tmp_path / "absent.toml"), "--out", str(tmp_path / "o")])
     assert proc.returncode == 2 and "configuration file not found" in proc.stderr
+
+
+def test_a_database_killed_mid_run_is_reported_within_seconds(tmp_path):
+    """The database's redis-server is killed while the solver runs: the driver says so,
+    naming it, within 10 s (not after SmartRedis's 100 s of retries), stops everything and
+    writes a report with the outcome and what each component was doing then."""
+    import psutil
+    cfg = write_config(tmp_path, steps=100000)
+    port = int(cfg.read_text().split("port = ")[1].split()[0])
+    out = tmp_path / "out"
+    p = start_run(cfg, out)
+    _wait_for_steps(out, 10)
+    server = [c.pid for c in psutil.net_connections("tcp")
+              if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN]
+    assert len(server) == 1
+    os.kill(server[0], signal.SIGKILL)
+    killed_at = time.time()
+    stdout, stderr = p.communicate(timeout=300)
+    assert p.returncode == 1, stdout[-2000:] + stderr[-3000:]
+    assert f"the database at 127.0.0.1:{port} (redis-server pid {server[0]}) ended" in stdout
+    assert "Traceback" not in stdout + stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["outcome"].startswith("failed: the database at")
+    assert report["database_lost"]["at"] - killed_at < 10
+    assert report["database_lost"]["solver_then"]["step"] >= 10
+    assert set(report["status"]) == {"solver", "trainer:trainer", "analyser"}
+    time.sleep(1)
+    assert leftovers(out) == []

@@ -134,6 +134,32 @@ def build_entities(exp, cfg: ExperimentConfig, out: Path) -> dict:
     return entities
 
 
+class DatabaseLost(ExperimentError):
+    """The database process of the experiment ended while it ran."""
+
+
+class DatabaseWatch:
+    """The experiment's redis-server process, identified by PID, start time and command
+    line once it answers; check() raises DatabaseLost as soon as that process is gone."""
+
+    def __init__(self, host: str, port: int):
+        self.address = f"{host}:{port}"
+        self.procs = [rec for rec in (database.process_identity(pid)
+                                      for pid in database._pids_listening(port)) if rec]
+        self.lost_at: float | None = None
+
+    def alive(self) -> bool:
+        return not self.procs or any(database.still_ours(rec) for rec in self.procs)
+
+    def check(self, t0: float) -> None:
+        if self.alive():
+            return
+        self.lost_at = time.time()
+        pids = ", ".join(str(rec["pid"]) for rec in self.procs)
+        raise DatabaseLost(f"the database at {self.address} (redis-server pid {pids}) ended "
+                           f"{self.lost_at - t0:.1f} s into the run")
+
+
 class Monitor:
     """Live state of a running experiment, read from the database and the solver's files."""
 
@@ -142,7 +168,20 @@ class Monitor:
         self.cfg = cfg
         self.out = out
         self.address = address
-        self.client = Client(False, address, logger_name="eddylearn-driver")
+        # the driver's own client gives up on a lost database within seconds (SmartRedis
+        # retries for 100 s by default); the consumers keep their defaults
+        saved = {k: os.environ.get(k) for k in ("SR_CMD_TIMEOUT", "SR_CMD_INTERVAL",
+                                                 "SR_CONN_TIMEOUT", "SR_CONN_INTERVAL")}
+        os.environ.update(SR_CMD_TIMEOUT="3", SR_CMD_INTERVAL="250", SR_CONN_TIMEOUT="3",
+                          SR_CONN_INTERVAL="250")
+        try:
+            self.client = Client(False, address, logger_name="eddylearn-driver")
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         self.prefix = cfg.experiment.prefix
         self.retention_removed = {"snapshots": 0, "sgs_samples": 0}
 
@@ -412,6 +451,8 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
 
     les_started = False
     db_started = False
+    watch = None
+    database_lost = None
 
     def maybe_start_les() -> None:
         """Start the LES once the model version it waits for is stored."""
@@ -433,12 +474,14 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         db_started = True
         _start(exp, db, block=True)
         address = db.get_address()[0]
+        watch = DatabaseWatch(host, cfg.database.port)
         monitor = Monitor(cfg, out, address)
         timings["database_start_s"] = time.time() - t0
         _start(exp, *[e for k, e in entities.items() if k != "les"], block=False)
         # phase 1: the solver runs; consumers learn and analyse alongside; the LES starts when
         # the model it waits for is stored
         while True:
+            watch.check(t0)
             status = _status(exp, entities["solver"])
             monitor.apply_retention()
             maybe_start_les()
@@ -467,6 +510,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
                        and monitor.trainer_state(n).get("step", 0) < target]
             if not pending:
                 break
+            watch.check(t0)
             maybe_start_les()
             show()
             time.sleep(0.5)
@@ -479,6 +523,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
                 st_les = _status(exp, entities["les"])
                 if st_les in (S.STATUS_COMPLETED, S.STATUS_FAILED, S.STATUS_CANCELLED):
                     break
+                watch.check(t0)
                 show()
                 time.sleep(0.5)
             if not les_started:
@@ -509,6 +554,18 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         outcome = "interrupted" if sig == "SIGINT" else f"interrupted by {sig}"
         console.print(f"[yellow]{outcome}: stopping every component[/yellow]")
     except Exception as exc:        # SmartSim, database or launch errors: stop, report
+        if watch is not None and not isinstance(exc, DatabaseLost):
+            try:
+                watch.check(t0)     # a client error because the database is gone: say so
+            except DatabaseLost as lost:
+                exc = lost
+        if isinstance(exc, DatabaseLost):
+            solver_then = monitor.solver_state() if monitor is not None else {}
+            database_lost = {"after_s": watch.lost_at - t0, "at": watch.lost_at,
+                             "solver_then": solver_then}
+            exc = DatabaseLost(f"{exc}, with the solver at step {solver_then.get('step', 0)}; "
+                               f"every component was stopped (their states: report.json "
+                               f"'status')")
         outcome = f"failed: {exc}"
         console.print(f"[red]experiment failed: {exc}[/red]")
     finally:
@@ -546,6 +603,8 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         report = {"outcome": outcome, "timings": timings, "retention_removed": removed,
                   "report_error": str(exc)}
     report["lists_at_end"] = lists
+    if database_lost is not None:
+        report["database_lost"] = database_lost
     (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
     return report
 

@@ -300,3 +300,34 @@ def test_a_database_killed_mid_run_is_reported_within_seconds(tmp_path):
     assert set(report["status"]) == {"solver", "trainer:trainer", "analyser"}
     time.sleep(1)
     assert leftovers(out) == []
+
+
+def test_a_batch_job_log_has_one_line_per_component_per_interval(tmp_path):
+    """Without a terminal: no redrawn tables, one plain line (time, component, state,
+    progress) per component per log_interval, and every consumer reports its progress;
+    --quiet keeps only the final summary."""
+    import re
+    cfg = write_config(tmp_path, steps=60)
+    text = cfg.read_text().replace('name = "tiny"\n', 'name = "tiny"\nlog_interval = 2.0\n')
+    cfg.write_text(text)
+    out = tmp_path / "out"
+    proc = run_cli(["run", str(cfg), "--out", str(out)])
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert not any(c in proc.stdout for c in "┏┃━│╇")       # no table
+    line = re.compile(r"^\d\d:\d\d:\d\d +([\d.]+)s (\S+(?: \S+)?) +(\w+) +(.*)$")
+    rows = [m.groups() for m in map(line.match, proc.stdout.splitlines()) if m]
+    by_component = {}
+    for elapsed, name, _state, progress in rows:
+        by_component.setdefault(name.strip(), []).append((float(elapsed), progress))
+    assert set(by_component) == {"solver", "database", "trainer trainer", "analyser"}
+    counts = {k: len(v) for k, v in by_component.items()}
+    assert len(set(counts.values())) == 1 and counts["solver"] >= 2, counts
+    times = [t for t, _ in by_component["solver"]]
+    assert all(b - a >= 1.9 for a, b in zip(times, times[1:])), times     # one per interval
+    assert any(p.startswith("snapshots ") and not p.startswith("snapshots 0 ")
+               for _, p in by_component["analyser"]), by_component["analyser"]
+    assert "experiment completed" in proc.stdout
+    quiet = run_cli(["run", str(cfg), "--out", str(tmp_path / "quiet"), "--quiet"])
+    assert quiet.returncode == 0
+    assert [m for m in map(line.match, quiet.stdout.splitlines()) if m] == []
+    assert "experiment completed" in quiet.stdout

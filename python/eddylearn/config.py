@@ -23,6 +23,7 @@ class ExperimentSection:
     time_limit: float = 600.0        # seconds; the experiment is stopped past this
     prefix: str = ""                 # key prefix of this run in the database
     stop_grace: float = 60.0         # seconds the consumers get to write their outputs on a stop
+    log_interval: float = 30.0       # seconds between progress lines when not on a terminal
 
 
 @dataclass
@@ -212,6 +213,8 @@ def validate(cfg: ExperimentConfig) -> None:
         raise ConfigError(f"experiment.launcher must be local, slurm or pbs, got {e.launcher!r}")
     if e.time_limit <= 0:
         raise ConfigError("experiment.time_limit must be positive")
+    if not 0.5 <= e.log_interval <= 86400:
+        raise ConfigError(f"experiment.log_interval must be between 0.5 and 86400 s, got {e.log_interval}")
     if not 0 <= e.stop_grace <= 3600:
         raise ConfigError(f"experiment.stop_grace must be between 0 and 3600 s, got {e.stop_grace}")
     if any(c in e.prefix for c in " {}"):

@@ -23,6 +23,7 @@ position: list index + trimmed count. The datasets themselves are read with Smar
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import os
@@ -369,7 +370,7 @@ class ReaderStats:
     entries: int = 0        # list entries read and fetched
     missed: int = 0         # entries removed or deleted before this reader fetched them
     bad: int = 0            # datasets that broke the data contract
-    duplicates: int = 0     # a (step, rank) seen before
+    duplicates: int = 0     # a (step, rank) seen before, or a dataset listed again
     steps: int = 0          # complete steps assembled
     incomplete: int = 0     # steps given up with ranks missing
 
@@ -399,7 +400,23 @@ class ListCursor:
         self.batch = batch
         self.missed = 0            # trimmed before read, or dataset deleted before fetched
         self.bad = 0               # list entries that name no dataset
+        self.repeated = 0          # an entry listed again (a producer's resend): skipped
+        self._seen: set[str] = set()
+        self._seen_order: collections.deque[str] = collections.deque()
         self._script = self.raw.register_script(_READ_LUA)
+
+    #: how many recent dataset names a cursor remembers to skip repeated entries
+    SEEN_WINDOW = 65536
+
+    def _repeated(self, name: str) -> bool:
+        """True when `name` was listed before (within SEEN_WINDOW entries); remembers it."""
+        if name in self._seen:
+            return True
+        self._seen.add(name)
+        self._seen_order.append(name)
+        if len(self._seen_order) > self.SEEN_WINDOW:
+            self._seen.discard(self._seen_order.popleft())
+        return False
 
     def available(self) -> int:
         """Entries in the list that this cursor has not read yet."""
@@ -424,13 +441,19 @@ class ListCursor:
         for entry in items:
             index = self.cursor
             self.cursor += 1
-            if want is not None and not want(index):
-                continue
             try:
                 name = dataset_name(entry)
             except SnapshotError as exc:
-                self.bad += 1
-                log.warning("%s entry %d: %s", self.key, index, exc)
+                if want is None or want(index):
+                    self.bad += 1
+                    log.warning("%s entry %d: %s", self.key, index, exc)
+                continue
+            # every reader sees every name (before `want`), so data-parallel readers agree
+            if self._repeated(name):
+                self.repeated += 1
+                log.info("%s entry %d: %s listed again; skipped", self.key, index, name)
+                continue
+            if want is not None and not want(index):
                 continue
             try:
                 ds = self.client.get_dataset(name)
@@ -470,7 +493,8 @@ class SnapshotReader:
     def stats(self) -> ReaderStats:
         """The counts so far (a copy): missed and bad include the list cursor's."""
         return dataclasses.replace(self._stats, missed=self.list.missed,
-                                   bad=self._stats.bad + self.list.bad)
+                                   bad=self._stats.bad + self.list.bad,
+                                   duplicates=self._stats.duplicates + self.list.repeated)
 
     @property
     def pending_steps(self) -> list[int]:

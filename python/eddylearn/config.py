@@ -33,6 +33,7 @@ class DatabaseSection:
     threads_per_queue: int = 1
     retention: int = 40              # keep the last K entries of each list (0: keep all)
     persist: str = "none"            # none | rdb | aof: data kept in OUT/database across runs
+    retention_max_lag: int = 200     # steps a registered reader may lag before entries go anyway
 
 
 @dataclass
@@ -223,6 +224,8 @@ def validate(cfg: ExperimentConfig) -> None:
         raise ConfigError(f"database.port {db.port} is not a port number")
     if db.threads_per_queue < 1 or db.retention < 0:
         raise ConfigError("database.threads_per_queue must be >= 1 and database.retention >= 0")
+    if db.retention_max_lag < 0:
+        raise ConfigError(f"database.retention_max_lag must be >= 0, got {db.retention_max_lag}")
     if db.persist not in ("none", "rdb", "aof"):
         raise ConfigError(f"database.persist must be none, rdb or aof, got {db.persist!r}")
     if s.ranks < 1:

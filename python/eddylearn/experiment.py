@@ -226,15 +226,37 @@ class Monitor:
         info = self.client.get_db_node_info([self.address])[0]
         return float(info.get("Memory", {}).get("used_memory", 0)) / 2 ** 20
 
+    def register_readers(self, entities: dict) -> None:
+        """Register the readers this experiment starts before they run: retention then waits
+        for each (up to database.retention_max_lag steps), however slowly it starts."""
+        from .consumers.trainer import reader_name
+        from .snapshots import register_reader
+        for key in entities:
+            if key.startswith("trainer:"):
+                name = key.split(":", 1)[1]
+                ranks = next(t.ranks for t in self.cfg.trainer if t.name == name)
+                for r in range(ranks):
+                    register_reader(self.prefix + "sgs_samples", reader_name(name, r))
+            elif key in CONSUMERS:
+                register_reader(self.prefix + "snapshots", key)
+
     def apply_retention(self) -> None:
-        """Keep the last K steps of each list; count what is removed, never silently."""
+        """Keep the last K steps of each list once every registered reader has passed them
+        (or its lag passed database.retention_max_lag steps); count what is removed, and
+        what each reader lost, never silently."""
         keep = self.cfg.database.retention
         if keep <= 0:
             return
         from .snapshots import apply_retention
         for name in ("snapshots", "sgs_samples"):
-            removed = apply_retention(self.client, self.prefix + name, keep, unit="steps")
+            removed = apply_retention(self.client, self.prefix + name, keep, unit="steps",
+                                      max_lag=self.cfg.database.retention_max_lag)
             self.retention_removed[name] += removed
+
+    def retention_dropped(self) -> dict:
+        """{list: {reader: entries removed before it read them}}."""
+        from .snapshots import reader_drops
+        return {name: reader_drops(self.prefix + name) for name in ("snapshots", "sgs_samples")}
 
     def request_stop(self) -> None:
         from .snapshots import request_stop
@@ -505,6 +527,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         address = db.get_address()[0]
         watch = DatabaseWatch(host, cfg.database.port)
         monitor = Monitor(cfg, out, address)
+        monitor.register_readers(entities)
         timings["database_start_s"] = time.time() - t0
         _start(exp, *[e for k, e in entities.items() if k != "les"], block=False)
         # phase 1: the solver runs; consumers learn and analyse alongside; the LES starts when
@@ -601,6 +624,11 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         if live is not None and console.is_terminal:
             live.stop()
         removed = dict(monitor.retention_removed) if monitor else {}
+        try:
+            dropped = monitor.retention_dropped() if monitor else {}
+        except Exception as exc:    # a lost database
+            log.warning("could not read the readers' retention counts: %s", exc)
+            dropped = {}
         # every process started below this driver, taken before SmartSim stops the entities:
         # a launcher that kills only the process it started would orphan its children
         # (torch.distributed.run's workers, mpirun's ranks)
@@ -632,6 +660,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         report = {"outcome": outcome, "timings": timings, "retention_removed": removed,
                   "report_error": str(exc)}
     report["lists_at_end"] = lists
+    report["retention_dropped"] = dropped
     if database_lost is not None:
         report["database_lost"] = database_lost
     (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")

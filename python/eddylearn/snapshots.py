@@ -180,8 +180,39 @@ def request_stop(client, prefix: str = "") -> None:
 
 # --------------------------------------------------------------------------- retention
 
+def readers_key(key: str) -> str:
+    """The hash of registered readers of list key `key` (reader -> absolute cursor)."""
+    return "{" + key + "}.readers"
+
+
+def dropped_key(key: str) -> str:
+    """The hash of entries retention removed before each registered reader read them."""
+    return "{" + key + "}.dropped"
+
+
+def register_reader(list_name: str, reader: str, cursor: int = 0, *, raw=None,
+                    suffix: str = "") -> None:
+    """Register `reader` of list `list_name` at `cursor` (unless it is registered already):
+    retention then keeps the entries it has not passed, up to its lag bound. A driver
+    registers the readers it starts before they run, so a slow start loses nothing."""
+    raw = raw if raw is not None else raw_connection(suffix)
+    raw.hsetnx(readers_key(list_key(list_name, suffix)), reader, int(cursor))
+
+
+def unregister_reader(list_name: str, reader: str, *, raw=None, suffix: str = "") -> None:
+    raw = raw if raw is not None else raw_connection(suffix)
+    raw.hdel(readers_key(list_key(list_name, suffix)), reader)
+
+
+def reader_drops(list_name: str, *, raw=None, suffix: str = "") -> dict[str, int]:
+    """Entries removed before each registered reader read them (lag bound exceeded)."""
+    raw = raw if raw is not None else raw_connection(suffix)
+    got = raw.hgetall(dropped_key(list_key(list_name, suffix)))
+    return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in got.items()}
+
+
 def apply_retention(client, list_name: str, keep_last: int, *, unit: str = "entries",
-                    raw=None, suffix: str = "") -> int:
+                    raw=None, suffix: str = "", max_lag: int | None = None) -> int:
     """Keep the last `keep_last` entries (unit="entries") or the entries of the last
     `keep_last` steps (unit="steps") of aggregation list `list_name`; delete the datasets of
     the older entries with SmartRedis `client`. Returns the number of entries removed.
@@ -190,9 +221,17 @@ def apply_retention(client, list_name: str, keep_last: int, *, unit: str = "entr
     the same number, so readers keep their place. With unit="steps" the cut is made before the
     first entry that belongs to one of the last `keep_last` steps. After a trim the counter's
     value is also put as the tensor `list_name + ".trimmed"` (int64 [1]) for readers that use
-    SmartRedis only; that copy is not atomic with the trim (see docs/consumers.md)."""
+    SmartRedis only; that copy is not atomic with the trim (see docs/consumers.md).
+
+    Registered readers (register_reader, ListCursor(reader=...)) are respected: an entry is
+    removed only once every registered reader has passed it, or once the list holds more than
+    `keep_last + max_lag` (entries or steps) — then the entries a reader had not read are
+    counted for it in the list's dropped hash (reader_drops) and logged. max_lag=None: no
+    bound (a stuck reader keeps everything)."""
     if keep_last < 0:
         raise ValueError(f"keep_last must be >= 0, got {keep_last}")
+    if max_lag is not None and max_lag < 0:
+        raise ValueError(f"max_lag must be >= 0, got {max_lag}")
     if unit not in ("entries", "steps"):
         raise ValueError(f"unit must be 'entries' or 'steps', got {unit!r}")
     raw = raw if raw is not None else raw_connection(suffix)
@@ -202,15 +241,32 @@ def apply_retention(client, list_name: str, keep_last: int, *, unit: str = "entr
     for _attempt in range(20):
         value = raw.get(ckey)
         trimmed = int(value) if value is not None else 0
-        if unit == "entries":
-            m = raw.llen(key) - keep_last
-        else:
-            m = _cut_index(raw.lrange(key, 0, -1), keep_last)
+        entries = raw.lrange(key, 0, -1) if unit == "steps" else None
+        n = raw.llen(key) if entries is None else len(entries)
+
+        def cut(keep: int) -> int:
+            return n - keep if unit == "entries" else _cut_index(entries, keep)
+
+        m = cut(keep_last)
         if m <= 0:
             return 0
+        readers = {(k.decode() if isinstance(k, bytes) else k): int(v)
+                   for k, v in raw.hgetall(readers_key(key)).items()}
+        if readers:
+            passed = min(readers.values()) - trimmed    # entries every reader has passed
+            forced = cut(keep_last + max_lag) if max_lag is not None else 0
+            m = min(m, max(passed, forced, 0))
+            if m <= 0:
+                return 0
         old = trim(keys=[key, ckey], args=[m, trimmed])
         if old is None:  # somebody else trimmed in between; look again
             continue
+        for reader, cursor in readers.items():
+            lost = trimmed + len(old) - max(cursor, trimmed)
+            if lost > 0:
+                raw.hincrby(dropped_key(key), reader, lost)
+                log.warning("retention on %s: %d entries removed before reader %s read them "
+                            "(its lag passed the bound of %s)", key, lost, reader, max_lag)
         _publish_trimmed(client, list_name, raw.get(ckey))
         deleted = missing = 0
         for entry in old:
@@ -389,13 +445,16 @@ class ListCursor:
     """
 
     def __init__(self, client, list_name: str, *, raw=None, suffix: str = "", batch: int = 64,
-                 start: int = 0):
+                 start: int = 0, reader: str | None = None):
         if batch < 1:
             raise ValueError(f"batch must be positive, got {batch}")
         self.client = client
         self.raw = raw if raw is not None else raw_connection(suffix)
         self.key = list_key(list_name, suffix)
         self.ckey = counter_key(self.key)
+        self.reader = reader       # registered name: retention keeps what it has not passed
+        if reader:
+            self.raw.hsetnx(readers_key(self.key), reader, int(start))
         self.cursor = int(start)   # absolute position of the next entry to read
         self.batch = batch
         self.missed = 0            # trimmed before read, or dataset deleted before fetched
@@ -463,7 +522,14 @@ class ListCursor:
                 log.warning("dataset %s could not be read (deleted by retention?): %s", name, msg)
                 ds = None
             out.append((index, name, ds))
+        if self.reader and items:
+            self.raw.hset(readers_key(self.key), self.reader, self.cursor)
         return out
+
+    def unregister(self) -> None:
+        """This reader is done: retention no longer waits for it."""
+        if self.reader:
+            self.raw.hdel(readers_key(self.key), self.reader)
 
 
 class SnapshotReader:
@@ -474,11 +540,12 @@ class SnapshotReader:
     """
 
     def __init__(self, client, prefix: str = "", list_name: str = SNAPSHOT_LIST, *, raw=None,
-                 suffix: str = "", batch: int = 64, max_pending: int = 8, start: int = 0):
+                 suffix: str = "", batch: int = 64, max_pending: int = 8, start: int = 0,
+                 reader: str | None = None):
         if max_pending < 1:
             raise ValueError(f"max_pending must be positive, got {max_pending}")
         self.list = ListCursor(client, prefix + list_name, raw=raw, suffix=suffix, batch=batch,
-                               start=start)
+                               start=start, reader=reader)
         self.key = self.list.key
         self.max_pending = max_pending
         self._stats = ReaderStats()
@@ -564,4 +631,8 @@ class SnapshotReader:
             log.warning("step %d incomplete at the end (ranks %s)", step,
                         sorted(self._pending[step]))
         self._pending.clear()
+        try:
+            self.list.unregister()
+        except Exception as exc:    # a lost database: nothing to release
+            log.warning("could not unregister reader %s: %s", self.list.reader, exc)
         return self.stats

@@ -201,6 +201,35 @@ def test_list_cursor_gives_absolute_indices_across_trims(client, r):
     assert cur.missed == 2 and cur.cursor == 7 and cur.available() == 0
 
 
+def test_retention_waits_for_a_late_reader_up_to_its_lag_bound(client, r):
+    """A registered reader that has read nothing yet: retention removes nothing it has not
+    passed; past the lag bound entries go anyway and are counted as dropped for it."""
+    from smartredis import Dataset
+
+    def put(i):
+        ds = Dataset(f"sgs.{i}.0")
+        ds.add_tensor("features", np.full((3, 9), float(i)))
+        client.put_dataset(ds)
+        client.append_to_list("sgs_samples", ds)
+
+    for i in range(10):
+        put(i)
+    sn.register_reader("sgs_samples", "late", raw=r)
+    assert sn.apply_retention(client, "sgs_samples", 2, raw=r) == 0       # waits for it
+    cur = sn.ListCursor(client, "sgs_samples", raw=r, reader="late")
+    assert len(cur.read(6)) == 6
+    assert sn.apply_retention(client, "sgs_samples", 2, raw=r) == 6       # what it passed
+    assert sn.reader_drops("sgs_samples", raw=r) == {}
+    for i in range(10, 20):
+        put(i)                                   # 14 listed; the reader stays at entry 6
+    assert sn.apply_retention(client, "sgs_samples", 2, raw=r, max_lag=3) == 9
+    assert sn.reader_drops("sgs_samples", raw=r) == {"late": 9}
+    got = cur.read(100)
+    assert cur.missed == 9 and [n for _, n, _ in got] == [f"sgs.{i}.0" for i in range(15, 20)]
+    cur.unregister()
+    assert sn.apply_retention(client, "sgs_samples", 2, raw=r) == 3
+
+
 def test_a_dataset_listed_twice_is_read_once(client, r):
     """A producer whose append was executed but whose reply was lost sends it again (SmartRedis
     append_to_list is a plain RPUSH): every reader, data-parallel ones too, skips the repeat."""

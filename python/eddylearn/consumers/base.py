@@ -102,7 +102,8 @@ class Consumer:
 
     def run(self) -> dict:
         """Consume snapshots until told to stop; write the outputs; return the summary."""
-        reader = snap_mod.SnapshotReader(self.client, self.prefix, self.list_name, raw=self.raw)
+        reader = snap_mod.SnapshotReader(self.client, self.prefix, self.list_name, raw=self.raw,
+                                         reader=self.name)
         old = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

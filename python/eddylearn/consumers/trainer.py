@@ -235,7 +235,9 @@ class Trainer:
         (entries are dealt round-robin by absolute list position); returns how many entries
         the list advanced by."""
         if self.reader is None:
-            self.reader = ListCursor(self.client, self.key("sgs_samples"), batch=256)
+            # registered: retention keeps what this rank has not passed (up to its lag bound)
+            self.reader = ListCursor(self.client, self.key("sgs_samples"), batch=256,
+                                     reader=reader_name(self.cfg.name, self.world.rank))
         before = self.reader.cursor
         items = self.reader.read(want=lambda i: i % self.world.size == self.world.rank)
         for index, name, ds in items:
@@ -397,6 +399,11 @@ class Trainer:
                 self.report_progress(self.last_loss, self.val_loss())
             self.publish()
         result = self.finish()
+        if self.reader is not None:
+            try:
+                self.reader.unregister()
+            except Exception as exc:    # a lost database: nothing to release
+                log.warning("could not unregister %s: %s", self.reader.reader, exc)
         self.world.close()
         return result
 
@@ -446,6 +453,11 @@ class Trainer:
         fig.tight_layout()
         fig.savefig(self.out / f"{self.cfg.name}.png", dpi=100)
         plt.close(fig)
+
+
+def reader_name(trainer: str, rank: int) -> str:
+    """The name under which a trainer rank registers as a reader of the sample list."""
+    return f"trainer.{trainer}.rank{rank}"
 
 
 def parse_args(argv=None) -> TrainerConfig:

@@ -247,6 +247,14 @@ def test_a_taken_database_port_is_refused_and_that_server_untouched(tmp_path):
     ("[les]\nenabled = true\n[les.sgs]\nmodel_key = 'x'\n", "les.sgs.model_key is set by"),
     ("[les]\nenabled = true\nranks = 3\n", "les.ranks = 3 does not divide"),
     ("[les]\nenabled = true\n[les.time]\nsteps = 3\n", "unknown key 'steps' in [les.time]"),
+    ("[solver.domain]\nnx = -8\n", "solver.domain: grid nx, ny, nz = -8, 64, 64 is too small"),
+    ("[solver.physics]\nnu = nan\n", "solver.physics.nu must be a finite number, got nan"),
+    ("[[trainer]]\nlr = nan\n", "trainer 0.lr must be a finite number"),
+    ("[solver.time]\ncfl = 5.0\n", "solver.time.cfl must be in (0, 1.7], got 5.0"),
+    ("[database]\npersist = 'always'\n", "database.persist must be none, rdb or aof"),
+    # every problem of a file in one message
+    ("[databse]\nport = 1\n[solver.physics]\nnu = -1.0\n[solver]\nranks = 0\n",
+     "3 problems:\n  unknown key 'databse' in the top level"),
 ])
 def test_invalid_config_fails_before_anything_starts(tmp_path, text, message):
     cfg = tmp_path / "bad.toml"
@@ -256,6 +264,16 @@ def test_invalid_config_fails_before_anything_starts(tmp_path, text, message):
     assert proc.returncode == 2
     assert message in proc.stderr, proc.stderr
     assert not out.exists()
+
+
+def test_output_folder_problems_are_one_line_errors(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    proc = run_cli(["run", "--out", str(tmp_path / "afile")], timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"eddylearn: error: --out {tmp_path / 'afile'} exists and is not a folder"
+    proc = run_cli(["run", "--out", str(tmp_path / "afile" / "sub")], timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "cannot create or write the folder" in proc.stderr and len(proc.stderr.splitlines()) == 1
 
 
 def test_each_trainer_has_its_own_model_key():
@@ -327,6 +345,10 @@ def test_a_batch_job_log_has_one_line_per_component_per_interval(tmp_path):
     assert any(p.startswith("snapshots ") and not p.startswith("snapshots 0 ")
                for _, p in by_component["analyser"]), by_component["analyser"]
     assert "experiment completed" in proc.stdout
+    # 60 steps end near t = 7, before the reference's dissipation peak: the report says so
+    tgv = json.loads((out / "report.json").read_text())["solver"]["tgv"]
+    assert tgv["ended_before_peak"] is True and tgv["peak_dissipation_error"] is None
+    assert "before the reference's dissipation peak" in tgv["note"]
     quiet = run_cli(["run", str(cfg), "--out", str(tmp_path / "quiet"), "--quiet"])
     assert quiet.returncode == 0
     assert [m for m in map(line.match, quiet.stdout.splitlines()) if m] == []

@@ -110,6 +110,15 @@ def _cmd_run(args) -> int:
     from .experiment import run_experiment
     cfg = config.load(args.config)
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".write-test").touch()
+        (out / ".write-test").unlink()
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot create or write the folder "
+                         f"({exc.strerror or exc})") from None
     report = run_experiment(cfg, out, progress=not args.quiet)
     print(f"experiment {report['outcome']}; report: {out / 'report.json'}")
     ap = report.get("apriori")

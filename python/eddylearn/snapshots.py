@@ -76,11 +76,12 @@ def _env(name: str, suffix: str = "") -> str | None:
 
 
 def cluster_mode(suffix: str = "") -> bool:
-    """Whether SR_DB_TYPE asks for a cluster. Unlike SmartRedis (whose default is Clustered),
-    an unset or empty SR_DB_TYPE means standalone here; SmartSim always sets it for launched
-    models."""
-    value = _env("SR_DB_TYPE", suffix)
-    return value is not None and value.strip().lower() == "clustered"
+    """Whether SR_DB_TYPE asks for a cluster: Clustered (case-insensitive), and also when it
+    is unset or empty — the default of SmartRedis and of eddylearn's C/Fortran client, so
+    every component reads the same environment the same way. SmartSim sets it for the models
+    it launches."""
+    value = (_env("SR_DB_TYPE", suffix) or "").strip().lower()
+    return value in ("", "clustered")
 
 
 def make_client(logger_name: str = "eddylearn", suffix: str = ""):
@@ -90,10 +91,18 @@ def make_client(logger_name: str = "eddylearn", suffix: str = ""):
     if not _env("SSDB", suffix):
         raise ConnectionError(f"SSDB{'_' + suffix if suffix else ''} is not set: the database "
                               "address (host:port) must be in the environment")
-    if (_env("SR_DB_TYPE", suffix) or "").strip():
-        opts = ConfigOptions.create_from_environment(suffix) if suffix else None
-        return Client(opts, logger_name=logger_name)
-    return Client(False, logger_name=logger_name)
+    try:
+        if (_env("SR_DB_TYPE", suffix) or "").strip():
+            opts = ConfigOptions.create_from_environment(suffix) if suffix else None
+            return Client(opts, logger_name=logger_name)
+        return Client(True, logger_name=logger_name)
+    except Exception as exc:
+        if (_env("SR_DB_TYPE", suffix) or "").strip():
+            raise
+        raise ConnectionError(f"SR_DB_TYPE is unset, which means Clustered (as in SmartRedis and "
+                              f"the C/Fortran client), and the cluster client could not connect "
+                              f"to {_env('SSDB', suffix)}; for a single server set "
+                              f"SR_DB_TYPE=Standalone ({str(exc).splitlines()[0]})") from None
 
 
 def raw_connection(suffix: str = "", timeout: float = 30.0):

@@ -191,7 +191,8 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=f"python -m eddylearn.consumers.{name}", description=description,
         epilog="The database address is read from the environment like any SmartRedis client "
-               "(SSDB, SR_DB_TYPE; unset SR_DB_TYPE means standalone here).")
+               "(SSDB, SR_DB_TYPE; unset SR_DB_TYPE means Clustered, as in SmartRedis and the "
+               "C/Fortran client).")
     p.add_argument("--prefix", default="", help="key prefix P of the run (default: none)")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")
     p.add_argument("--list", dest="list_name", default=snap_mod.SNAPSHOT_LIST,

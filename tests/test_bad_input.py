@@ -33,6 +33,13 @@ def run_text(tmp_path, text: str, nranks: int = 2, path=None):
     ("&output diag_every=0 /\n", "diag_every must be >= 1"),
     ("&output restart_file='nowhere.bin' /\n", "restart file not found: nowhere.bin"),
     ("&domain nx=16, ny=16, nz=16, nx='abc' /\n", "domain"),
+    ("&domain nx=16 /\n&time t_end=1 /\n&domain ny=16 /\n",
+     "namelist group &domain appears twice (lines 1 and 3)"),
+    ("nx = 16\n", "line 1 is outside any namelist group"),
+    ("! only a comment\n&domain nx=16, ny=16, nz=16 /\nstray text\n",
+     "line 3 is outside any namelist group"),
+    ("&domain nx=16, ny=16, nz=16 /\n&time dt=50.0 /\n",
+     "dt =  5.000E+01 is past the stability limit of the initial field"),
 ])
 def test_bad_namelist(tmp_path, text, expected):
     proc = run_text(tmp_path, text)
@@ -77,9 +84,33 @@ def test_unwritable_output_folder(tmp_path):
 
 
 def test_blow_up_is_reported(tmp_path):
+    """A fixed dt past the stability limit, allowed with a warning, then blows up."""
     proc = run_text(tmp_path, "&domain nx=16, ny=16, nz=16 /\n&physics nu=0 /\n"
-                    "&time dt=5.0, t_end=500 /\n")
+                    "&time dt=5.0, t_end=500, allow_unstable=.true. /\n")
+    assert "warning: &time: dt =  5.000E+00 is past the stability limit" in proc.stderr
     assert proc.returncode != 0 and "blew up" in proc.stderr
+
+
+def test_a_file_of_binary_data_is_refused(tmp_path):
+    nml = tmp_path / "garbage.nml"
+    nml.write_bytes(bytes(range(256)) * 8)
+    proc = run_text(tmp_path, "", path=nml)
+    assert proc.returncode == 2
+    assert "not a namelist file: line 1 holds the control byte 0" in proc.stderr, proc.stderr
+
+
+def test_a_stable_fixed_dt_runs_and_an_empty_file_means_defaults(tmp_path):
+    proc = run_text(tmp_path, "&domain nx=16, ny=16, nz=16 /\n&time dt=0.1, max_steps=2 /\n")
+    assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
+    proc = run_text(tmp_path, "\n! defaults\n&time max_steps=1 /\n")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_grid_too_large_names_the_array_and_its_size(tmp_path):
+    proc = run_text(tmp_path, "&domain nx=4096, ny=4096, nz=4096 /\n", nranks=1)
+    assert proc.returncode == 2
+    assert ("cannot allocate field u of 4098 x 4098 x 4098 doubles (512.75 GiB; 11 such arrays "
+            "per rank): out of memory") in proc.stderr, proc.stderr
 
 
 def test_python_run_raises_solver_message(tmp_path):

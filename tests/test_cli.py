@@ -1,7 +1,11 @@
 """The eddylearn command line, as a user runs it."""
 import json
+import signal
 import subprocess
 import sys
+import time
+
+import pytest
 
 from eddylearn.io import read_diagnostics
 
@@ -90,3 +94,38 @@ def test_bench_inference_writes_its_figures(tmp_path):
     assert set(res["step_time_s"]) == {"none", "smagorinsky", "learned", "learned_every_4"}
     assert res["step_time_ratio_learned_vs_smagorinsky"] > 0
     assert "step_time_ratio_learned_vs_smagorinsky" in proc.stdout
+
+
+def _tree(pid: int) -> list:
+    import psutil
+    try:
+        root = psutil.Process(pid)
+        return [root] + root.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_to_solve_leaves_no_process(tmp_path, sig):
+    """SIGTERM (a batch system's time limit), SIGHUP (a closed terminal) or Ctrl-C to
+    `eddylearn solve` alone: mpirun and both ranks end too, no traceback, status 128 + N."""
+    (tmp_path / "in.nml").write_text("&domain nx=32, ny=32, nz=32 /\n&time t_end=1000.0 /\n"
+                                     f"&output dir='{tmp_path}/out', diag_every=1 /\n")
+    p = subprocess.Popen([sys.executable, "-m", "eddylearn", "solve", str(tmp_path / "in.nml"),
+                          "--np", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=tmp_path)
+    diag = tmp_path / "out" / "diagnostics.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (diag.exists() and
+                                          len(diag.read_text().splitlines()) > 3):
+        time.sleep(0.1)
+    procs = _tree(p.pid)
+    names = " ".join(" ".join(q.cmdline()) for q in procs[1:])
+    assert "mpirun" in names and names.count("eddylearn-solver") >= 2, names
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 128 + sig, out[-1000:] + err[-2000:]
+    assert "Traceback" not in out + err
+    assert f"interrupted ({signal.Signals(sig).name})" in err
+    time.sleep(0.5)
+    assert [q.pid for q in procs if q.is_running() and q.status() != "zombie"] == []

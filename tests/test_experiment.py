@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from eddylearn import solver
-from servers import free_port
+from servers import Server, free_port
 
 TINY = """
 [experiment]
@@ -45,9 +45,9 @@ enabled = true
 """
 
 
-def write_config(tmp_path, steps=40, retention=0, extra="") -> Path:
+def write_config(tmp_path, steps=40, retention=0, extra="", port=None) -> Path:
     path = tmp_path / "exp.toml"
-    path.write_text(TINY.format(port=free_port(), retention=retention, steps=steps,
+    path.write_text(TINY.format(port=port or free_port(), retention=retention, steps=steps,
                                 extra=extra))
     return path
 
@@ -151,25 +151,87 @@ def test_killed_consumer_does_not_stop_the_solver(tmp_path):
     assert leftovers(out) == []
 
 
-def test_interrupt_stops_everything(tmp_path):
-    """Ctrl-C (SIGINT) while the solver runs: every component stops, no process is left."""
-    cfg = write_config(tmp_path, steps=100000)
-    out = tmp_path / "out"
-    p = start_run(cfg, out)
-    deadline = time.time() + 120
+def _wait_for_steps(out: Path, steps: int, timeout: float = 180) -> None:
+    deadline = time.time() + timeout
     while time.time() < deadline:
         diag = out / "solver" / "diagnostics.csv"
-        if diag.exists() and len(diag.read_text().splitlines()) > 20:
-            break
+        if diag.exists() and len(diag.read_text().splitlines()) > steps:
+            return
         time.sleep(0.2)
-    p.send_signal(signal.SIGINT)
+    raise AssertionError(f"the solver did not reach step {steps} within {timeout} s")
+
+
+def test_interrupt_stops_everything(tmp_path):
+    """Ctrl-C in a terminal (SIGINT to the driver's process group) while the solver runs and
+    the trainer trains: every component stops, the analyser writes its summary and plots, the
+    trainer its checkpoint and model, nothing prints a traceback, no process is left."""
+    cfg = write_config(tmp_path, steps=100000)
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "eddylearn", "run", str(cfg), "--out", str(out),
+                          "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=solver.child_env(), start_new_session=True)
+    _wait_for_steps(out, 20)
+    tdir = out / "trainers" / "trainer"
+    deadline = time.time() + 240
+    while time.time() < deadline and not ((out / "analyser" / "progress.json").exists()
+                                          and (tdir / "trainer.sgs_model.pt").exists()):
+        time.sleep(0.2)     # the analyser reads snapshots and the trainer has trained
+    os.killpg(p.pid, signal.SIGINT)
     stdout, stderr = p.communicate(timeout=300)
-    assert p.returncode == 1
-    assert "interrupted" in stdout
+    assert p.returncode == 130, stdout[-2000:] + stderr[-3000:]
+    assert "interrupted" in stdout and "Traceback" not in stdout + stderr
     report = json.loads((out / "report.json").read_text())
     assert report["outcome"] == "interrupted"
+    summary = json.loads((out / "analyser" / "summary.json").read_text())
+    assert summary["snapshots"] > 0 and summary["stop_reason"] != "error"
+    assert report["analyser"]["snapshots"] == summary["snapshots"]
+    assert (out / "analyser" / "dissipation.png").is_file()
+    assert (tdir / "trainer.json").is_file() and (tdir / "trainer.ckpt.pt").is_file()
+    assert (tdir / "trainer.sgs_model.pt").stat().st_size > 0
+    assert "Traceback" not in (tdir / "trainer_trainer.err").read_text()
     time.sleep(1)
     assert leftovers(out) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path, sig):
+    """What a batch system sends at its time limit (SIGTERM), or a closed terminal (SIGHUP),
+    to the driver alone: the same clean stop as Ctrl-C, a report with the outcome, no
+    process left and the database's port free again."""
+    cfg = write_config(tmp_path, steps=100000)
+    port = int(cfg.read_text().split("port = ")[1].split()[0])
+    out = tmp_path / "out"
+    p = start_run(cfg, out)
+    _wait_for_steps(out, 10)
+    p.send_signal(sig)
+    stdout, stderr = p.communicate(timeout=300)
+    assert p.returncode == 128 + sig, stdout[-2000:] + stderr[-3000:]
+    assert "Traceback" not in stdout + stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["outcome"] == f"interrupted by {signal.Signals(sig).name}"
+    assert (out / "analyser" / "summary.json").is_file()
+    time.sleep(1)
+    assert leftovers(out) == []
+    from eddylearn import database
+    assert database.port_free("127.0.0.1", port)
+
+
+def test_a_taken_database_port_is_refused_and_that_server_untouched(tmp_path):
+    """[database] port is served by a Redis the experiment did not start: a clear error before
+    anything starts, and that server keeps running with its data."""
+    other = Server(tmp_path / "other").start()
+    try:
+        other.redis().set("theirs", "kept")
+        cfg = write_config(tmp_path, port=other.port)
+        out = tmp_path / "out"
+        proc = run_cli(["run", str(cfg), "--out", str(out)], timeout=120)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert f"database.port {other.port}" in proc.stderr
+        assert "already in use by another program" in proc.stderr
+        assert other.alive() and other.redis().get("theirs") == b"kept"
+        assert leftovers(out) == []
+    finally:
+        other.stop()
 
 
 @pytest.mark.parametrize("text, message", [
@@ -185,6 +247,14 @@ def test_interrupt_stops_everything(tmp_path):
     ("[les]\nenabled = true\n[les.sgs]\nmodel_key = 'x'\n", "les.sgs.model_key is set by"),
     ("[les]\nenabled = true\nranks = 3\n", "les.ranks = 3 does not divide"),
     ("[les]\nenabled = true\n[les.time]\nsteps = 3\n", "unknown key 'steps' in [les.time]"),
+    ("[solver.domain]\nnx = -8\n", "solver.domain: grid nx, ny, nz = -8, 64, 64 is too small"),
+    ("[solver.physics]\nnu = nan\n", "solver.physics.nu must be a finite number, got nan"),
+    ("[[trainer]]\nlr = nan\n", "trainer 0.lr must be a finite number"),
+    ("[solver.time]\ncfl = 5.0\n", "solver.time.cfl must be in (0, 1.7], got 5.0"),
+    ("[database]\npersist = 'always'\n", "database.persist must be none, rdb or aof"),
+    # every problem of a file in one message
+    ("[databse]\nport = 1\n[solver.physics]\nnu = -1.0\n[solver]\nranks = 0\n",
+     "3 problems:\n  unknown key 'databse' in the top level"),
 ])
 def test_invalid_config_fails_before_anything_starts(tmp_path, text, message):
     cfg = tmp_path / "bad.toml"
@@ -194,6 +264,16 @@ def test_invalid_config_fails_before_anything_starts(tmp_path, text, message):
     assert proc.returncode == 2
     assert message in proc.stderr, proc.stderr
     assert not out.exists()
+
+
+def test_output_folder_problems_are_one_line_errors(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    proc = run_cli(["run", "--out", str(tmp_path / "afile")], timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"eddylearn: error: --out {tmp_path / 'afile'} exists and is not a folder"
+    proc = run_cli(["run", "--out", str(tmp_path / "afile" / "sub")], timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "cannot create or write the folder" in proc.stderr and len(proc.stderr.splitlines()) == 1
 
 
 def test_each_trainer_has_its_own_model_key():
@@ -210,3 +290,66 @@ def test_each_trainer_has_its_own_model_key():
 def test_missing_config_file(tmp_path):
     proc = run_cli(["run", str(tmp_path / "absent.toml"), "--out", str(tmp_path / "o")])
     assert proc.returncode == 2 and "configuration file not found" in proc.stderr
+
+
+def test_a_database_killed_mid_run_is_reported_within_seconds(tmp_path):
+    """The database's redis-server is killed while the solver runs: the driver says so,
+    naming it, within 10 s (not after SmartRedis's 100 s of retries), stops everything and
+    writes a report with the outcome and what each component was doing then."""
+    import psutil
+    cfg = write_config(tmp_path, steps=100000)
+    port = int(cfg.read_text().split("port = ")[1].split()[0])
+    out = tmp_path / "out"
+    p = start_run(cfg, out)
+    _wait_for_steps(out, 10)
+    server = [c.pid for c in psutil.net_connections("tcp")
+              if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN]
+    assert len(server) == 1
+    os.kill(server[0], signal.SIGKILL)
+    killed_at = time.time()
+    stdout, stderr = p.communicate(timeout=300)
+    assert p.returncode == 1, stdout[-2000:] + stderr[-3000:]
+    assert f"the database at 127.0.0.1:{port} (redis-server pid {server[0]}) ended" in stdout
+    assert "Traceback" not in stdout + stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["outcome"].startswith("failed: the database at")
+    assert report["database_lost"]["at"] - killed_at < 10
+    assert report["database_lost"]["solver_then"]["step"] >= 10
+    assert set(report["status"]) == {"solver", "trainer:trainer", "analyser"}
+    time.sleep(1)
+    assert leftovers(out) == []
+
+
+def test_a_batch_job_log_has_one_line_per_component_per_interval(tmp_path):
+    """Without a terminal: no redrawn tables, one plain line (time, component, state,
+    progress) per component per log_interval, and every consumer reports its progress;
+    --quiet keeps only the final summary."""
+    import re
+    cfg = write_config(tmp_path, steps=60)
+    text = cfg.read_text().replace('name = "tiny"\n', 'name = "tiny"\nlog_interval = 2.0\n')
+    cfg.write_text(text)
+    out = tmp_path / "out"
+    proc = run_cli(["run", str(cfg), "--out", str(out)])
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert not any(c in proc.stdout for c in "┏┃━│╇")       # no table
+    line = re.compile(r"^\d\d:\d\d:\d\d +([\d.]+)s (\S+(?: \S+)?) +(\w+) +(.*)$")
+    rows = [m.groups() for m in map(line.match, proc.stdout.splitlines()) if m]
+    by_component = {}
+    for elapsed, name, _state, progress in rows:
+        by_component.setdefault(name.strip(), []).append((float(elapsed), progress))
+    assert set(by_component) == {"solver", "database", "trainer trainer", "analyser"}
+    counts = {k: len(v) for k, v in by_component.items()}
+    assert len(set(counts.values())) == 1 and counts["solver"] >= 2, counts
+    times = [t for t, _ in by_component["solver"]]
+    assert all(b - a >= 1.9 for a, b in zip(times, times[1:])), times     # one per interval
+    assert any(p.startswith("snapshots ") and not p.startswith("snapshots 0 ")
+               for _, p in by_component["analyser"]), by_component["analyser"]
+    assert "experiment completed" in proc.stdout
+    # 60 steps end near t = 7, before the reference's dissipation peak: the report says so
+    tgv = json.loads((out / "report.json").read_text())["solver"]["tgv"]
+    assert tgv["ended_before_peak"] is True and tgv["peak_dissipation_error"] is None
+    assert "before the reference's dissipation peak" in tgv["note"]
+    quiet = run_cli(["run", str(cfg), "--out", str(tmp_path / "quiet"), "--quiet"])
+    assert quiet.returncode == 0
+    assert [m for m in map(line.match, quiet.stdout.splitlines()) if m] == []
+    assert "experiment completed" in quiet.stdout

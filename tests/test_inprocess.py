@@ -55,3 +55,35 @@ def test_errors_are_raised_with_messages(tmp_path):
             s.set_field("p", np.zeros((8, 8, 8)))
         with pytest.raises(ValueError, match="does not match the grid"):
             s.set_field("u", np.zeros((8, 8, 4)))
+
+
+def test_in_process_steps_make_the_checks_of_the_executable(tmp_path):
+    """max_steps ends stepping, a blow-up raises, a fixed dt past the limit is refused."""
+    with Solver({"domain": {"nx": 8, "ny": 8, "nz": 8}, "time": {"max_steps": 3}},
+                workdir=tmp_path / "a") as s:
+        s.step(10)
+        assert s.nstep == 3
+        s.advance(5.0)
+        assert s.nstep == 3
+    with pytest.raises(SolverError, match="past the stability limit"):
+        Solver({"domain": {"nx": 8, "ny": 8, "nz": 8}, "time": {"dt": 50.0}},
+               workdir=tmp_path / "b")
+    with Solver({"domain": {"nx": 16, "ny": 16, "nz": 16}, "physics": {"nu": 0.0},
+                 "time": {"dt": 5.0, "t_end": 500.0, "allow_unstable": True}},
+                workdir=tmp_path / "c") as s:
+        with pytest.raises(SolverError, match="the solution blew up at step"):
+            s.step(100)
+
+
+def test_a_second_live_solver_is_refused(tmp_path):
+    first = Solver({"domain": {"nx": 8, "ny": 8, "nz": 8}}, workdir=tmp_path / "a")
+    try:
+        with pytest.raises(SolverError, match="a Solver is already live in this process"):
+            Solver({"domain": {"nx": 8, "ny": 8, "nz": 8}}, workdir=tmp_path / "b")
+        first.step(1)
+        assert first.nstep == 1          # the first one was not replaced
+    finally:
+        first.close()
+    with Solver({"domain": {"nx": 8, "ny": 8, "nz": 8}}, workdir=tmp_path / "b") as second:
+        second.step(2)
+        assert second.nstep == 2

@@ -271,7 +271,8 @@ elc_status elc_stager_create(elc_stager **out, size_t max_queue_bytes, elc_stage
  * is empty (block) or dropped (drop_oldest). */
 elc_status elc_stager_submit(elc_stager *s, elc_dataset *ds, const char *list);
 /* Wait until the queue is empty and nothing is in flight, at most timeout_s seconds
- * (negative: no limit). ELC_ERR_TIMEOUT when time ran out. */
+ * (negative: no limit). ELC_ERR_TIMEOUT when time ran out; ELC_ERR_DATABASE when items failed
+ * since the previous flush (the message counts them and gives the last error). */
 elc_status elc_stager_flush(elc_stager *s, double timeout_s);
 /* Copy the counters into *stats. */
 elc_status elc_stager_stats_get(elc_stager *s, elc_stager_stats *stats);

@@ -505,6 +505,27 @@ static elc_status check_pipeline(redisReply **r, size_t n)
     return ELC_OK;
 }
 
+/* An idempotent RPUSH of `entry` onto list key `lk` (taken): the entry is pushed unless it is
+ * already among the last APPEND_WINDOW entries. A resend after a stalled reply (the first push
+ * did arrive) therefore cannot list a dataset twice. Dataset keys are unique per item
+ * (<base>.<step>.<rank>), so an entry that is there already is this item's. */
+#define APPEND_WINDOW "256"
+static const char append_lua[] =
+    "if redis.call('LPOS', KEYS[1], ARGV[1], 'RANK', -1, 'MAXLEN', " APPEND_WINDOW ") then "
+    "return redis.call('LLEN', KEYS[1]) end "
+    "return redis.call('RPUSH', KEYS[1], ARGV[1])";
+
+static void append_cmd(elc_cmd *p, char *lk, const char *entry, size_t len)
+{
+    elc_cmd_init(p);
+    elc_cmd_str(p, "EVAL");
+    elc_cmd_str(p, append_lua);
+    elc_cmd_str(p, "1");
+    elc_cmd_take(p, lk, lk ? strlen(lk) : 0);
+    elc_cmd_route(p, 3);
+    elc_cmd_arg(p, entry, len);
+}
+
 static elc_status put_and_maybe_append(elc_client *c, const elc_dataset *ds, const char *list)
 {
     elc_err_clear();
@@ -518,15 +539,7 @@ static elc_status put_and_maybe_append(elc_client *c, const elc_dataset *ds, con
     if (!cmds || !rep) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); goto out; }
     st = elc_dataset_put_cmds(c, ds, cmds, &n, &base);
     if (st) goto out;
-    if (list) {
-        elc_cmd *p = &cmds[n++];
-        elc_cmd_init(p);
-        elc_cmd_str(p, "RPUSH");
-        char *lk = elc_key_list(c, list, 1);
-        elc_cmd_take(p, lk, lk ? strlen(lk) : 0);
-        elc_cmd_route(p, 1);
-        elc_cmd_arg(p, base, strlen(base));
-    }
+    if (list) append_cmd(&cmds[n++], elc_key_list(c, list, 1), base, strlen(base));
     st = elc_exec(c, cmds, n, rep);
     if (!st) st = check_pipeline(rep, n);
     elc_free_replies(rep, n);
@@ -551,17 +564,13 @@ elc_status elc_append_to_list(elc_client *c, const char *list, const elc_dataset
     elc_err_clear();
     if (!c || !ds || !list || !*list) return elc_err(ELC_ERR_PARAMETER, "The list name must not be empty");
     elc_cmd cmd;
-    elc_cmd_init(&cmd);
-    elc_cmd_str(&cmd, "RPUSH");
-    char *lk = elc_key_list(c, list, 1);
-    elc_cmd_take(&cmd, lk, lk ? strlen(lk) : 0);
-    elc_cmd_route(&cmd, 1);
     char *b = elc_key_dataset(c, ds->name, 1);
-    elc_cmd_take(&cmd, b, b ? strlen(b) : 0);
+    append_cmd(&cmd, elc_key_list(c, list, 1), b ? b : "", b ? strlen(b) : 0);
     redisReply *r;
     elc_status st = elc_exec1(c, &cmd, &r);
     if (r) freeReplyObject(r);
     elc_cmd_free(&cmd);
+    free(b); /* borrowed by the command until here */
     return st;
 }
 

@@ -31,6 +31,7 @@ struct elc_stager {
     pthread_t thread;
     elc_stager_stats stats;
     double lat_sum;
+    unsigned long long failed_reported; /* failures a flush has already returned */
     char err[2048];
 };
 
@@ -218,6 +219,14 @@ elc_status elc_stager_flush(elc_stager *s, double timeout_s)
             break;
         }
     }
+    /* items that failed since the last flush make this flush fail: a caller that flushes
+     * learns that data was lost, not only the one who reads the counters */
+    if (st == ELC_OK && s->stats.failed > s->failed_reported)
+        st = elc_err(ELC_ERR_DATABASE, "%llu of the items staged since the last flush failed (%llu failed "
+                     "of %llu submitted in all); the last: %s",
+                     s->stats.failed - s->failed_reported, (unsigned long long)s->stats.failed,
+                     (unsigned long long)s->stats.submitted, s->err);
+    s->failed_reported = s->stats.failed;
     pthread_mutex_unlock(&s->mu);
     return st;
 }

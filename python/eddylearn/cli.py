@@ -111,6 +111,15 @@ def _cmd_run(args) -> int:
     from .experiment import run_experiment
     cfg = config.load(args.config)
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".write-test").touch()
+        (out / ".write-test").unlink()
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot create or write the folder "
+                         f"({exc.strerror or exc})") from None
     report = run_experiment(cfg, out, progress=not args.quiet)
     print(f"experiment {report['outcome']}; report: {out / 'report.json'}")
     ap = report.get("apriori")
@@ -120,6 +129,9 @@ def _cmd_run(args) -> int:
             print(f"  a priori, {model:12s}: tau corr "
                   + " ".join(f"{v:+.2f}" for v in corr.values())
                   + f"   SGS dissipation corr {ap[model]['sgs_dissipation_corr']:+.3f}")
+    if report["outcome"].startswith("interrupted"):
+        from .stopping import exit_status
+        return exit_status()
     return 0 if report["outcome"].startswith("completed") else 1
 
 
@@ -269,15 +281,17 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[LAUNCHER_VAR] = args.launcher
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from . import stopping
     from .solver import SolverError
+    stopping.install()   # SIGTERM and SIGHUP stop like Ctrl-C: children ended, no traceback
     try:
         return int(args.func(args) or 0)
     except (SolverError, ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"eddylearn: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("eddylearn: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"eddylearn: interrupted ({stopping.signal_name(exc)})", file=sys.stderr)
+        return stopping.exit_status(exc)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ unknown section or key is an error that names it; values are checked before anyt
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ class ExperimentSection:
     launcher: str = "local"          # local | slurm | pbs (passed to SmartSim)
     time_limit: float = 600.0        # seconds; the experiment is stopped past this
     prefix: str = ""                 # key prefix of this run in the database
+    stop_grace: float = 60.0         # seconds the consumers get to write their outputs on a stop
+    log_interval: float = 30.0       # seconds between progress lines when not on a terminal
 
 
 @dataclass
@@ -35,6 +38,8 @@ class DatabaseSection:
     interface: str = "lo"
     threads_per_queue: int = 1
     retention: int = 40              # keep the last K entries of each list (0: keep all)
+    persist: str = "none"            # none | rdb | aof: data kept in OUT/database across runs
+    retention_max_lag: int = 200     # steps a registered reader may lag before entries go anyway
 
 
 @dataclass
@@ -112,46 +117,64 @@ class ExperimentConfig:
         return dataclasses.asdict(self)
 
 
-def _build(cls, data: dict, where: str):
-    """Dataclass `cls` from a TOML table, recursively; unknown keys and wrong types raise."""
+def _build(cls, data: dict, where: str, errors: list[str] | None = None):
+    """Dataclass `cls` from a TOML table, recursively. Unknown keys and wrong types are
+    appended to `errors` (the key keeps its default) or, without a list, raised at once."""
+    raise_now = errors is None
+    errors = [] if errors is None else errors
     place = f"[{where}]" if where else "the top level"
     if not isinstance(data, dict):
-        raise ConfigError(f"{place} must be a table, got {type(data).__name__}")
+        errors.append(f"{place} must be a table, got {type(data).__name__}")
+        if raise_now:
+            raise ConfigError(errors[0])
+        return cls()
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in names:
-            raise ConfigError(f"unknown key '{key}' in {place} (known: {', '.join(sorted(names))})")
+            errors.append(f"unknown key '{key}' in {place} (known: {', '.join(sorted(names))})")
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name not in data:
             continue
         value, hint = data[f.name], hints[f.name]
         path = f"{where}.{f.name}" if where else f.name
+        problem = None
         if dataclasses.is_dataclass(hint):
-            value = _build(hint, value, path)
+            value = _build(hint, value, path, errors)
         elif hint is bool:
             if not isinstance(value, bool):
-                raise ConfigError(f"{path} must be true or false, got {value!r}")
+                problem = f"{path} must be true or false, got {value!r}"
         elif hint is int:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{path} must be an integer, got {value!r}")
+                problem = f"{path} must be an integer, got {value!r}"
         elif hint is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"{path} must be a number, got {value!r}")
-            value = float(value)
+                problem = f"{path} must be a number, got {value!r}"
+            elif not math.isfinite(value):
+                problem = f"{path} must be a finite number, got {value!r}"
+            else:
+                value = float(value)
         elif hint is str:
             if not isinstance(value, str):
-                raise ConfigError(f"{path} must be a string, got {value!r}")
+                problem = f"{path} must be a string, got {value!r}"
         elif hint is dict and not isinstance(value, dict):
-            raise ConfigError(f"{path} must be a table, got {value!r}")
+            problem = f"{path} must be a table, got {value!r}"
         elif hint is list and not isinstance(value, list):
-            raise ConfigError(f"{path} must be an array, got {value!r}")
+            problem = f"{path} must be an array, got {value!r}"
+        if problem:
+            errors.append(problem)
+            continue
         kwargs[f.name] = value
+    if raise_now and errors:
+        raise ConfigError("; ".join(errors))
     return cls(**kwargs)
 
 
 def from_dict(data: dict[str, Any]) -> ExperimentConfig:
+    """The configuration of a TOML table merged over the defaults. Every problem is found
+    before anything starts and all are reported together, one per line."""
+    errors: list[str] = []
     data = dict(data)
     trainers = data.pop("trainer", None)
     for key in ("analyser", "compressor", "visualiser"):
@@ -159,22 +182,28 @@ def from_dict(data: dict[str, Any]) -> ExperimentConfig:
             table = dict(data[key])
             enabled = table.pop("enabled", True)
             data[key] = {"enabled": enabled, "options": table}
-    cfg = _build(ExperimentConfig, data, "")
+    cfg = _build(ExperimentConfig, data, "", errors)
     if trainers is not None:
         if isinstance(trainers, dict):
             trainers = [trainers]
         if not isinstance(trainers, list):
-            raise ConfigError("[[trainer]] must be an array of tables")
-        cfg.trainer = [_build(TrainerSection, t, f"trainer {i}") for i, t in enumerate(trainers)]
+            errors.append("[[trainer]] must be an array of tables")
+        else:
+            cfg.trainer = [_build(TrainerSection, t, f"trainer {i}", errors)
+                           for i, t in enumerate(trainers)]
     # the solvers' namelist groups are merged over the defaults, key by key
     for section, cls in (("solver", SolverSection), ("les", LESSection)):
+        table = data.get(section, {})
         for group in ("domain", "physics", "time", "sgs", "output"):
-            given = data.get(section, {}).get(group)
-            if given is not None:
+            given = table.get(group) if isinstance(table, dict) else None
+            if isinstance(given, dict):
                 merged = dict(getattr(cls(), group))
                 merged.update(given)
                 setattr(getattr(cfg, section), group, merged)
-    validate(cfg)
+    validate(cfg, errors)
+    if errors:
+        raise ConfigError(errors[0] if len(errors) == 1 else
+                          f"{len(errors)} problems:\n  " + "\n  ".join(errors))
     return cfg
 
 
@@ -208,96 +237,165 @@ def load(path: str | Path | None = None) -> ExperimentConfig:
         raise ConfigError(f"{path}: {exc}") from None
 
 
-def validate(cfg: ExperimentConfig) -> None:
-    """Checks that need several values together; raises ConfigError naming the problem."""
+def validate(cfg: ExperimentConfig, errors: list[str] | None = None) -> None:
+    """Checks of single values (ranges, finite numbers, the solvers' namelist values) and of
+    values together. Problems are appended to `errors`; without a list, ConfigError is raised
+    with all of them."""
+    raise_now = errors is None
+    errors = [] if errors is None else errors
+    _validate(cfg, errors.append)
+    if raise_now and errors:
+        err("; ".join(errors))
+
+
+NAMELIST_GROUPS = ("domain", "physics", "time", "sgs", "output")
+
+
+def _namelist_values(where: str, groups: dict, err) -> list[int] | None:
+    """Ranges of the namelist values the solver would refuse at its start (checked here so
+    that nothing starts). Returns the grid [nx, ny, nz], None when it is not usable."""
+    def num(group, key, default, kind=float):
+        v = groups[group].get(key, default)
+        if kind is int:
+            if isinstance(v, bool) or not isinstance(v, int):
+                err(f"{where}.{group}.{key} must be an integer, got {v!r}")
+                return None
+            return v
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            err(f"{where}.{group}.{key} must be a finite number, got {v!r}")
+            return None
+        return float(v)
+
+    n = [num("domain", k, 32, int) for k in ("nx", "ny", "nz")]
+    grid_ok = all(v is not None for v in n)
+    if grid_ok and (n[0] < 2 or n[1] < 2 or n[2] < 1):
+        err(f"{where}.domain: grid nx, ny, nz = {n[0]}, {n[1]}, {n[2]} is too small "
+            "(nx, ny >= 2, nz >= 1)")
+        grid_ok = False
+    if grid_ok and n[0] % 2:
+        err(f"{where}.domain.nx = {n[0]} must be even")
+    for k in ("lx", "ly", "lz"):
+        v = num("domain", k, 1.0)
+        if v is not None and v <= 0:
+            err(f"{where}.domain.{k} must be positive, got {v}")
+    checks = (("physics", "nu", 0.0, lambda v: v >= 0, "non-negative"),
+              ("physics", "u0", 1.0, lambda v: v > 0, "positive"),
+              ("physics", "k_peak", 4.0, lambda v: v > 0, "positive"),
+              ("physics", "forcing_a", 0.0, lambda v: True, ""),
+              ("time", "t_end", 20.0, lambda v: v >= 0, "non-negative"),
+              ("time", "cfl", 0.5, lambda v: 0 < v <= 1.7, "in (0, 1.7]"),
+              ("time", "dt", 0.0, lambda v: v >= 0, "non-negative (0: from cfl)"),
+              ("sgs", "cs", 0.17, lambda v: v >= 0, "non-negative"))
+    for group, key, default, ok, what in checks:
+        v = num(group, key, default)
+        if v is not None and not ok(v):
+            err(f"{where}.{group}.{key} must be {what}, got {v}")
+    for group, key, default, low in (("time", "max_steps", 0, 0), ("output", "diag_every", 1, 1),
+                                     ("output", "checkpoint_every", 0, 0),
+                                     ("physics", "seed", 0, -2**31),
+                                     ("sgs", "timeout_ms", 1, 1), ("sgs", "version_every", 1, 1),
+                                     ("sgs", "retry_every", 1, 1), ("sgs", "infer_every", 0, 0)):
+        v = num(group, key, default, int)
+        if v is not None and v < low:
+            err(f"{where}.{group}.{key} must be >= {low}, got {v}")
+    initial = str(groups["physics"].get("initial", "tgv3d")).lower()
+    if initial not in ("tgv3d", "tg2d", "isotropic"):
+        err(f"{where}.physics.initial must be tgv3d, tg2d or isotropic, got {initial!r}")
+    return n if grid_ok else None
+
+
+def _validate(cfg: ExperimentConfig, err) -> None:
     e, db, s, st = cfg.experiment, cfg.database, cfg.solver, cfg.solver.staging
     if e.launcher not in ("local", "slurm", "pbs"):
-        raise ConfigError(f"experiment.launcher must be local, slurm or pbs, got {e.launcher!r}")
+        err(f"experiment.launcher must be local, slurm or pbs, got {e.launcher!r}")
     if e.time_limit <= 0:
-        raise ConfigError("experiment.time_limit must be positive")
+        err("experiment.time_limit must be positive")
+    if not 0.5 <= e.log_interval <= 86400:
+        err(f"experiment.log_interval must be between 0.5 and 86400 s, got {e.log_interval}")
+    if not 0 <= e.stop_grace <= 3600:
+        err(f"experiment.stop_grace must be between 0 and 3600 s, got {e.stop_grace}")
     if any(c in e.prefix for c in " {}"):
-        raise ConfigError(f"experiment.prefix {e.prefix!r} must not contain spaces or braces")
+        err(f"experiment.prefix {e.prefix!r} must not contain spaces or braces")
     if not 1 <= db.port <= 65535:
-        raise ConfigError(f"database.port {db.port} is not a port number")
+        err(f"database.port {db.port} is not a port number")
     if db.threads_per_queue < 1 or db.retention < 0:
-        raise ConfigError("database.threads_per_queue must be >= 1 and database.retention >= 0")
+        err("database.threads_per_queue must be >= 1 and database.retention >= 0")
+    if db.retention_max_lag < 0:
+        err(f"database.retention_max_lag must be >= 0, got {db.retention_max_lag}")
+    if db.persist not in ("none", "rdb", "aof"):
+        err(f"database.persist must be none, rdb or aof, got {db.persist!r}")
     if s.ranks < 1:
-        raise ConfigError(f"solver.ranks must be at least 1, got {s.ranks}")
+        err(f"solver.ranks must be at least 1, got {s.ranks}")
     for group in ("domain", "physics", "time", "sgs", "output"):
         for key in getattr(s, group):
             if key not in NAMELIST_KEYS[group]:
-                raise ConfigError(f"unknown key '{key}' in [solver.{group}] (known: "
+                err(f"unknown key '{key}' in [solver.{group}] (known: "
                                   f"{', '.join(NAMELIST_KEYS[group])})")
     if "dir" in s.output:
-        raise ConfigError("solver.output.dir is set by the driver (use --out)")
+        err("solver.output.dir is set by the driver (use --out)")
     restart = s.output.get("restart_file")
     if restart and not Path(restart).is_file():
-        raise ConfigError(f"solver.output.restart_file not found: {restart}")
-    try:
-        n = [int(s.domain.get(k, 32)) for k in ("nx", "ny", "nz")]
-    except (TypeError, ValueError):
-        raise ConfigError(f"solver.domain: nx, ny, nz must be integers, got {s.domain}") from None
-    if n[1] % s.ranks or n[2] % s.ranks:
-        raise ConfigError(f"solver.ranks = {s.ranks} does not divide the grid ny = {n[1]}, "
-                          f"nz = {n[2]} (slab decomposition)")
+        err(f"solver.output.restart_file not found: {restart}")
+    n = _namelist_values("solver", {g: getattr(s, g) for g in NAMELIST_GROUPS}, err)
+    if n is not None and s.ranks >= 1 and (n[1] % s.ranks or n[2] % s.ranks):
+        err(f"solver.ranks = {s.ranks} does not divide the grid ny = {n[1]}, "
+            f"nz = {n[2]} (slab decomposition)")
     if st.policy not in ("block", "drop_oldest"):
-        raise ConfigError(f"solver.staging.policy must be block or drop_oldest, got {st.policy!r}")
+        err(f"solver.staging.policy must be block or drop_oldest, got {st.policy!r}")
     if st.fields not in ("uvw", "uvwp"):
-        raise ConfigError(f"solver.staging.fields must be uvw or uvwp, got {st.fields!r}")
+        err(f"solver.staging.fields must be uvw or uvwp, got {st.fields!r}")
     if st.snapshot_every < 0 or st.sgs_every < 0 or st.sgs_samples < 0 or st.queue_mb <= 0:
-        raise ConfigError("solver.staging cadences and sample counts must be >= 0 and queue_mb > 0")
+        err("solver.staging cadences and sample counts must be >= 0 and queue_mb > 0")
     if st.sgs_every and st.sgs_width not in (2, 4):
-        raise ConfigError(f"solver.staging.sgs_width must be 2 or 4, got {st.sgs_width}")
-    if st.sgs_every and (n[0] % st.sgs_width or n[1] % st.sgs_width
-                         or (n[2] // s.ranks) % st.sgs_width):
-        raise ConfigError(f"solver.staging.sgs_width = {st.sgs_width} does not divide each "
+        err(f"solver.staging.sgs_width must be 2 or 4, got {st.sgs_width}")
+    if (st.sgs_every and n is not None and s.ranks >= 1 and st.sgs_width >= 1
+            and (n[0] % st.sgs_width or n[1] % st.sgs_width
+                 or (n[2] // s.ranks) % st.sgs_width)):
+        err(f"solver.staging.sgs_width = {st.sgs_width} does not divide each "
                           f"rank's block {n[0]} x {n[1]} x {n[2] // s.ranks}")
     names = [t.name for t in cfg.trainer]
     if len(set(names)) != len(names):
-        raise ConfigError(f"trainer names must differ, got {names}")
+        err(f"trainer names must differ, got {names}")
     for t in cfg.trainer:
         if not t.name or any(c in t.name for c in " /\\{}.") or t.name.startswith("-"):
-            raise ConfigError(f"trainer name {t.name!r} must be a plain word (no spaces, "
+            err(f"trainer name {t.name!r} must be a plain word (no spaces, "
                               "slashes, dots or braces)")
         if t.max_steps < 0 or t.extra_steps < 0:
-            raise ConfigError(f"trainer {t.name!r}: max_steps and extra_steps must be >= 0")
+            err(f"trainer {t.name!r}: max_steps and extra_steps must be >= 0")
         if t.ranks < 1 or not t.hidden or any((not isinstance(h, int)) or h < 1 for h in t.hidden):
-            raise ConfigError(f"trainer {t.name!r}: ranks >= 1 and positive integer hidden widths")
+            err(f"trainer {t.name!r}: ranks >= 1 and positive integer hidden widths")
         if t.lr <= 0 or t.batch < 1:
-            raise ConfigError(f"trainer {t.name!r}: lr must be positive and batch >= 1")
+            err(f"trainer {t.name!r}: lr must be positive and batch >= 1")
         if min(t.steps_per_round, t.report_every, t.publish_every, t.val_every) < 1:
-            raise ConfigError(f"trainer {t.name!r}: steps_per_round, report_every, "
+            err(f"trainer {t.name!r}: steps_per_round, report_every, "
                               "publish_every and val_every must be at least 1")
     les = cfg.les
     if les.enabled:
         if les.ranks < 1 or les.wait_for_version < 0:
-            raise ConfigError("les.ranks must be >= 1 and les.wait_for_version >= 0")
+            err("les.ranks must be >= 1 and les.wait_for_version >= 0")
         for group in ("domain", "physics", "time", "sgs", "output"):
             for key in getattr(les, group):
                 if key not in NAMELIST_KEYS[group]:
-                    raise ConfigError(f"unknown key '{key}' in [les.{group}] (known: "
+                    err(f"unknown key '{key}' in [les.{group}] (known: "
                                       f"{', '.join(NAMELIST_KEYS[group])})")
         if "dir" in les.output or "restart_file" in les.output:
-            raise ConfigError("les.output.dir is set by the driver; les.output.restart_file is "
+            err("les.output.dir is set by the driver; les.output.restart_file is "
                               "not supported")
         if "model_key" in les.sgs:
-            raise ConfigError("les.sgs.model_key is set by the driver (the trainers' "
+            err("les.sgs.model_key is set by the driver (the trainers' "
                               "<prefix>sgs_model)")
         model = str(les.sgs.get("model", "learned")).lower()
         if model not in ("none", "smagorinsky", "learned"):
-            raise ConfigError(f"les.sgs.model must be none, smagorinsky or learned, got {model!r}")
+            err(f"les.sgs.model must be none, smagorinsky or learned, got {model!r}")
         if model == "learned" and les.wait_for_version and not cfg.trainer:
-            raise ConfigError("les.wait_for_version needs a [[trainer]] that stores the model")
+            err("les.wait_for_version needs a [[trainer]] that stores the model")
         if les.trainer and les.trainer not in [t.name for t in cfg.trainer]:
-            raise ConfigError(f"les.trainer {les.trainer!r} is not the name of a [[trainer]] "
+            err(f"les.trainer {les.trainer!r} is not the name of a [[trainer]] "
                               f"(known: {', '.join(t.name for t in cfg.trainer) or 'none'})")
-        try:
-            m = [int(les.domain.get(k, 32)) for k in ("nx", "ny", "nz")]
-        except (TypeError, ValueError):
-            raise ConfigError(f"les.domain: nx, ny, nz must be integers, got {les.domain}") from None
-        if m[1] % les.ranks or m[2] % les.ranks:
-            raise ConfigError(f"les.ranks = {les.ranks} does not divide the grid ny = {m[1]}, "
-                              f"nz = {m[2]} (slab decomposition)")
+        m = _namelist_values("les", {g: getattr(les, g) for g in NAMELIST_GROUPS}, err)
+        if m is not None and les.ranks >= 1 and (m[1] % les.ranks or m[2] % les.ranks):
+            err(f"les.ranks = {les.ranks} does not divide the grid ny = {m[1]}, "
+                f"nz = {m[2]} (slab decomposition)")
     if cfg.trainer and not (st.enabled and st.sgs_every):
-        raise ConfigError("trainers need SGS samples: set solver.staging.enabled = true and "
+        err("trainers need SGS samples: set solver.staging.enabled = true and "
                           "solver.staging.sgs_every > 0")

@@ -2,11 +2,14 @@
 
 One shard is launched through SmartSim's Orchestrator (local launcher); several shards form a
 Redis Cluster on loopback ports that this module starts itself, because SmartSim's local
-launcher refuses more than one shard. A small state file lets ``stop`` and ``status`` find
-what ``start`` started.
+launcher refuses more than one shard. Any number of databases can run, one per address: a
+record per address (a state folder per machine, a file per host and port) lets ``stop`` and
+``status`` find what ``start`` started, and a recorded process is signalled only while its
+start time and command line still match. Persistence is chosen per start (``none``, ``rdb``,
+``aof``).
 
 Functions: :func:`module_path`, :func:`redis_server_path`, :func:`prepare_dep_folder`,
-:func:`start`, :func:`stop`, :func:`status`, and :func:`register_cli` for the ``eddylearn db``
+:func:`start`, :func:`stop`, :func:`status`, :func:`recorded`, and :func:`register_cli` for the ``eddylearn db``
 command.
 """
 
@@ -124,10 +127,17 @@ def prepare_dep_folder(folder: Path | None = None) -> Path:
 # State
 # ---------------------------------------------------------------------------------------------
 
+#: what a database keeps across a stop and a start (docs/database.md, "Persistence")
+PERSIST_MODES = ("none", "rdb", "aof")
+#: RDB snapshot points: after 900 s with 1 change, 300 s with 10, 60 s with 10000
+RDB_SAVE_POINTS = "900 1 300 10 60 10000"
+
 
 @dataclass
 class DbState:
-    """What ``start`` launched, so ``stop`` and ``status`` can find it."""
+    """What ``start`` launched at one address, so ``stop`` and ``status`` can find it. Each
+    process is recorded with its start time and command line: a PID is signalled only while
+    it still names that process."""
 
     kind: str  # "smartsim" or "cluster"
     host: str
@@ -136,18 +146,36 @@ class DbState:
     run_dir: str = ""
     auth: bool = False  # started with a password (read from PASSWORD_ENV again by stop/status)
     user: str = ""      # ACL user of the password; "" = Redis's default user
+    node: str = ""  # the machine that started it
+    persist: str = "none"
+    procs: list[dict] = field(default_factory=list)  # {pid, create_time, cmdline} per pid
 
     @property
     def addresses(self) -> list[str]:
         return [f"{self.host}:{p}" for p in self.ports]
 
 
-def state_file() -> Path:
-    return cache_dir() / "db-state.json"
+def node_name() -> str:
+    """This machine's name: state folders are kept per machine, since a home folder can be
+    shared by the nodes of a cluster and a PID means nothing on another node."""
+    return socket.gethostname() or "localhost"
 
 
-def _load_state() -> DbState | None:
-    f = state_file()
+def state_dir() -> Path:
+    """The folder of this machine's database records, one file per address."""
+    return cache_dir() / "db" / node_name()
+
+
+def state_file(host: str, port: int) -> Path:
+    return state_dir() / f"{host}-{port}.json"
+
+
+def default_run_dir(host: str, port: int) -> Path:
+    """Logs and data of the database whose first shard listens on host:port."""
+    return state_dir() / f"{host}-{port}"
+
+
+def _load_state(f: Path) -> DbState | None:
     if not f.is_file():
         return None
     try:
@@ -157,9 +185,68 @@ def _load_state() -> DbState | None:
 
 
 def _save_state(st: DbState) -> None:
-    f = state_file()
+    f = state_file(st.host, st.ports[0])
     f.parent.mkdir(parents=True, exist_ok=True)
-    f.write_text(json.dumps(asdict(st), indent=1))
+    tmp = f.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(st), indent=1))
+    os.replace(tmp, f)
+
+
+def recorded() -> list[DbState]:
+    """Every database this machine's records name, by address."""
+    states = [_load_state(f) for f in sorted(state_dir().glob("*.json"))]
+    return sorted((s for s in states if s is not None), key=lambda s: (s.host, s.ports[0]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes: a PID is ours only while its start time and command line match the record
+# ---------------------------------------------------------------------------------------------
+
+
+def process_identity(pid: int) -> dict | None:
+    """{pid, create_time, cmdline} of a running process, None when there is none."""
+    import psutil
+
+    try:
+        p = psutil.Process(pid)
+        if p.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return {"pid": pid, "create_time": p.create_time(), "cmdline": p.cmdline()}
+    except psutil.Error:
+        return None
+
+
+def still_ours(rec: dict) -> bool:
+    """True while the recorded process runs: same PID, start time and command line (a PID
+    reused by another program, or another node's PID, is not)."""
+    now = process_identity(int(rec["pid"]))
+    return (now is not None and abs(now["create_time"] - float(rec["create_time"])) < 0.5
+            and now["cmdline"] == list(rec["cmdline"]))
+
+
+def _end_recorded(rec: dict, timeout: float = 10.0) -> None:
+    """Ends one recorded process, re-checking its identity before each signal."""
+    pid = int(rec["pid"])
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 2.0)):
+        if not still_ours(rec):
+            return
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            if not still_ours(rec):
+                return
+            time.sleep(0.1)
+
+
+def _identities(pids: list[int]) -> list[dict]:
+    return [rec for rec in (process_identity(p) for p in pids) if rec is not None]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,8 +314,38 @@ def _wait_ping(host: str, port: int, timeout: float, proc: subprocess.Popen | No
     raise DatabaseError(f"the database on {host}:{port} did not answer within {timeout:.0f} s")
 
 
+def persistence_args(persist: str = "none") -> list[str]:
+    """redis-server options of a persistence mode: none (nothing written), rdb (snapshots at
+    RDB_SAVE_POINTS and on shutdown) or aof (append-only file, fsync every second)."""
+    if persist == "rdb":
+        return ["--save", RDB_SAVE_POINTS, "--appendonly", "no", "--dbfilename", "dump.rdb"]
+    if persist == "aof":
+        return ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]
+    if persist == "none":
+        return ["--save", "", "--appendonly", "no"]
+    raise DatabaseError(f"persistence must be one of {', '.join(PERSIST_MODES)}, got {persist!r}")
+
+
+def persistence_conf(data_dir: Path, persist: str = "none", base: str | None = None) -> str:
+    """A redis.conf with `data_dir` as the working folder and the options of persist (for
+    servers that SmartSim launches from a configuration file); `base` is included first."""
+    args = persistence_args(persist)
+    lines = [f"include {base}"] if base else []
+    lines.append(f'dir "{data_dir}"')
+    for key, value in zip(args[::2], args[1::2]):
+        lines.append(f"{key[2:]} {value if value else chr(34) * 2}")
+    return "\n".join(lines) + "\n"
+
+
+def clear_data(data_dir: Path) -> None:
+    """Removes the RDB and AOF files of a server's folder (a start without persistence)."""
+    for f in ("dump.rdb", "appendonly.aof"):
+        (Path(data_dir) / f).unlink(missing_ok=True)
+    shutil.rmtree(Path(data_dir) / "appendonlydir", ignore_errors=True)
+
+
 def server_command(port: int, host: str = "127.0.0.1", threads: int = 1, extra: list[str] | None = None,
-                   config: Path | None = None) -> list[str]:
+                   persist: str = "none", config: Path | None = None) -> list[str]:
     """Command line of one redis-server with the AI module (persistence off by default).
     config: a configuration file read first (the password file of auth_config). Protected mode
     stays on: a server bound to another interface without a password refuses remote clients."""
@@ -238,8 +355,7 @@ def server_command(port: int, host: str = "127.0.0.1", threads: int = 1, extra: 
     cmd += [
         "--port", str(port),
         "--bind", host,
-        "--save", "",
-        "--appendonly", "no",
+        *persistence_args(persist),
         "--protected-mode", "yes",
         "--loadmodule", str(module_path()), "THREADS_PER_QUEUE", str(threads),
     ]
@@ -352,22 +468,19 @@ def _end_pid(pid: int, timeout: float = 10.0) -> None:
 
 
 def start(port: int = DEFAULT_PORT, shards: int = 1, threads: int = 1, interface: str = "lo",
-          run_dir: Path | None = None, timeout: float = 120.0, password: str | None = None,
-          user: str = "", anonymous_data: bool = False) -> DbState:
-    """Starts the database and returns once every shard answers.
+          run_dir: Path | None = None, timeout: float = 120.0, persist: str = "none",
+          password: str | None = None, user: str = "", anonymous_data: bool = False) -> DbState:
+    """Starts a database at interface:port and returns once every shard answers.
 
     One shard runs through SmartSim's Orchestrator (local launcher); three or more shards form
     a Redis Cluster on ports ``port … port+shards-1``. Two shards are refused (a Redis Cluster
-    needs at least three masters).
+    needs at least three masters). Any number of databases can run, one per address; a port
+    in use is refused before anything is launched. persist: none, rdb or aof (PERSIST_MODES);
+    with rdb or aof the data in ``run_dir`` is loaded again by the next start.
 
     password (with an optional ACL `user`, see auth_config) makes every shard require it; it
     is required for an interface other than loopback. A database with a password is launched
     directly rather than through SmartSim, whose Orchestrator has no password setting."""
-    if _load_state() is not None:
-        old = _load_state()
-        if any(_ping(old.host, p) for p in old.ports):
-            raise DatabaseError(f"a database is already running at {', '.join(old.addresses)}; stop it first")
-        state_file().unlink(missing_ok=True)
     if shards < 1 or shards == 2:
         raise DatabaseError("--shards must be 1, or 3 or more (a Redis Cluster needs at least three masters)")
     if threads < 1:
@@ -375,14 +488,25 @@ def start(port: int = DEFAULT_PORT, shards: int = 1, threads: int = 1, interface
     if not password and interface not in LOOPBACK:
         raise DatabaseError(f"a database on interface {interface!r} (not loopback) must have a password: set "
                             f"{PASSWORD_ENV} and pass --auth (and --user for an ACL user)")
+    persistence_args(persist)  # checks the mode
     host = interface_ip(interface)
     if (user or anonymous_data) and not password:
         raise DatabaseError(f"--user and --anonymous-data need a password (--auth and {PASSWORD_ENV})")
     ports = [port + i for i in range(shards)]
-    busy = [p for p in ports if not port_free(host, p)]
+    if not all(1 <= p <= 65535 - (10000 if shards > 1 else 0) for p in ports):
+        raise DatabaseError(f"--port {port} with {shards} shard(s) leaves the port range")
+    old = _load_state(state_file(host, port))
+    if old is not None:
+        if any(still_ours(rec) for rec in old.procs):
+            raise DatabaseError(f"a database started by eddylearn is already running at "
+                                f"{', '.join(old.addresses)}; stop it first (eddylearn db stop --port {port})")
+        state_file(host, port).unlink(missing_ok=True)
+    wanted = ports + ([p + 10000 for p in ports] if shards > 1 else [])  # cluster bus ports
+    busy = [p for p in wanted if not port_free(host, p)]
     if busy:
-        raise DatabaseError(f"port(s) {busy} on {host} are already in use")
-    run_dir = Path(run_dir) if run_dir else cache_dir() / "db-run"
+        raise DatabaseError(f"port(s) {', '.join(map(str, busy))} on {host} are already in use by another "
+                            f"program; nothing was started")
+    run_dir = Path(run_dir) if run_dir else default_run_dir(host, port)
     run_dir.mkdir(parents=True, exist_ok=True)
     if password:
         conf = auth_config(run_dir, password, user, anonymous_data)
@@ -393,7 +517,7 @@ def start(port: int = DEFAULT_PORT, shards: int = 1, threads: int = 1, interface
         else:
             os.environ.pop(USER_ENV, None)
         try:
-            st = _start_cluster(ports, threads, host, run_dir, timeout, config=conf)
+            st = _start_cluster(ports, threads, host, run_dir, timeout, persist, config=conf)
         finally:
             for k, v in prev.items():
                 if v is None:
@@ -402,20 +526,34 @@ def start(port: int = DEFAULT_PORT, shards: int = 1, threads: int = 1, interface
                     os.environ[k] = v
         st.auth, st.user = True, user
     elif shards == 1:
-        st = _start_smartsim(port, threads, interface, host, run_dir, timeout)
+        st = _start_smartsim(port, threads, interface, host, run_dir, timeout, persist)
     else:
-        st = _start_cluster(ports, threads, host, run_dir, timeout)
+        st = _start_cluster(ports, threads, host, run_dir, timeout, persist)
+    st.node, st.persist = node_name(), persist
+    st.procs = _identities(st.pids)
     _save_state(st)
     log.info("database running at %s", ", ".join(st.addresses))
     return st
 
 
-def _start_smartsim(port: int, threads: int, interface: str, host: str, run_dir: Path, timeout: float) -> DbState:
+def _start_smartsim(port: int, threads: int, interface: str, host: str, run_dir: Path, timeout: float,
+                    persist: str = "none") -> DbState:
     """Launches one shard through SmartSim's Orchestrator, from a detached helper process so
-    that SmartSim's entry points neither hold this process's terminal nor its output pipes."""
+    that SmartSim's entry points neither hold this process's terminal nor its output pipes.
+    The server's data folder is run_dir/data, set with a redis.conf of our own (REDIS_CONF)
+    that includes SmartSim's and adds the persistence options."""
     dep = prepare_dep_folder()
+    data = run_dir / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    if persist == "none":
+        clear_data(data)
+    from smartsim._core.config.config import Config
+
+    conf = run_dir / "redis.conf"
+    conf.write_text(persistence_conf(data, persist, base=str(Config().conf_path)))
     env = server_env()  # inherited by SmartSim's entry point and so by redis-server
-    env.update(SMARTSIM_DEP_INSTALL_PATH=str(dep), RAI_PATH=str(module_path()), SMARTSIM_FLAG_TELEMETRY="0")
+    env.update(SMARTSIM_DEP_INSTALL_PATH=str(dep), RAI_PATH=str(module_path()), SMARTSIM_FLAG_TELEMETRY="0",
+               REDIS_CONF=str(conf))
     log_file = run_dir / "launch.log"
     cmd = [sys.executable, "-m", "eddylearn.database", "_launch_smartsim", str(port), str(threads),
            interface, str(run_dir)]
@@ -429,8 +567,8 @@ def _start_smartsim(port: int, threads: int, interface: str, host: str, run_dir:
         rc = -1
     if rc != 0 or not _ping(host, port):
         tail = log_file.read_text(errors="replace")[-3000:] if log_file.is_file() else ""
-        for pid in _smartsim_pids(port):
-            _end_pid(pid)
+        for rec in _identities(_smartsim_pids(port)):
+            _end_recorded(rec)
         raise DatabaseError(f"SmartSim could not start the database (see {log_file}):\n{tail}")
     _wait_ping(host, port, timeout)
     return DbState(kind="smartsim", host=host, ports=[port], pids=_smartsim_pids(port), run_dir=str(run_dir))
@@ -460,19 +598,32 @@ def _smartsim_pids(port: int) -> list[int]:
 
 
 def _start_cluster(ports: list[int], threads: int, host: str, run_dir: Path, timeout: float,
-                   config: Path | None = None) -> DbState:
-    """Starts redis-server processes directly: a Redis Cluster of len(ports) >= 3 shards, or
-    one standalone server (used for a database with a password)."""
+                   persist: str = "none", config: Path | None = None) -> DbState:
+    """Starts one redis-server per port in run_dir/shard-<port>: a Redis Cluster of
+    len(ports) >= 3 shards, joined, or one standalone server (used for a database with a
+    password). With persistence, a folder whose shards all hold a cluster configuration is
+    started as that cluster again (its data loaded); without, the folders are cleared first."""
+    clustered = len(ports) > 1
+    shard_dirs = [run_dir / f"shard-{p}" for p in ports]
+    present = sorted(d.name for d in run_dir.glob("shard-*") if any(d.glob("nodes-*.conf")))
+    if not clustered:
+        reuse = persist != "none"
+    else:
+        reuse = persist != "none" and present == sorted(d.name for d in shard_dirs)
+        if persist != "none" and present and not reuse:
+            raise DatabaseError(f"{run_dir} holds the data of a cluster on {', '.join(present)}; start it "
+                                f"with the same --port and --shards, or remove that folder to start afresh")
     procs = []
     clustered = len(ports) > 1
     try:
-        for p in ports:
-            d = run_dir / f"shard-{p}"
+        for p, d in zip(ports, shard_dirs):
             d.mkdir(parents=True, exist_ok=True)
-            for f in d.glob("nodes-*.conf"):
-                f.unlink()
+            if not reuse:
+                for f in d.glob("nodes-*.conf"):
+                    f.unlink()
+                clear_data(d)
             extra = ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{p}.conf"] if clustered else []
-            cmd = server_command(p, host, threads, extra + ["--dir", str(d)], config=config)
+            cmd = server_command(p, host, threads, extra + ["--dir", str(d)], persist=persist, config=config)
             out = open(d / "redis.log", "ab")
             procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=d, env=server_env(),
                                           stdin=subprocess.DEVNULL, start_new_session=True))
@@ -482,20 +633,22 @@ def _start_cluster(ports: list[int], threads: int, host: str, run_dir: Path, tim
         if not clustered:
             return DbState(kind="standalone", host=host, ports=ports, pids=[pr.pid for pr in procs],
                            run_dir=str(run_dir))
-        user, password = credentials()
-        create = [str(redis_cli_path()), "--cluster", "create", *[f"{host}:{p}" for p in ports],
-                  "--cluster-replicas", "0", "--cluster-yes"] + (["--user", user] if user else [])
-        cli_env = dict(os.environ, REDISCLI_AUTH=password) if password else None  # not on the command line
-        r = subprocess.run(create, input="yes\n", capture_output=True, text=True, timeout=timeout, env=cli_env)
-        if r.returncode != 0:
-            raise DatabaseError(f"redis-cli --cluster create failed: {r.stdout[-2000:]}{r.stderr[-2000:]}")
+        if not reuse:
+            user, password = credentials()
+            create = [str(redis_cli_path()), "--cluster", "create", *[f"{host}:{p}" for p in ports],
+                      "--cluster-replicas", "0", "--cluster-yes"] + (["--user", user] if user else [])
+            cli_env = dict(os.environ, REDISCLI_AUTH=password) if password else None  # not on the command line
+            r = subprocess.run(create, input="yes\n", capture_output=True, text=True, timeout=timeout, env=cli_env)
+            if r.returncode != 0:
+                raise DatabaseError(f"redis-cli --cluster create failed: {r.stdout[-2000:]}{r.stderr[-2000:]}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if all(_cluster_ok(host, p) for p in ports):
                 break
             time.sleep(0.2)
         else:
-            raise DatabaseError("the Redis Cluster did not reach cluster_state:ok")
+            raise DatabaseError("the Redis Cluster did not reach cluster_state:ok"
+                                + (f" from the configuration kept in {run_dir}" if reuse else ""))
     except BaseException:
         for pr in procs:
             _end_pid(pr.pid)
@@ -549,38 +702,84 @@ def _check_credentials(st: DbState) -> None:
         os.environ[USER_ENV] = st.user
 
 
-def stop(timeout: float = 15.0) -> bool:
-    """Stops the database that ``start`` started. Returns False when none was recorded."""
-    st = _load_state()
-    if st is None:
-        return False
+def find(port: int | None = None, interface: str = "lo") -> DbState | None:
+    """The record of the database at interface:port; without a port, the only one recorded
+    (None when there is none; an error naming them when there are several)."""
+    if port is not None:
+        return _load_state(state_file(interface_ip(interface), port))
+    states = recorded()
+    if len(states) > 1:
+        raise DatabaseError(f"{len(states)} databases are recorded ("
+                            f"{', '.join(s.addresses[0] for s in states)}); name one with --port, or use --all")
+    return states[0] if states else None
+
+
+def _server_pid(host: str, port: int) -> int | None:
+    """The process_id the server at host:port reports (None when nothing answers)."""
+    try:
+        return int(_redis(host, port).info("server").get("process_id"))
+    except Exception:  # noqa: BLE001 - nothing that answers
+        return None
+
+
+def stop_state(st: DbState, timeout: float = 15.0) -> bool:
+    """Stops the database of one record: SHUTDOWN to each shard that is still the recorded
+    server (SAVE with rdb, NOSAVE without persistence), then SIGTERM/SIGKILL to the recorded
+    processes that still run, each checked by start time and command line. Nothing that
+    eddylearn did not start is touched. Returns whether anything of it was running."""
     _check_credentials(st)
+    ours = [rec for rec in st.procs if still_ours(rec)]
+    ours_pids = {int(rec["pid"]) for rec in ours}
     for p in st.ports:
+        pid = _server_pid(st.host, p)
+        if pid is None:
+            continue
+        if pid not in ours_pids:
+            log.warning("%s:%d is answered by a server eddylearn did not start (pid %d); left alone",
+                        st.host, p, pid)
+            continue
         try:
-            _redis(st.host, p).shutdown(nosave=True)
+            if st.persist == "rdb":
+                _redis(st.host, p, timeout).shutdown(save=True)
+            elif st.persist == "aof":
+                _redis(st.host, p, timeout).shutdown()
+            else:
+                _redis(st.host, p).shutdown(nosave=True)
         except Exception:  # noqa: BLE001 - a shutdown closes the connection; errors are expected
             pass
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(_pid_alive(pid) for pid in st.pids):
+    while time.monotonic() < deadline and any(still_ours(rec) for rec in ours):
         time.sleep(0.1)
-    for pid in st.pids:
-        _end_pid(pid)
-    state_file().unlink(missing_ok=True)
-    log.info("database at %s stopped", ", ".join(st.addresses))
-    return True
+    for rec in ours:
+        _end_recorded(rec)
+    state_file(st.host, st.ports[0]).unlink(missing_ok=True)
+    if ours:
+        log.info("database at %s stopped", ", ".join(st.addresses))
+    return bool(ours)
 
 
-def status() -> dict:
-    """Address, memory and key counts of each shard of the running database."""
-    st = _load_state()
-    if st is None:
-        return {"running": False}
+def stop(port: int | None = None, interface: str = "lo", all: bool = False,  # noqa: A002
+         timeout: float = 15.0) -> bool:
+    """Stops the database at interface:port (without a port: the only one recorded; with
+    all=True: every one this machine recorded). Returns False when none was running."""
+    if all:
+        return any([stop_state(st, timeout) for st in recorded()])
+    st = find(port, interface)
+    return stop_state(st, timeout) if st is not None else False
+
+
+def status_state(st: DbState) -> dict:
+    """Address, memory and key counts of each shard of one recorded database."""
     _check_credentials(st)
+    ours = {int(rec["pid"]) for rec in st.procs if still_ours(rec)}
     shards = []
     for p in st.ports:
         entry = {"address": f"{st.host}:{p}", "up": False}
         try:
             r = _redis(st.host, p)
+            info = r.info("server")
+            if int(info.get("process_id", -1)) not in ours:
+                raise DatabaseError(f"the port is answered by another server (pid {info.get('process_id')})")
             mem = r.info("memory")
             entry.update(up=True, used_memory=mem.get("used_memory"),
                          used_memory_human=mem.get("used_memory_human"), keys=r.dbsize())
@@ -588,12 +787,28 @@ def status() -> dict:
             entry["error"] = str(e)
         shards.append(entry)
     return {"running": any(s["up"] for s in shards), "kind": st.kind, "shards": shards,
-            "address": ",".join(st.addresses)}
+            "address": ",".join(st.addresses), "persist": st.persist, "run_dir": st.run_dir}
+
+
+def status(port: int | None = None, interface: str = "lo") -> dict:
+    """status_state() of the database at interface:port (without a port: the only one
+    recorded); {"running": False} when none is recorded there."""
+    st = find(port, interface)
+    return status_state(st) if st is not None else {"running": False}
 
 
 # ---------------------------------------------------------------------------------------------
 # CLI
 # ---------------------------------------------------------------------------------------------
+
+
+def _print_status(s: dict) -> None:
+    for sh in s["shards"]:
+        if sh["up"]:
+            print(f"{sh['address']}  up  memory {sh['used_memory_human']}  keys {sh['keys']}  "
+                  f"persist {s['persist']}")
+        else:
+            print(f"{sh['address']}  DOWN  {sh.get('error', '')}")
 
 
 def _cli(args: argparse.Namespace) -> int:
@@ -604,25 +819,42 @@ def _cli(args: argparse.Namespace) -> int:
                 password = os.environ.get(PASSWORD_ENV)
                 if not password:
                     raise DatabaseError(f"--auth reads the password from {PASSWORD_ENV}, which is not set")
-            st = start(port=args.port, shards=args.shards, threads=args.threads, interface=args.interface,
-                       password=password, user=args.user or "", anonymous_data=args.anonymous_data)
+            st = start(port=args.port or DEFAULT_PORT, shards=args.shards, threads=args.threads,
+                       interface=args.interface, persist=args.persist, password=password, user=args.user or "",
+                       anonymous_data=args.anonymous_data)
             print(f"database running at {','.join(st.addresses)}  (SSDB={','.join(st.addresses)}"
-                  f"{'' if st.kind == 'cluster' else ' SR_DB_TYPE=Standalone'}"
+                  f"{'' if st.kind == 'cluster' else ' SR_DB_TYPE=Standalone'}; persist {st.persist}, "
+                  f"data in {st.run_dir}"
                   f"{f'; clients need {PASSWORD_ENV}' if st.auth else ''}"
                   f"{f' and {USER_ENV}={st.user}' if st.user else ''})")
         elif args.action == "stop":
-            print("database stopped" if stop() else "no database was running")
+            if args.all:
+                states = recorded()
+                if not states:
+                    print("no database was running")
+                for st in states:
+                    ran = stop_state(st)
+                    print(f"database at {st.addresses[0]} " + ("stopped" if ran else "was not running"))
+            else:
+                st = find(args.port, args.interface)
+                if st is None:
+                    where = f" at port {args.port}" if args.port else ""
+                    print(f"no database started by eddylearn{where} is recorded; nothing stopped")
+                    return 1
+                print(f"database at {st.addresses[0]} " + ("stopped" if stop_state(st) else "was not running"))
         else:
-            s = status()
-            if not s["running"] and "shards" not in s:
-                print("no database is running")
+            states = recorded() if args.all or args.port is None else [find(args.port, args.interface)]
+            states = [st for st in states if st is not None]
+            if not states:
+                print("no database started by eddylearn is running"
+                      + (f" at port {args.port}" if args.port else ""))
                 return 1
-            for sh in s["shards"]:
-                if sh["up"]:
-                    print(f"{sh['address']}  up  memory {sh['used_memory_human']}  keys {sh['keys']}")
-                else:
-                    print(f"{sh['address']}  DOWN  {sh.get('error', '')}")
-            return 0 if s["running"] else 1
+            running = False
+            for st in states:
+                s = status_state(st)
+                running |= s["running"]
+                _print_status(s)
+            return 0 if running else 1
     except DatabaseError as e:
         log.error("%s", e)
         print(f"error: {e}")
@@ -632,12 +864,17 @@ def _cli(args: argparse.Namespace) -> int:
 
 def register_cli(subparsers) -> argparse.ArgumentParser:
     """Adds ``db start|stop|status`` to an argparse subparsers object."""
-    p = subparsers.add_parser("db", help="start, stop or inspect the database (redis-server + AI module)",
+    p = subparsers.add_parser("db", help="start, stop or inspect a database (redis-server + AI module)",
                               description="The eddylearn database: redis-server with the RedisAI-compatible "
                                           "module. One shard runs through SmartSim's Orchestrator; --shards 3 "
-                                          "or more starts a Redis Cluster on consecutive loopback ports.")
+                                          "or more starts a Redis Cluster on consecutive loopback ports. Any "
+                                          "number of databases may run, one per port; stop and status act on "
+                                          "--port (or --all). Only what eddylearn started is ever stopped.")
     p.add_argument("action", choices=["start", "stop", "status"])
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="first port (default %(default)s)")
+    p.add_argument("--port", type=int, default=None,
+                   help=f"first port (start: default {DEFAULT_PORT}; stop/status: the database on this port, "
+                        f"default the only one recorded)")
+    p.add_argument("--all", action="store_true", help="stop/status: every database recorded on this machine")
     p.add_argument("--shards", type=int, default=1, help="number of shards: 1, or 3 and more (default 1)")
     p.add_argument("--threads", type=int, default=1, help="THREADS_PER_QUEUE of the module (default 1)")
     p.add_argument("--interface", default="lo", help="network interface to listen on (default lo = loopback); "
@@ -648,6 +885,9 @@ def register_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--anonymous-data", action="store_true",
                    help="with --user: clients without a password keep the data commands (SmartRedis 0.6.1 "
                         "cannot send a password); administration needs the password")
+    p.add_argument("--persist", choices=PERSIST_MODES, default="none",
+                   help="keep the data across stop and start: rdb (snapshots, saved on stop), aof "
+                        "(append-only file, fsync every second) or none (default)")
     p.set_defaults(func=_cli)
     return p
 

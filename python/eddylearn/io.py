@@ -11,7 +11,7 @@ import numpy as np
 NAMELIST_KEYS: dict[str, tuple[str, ...]] = {
     "domain": ("nx", "ny", "nz", "lx", "ly", "lz"),
     "physics": ("nu", "initial", "u0", "k_peak", "seed", "forcing_a"),
-    "time": ("t_end", "max_steps", "cfl", "dt", "fft_planner"),
+    "time": ("t_end", "max_steps", "cfl", "dt", "fft_planner", "allow_unstable"),
     "sgs": ("model", "cs", "clip_backscatter", "model_key", "timeout_ms", "version_every",
             "retry_every", "infer_every"),
     "output": ("dir", "diag_every", "checkpoint_every", "checkpoint_at_end", "restart_file",

@@ -23,6 +23,7 @@ position: list index + trimmed count. The datasets themselves are read with Smar
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import os
@@ -75,11 +76,12 @@ def _env(name: str, suffix: str = "") -> str | None:
 
 
 def cluster_mode(suffix: str = "") -> bool:
-    """Whether SR_DB_TYPE asks for a cluster. Unlike SmartRedis (whose default is Clustered),
-    an unset or empty SR_DB_TYPE means standalone here; SmartSim always sets it for launched
-    models."""
-    value = _env("SR_DB_TYPE", suffix)
-    return value is not None and value.strip().lower() == "clustered"
+    """Whether SR_DB_TYPE asks for a cluster: Clustered (case-insensitive), and also when it
+    is unset or empty — the default of SmartRedis and of eddylearn's C/Fortran client, so
+    every component reads the same environment the same way. SmartSim sets it for the models
+    it launches."""
+    value = (_env("SR_DB_TYPE", suffix) or "").strip().lower()
+    return value in ("", "clustered")
 
 
 def make_client(logger_name: str = "eddylearn", suffix: str = ""):
@@ -89,10 +91,18 @@ def make_client(logger_name: str = "eddylearn", suffix: str = ""):
     if not _env("SSDB", suffix):
         raise ConnectionError(f"SSDB{'_' + suffix if suffix else ''} is not set: the database "
                               "address (host:port) must be in the environment")
-    if (_env("SR_DB_TYPE", suffix) or "").strip():
-        opts = ConfigOptions.create_from_environment(suffix) if suffix else None
-        return Client(opts, logger_name=logger_name)
-    return Client(False, logger_name=logger_name)
+    try:
+        if (_env("SR_DB_TYPE", suffix) or "").strip():
+            opts = ConfigOptions.create_from_environment(suffix) if suffix else None
+            return Client(opts, logger_name=logger_name)
+        return Client(True, logger_name=logger_name)
+    except Exception as exc:
+        if (_env("SR_DB_TYPE", suffix) or "").strip():
+            raise
+        raise ConnectionError(f"SR_DB_TYPE is unset, which means Clustered (as in SmartRedis and "
+                              f"the C/Fortran client), and the cluster client could not connect "
+                              f"to {_env('SSDB', suffix)}; for a single server set "
+                              f"SR_DB_TYPE=Standalone ({str(exc).splitlines()[0]})") from None
 
 
 def raw_connection(suffix: str = "", timeout: float = 30.0):
@@ -184,8 +194,39 @@ def request_stop(client, prefix: str = "") -> None:
 
 # --------------------------------------------------------------------------- retention
 
+def readers_key(key: str) -> str:
+    """The hash of registered readers of list key `key` (reader -> absolute cursor)."""
+    return "{" + key + "}.readers"
+
+
+def dropped_key(key: str) -> str:
+    """The hash of entries retention removed before each registered reader read them."""
+    return "{" + key + "}.dropped"
+
+
+def register_reader(list_name: str, reader: str, cursor: int = 0, *, raw=None,
+                    suffix: str = "") -> None:
+    """Register `reader` of list `list_name` at `cursor` (unless it is registered already):
+    retention then keeps the entries it has not passed, up to its lag bound. A driver
+    registers the readers it starts before they run, so a slow start loses nothing."""
+    raw = raw if raw is not None else raw_connection(suffix)
+    raw.hsetnx(readers_key(list_key(list_name, suffix)), reader, int(cursor))
+
+
+def unregister_reader(list_name: str, reader: str, *, raw=None, suffix: str = "") -> None:
+    raw = raw if raw is not None else raw_connection(suffix)
+    raw.hdel(readers_key(list_key(list_name, suffix)), reader)
+
+
+def reader_drops(list_name: str, *, raw=None, suffix: str = "") -> dict[str, int]:
+    """Entries removed before each registered reader read them (lag bound exceeded)."""
+    raw = raw if raw is not None else raw_connection(suffix)
+    got = raw.hgetall(dropped_key(list_key(list_name, suffix)))
+    return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in got.items()}
+
+
 def apply_retention(client, list_name: str, keep_last: int, *, unit: str = "entries",
-                    raw=None, suffix: str = "") -> int:
+                    raw=None, suffix: str = "", max_lag: int | None = None) -> int:
     """Keep the last `keep_last` entries (unit="entries") or the entries of the last
     `keep_last` steps (unit="steps") of aggregation list `list_name`; delete the datasets of
     the older entries with SmartRedis `client`. Returns the number of entries removed.
@@ -194,9 +235,17 @@ def apply_retention(client, list_name: str, keep_last: int, *, unit: str = "entr
     the same number, so readers keep their place. With unit="steps" the cut is made before the
     first entry that belongs to one of the last `keep_last` steps. After a trim the counter's
     value is also put as the tensor `list_name + ".trimmed"` (int64 [1]) for readers that use
-    SmartRedis only; that copy is not atomic with the trim (see docs/consumers.md)."""
+    SmartRedis only; that copy is not atomic with the trim (see docs/consumers.md).
+
+    Registered readers (register_reader, ListCursor(reader=...)) are respected: an entry is
+    removed only once every registered reader has passed it, or once the list holds more than
+    `keep_last + max_lag` (entries or steps) — then the entries a reader had not read are
+    counted for it in the list's dropped hash (reader_drops) and logged. max_lag=None: no
+    bound (a stuck reader keeps everything)."""
     if keep_last < 0:
         raise ValueError(f"keep_last must be >= 0, got {keep_last}")
+    if max_lag is not None and max_lag < 0:
+        raise ValueError(f"max_lag must be >= 0, got {max_lag}")
     if unit not in ("entries", "steps"):
         raise ValueError(f"unit must be 'entries' or 'steps', got {unit!r}")
     raw = raw if raw is not None else raw_connection(suffix)
@@ -206,15 +255,32 @@ def apply_retention(client, list_name: str, keep_last: int, *, unit: str = "entr
     for _attempt in range(20):
         value = raw.get(ckey)
         trimmed = int(value) if value is not None else 0
-        if unit == "entries":
-            m = raw.llen(key) - keep_last
-        else:
-            m = _cut_index(raw.lrange(key, 0, -1), keep_last)
+        entries = raw.lrange(key, 0, -1) if unit == "steps" else None
+        n = raw.llen(key) if entries is None else len(entries)
+
+        def cut(keep: int) -> int:
+            return n - keep if unit == "entries" else _cut_index(entries, keep)
+
+        m = cut(keep_last)
         if m <= 0:
             return 0
+        readers = {(k.decode() if isinstance(k, bytes) else k): int(v)
+                   for k, v in raw.hgetall(readers_key(key)).items()}
+        if readers:
+            passed = min(readers.values()) - trimmed    # entries every reader has passed
+            forced = cut(keep_last + max_lag) if max_lag is not None else 0
+            m = min(m, max(passed, forced, 0))
+            if m <= 0:
+                return 0
         old = trim(keys=[key, ckey], args=[m, trimmed])
         if old is None:  # somebody else trimmed in between; look again
             continue
+        for reader, cursor in readers.items():
+            lost = trimmed + len(old) - max(cursor, trimmed)
+            if lost > 0:
+                raw.hincrby(dropped_key(key), reader, lost)
+                log.warning("retention on %s: %d entries removed before reader %s read them "
+                            "(its lag passed the bound of %s)", key, lost, reader, max_lag)
         _publish_trimmed(client, list_name, raw.get(ckey))
         deleted = missing = 0
         for entry in old:
@@ -374,7 +440,7 @@ class ReaderStats:
     entries: int = 0        # list entries read and fetched
     missed: int = 0         # entries removed or deleted before this reader fetched them
     bad: int = 0            # datasets that broke the data contract
-    duplicates: int = 0     # a (step, rank) seen before
+    duplicates: int = 0     # a (step, rank) seen before, or a dataset listed again
     steps: int = 0          # complete steps assembled
     incomplete: int = 0     # steps given up with ranks missing
 
@@ -393,18 +459,37 @@ class ListCursor:
     """
 
     def __init__(self, client, list_name: str, *, raw=None, suffix: str = "", batch: int = 64,
-                 start: int = 0):
+                 start: int = 0, reader: str | None = None):
         if batch < 1:
             raise ValueError(f"batch must be positive, got {batch}")
         self.client = client
         self.raw = raw if raw is not None else raw_connection(suffix)
         self.key = list_key(list_name, suffix)
         self.ckey = counter_key(self.key)
+        self.reader = reader       # registered name: retention keeps what it has not passed
+        if reader:
+            self.raw.hsetnx(readers_key(self.key), reader, int(start))
         self.cursor = int(start)   # absolute position of the next entry to read
         self.batch = batch
         self.missed = 0            # trimmed before read, or dataset deleted before fetched
         self.bad = 0               # list entries that name no dataset
+        self.repeated = 0          # an entry listed again (a producer's resend): skipped
+        self._seen: set[str] = set()
+        self._seen_order: collections.deque[str] = collections.deque()
         self._script = self.raw.register_script(_READ_LUA)
+
+    #: how many recent dataset names a cursor remembers to skip repeated entries
+    SEEN_WINDOW = 65536
+
+    def _repeated(self, name: str) -> bool:
+        """True when `name` was listed before (within SEEN_WINDOW entries); remembers it."""
+        if name in self._seen:
+            return True
+        self._seen.add(name)
+        self._seen_order.append(name)
+        if len(self._seen_order) > self.SEEN_WINDOW:
+            self._seen.discard(self._seen_order.popleft())
+        return False
 
     def available(self) -> int:
         """Entries in the list that this cursor has not read yet."""
@@ -429,13 +514,19 @@ class ListCursor:
         for entry in items:
             index = self.cursor
             self.cursor += 1
-            if want is not None and not want(index):
-                continue
             try:
                 name = dataset_name(entry)
             except SnapshotError as exc:
-                self.bad += 1
-                log.warning("%s entry %d: %s", self.key, index, exc)
+                if want is None or want(index):
+                    self.bad += 1
+                    log.warning("%s entry %d: %s", self.key, index, exc)
+                continue
+            # every reader sees every name (before `want`), so data-parallel readers agree
+            if self._repeated(name):
+                self.repeated += 1
+                log.info("%s entry %d: %s listed again; skipped", self.key, index, name)
+                continue
+            if want is not None and not want(index):
                 continue
             try:
                 ds = self.client.get_dataset(name)
@@ -445,7 +536,14 @@ class ListCursor:
                 log.warning("dataset %s could not be read (deleted by retention?): %s", name, msg)
                 ds = None
             out.append((index, name, ds))
+        if self.reader and items:
+            self.raw.hset(readers_key(self.key), self.reader, self.cursor)
         return out
+
+    def unregister(self) -> None:
+        """This reader is done: retention no longer waits for it."""
+        if self.reader:
+            self.raw.hdel(readers_key(self.key), self.reader)
 
 
 class SnapshotReader:
@@ -456,11 +554,12 @@ class SnapshotReader:
     """
 
     def __init__(self, client, prefix: str = "", list_name: str = SNAPSHOT_LIST, *, raw=None,
-                 suffix: str = "", batch: int = 64, max_pending: int = 8, start: int = 0):
+                 suffix: str = "", batch: int = 64, max_pending: int = 8, start: int = 0,
+                 reader: str | None = None):
         if max_pending < 1:
             raise ValueError(f"max_pending must be positive, got {max_pending}")
         self.list = ListCursor(client, prefix + list_name, raw=raw, suffix=suffix, batch=batch,
-                               start=start)
+                               start=start, reader=reader)
         self.key = self.list.key
         self.max_pending = max_pending
         self._stats = ReaderStats()
@@ -475,7 +574,8 @@ class SnapshotReader:
     def stats(self) -> ReaderStats:
         """The counts so far (a copy): missed and bad include the list cursor's."""
         return dataclasses.replace(self._stats, missed=self.list.missed,
-                                   bad=self._stats.bad + self.list.bad)
+                                   bad=self._stats.bad + self.list.bad,
+                                   duplicates=self._stats.duplicates + self.list.repeated)
 
     @property
     def pending_steps(self) -> list[int]:
@@ -545,4 +645,8 @@ class SnapshotReader:
             log.warning("step %d incomplete at the end (ranks %s)", step,
                         sorted(self._pending[step]))
         self._pending.clear()
+        try:
+            self.list.unregister()
+        except Exception as exc:    # a lost database: nothing to release
+            log.warning("could not unregister reader %s: %s", self.list.reader, exc)
         return self.stats

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Mapping
 
@@ -61,8 +62,10 @@ def run(config: str | Path, nranks: int = 1, *, cwd: str | Path | None = None,
         raise SolverError(f"input file not found: {config}")
     cmd = mpirun_command(nranks) + [str(solver_executable()), str(config.resolve())]
     log.info("running %s", " ".join(cmd))
+    # mpirun leads its own process group: a stop of this process (Ctrl-C, SIGTERM, SIGHUP,
+    # an error) ends mpirun and its ranks together, never leaving ranks behind
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**child_env(), **(env or {})})
+                            text=True, env={**child_env(), **(env or {})}, start_new_session=True)
     out_lines = []
     try:
         assert proc.stdout is not None
@@ -73,12 +76,10 @@ def run(config: str | Path, nranks: int = 1, *, cwd: str | Path | None = None,
                 sys.stdout.flush()
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
+        _end_solver(proc)
         raise SolverError(f"solver did not finish within {timeout} s") from None
     except BaseException:
-        proc.kill()
-        proc.communicate()
+        _end_solver(proc)
         raise
     result = subprocess.CompletedProcess(cmd, proc.returncode, "".join(out_lines), err)
     if proc.returncode != 0:
@@ -89,18 +90,36 @@ def run(config: str | Path, nranks: int = 1, *, cwd: str | Path | None = None,
     return result
 
 
+def _end_solver(proc: subprocess.Popen) -> None:
+    """Ends mpirun and its ranks (SIGTERM to the tree, SIGKILL after 5 s) and collects them."""
+    from .stopping import end_tree
+
+    end_tree(proc.pid, grace=5.0)
+    try:
+        proc.communicate(timeout=10)
+    except (subprocess.TimeoutExpired, ValueError):
+        pass
+
+
 class Solver:
     """A serial solver in this process, driven step by step (f90wrap bindings).
 
     >>> s = Solver({"domain": {"nx": 16, "ny": 16, "nz": 16}, "time": {"t_end": 1.0}})
     >>> s.step(10); u = s.field("u"); s.diagnostics()["energy"]
 
-    Only one instance is active per process (the Fortran side holds one state).
+    Only one instance can be live per process (the Fortran side holds one state): a second
+    is refused until the first is closed. step() and advance() make the executable's checks
+    (max_steps, a failed SGS model, a solution that blew up) and raise SolverError.
     """
+
+    _live = None    # weak reference to the live instance
 
     def __init__(self, config: str | Path | Mapping[str, Mapping[str, object]],
                  workdir: str | Path | None = None):
         from . import elsolver  # the compiled extension
+        if Solver._live is not None and Solver._live() is not None:
+            raise SolverError("a Solver is already live in this process (the Fortran side holds "
+                              "one state); close() it, or leave its with-block, first")
         self._api = elsolver.El_Api
         self._tmp = None
         if isinstance(config, Mapping):
@@ -112,10 +131,17 @@ class Solver:
             groups.setdefault("output", {}).setdefault("dir", str(Path(workdir) / "out"))
             groups["output"].setdefault("verbose", False)
             config = write_namelist(Path(workdir) / "input.nml", groups)
-        self._check(self._api.el_init(str(config)))
-        nx, ny, nz, ierr = self._api.el_grid()
-        self._check(ierr)
+        try:
+            self._check(self._api.el_init(str(config)))
+            nx, ny, nz, ierr = self._api.el_grid()
+            self._check(ierr)
+        except BaseException:
+            self._api.el_finalize()
+            if self._tmp is not None:
+                self._tmp.cleanup()
+            raise
         self.shape = (int(nx), int(ny), int(nz))
+        Solver._live = weakref.ref(self)
 
     def _check(self, ierr: int) -> None:
         if ierr != 0:
@@ -183,10 +209,19 @@ class Solver:
         self._check(self._api.el_checkpoint(name))
 
     def close(self) -> None:
+        if Solver._live is None or Solver._live() is not self:
+            return      # closed already
+        Solver._live = None
         self._api.el_finalize()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+    def __del__(self) -> None:     # an instance dropped without close() frees the state
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
 
     def __enter__(self) -> "Solver":
         return self

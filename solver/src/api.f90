@@ -49,19 +49,21 @@ contains
     end if
   end function ready
 
-  ! Take nsteps time steps (fewer if t_end is reached).
+  ! Take nsteps time steps (fewer if t_end or max_steps is reached), with the checks of the
+  ! executable: an SGS model that failed, and a solution that blew up (at diag_every steps).
   subroutine el_step(nsteps, ierr)
     integer, intent(in) :: nsteps
     integer, intent(out) :: ierr
     integer :: i
     if (.not. ready(ierr)) return
     do i = 1, nsteps
-      if (api_state%solver%time >= api_state%solver%cfg%t_end*(1 - 1e-12_rp)) exit
-      call solver_step(api_state%solver)
+      if (solver_done(api_state%solver)) exit
+      call checked_step(ierr)
+      if (ierr /= 0) return
     end do
   end subroutine el_step
 
-  ! Advance to time t (clipped to t_end).
+  ! Advance to time t (clipped to t_end; stops early at max_steps), with el_step's checks.
   subroutine el_advance(t, ierr)
     real(8), intent(in) :: t
     integer, intent(out) :: ierr
@@ -69,11 +71,33 @@ contains
     if (.not. ready(ierr)) return
     t_end = api_state%solver%cfg%t_end
     api_state%solver%cfg%t_end = min(t, t_end)
-    do while (api_state%solver%time < api_state%solver%cfg%t_end*(1 - 1e-12_rp))
-      call solver_step(api_state%solver)
+    do while (.not. solver_done(api_state%solver))
+      call checked_step(ierr)
+      if (ierr /= 0) exit
     end do
     api_state%solver%cfg%t_end = t_end
   end subroutine el_advance
+
+  subroutine checked_step(ierr)
+    integer, intent(out) :: ierr
+    type(diag_t) :: dg
+    ierr = 0
+    associate(s => api_state%solver)
+      call solver_step(s)
+      if (s%les%err /= 0) then
+        ierr = 4; api_state%last_error = 'the SGS model failed: '//trim(s%les%errmsg)
+        return
+      end if
+      if (mod(s%step, int(s%cfg%diag_every, i8)) == 0) then
+        call solver_diagnostics(s, dg)
+        if (.not. (dg%energy == dg%energy) .or. dg%energy > huge(1.0_rp)/4) then
+          ierr = 3
+          write(api_state%last_error, '(a,i0,a,es12.4,a)') 'the solution blew up at step ', &
+            s%step, ' (t = ', s%time, '); lower cfl or dt'
+        end if
+      end if
+    end associate
+  end subroutine checked_step
 
   ! Global grid size.
   subroutine el_grid(nx, ny, nz, ierr)

@@ -22,6 +22,7 @@ module el_param
     integer  :: max_steps = 1000000
     real(rp) :: cfl = 0.5_rp
     real(rp) :: dt = 0.0_rp                  ! > 0: fixed time step; 0: from cfl
+    logical  :: allow_unstable = .false.     ! a fixed dt past the stability limit: warn only
     character(len=16) :: fft_planner = 'estimate'  ! estimate (bit-reproducible) | measure
     ! &sgs: subgrid-scale model by name and its constant
     character(len=32) :: model = 'none'      ! none | smagorinsky | learned
@@ -66,6 +67,7 @@ contains
     character(len=msg_len), intent(out) :: msg
     integer :: nx, ny, nz, seed, max_steps, diag_every, checkpoint_every
     real(rp) :: lx, ly, lz, nu, u0, k_peak, forcing_a, t_end, cfl, dt, cs
+    logical :: allow_unstable
     character(len=32) :: initial, model
     logical :: clip_backscatter
     character(len=128) :: model_key
@@ -82,7 +84,7 @@ contains
     character(len=msg_len) :: iom
     namelist /domain/ nx, ny, nz, lx, ly, lz
     namelist /physics/ nu, initial, u0, k_peak, seed, forcing_a
-    namelist /time/ t_end, max_steps, cfl, dt, fft_planner
+    namelist /time/ t_end, max_steps, cfl, dt, fft_planner, allow_unstable
     namelist /sgs/ model, cs, clip_backscatter, model_key, timeout_ms, version_every, &
                    retry_every, infer_every
     namelist /output/ dir, diag_every, checkpoint_every, checkpoint_at_end, restart_file, verbose
@@ -98,7 +100,7 @@ contains
     nu = cfg%nu; initial = cfg%initial; u0 = cfg%u0; k_peak = cfg%k_peak; seed = cfg%seed
     forcing_a = cfg%forcing_a
     t_end = cfg%t_end; max_steps = cfg%max_steps; cfl = cfg%cfl; dt = cfg%dt
-    fft_planner = cfg%fft_planner
+    fft_planner = cfg%fft_planner; allow_unstable = cfg%allow_unstable
     model = cfg%model; cs = cfg%cs; clip_backscatter = cfg%clip_backscatter
     model_key = cfg%model_key; timeout_ms = cfg%timeout_ms; version_every = cfg%version_every
     retry_every = cfg%retry_every; infer_every = cfg%infer_every
@@ -136,7 +138,7 @@ contains
     cfg%nu = nu; cfg%initial = initial; cfg%u0 = u0; cfg%k_peak = k_peak; cfg%seed = seed
     cfg%forcing_a = forcing_a
     cfg%t_end = t_end; cfg%max_steps = max_steps; cfg%cfl = cfl; cfg%dt = dt
-    cfg%fft_planner = fft_planner
+    cfg%fft_planner = fft_planner; cfg%allow_unstable = allow_unstable
     cfg%model = model; cfg%cs = cs; cfg%clip_backscatter = clip_backscatter
     cfg%model_key = model_key; cfg%timeout_ms = timeout_ms; cfg%version_every = version_every
     cfg%retry_every = retry_every; cfg%infer_every = infer_every
@@ -162,38 +164,92 @@ contains
     end function bad
   end subroutine read_config
 
-  ! Reject groups the solver does not know (a misspelt group would otherwise be ignored silently).
+  ! Reject what would otherwise be read silently as defaults: a file that is not text, text
+  ! outside any namelist group, a group the solver does not know (misspelt) or one that
+  ! appears twice (only the first would be read).
   subroutine check_groups(unit, ierr, msg)
     integer, intent(in) :: unit
     integer, intent(out) :: ierr
     character(len=msg_len), intent(out) :: msg
+    character(len=*), parameter :: known(6) = [character(len=8) :: 'domain', 'physics', &
+                                               'time', 'sgs', 'output', 'staging']
     character(len=1024) :: line
     character(len=64) :: name
-    integer :: ios, i, j
+    integer :: ios, i, j, k, lineno, first(size(known)), ngroups, nonblank, c
+    logical :: inside
+    character :: quote
     ierr = 0; msg = ''
+    first = 0; ngroups = 0; nonblank = 0; lineno = 0
+    inside = .false.; quote = ' '
     rewind(unit)
     do
       read(unit, '(a)', iostat=ios) line
       if (ios /= 0) exit
-      line = adjustl(line)
-      if (len_trim(line) == 0) cycle
-      if (line(1:1) /= '&') cycle
-      j = len_trim(line)
-      do i = 2, len_trim(line)
-        if (line(i:i) == ' ' .or. line(i:i) == '/' .or. line(i:i) == ',') then
-          j = i - 1; exit
+      lineno = lineno + 1
+      do i = 1, len_trim(line)
+        c = iachar(line(i:i))
+        if (c < 32 .and. c /= 9 .and. c /= 13) then
+          ierr = 1
+          write(msg, '(a,i0,a,i0,a)') 'not a namelist file: line ', lineno, &
+            ' holds the control byte ', c, ' (binary data?)'
+          return
         end if
       end do
-      name = lower(line(2:j))
-      select case (trim(name))
-      case ('domain', 'physics', 'time', 'sgs', 'output', 'staging', 'end')
-      case default
+      line = adjustl(line)
+      if (len_trim(line) == 0 .or. line(1:1) == '!') cycle
+      nonblank = nonblank + 1
+      if (.not. inside .and. line(1:1) /= '&') then
         ierr = 1
-        msg = 'unknown namelist group &'//trim(name)// &
-              ' (known: &domain, &physics, &time, &sgs, &output, &staging)'
+        write(msg, '(a,i0,a)') 'line ', lineno, ' is outside any namelist group (groups '// &
+          'start with &name and end with /): '//trim(line(1:60))
         return
-      end select
+      end if
+      if (.not. inside) then
+        j = len_trim(line)
+        do i = 2, len_trim(line)
+          if (line(i:i) == ' ' .or. line(i:i) == '/' .or. line(i:i) == ',') then
+            j = i - 1; exit
+          end if
+        end do
+        name = lower(line(2:j))
+        if (trim(name) == 'end') cycle
+        k = findloc(known, trim(name), dim=1)
+        if (k == 0) then
+          ierr = 1
+          msg = 'unknown namelist group &'//trim(name)// &
+                ' (known: &domain, &physics, &time, &sgs, &output, &staging)'
+          return
+        end if
+        if (first(k) > 0) then
+          ierr = 1
+          write(msg, '(a,i0,a,i0,a)') 'namelist group &'//trim(name)//' appears twice (lines ', &
+            first(k), ' and ', lineno, '); merge them into one'
+          return
+        end if
+        first(k) = lineno; ngroups = ngroups + 1
+        inside = .true.
+        i = j + 1
+      else
+        i = 1
+      end if
+      ! the group ends at a '/' outside quotes and after any '!' comment is ignored
+      do while (i <= len_trim(line))
+        if (quote /= ' ') then
+          if (line(i:i) == quote) quote = ' '
+        else if (line(i:i) == '''' .or. line(i:i) == '"') then
+          quote = line(i:i)
+        else if (line(i:i) == '!') then
+          exit
+        else if (line(i:i) == '/') then
+          inside = .false.
+          exit
+        end if
+        i = i + 1
+      end do
     end do
+    if (nonblank > 0 .and. ngroups == 0) then
+      ierr = 1; msg = 'no namelist group found (expected &domain, &physics, &time, ...)'
+    end if
   end subroutine check_groups
 
   pure function lower(s) result(r)

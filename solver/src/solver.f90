@@ -83,10 +83,12 @@ contains
     if (ierr /= 0) return
     call s%les%init(s%d, s%cfg, ierr, msg)
     if (ierr /= 0) return
-    associate(n => s%d%n)
-      allocate(s%u(0:n(1)+1, 0:n(2)+1, 0:n(3)+1), source=0.0_rp)
-    end associate
-    allocate(s%v, s%w, s%p, s%du, s%dv, s%dw, s%duo, s%dvo, s%dwo, s%wrk, source=s%u)
+    call allocate_fields(s, ierr, msg)
+    call agree(ierr)
+    if (ierr /= 0) then
+      if (len_trim(msg) == 0) msg = 'another rank could not allocate its fields'
+      return
+    end if
     if (len_trim(s%cfg%restart_file) > 0) then
       call checkpoint_read(trim(s%cfg%restart_file), s%d, rstep, rtime, rdt, &
                            s%u, s%v, s%w, s%p, ierr, msg)
@@ -99,6 +101,8 @@ contains
                      s%cfg%k_peak, s%cfg%seed, s%u, s%v, s%w, s%p, ierr, msg)
       if (ierr /= 0) return
     end if
+    call check_fixed_dt(s, ierr, msg)
+    if (ierr /= 0) return
     ! output folder and diagnostics file (rank 0 writes)
     if (s%d%rank == 0) e = c_mkdir(trim(s%cfg%dir)//c_null_char, int(o'755', c_int))
     ierr = 0
@@ -134,6 +138,81 @@ contains
       code = g
     end subroutine agree
   end subroutine solver_init
+
+  ! The eleven field arrays (with ghost layers) of this rank; a failure names the array, its
+  ! size and the system's reason instead of a bare allocation abort.
+  subroutine allocate_fields(s, ierr, msg)
+    type(solver_t), intent(inout) :: s
+    integer, intent(out) :: ierr
+    character(len=msg_len), intent(out) :: msg
+    character(len=3), parameter :: names(11) = [character(len=3) :: 'u', 'v', 'w', 'p', 'du', &
+                                                'dv', 'dw', 'duo', 'dvo', 'dwo', 'wrk']
+    character(len=256) :: em
+    integer :: k
+    integer(i8) :: cells
+    ! em keeps the runtime's text for a debugger; the message names the array and its size
+    ierr = 0; msg = ''
+    associate(n => s%d%n)
+      cells = int(n(1) + 2, i8)*int(n(2) + 2, i8)*int(n(3) + 2, i8)
+      do k = 1, size(names)
+        em = ''
+        select case (k)
+        case (1); allocate(s%u(0:n(1)+1, 0:n(2)+1, 0:n(3)+1), stat=ierr, errmsg=em)
+        case (2); allocate(s%v, mold=s%u, stat=ierr, errmsg=em)
+        case (3); allocate(s%w, mold=s%u, stat=ierr, errmsg=em)
+        case (4); allocate(s%p, mold=s%u, stat=ierr, errmsg=em)
+        case (5); allocate(s%du, mold=s%u, stat=ierr, errmsg=em)
+        case (6); allocate(s%dv, mold=s%u, stat=ierr, errmsg=em)
+        case (7); allocate(s%dw, mold=s%u, stat=ierr, errmsg=em)
+        case (8); allocate(s%duo, mold=s%u, stat=ierr, errmsg=em)
+        case (9); allocate(s%dvo, mold=s%u, stat=ierr, errmsg=em)
+        case (10); allocate(s%dwo, mold=s%u, stat=ierr, errmsg=em)
+        case (11); allocate(s%wrk, mold=s%u, stat=ierr, errmsg=em)
+        end select
+        if (ierr /= 0) then
+          write(msg, '(a,i0,a,i0,a,i0,a,f0.2,a,i0,a,i0,a)') 'cannot allocate field '// &
+            trim(names(k))//' of ', n(1) + 2, ' x ', n(2) + 2, ' x ', n(3) + 2, ' doubles (', &
+            real(cells, rp)*8/2.0_rp**30, ' GiB; ', size(names), &
+            ' such arrays per rank): out of memory (stat ', ierr, ')'
+          ierr = 5
+          return
+        end if
+      end do
+    end associate
+    s%u = 0; s%v = 0; s%w = 0; s%p = 0; s%du = 0; s%dv = 0; s%dw = 0
+    s%duo = 0; s%dvo = 0; s%dwo = 0; s%wrk = 0
+  end subroutine allocate_fields
+
+  ! A fixed dt is checked against the stability limits of the initial field: the convective
+  ! CFL number dt * max(|u|/dx + |v|/dy + |w|/dz) <= 1.7 (RK3: sqrt(3)) and the viscous limit
+  ! of next_dt. Past them it is an error, or a warning with &time allow_unstable = .true.
+  subroutine check_fixed_dt(s, ierr, msg)
+    type(solver_t), intent(inout) :: s
+    integer, intent(out) :: ierr
+    character(len=msg_len), intent(out) :: msg
+    real(rp) :: loc, rate, cfl, dtv, dt_max
+    ierr = 0; msg = ''
+    if (.not. (s%cfg%dt > 0)) return
+    loc = max_cfl_rate(s%d%n, s%d%dx, s%d%dy, s%d%dz, s%u, s%v, s%w)
+    call MPI_Allreduce(loc, rate, 1, MPI_DOUBLE_PRECISION, MPI_MAX, s%d%comm)
+    cfl = s%cfg%dt*rate
+    dt_max = huge(1.0_rp)
+    if (rate > 0) dt_max = 1.7_rp/rate
+    if (s%cfg%nu > 0) then
+      dtv = 1.65_rp/(4*s%cfg%nu*(1/s%d%dx**2 + 1/s%d%dy**2 + 1/s%d%dz**2))
+      dt_max = min(dt_max, dtv)
+    end if
+    if (s%cfg%dt <= dt_max) return
+    write(msg, '(a,es10.3,a,f0.3,a,es10.3,a)') '&time: dt = ', s%cfg%dt, &
+      ' is past the stability limit of the initial field (CFL number ', cfl, &
+      ', largest stable dt ', dt_max, '); lower dt, use cfl instead, or set allow_unstable = .true.'
+    if (s%cfg%allow_unstable) then
+      if (s%d%rank == 0) write(0, '(a)') 'eddylearn-solver: warning: '//trim(msg)
+      msg = ''
+    else
+      ierr = 1
+    end if
+  end subroutine check_fixed_dt
 
   logical function solver_done(s)
     type(solver_t), intent(in) :: s

@@ -2,6 +2,7 @@
 restarted mid-stream (blocking policy loses nothing), database down at start."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -116,6 +117,43 @@ def test_database_gone_for_good(tmp_path, programs):
         submitted, sent, dropped, failed, retries = _stats(r.stdout)
         assert submitted == 20 and dropped == 0 and sent + failed == 20 and failed >= 5, r.stdout
         assert "Redis IO error" in r.stdout
+        # the flush says so: an error that counts the failed items, once
+        assert (f"flush: code=2 {failed} of the items staged since the last flush failed "
+                f"({failed} failed of 20 submitted in all)") in r.stdout, r.stdout
+        assert "second flush" not in r.stdout
         assert time.monotonic() - t0 < 30
     finally:
+        srv.stop()
+
+
+def test_no_duplicate_list_entry_under_a_stalled_server(tmp_path, programs):
+    """The server is stopped (SIGSTOP) for 2 s while snapshots flow: replies time out, the
+    stager reconnects and sends again what may already have arrived. Appends are idempotent:
+    every dataset is listed exactly once and nothing fails."""
+    import signal
+    srv = Server(tmp_path / "db", free_port())
+    srv.start()
+    try:
+        from clienttest import Db
+        db = Db("standalone", [srv])
+        env = db.env(SR_CMD_INTERVAL=200, SR_CMD_TIMEOUT=30, SR_SOCKET_TIMEOUT=300)
+
+        def stall():
+            time.sleep(0.8)
+            os.kill(srv.proc.pid, signal.SIGSTOP)
+            time.sleep(2.0)
+            os.kill(srv.proc.pid, signal.SIGCONT)
+
+        t = threading.Thread(target=stall)
+        t.start()
+        r = run(programs["ctest"], "stager_slow", 40, 50, env=env, timeout=120)
+        t.join()
+        submitted, sent, dropped, failed, retries = _stats(r.stdout)
+        assert (submitted, sent, dropped, failed) == (40, 40, 0, 0), r.stdout
+        assert retries >= 1, r.stdout      # the stall did make the stager send again
+        names = [e.decode() for e in srv.redis().lrange("slow_list", 0, -1)]
+        assert len(names) == 40 and len(set(names)) == 40, names
+    finally:
+        if srv.proc is not None and srv.proc.poll() is None:
+            os.kill(srv.proc.pid, signal.SIGCONT)
         srv.stop()

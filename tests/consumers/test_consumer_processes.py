@@ -86,8 +86,7 @@ def test_a_killed_consumer_stops_nobody_else(client, r, solver_snapshots, run_mo
     """SIGKILL one analyser: the producer keeps appending, another analyser reads everything."""
     publish(client, solver_snapshots[:2])
     a = run_module("analyser", "--out", tmp_path / "a", "--poll-interval", "0.1")
-    b = run_module("analyser", "--out", tmp_path / "b", "--poll-interval", "0.1",
-                   env_extra={"SR_DB_TYPE": None})  # unset: standalone
+    b = run_module("analyser", "--out", tmp_path / "b", "--poll-interval", "0.1")
     _wait_for(lambda: len(list((tmp_path / "a" / "spectra").glob("*.npz"))) == 2, what="a")
     a.kill()
     a.wait(timeout=30)
@@ -148,3 +147,14 @@ def test_stop_flag_value_zero_does_not_stop(client, r, solver_snapshots, run_mod
     rc, err = _finish(p)
     assert rc == 0, err
     assert json.loads((tmp_path / "summary.json").read_text())["snapshots"] == 1
+
+
+def test_unset_sr_db_type_means_clustered_as_in_the_client(run_module, tmp_path, server):
+    """SR_DB_TYPE unset means Clustered for the consumers as for SmartRedis and the C/Fortran
+    client; against a single server the error says what to set."""
+    p = run_module("analyser", "--out", tmp_path / "a", env_extra={"SR_DB_TYPE": None})
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 1
+    assert "SR_DB_TYPE is unset, which means Clustered" in err
+    assert "set SR_DB_TYPE=Standalone" in err
+    assert "Traceback" not in err

@@ -201,6 +201,57 @@ def test_list_cursor_gives_absolute_indices_across_trims(client, r):
     assert cur.missed == 2 and cur.cursor == 7 and cur.available() == 0
 
 
+def test_retention_waits_for_a_late_reader_up_to_its_lag_bound(client, r):
+    """A registered reader that has read nothing yet: retention removes nothing it has not
+    passed; past the lag bound entries go anyway and are counted as dropped for it."""
+    from smartredis import Dataset
+
+    def put(i):
+        ds = Dataset(f"sgs.{i}.0")
+        ds.add_tensor("features", np.full((3, 9), float(i)))
+        client.put_dataset(ds)
+        client.append_to_list("sgs_samples", ds)
+
+    for i in range(10):
+        put(i)
+    sn.register_reader("sgs_samples", "late", raw=r)
+    assert sn.apply_retention(client, "sgs_samples", 2, raw=r) == 0       # waits for it
+    cur = sn.ListCursor(client, "sgs_samples", raw=r, reader="late")
+    assert len(cur.read(6)) == 6
+    assert sn.apply_retention(client, "sgs_samples", 2, raw=r) == 6       # what it passed
+    assert sn.reader_drops("sgs_samples", raw=r) == {}
+    for i in range(10, 20):
+        put(i)                                   # 14 listed; the reader stays at entry 6
+    assert sn.apply_retention(client, "sgs_samples", 2, raw=r, max_lag=3) == 9
+    assert sn.reader_drops("sgs_samples", raw=r) == {"late": 9}
+    got = cur.read(100)
+    assert cur.missed == 9 and [n for _, n, _ in got] == [f"sgs.{i}.0" for i in range(15, 20)]
+    cur.unregister()
+    assert sn.apply_retention(client, "sgs_samples", 2, raw=r) == 3
+
+
+def test_a_dataset_listed_twice_is_read_once(client, r):
+    """A producer whose append was executed but whose reply was lost sends it again (SmartRedis
+    append_to_list is a plain RPUSH): every reader, data-parallel ones too, skips the repeat."""
+    from smartredis import Dataset
+
+    for i in range(4):
+        ds = Dataset(f"sgs.{i}.0")
+        ds.add_tensor("features", np.full((3, 9), float(i)))
+        client.put_dataset(ds)
+        client.append_to_list("sgs_samples", ds)
+        if i == 1:
+            client.append_to_list("sgs_samples", ds)        # the resend
+    assert client.get_list_length("sgs_samples") == 5
+    cur = sn.ListCursor(client, "sgs_samples", raw=r)
+    assert [n for _, n, _ in cur.read()] == ["sgs.0.0", "sgs.1.0", "sgs.2.0", "sgs.3.0"]
+    assert cur.repeated == 1 and cur.cursor == 5
+    # two data-parallel ranks share the list by absolute index: together each dataset once
+    ranks = [sn.ListCursor(client, "sgs_samples", raw=r) for _ in range(2)]
+    got = [[n for _, n, _ in c.read(want=lambda i, k=k: i % 2 == k)] for k, c in enumerate(ranks)]
+    assert sorted(got[0] + got[1]) == ["sgs.0.0", "sgs.1.0", "sgs.2.0", "sgs.3.0"]
+
+
 def test_reader_accounts_for_every_entry_under_concurrent_retention(r, solver_snapshots):
     """A producer thread appends 16 steps x 2 ranks while a retention thread keeps trimming to
     the last 3 entries: the reader reads or counts as missed every one of the 32 entries exactly

@@ -2,7 +2,7 @@
 
 A consumer stops, always after writing its outputs, when
 - the driver sets the tensor P + "control.stop" (the snapshots already listed are read first),
-- it receives SIGTERM or SIGINT (it finishes the snapshot in hand, then writes what it has),
+- it receives SIGTERM, SIGINT or SIGHUP (it finishes the snapshot in hand, then writes what it has),
 - it has processed --max-snapshots snapshots, or no new entry came for --idle-timeout seconds.
 """
 from __future__ import annotations
@@ -102,10 +102,11 @@ class Consumer:
 
     def run(self) -> dict:
         """Consume snapshots until told to stop; write the outputs; return the summary."""
-        reader = snap_mod.SnapshotReader(self.client, self.prefix, self.list_name, raw=self.raw)
+        reader = snap_mod.SnapshotReader(self.client, self.prefix, self.list_name, raw=self.raw,
+                                         reader=self.name)
         old = {}
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 old[sig] = signal.signal(sig, self._on_signal)
         log.info("%s: reading list %r, writing to %s", self.name, reader.key, self.out)
         last_new = time.monotonic()
@@ -190,7 +191,8 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=f"python -m eddylearn.consumers.{name}", description=description,
         epilog="The database address is read from the environment like any SmartRedis client "
-               "(SSDB, SR_DB_TYPE; unset SR_DB_TYPE means standalone here).")
+               "(SSDB, SR_DB_TYPE; unset SR_DB_TYPE means Clustered, as in SmartRedis and the "
+               "C/Fortran client).")
     p.add_argument("--prefix", default="", help="key prefix P of the run (default: none)")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")
     p.add_argument("--list", dest="list_name", default=snap_mod.SNAPSHOT_LIST,

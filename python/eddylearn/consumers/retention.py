@@ -55,8 +55,9 @@ class Retention:
         """One retention pass over all lists; returns the entries removed."""
         total = 0
         for name in self.lists:
+            # registered readers are waited for, up to a lag of 4 x keep
             n = snap_mod.apply_retention(self.client, name, self.keep, unit=self.unit,
-                                         raw=self.raw)
+                                         raw=self.raw, max_lag=4 * max(self.keep, 1))
             self.removed[name] += n
             total += n
         self.passes += 1

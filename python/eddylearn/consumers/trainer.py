@@ -235,7 +235,9 @@ class Trainer:
         (entries are dealt round-robin by absolute list position); returns how many entries
         the list advanced by."""
         if self.reader is None:
-            self.reader = ListCursor(self.client, self.key("sgs_samples"), batch=256)
+            # registered: retention keeps what this rank has not passed (up to its lag bound)
+            self.reader = ListCursor(self.client, self.key("sgs_samples"), batch=256,
+                                     reader=reader_name(self.cfg.name, self.world.rank))
         before = self.reader.cursor
         items = self.reader.read(want=lambda i: i % self.world.size == self.world.rank)
         for index, name, ds in items:
@@ -307,11 +309,7 @@ class Trainer:
         if self.world.rank != 0:
             return
         blob = scripted_bytes(self.net)
-        publish_model(self.client, self.key(self.cfg.model_key), blob, self.version,
-                      step=self.step, delta=self.delta,
-                      extra_meta={"trainer": self.cfg.name,
-                                  **{name: getattr(self.net, name).cpu().numpy()
-                                     for name in ("f_mean", "f_std", "l_mean", "l_std")}})
+        # the files first: a model and a checkpoint on disk even when the database is gone
         # the latest model as a file too (eddylearn validate tgv-les --model FILE)
         tmp = self.out / f"{self.cfg.name}.sgs_model.pt.tmp"
         tmp.write_bytes(blob)
@@ -321,6 +319,11 @@ class Trainer:
                     "delta": self.delta, "history": self.history},
                    self.checkpoint_path.with_suffix(".tmp"))
         os.replace(self.checkpoint_path.with_suffix(".tmp"), self.checkpoint_path)
+        publish_model(self.client, self.key(self.cfg.model_key), blob, self.version,
+                      step=self.step, delta=self.delta,
+                      extra_meta={"trainer": self.cfg.name,
+                                  **{name: getattr(self.net, name).cpu().numpy()
+                                     for name in ("f_mean", "f_std", "l_mean", "l_std")}})
         log.info("%s: published %s version %d at step %d", self.cfg.name, self.cfg.model_key,
                  self.version,
                  self.step)
@@ -377,7 +380,10 @@ class Trainer:
 
     # ---- main loop ---------------------------------------------------------------------
     def run(self) -> dict:
-        signal.signal(signal.SIGTERM, self._on_signal)
+        # a stop request by signal (the driver's SIGTERM, Ctrl-C, a closed terminal) is agreed
+        # by all ranks at the end of a round; the model is then published and checkpointed
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
         try:
             while True:
                 trained, stop = self.iteration()
@@ -393,6 +399,11 @@ class Trainer:
                 self.report_progress(self.last_loss, self.val_loss())
             self.publish()
         result = self.finish()
+        if self.reader is not None:
+            try:
+                self.reader.unregister()
+            except Exception as exc:    # a lost database: nothing to release
+                log.warning("could not unregister %s: %s", self.reader.reader, exc)
         self.world.close()
         return result
 
@@ -442,6 +453,11 @@ class Trainer:
         fig.tight_layout()
         fig.savefig(self.out / f"{self.cfg.name}.png", dpi=100)
         plt.close(fig)
+
+
+def reader_name(trainer: str, rank: int) -> str:
+    """The name under which a trainer rank registers as a reader of the sample list."""
+    return f"trainer.{trainer}.rank{rank}"
 
 
 def parse_args(argv=None) -> TrainerConfig:

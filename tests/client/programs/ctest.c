@@ -74,7 +74,10 @@ static int stager_slow(int n, int ms, const char *pol)
         CHECK(elc_stager_submit(s, ds, "slow_list"));
         sleep_ms(ms);
     }
-    CHECK(elc_stager_flush(s, 120.0));
+    elc_status fl = elc_stager_flush(s, 120.0); /* an error when items failed */
+    if (fl) printf("flush: code=%d %s\n", (int)fl, elc_last_error());
+    fl = elc_stager_flush(s, 120.0);            /* those failures are reported once */
+    if (fl) printf("second flush: code=%d %s\n", (int)fl, elc_last_error());
     elc_stager_stats st;
     CHECK(elc_stager_stats_get(s, &st));
     char err[512];

@@ -24,7 +24,7 @@ def db_env(tmp_path, monkeypatch):
     monkeypatch.delenv(database.USER_ENV, raising=False)
     yield tmp_path
     monkeypatch.setenv(database.PASSWORD_ENV, PW)
-    st = database._load_state()
+    st = database.find()
     if st is not None:
         if st.user:
             monkeypatch.setenv(database.USER_ENV, st.user)
@@ -36,7 +36,7 @@ def test_non_loopback_interface_needs_a_password(db_env):
         database.start(port=free_port(), interface="eth0", run_dir=db_env / "run")
     with pytest.raises(database.DatabaseError, match="need a password"):
         database.start(port=free_port(), user="admin", run_dir=db_env / "run")
-    assert database._load_state() is None
+    assert database.recorded() == []
 
 
 def test_password_for_the_default_user(db_env, monkeypatch):
@@ -89,6 +89,7 @@ def test_acl_user_with_anonymous_data(db_env, monkeypatch):
     # the consumers' redis-py connections read the credentials from the environment
     from eddylearn.snapshots import raw_connection
     monkeypatch.setenv("SSDB", f"127.0.0.1:{port}")
+    monkeypatch.setenv("SR_DB_TYPE", "Standalone")
     monkeypatch.setenv(database.PASSWORD_ENV, PW)
     monkeypatch.setenv(database.USER_ENV, "admin")
     assert raw_connection().config_get("protected-mode") == {"protected-mode": "yes"}

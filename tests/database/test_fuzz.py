@@ -91,6 +91,7 @@ def random_command(rng: random.Random) -> list:
 
 
 RSS_BOUND = 256 << 20  # resident memory growth allowed between warm-up and the end of a run
+ADDRESS_SPACE = 8 << 30  # fuzzed servers' RLIMIT_AS: a runaway allocation fails in the server
 
 
 def rss(server) -> int:
@@ -194,7 +195,9 @@ def check_still_serving(server, r, blob: bytes) -> None:
     assert r.save() is True  # whatever the fuzz stored can be serialised
 
 
-def test_fuzz_commands(server, r):
+def test_fuzz_commands(new_server):
+    server = new_server(address_space=ADDRESS_SPACE).start()
+    r = server.redis()
     sent, errors, growth = fuzz(server, r, 24_000, 20261126)
     print(f"fuzz: {sent} commands, {errors} error replies, RSS growth {growth / 2**20:.1f} MiB")
     assert sent >= 24_000
@@ -205,7 +208,7 @@ def test_fuzz_commands(server, r):
 
 @pytest.mark.slow
 def test_fuzz_100000_commands(new_server):
-    s = new_server().start()
+    s = new_server(address_space=ADDRESS_SPACE).start()
     r = s.redis()
     sent, errors, growth = fuzz(s, r, 100_000, 20261201)
     print(f"fuzz: {sent} commands, {errors} error replies, RSS growth {growth / 2**20:.1f} MiB")
@@ -226,7 +229,7 @@ def test_fuzz_rdb_files_at_startup(new_server):
     for _ in range(16):
         mutant = mutate_dump(rng.choice(bodies), rng)
         entries = [(b"before", bodies[0]), (b"mutant", mutant), (b"after", bodies[3])]
-        s = new_server(persist=True)
+        s = new_server(persist=True, address_space=ADDRESS_SPACE)
         s.workdir.mkdir(parents=True, exist_ok=True)
         (s.workdir / "dump.rdb").write_bytes(R.rdb_file(entries))
         try:
@@ -285,7 +288,7 @@ def nested_if(depth: int) -> str:
 def test_fuzz_nested_sources(new_server):
     """Deeply nested script and model sources are refused with an error reply (the compiler's
     recursion is bounded), and the server keeps serving."""
-    s = new_server().start()
+    s = new_server(address_space=ADDRESS_SPACE).start()
     r = s.redis()
     sources = {
         "paren": "def f(x):\n    return " + nested_expr(10_000, "paren", "x") + "\n",

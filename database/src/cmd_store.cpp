@@ -65,7 +65,15 @@ struct StoreJob {
                     const char *p = RM_StringPtrLen(c, &l);
                     model->blob.append(p, l);
                 }
-                if (model->backend == Backend::TORCH) model->torch = torch_model_load(model->blob, model->device, &err);
+                // The archive's directory is checked before libtorch reads it: libtorch sizes its
+                // buffers from what the entries declare (the same check as for RDB/RESTORE values).
+                std::string why;
+                if (model->backend != Backend::TORCH)
+                    ;
+                else if (!torch_archive_sane(model->blob, &why))
+                    err = "ERR the model is not a valid TorchScript archive: " + why;
+                else
+                    model->torch = torch_model_load(model->blob, model->device, &err);
             } catch (const std::bad_alloc &) {
                 err = "ERR not enough memory to load the model";
             }

@@ -327,7 +327,7 @@ def test_wheel_in_fresh_venv_runs_database_and_solver(wheel_venv, tmp_path):
         assert np.array_equal(c.get_tensor("x"), np.arange(6.0))
     finally:
         stop = _run([bin_dir / "eddylearn", "db", "stop"], env, timeout=120)
-    assert stop.returncode == 0 and "database stopped" in stop.stdout
+    assert stop.returncode == 0 and f"127.0.0.1:{port} stopped" in stop.stdout, stop.stdout
     assert _run([bin_dir / "eddylearn", "db", "status"], env).returncode == 1
     nml = _small_case(tmp_path / "input.nml", tmp_path / "out")
     res = _run([bin_dir / "eddylearn", "solve", nml, "--np", "2"], env)

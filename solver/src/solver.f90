@@ -74,6 +74,13 @@ contains
     call read_config(path, s%cfg, nranks, ierr, msg)
     if (ierr /= 0) return
     call decomp_init(s%d, comm, s%cfg%nx, s%cfg%ny, s%cfg%nz, s%cfg%lx, s%cfg%ly, s%cfg%lz)
+    ! the fields first: a grid too large for memory is named by its array, not by FFTW's plan
+    call allocate_fields(s, ierr, msg)
+    call agree(ierr)
+    if (ierr /= 0) then
+      if (len_trim(msg) == 0) msg = 'another rank could not allocate its fields'
+      return
+    end if
     call poisson_init(s%ps, s%d, s%cfg%fft_planner == 'measure', ierr)
     call agree(ierr)
     if (ierr /= 0) then
@@ -83,12 +90,6 @@ contains
     if (ierr /= 0) return
     call s%les%init(s%d, s%cfg, ierr, msg)
     if (ierr /= 0) return
-    call allocate_fields(s, ierr, msg)
-    call agree(ierr)
-    if (ierr /= 0) then
-      if (len_trim(msg) == 0) msg = 'another rank could not allocate its fields'
-      return
-    end if
     if (len_trim(s%cfg%restart_file) > 0) then
       call checkpoint_read(trim(s%cfg%restart_file), s%d, rstep, rtime, rdt, &
                            s%u, s%v, s%w, s%p, ierr, msg)

@@ -257,14 +257,17 @@ def nested_model(depth: int, kind: str) -> bytes:
     saved = to_bytes(torch.jit.script(Add()))
     src = zipfile.ZipFile(io.BytesIO(saved))
     out = io.BytesIO()
+    rewritten = 0
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
         for name in src.namelist():
             data = src.read(name)
             if name.endswith(".debug_pkl"):
                 continue
-            if name.endswith("code/__torch__.py"):
+            if "/code/" in name and name.endswith(".py") and b"torch.add(x, 1)" in data:
                 data = data.replace(b"torch.add(x, 1)", nested_expr(depth, kind, "x").encode())
+                rewritten += 1
             dst.writestr(name, data)
+    assert rewritten == 1, "the model's code record was not found in the archive"
     return out.getvalue()
 
 

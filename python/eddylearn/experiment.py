@@ -447,6 +447,9 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     # the user asked for logs
     os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
     os.environ.setdefault("SR_LOG_FILE", "/dev/null")
+    # the experiment's database is one shard: the driver's own connections (retention, reader
+    # registration) are standalone; SmartSim sets the same for every model it launches
+    os.environ["SR_DB_TYPE"] = "Standalone"
     # look for the database's start-up banner every second rather than every two
     os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_INTERVAL", "1")
     os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_TRIALS", "60")

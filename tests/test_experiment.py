@@ -151,6 +151,15 @@ def test_killed_consumer_does_not_stop_the_solver(tmp_path):
     assert leftovers(out) == []
 
 
+def _wait_for_file(path: Path, timeout: float = 180) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if path.exists():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{path} did not appear within {timeout} s")
+
+
 def _wait_for_steps(out: Path, steps: int, timeout: float = 180) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -203,6 +212,7 @@ def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path, sig):
     out = tmp_path / "out"
     p = start_run(cfg, out)
     _wait_for_steps(out, 10)
+    _wait_for_file(out / "analyser" / "progress.json")  # the consumers run: they have outputs to finish
     p.send_signal(sig)
     stdout, stderr = p.communicate(timeout=300)
     assert p.returncode == 128 + sig, stdout[-2000:] + stderr[-3000:]

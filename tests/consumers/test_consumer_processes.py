@@ -151,8 +151,8 @@ def test_stop_flag_value_zero_does_not_stop(client, r, solver_snapshots, run_mod
 
 def test_unset_sr_db_type_means_clustered_as_in_the_client(run_module, tmp_path, server):
     """SR_DB_TYPE unset means Clustered for the consumers as for SmartRedis and the C/Fortran
-    client; against a single server the error says what to set."""
-    p = run_module("analyser", "--out", tmp_path / "a", env_extra={"SR_DB_TYPE": None})
+    client; against a single server the error says what to set (after SR_CONN_TIMEOUT seconds)."""
+    p = run_module("analyser", "--out", tmp_path / "a", env_extra={"SR_DB_TYPE": None, "SR_CONN_TIMEOUT": "5"})
     _, err = p.communicate(timeout=120)
     assert p.returncode == 1
     assert "SR_DB_TYPE is unset, which means Clustered" in err

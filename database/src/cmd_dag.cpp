@@ -129,46 +129,6 @@ struct DagJob final : QueueTask, std::enable_shared_from_this<DagJob> {
 // ---- tensors given and returned inside a DAG (the rules of AI.TENSORSET / AI.TENSORGET) ----
 constexpr size_t kMaxZeroFilled = 512ull * 1024 * 1024;
 
-template <typename T>
-bool put_int(long long v, char *dst) {
-    if (v < static_cast<long long>(std::numeric_limits<T>::min()) ||
-        v > static_cast<long long>(std::numeric_limits<T>::max()))
-        return false;
-    T x = static_cast<T>(v);
-    memcpy(dst, &x, sizeof(T));
-    return true;
-}
-
-bool put_value(RedisModuleString *s, DType t, char *dst) {
-    if (dtype_is_float(t)) {
-        double d;
-        if (RM_StringToDouble(s, &d) != RM_OK || std::isnan(d)) return false;
-        if (t == DType::DOUBLE) {
-            memcpy(dst, &d, 8);
-            return true;
-        }
-        if (std::isfinite(d) && std::fabs(d) > std::numeric_limits<float>::max()) return false;
-        float f = static_cast<float>(d);
-        memcpy(dst, &f, 4);
-        return true;
-    }
-    long long v;
-    if (RM_StringToLongLong(s, &v) != RM_OK) return false;
-    switch (t) {
-        case DType::INT8: return put_int<int8_t>(v, dst);
-        case DType::INT16: return put_int<int16_t>(v, dst);
-        case DType::INT32: return put_int<int32_t>(v, dst);
-        case DType::INT64: return put_int<int64_t>(v, dst);
-        case DType::UINT8: return put_int<uint8_t>(v, dst);
-        case DType::UINT16: return put_int<uint16_t>(v, dst);
-        case DType::BOOL:
-            if (v != 0 && v != 1) return false;
-            *dst = static_cast<char>(v);
-            return true;
-        default: return false;
-    }
-}
-
 // argv[0] = AI.TENSORSET, argv[1] = name. Returns a new tensor or null with *err set.
 Tensor *parse_tensorset(RedisModuleString **argv, int argc, std::string *err) {
     if (argc < 4) {
@@ -237,7 +197,7 @@ Tensor *parse_tensorset(RedisModuleString **argv, int argc, std::string *err) {
         return nullptr;
     }
     for (size_t j = 0; j < count; j++) {
-        if (!put_value(argv[i + 1 + static_cast<int>(j)], dt, t->owned + j * dtype_size(dt))) {
+        if (!parse_value(argv[i + 1 + static_cast<int>(j)], dt, t->owned + j * dtype_size(dt))) {
             tensor_release(t);
             *err = "ERR invalid value";
             return nullptr;

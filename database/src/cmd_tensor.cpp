@@ -10,15 +10,6 @@ namespace eai {
 
 namespace {
 
-// Largest tensor created without data (zero-filled): keeps a typo from exhausting memory.
-constexpr size_t kMaxZeroFilledBytes = 512ull * 1024 * 1024;
-
-// Most elements in an AI.TENSORGET … VALUES reply (2^18 = 262,144). Each element becomes
-// its own reply entry, formatted on the main thread (0.1-0.7 µs and about 24 bytes of output
-// buffer per element: a 2^20-element reply held PING back 0.7 s on a busy 2-core machine), so
-// larger tensors are refused with an error that points to BLOB.
-constexpr size_t kMaxValuesReply = 1u << 18;
-
 // NaN is a value like any other: VALUES accepts "nan" (any case, optional sign) as BLOB
 // accepts its bytes; Redis's own number parser refuses it.
 bool is_nan_word(RedisModuleString *s) {
@@ -40,6 +31,8 @@ bool store_int(long long v, char *dst) {
     memcpy(dst, &x, sizeof(T));
     return true;
 }
+
+}  // namespace
 
 // Parses one VALUES element into dst; false when it is not a valid value of the type.
 bool parse_value(RedisModuleString *s, DType t, char *dst) {
@@ -74,6 +67,17 @@ bool parse_value(RedisModuleString *s, DType t, char *dst) {
         default: return false;
     }
 }
+
+namespace {
+
+// Largest tensor created without data (zero-filled): keeps a typo from exhausting memory.
+constexpr size_t kMaxZeroFilledBytes = 512ull * 1024 * 1024;
+
+// Most elements in an AI.TENSORGET … VALUES reply (2^18 = 262,144). Each element becomes
+// its own reply entry, formatted on the main thread (0.1-0.7 µs and about 24 bytes of output
+// buffer per element: a 2^20-element reply held PING back 0.7 s on a busy 2-core machine), so
+// larger tensors are refused with an error that points to BLOB.
+constexpr size_t kMaxValuesReply = 1u << 18;
 
 // AI.TENSORSET key TYPE d1 … dn [BLOB data | VALUES v1 … vN]
 int TensorSet_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {

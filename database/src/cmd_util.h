@@ -90,4 +90,8 @@ int register_dag_commands(RedisModuleCtx *ctx);
 long long store_loads_running();
 long long store_loads_timed_out();
 
+// Parses one AI.TENSORSET VALUES element of type t into dst (NaN and inf allowed for float
+// types); false when it is not a valid value of the type. Shared by AI.TENSORSET and AI.DAGEXECUTE.
+bool parse_value(RedisModuleString *s, DType t, char *dst);
+
 }  // namespace eai

@@ -17,6 +17,7 @@ import numpy as np
 import psutil
 
 from . import database, launch
+from .stopping import end_processes
 from ._paths import reference_tgv, solver_executable
 from .config import ExperimentConfig, les_model_key, trainer_model_key
 from .io import read_diagnostics, read_reference, write_namelist
@@ -259,23 +260,6 @@ class Monitor:
     def request_stop(self) -> None:
         from .snapshots import request_stop
         request_stop(self.client, self.prefix)
-
-
-def _end_processes(procs, timeout: float = 10.0) -> None:
-    """Terminate the processes still alive, then kill what does not end within timeout."""
-    alive = [p for p in procs if p.is_running()]
-    for p in alive:
-        try:
-            p.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(alive, timeout=timeout)
-    for p in alive:
-        try:
-            log.warning("killing %s (pid %d), which did not stop", p.name(), p.pid)
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
 
 
 class _OwnSessions:
@@ -652,7 +636,7 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
                 exp.stop(db)
         except Exception as exc:
             log.warning("could not stop the database: %s", exc)
-        _end_processes(descendants)
+        end_processes(descendants, grace=10.0)
         sessions.__exit__()
     try:
         report = build_report(cfg, out, entities, exp, outcome, timings, removed)

@@ -82,12 +82,22 @@ def end_tree(pid: int, grace: float = 5.0) -> list[int]:
             os.killpg(pid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
         pass
+    return [p.pid for p in end_processes(procs, grace)]
+
+
+def end_processes(procs, grace: float = 5.0) -> list:
+    """SIGTERM to each of the psutil processes `procs` still running, SIGKILL to those that
+    have not ended `grace` seconds later. Returns the processes that had to be killed."""
+    import psutil
+
+    alive = []
     for p in procs:
         try:
             p.terminate()
+            alive.append(p)
         except psutil.NoSuchProcess:
             pass
-    _, alive = psutil.wait_procs(procs, timeout=grace)
+    _, alive = psutil.wait_procs(alive, timeout=grace)
     for p in alive:
         try:
             log.warning("killing %s (pid %d), which did not stop within %.0f s", p.name(), p.pid, grace)
@@ -95,4 +105,4 @@ def end_tree(pid: int, grace: float = 5.0) -> list[int]:
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(alive, timeout=5)
-    return [p.pid for p in alive]
+    return alive

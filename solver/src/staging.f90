@@ -12,84 +12,16 @@ module el_staging
   use el_types, only: rp, i8, msg_len
   use el_decomp, only: decomp_t
   use el_sgs_samples, only: sgs_sample_count, sgs_samples
+  use eddylearn_client_c, only: ELC_OK, ELC_DOUBLE, ELC_LAYOUT_FORTRAN, ELC_META_DOUBLE, &
+                                ELC_META_INT32, ELC_META_INT64, ELC_POLICY_BLOCK, &
+                                ELC_POLICY_DROP_OLDEST, elc_stager_stats, elc_dataset_create, &
+                                elc_dataset_destroy, elc_dataset_add_tensor, &
+                                elc_dataset_add_meta_scalar, elc_stager_create, &
+                                elc_stager_submit, elc_stager_flush, elc_stager_stats_get, &
+                                elc_stager_destroy, elc_stager_last_error, elc_last_error_copy
   implicit none
   private
   public :: staging_t, staging_init, staging_step, staging_finish, staging_counters
-
-  ! enums of eddylearn_client.h
-  integer(c_int), parameter :: ELC_OK = 0, ELC_DOUBLE = 1, ELC_LAYOUT_FORTRAN = 1
-  integer(c_int), parameter :: ELC_META_DOUBLE = 1, ELC_META_INT32 = 3, ELC_META_INT64 = 4
-  integer(c_int), parameter :: ELC_POLICY_BLOCK = 0, ELC_POLICY_DROP_OLDEST = 1
-
-  type, bind(c) :: elc_stager_stats
-    integer(c_int64_t) :: submitted, sent, bytes, retries, dropped, failed, queued, &
-                          queued_bytes, high_water_bytes, high_water_items
-    real(c_double) :: mean_latency_s, max_latency_s
-  end type elc_stager_stats
-
-  interface
-    integer(c_int) function elc_dataset_create(ds, name) bind(c)
-      import :: c_int, c_ptr, c_char
-      type(c_ptr), intent(out) :: ds
-      character(kind=c_char), intent(in) :: name(*)
-    end function
-    subroutine elc_dataset_destroy(ds) bind(c)
-      import :: c_ptr
-      type(c_ptr), value :: ds
-    end subroutine
-    integer(c_int) function elc_dataset_add_tensor(ds, name, data, dims, ndims, dtype, layout) &
-        bind(c)
-      import :: c_int, c_ptr, c_char, c_size_t
-      type(c_ptr), value :: ds, data
-      character(kind=c_char), intent(in) :: name(*)
-      integer(c_size_t), intent(in) :: dims(*)
-      integer(c_size_t), value :: ndims
-      integer(c_int), value :: dtype, layout
-    end function
-    integer(c_int) function elc_dataset_add_meta_scalar(ds, field, value, mtype) bind(c)
-      import :: c_int, c_ptr, c_char
-      type(c_ptr), value :: ds, value
-      character(kind=c_char), intent(in) :: field(*)
-      integer(c_int), value :: mtype
-    end function
-    integer(c_int) function elc_stager_create(s, max_bytes, policy, address, suffix) bind(c)
-      import :: c_int, c_ptr, c_size_t
-      type(c_ptr), intent(out) :: s
-      integer(c_size_t), value :: max_bytes
-      integer(c_int), value :: policy
-      type(c_ptr), value :: address, suffix
-    end function
-    integer(c_int) function elc_stager_submit(s, ds, list) bind(c)
-      import :: c_int, c_ptr, c_char
-      type(c_ptr), value :: s, ds
-      character(kind=c_char), intent(in) :: list(*)
-    end function
-    integer(c_int) function elc_stager_flush(s, timeout) bind(c)
-      import :: c_int, c_ptr, c_double
-      type(c_ptr), value :: s
-      real(c_double), value :: timeout
-    end function
-    integer(c_int) function elc_stager_stats_get(s, stats) bind(c)
-      import :: c_int, c_ptr, elc_stager_stats
-      type(c_ptr), value :: s
-      type(elc_stager_stats), intent(out) :: stats
-    end function
-    integer(c_int) function elc_stager_destroy(s) bind(c)
-      import :: c_int, c_ptr
-      type(c_ptr), value :: s
-    end function
-    integer(c_size_t) function elc_stager_last_error(s, buf, buflen) bind(c)
-      import :: c_size_t, c_char, c_ptr
-      type(c_ptr), value :: s
-      character(kind=c_char), intent(out) :: buf(*)
-      integer(c_size_t), value :: buflen
-    end function
-    integer(c_size_t) function elc_last_error_copy(buf, buflen) bind(c)
-      import :: c_size_t, c_char
-      character(kind=c_char), intent(out) :: buf(*)
-      integer(c_size_t), value :: buflen
-    end function
-  end interface
 
   type :: staging_t
     logical :: enabled = .false.

@@ -1,24 +1,17 @@
-! eddylearn_stager — asynchronous snapshot staging from Fortran (wraps elc_stager_*).
+! eddylearn_stager — asynchronous snapshot staging from Fortran (wraps elc_stager_*, declared in
+! eddylearn_client_c; stager_stats_type is its elc_stager_stats).
 ! A stager owns a background thread with its own database connection. submit() hands a
 ! dataset_type over (the stager owns and frees it; the Fortran object becomes empty) and
 ! returns at once unless the queue is full and the policy is ELC_POLICY_BLOCK.
 module eddylearn_stager
   use iso_c_binding
-  use eddylearn_client_c
+  use eddylearn_client_c, stager_stats_type => elc_stager_stats
   use eddylearn_dataset
   implicit none
   private
 
   public :: stager_type, stager_stats_type, ELC_POLICY_BLOCK, ELC_POLICY_DROP_OLDEST
   public :: SRNoError, SRTimeoutError, SRDatabaseError, SRParameterError, get_last_error
-
-  !> Counters, the layout of elc_stager_stats.
-  type, bind(c) :: stager_stats_type
-    integer(c_int64_t) :: submitted = 0, sent = 0, bytes = 0, retries = 0, dropped = 0, &
-                          failed = 0, queued = 0, queued_bytes = 0, high_water_bytes = 0, &
-                          high_water_items = 0
-    real(c_double) :: mean_latency_s = 0, max_latency_s = 0
-  end type
 
   type :: stager_type
     type(c_ptr) :: ptr = c_null_ptr
@@ -30,54 +23,6 @@ module eddylearn_stager
     procedure :: background_error => sg_background_error
     procedure :: destroy => sg_destroy
   end type
-
-  interface
-    function elc_stager_create(out, max_bytes, policy, address, suffix) &
-        bind(c, name='elc_stager_create') result(st)
-      import :: c_ptr, c_size_t, c_int
-      type(c_ptr) :: out
-      integer(c_size_t), value :: max_bytes
-      integer(c_int), value :: policy
-      type(c_ptr), value :: address, suffix
-      integer(c_int) :: st
-    end function
-    function elc_stager_submit(s, ds, list) bind(c, name='elc_stager_submit') result(st)
-      import :: c_ptr, c_char, c_int
-      type(c_ptr), value :: s, ds
-      character(kind=c_char), dimension(*), intent(in) :: list
-      integer(c_int) :: st
-    end function
-    function elc_stager_flush(s, timeout) bind(c, name='elc_stager_flush') result(st)
-      import :: c_ptr, c_double, c_int
-      type(c_ptr), value :: s
-      real(c_double), value :: timeout
-      integer(c_int) :: st
-    end function
-    function elc_stager_stats_get(s, stats) bind(c, name='elc_stager_stats_get') result(st)
-      import :: c_ptr, c_int, stager_stats_type
-      type(c_ptr), value :: s
-      type(stager_stats_type) :: stats
-      integer(c_int) :: st
-    end function
-    function elc_stager_destroy(s) bind(c, name='elc_stager_destroy') result(st)
-      import :: c_ptr, c_int
-      type(c_ptr), value :: s
-      integer(c_int) :: st
-    end function
-    function elc_stager_last_error(s, buf, buflen) bind(c, name='elc_stager_last_error') result(n)
-      import :: c_ptr, c_char, c_size_t
-      type(c_ptr), value :: s
-      character(kind=c_char), dimension(*) :: buf
-      integer(c_size_t), value :: buflen
-      integer(c_size_t) :: n
-    end function
-    subroutine elc_f_stager_last_error(s, buf, buflen) bind(c, name='elc_f_stager_last_error')
-      import :: c_ptr, c_char, c_int
-      type(c_ptr), value :: s
-      character(kind=c_char), dimension(*) :: buf
-      integer(c_int), value :: buflen
-    end subroutine
-  end interface
 
 contains
 

@@ -12,6 +12,7 @@ module eddylearn_infer
   implicit none
   private
 
+  public :: ELC_LAYOUT_C, ELC_LAYOUT_FORTRAN, c_str, get_last_error
   public :: ELC_INFER_MAX_NORM, elc_infer_meta, elc_infer_stats
   public :: elc_infer_create, elc_infer_start, elc_infer_finish, elc_infer_stats_get, &
             elc_infer_destroy

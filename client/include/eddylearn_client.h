@@ -107,6 +107,28 @@ elc_status elc_client_create(elc_client **out, int cluster, const char *suffix);
 /* Same, with the address given explicitly instead of SSDB (same syntax as SSDB). */
 elc_status elc_client_create_at(elc_client **out, const char *address, int cluster,
                                 const char *suffix);
+/* Every connection setting in one place. Fields left at their elc_client_options_init values
+ * (NULL, 0; cluster -1) come from the environment (suffixed with suffix when set) or the
+ * defaults, as for elc_client_create. Strings are borrowed (copied by the client). */
+typedef struct elc_client_options {
+    const char *address;        /* NULL: SSDB; same syntax as SSDB */
+    int cluster;                /* 1 cluster, 0 standalone, -1: SR_DB_TYPE (default Clustered) */
+    const char *suffix;         /* NULL, or the suffix of the suffixed variables (SSDB_<suffix>) */
+    int conn_timeout_s;         /* SR_CONN_TIMEOUT: connection attempts go on this long */
+    int conn_interval_ms;       /* SR_CONN_INTERVAL: pause between connection attempts */
+    int cmd_timeout_s;          /* SR_CMD_TIMEOUT: a command is retried this long on I/O errors */
+    int cmd_interval_ms;        /* SR_CMD_INTERVAL: pause between command retries */
+    int socket_timeout_ms;      /* SR_SOCKET_TIMEOUT: one read or write waits this long */
+    int conn_attempts;          /* > 0: this many connection attempts instead of the timeout's */
+    const char *user;           /* NULL: EDDYLEARN_DB_USER */
+    const char *password;       /* NULL: EDDYLEARN_DB_PASSWORD (none: no AUTH) */
+    const char *key_out;        /* NULL: SSKEYOUT, the put prefix */
+    const char *keys_in;        /* NULL: SSKEYIN, comma-separated get prefixes */
+} elc_client_options;
+/* Set every field to "from the environment". */
+void elc_client_options_init(elc_client_options *o);
+/* Create a client with the given options (NULL: all from the environment). */
+elc_status elc_client_create_with(elc_client **out, const elc_client_options *o);
 /* Close all connections and free the client. NULL is allowed. */
 void elc_client_destroy(elc_client *c);
 /* 1 when the client is in cluster mode. */

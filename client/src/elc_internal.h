@@ -72,6 +72,19 @@ char *elc_shard_key(elc_client *c, size_t i, const char *key, const char *suffix
 /* Its length in bytes (a shard prefix may contain NUL bytes: never use strlen on it). */
 size_t elc_shard_key_len(elc_client *c, size_t i, const char *key, const char *suffix);
 
+/* ---- connections (connection.c) ---- */
+/* Index of the node host:port (or unix path), added when new; -1 when out of memory. */
+int elc_node_add(elc_client *c, const char *host, int port, const char *path);
+/* One connection attempt to node i (AUTH included); -1 with *why set on failure. */
+int elc_node_connect(elc_client *c, int i, char *why, size_t wlen);
+void elc_node_close(elc_node *nd);
+struct timeval elc_ms_tv(long ms);
+/* Ask any reachable node for the slot map; 0 on success. */
+int elc_refresh_slots(elc_client *c, char *why, size_t wlen);
+/* One command (one or two arguments) on a context, written with the SIGPIPE-safe writer of
+ * command.c; NULL on I/O error (ctx->errstr says why). */
+redisReply *elc_simple_cmd(redisContext *ctx, const char *a, const char *b);
+
 /* ---- command builder ---- */
 typedef struct elc_cmd {
     int argc, cap;

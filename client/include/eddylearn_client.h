@@ -210,6 +210,83 @@ elc_status elc_run_script(elc_client *c, const char *name, const char *function,
                           const char *const *outputs, size_t n_outputs);
 elc_status elc_delete_script(elc_client *c, const char *name);
 
+/* Copies and renames (SmartRedis semantics). Source names take the get prefix, destination
+ * names the put prefix. A tensor is copied with AI.TENSORGET + AI.TENSORSET (any shards);
+ * rename is copy then delete. ELC_ERR_KEY (tensor) / ELC_ERR_RUNTIME (dataset, list) when the
+ * source does not exist. */
+elc_status elc_copy_tensor(elc_client *c, const char *src, const char *dest);
+elc_status elc_rename_tensor(elc_client *c, const char *src, const char *dest);
+elc_status elc_copy_dataset(elc_client *c, const char *src, const char *dest);
+elc_status elc_rename_dataset(elc_client *c, const char *src, const char *dest);
+/* The destination list is replaced by the source's entries; src == dest does nothing. */
+elc_status elc_copy_list(elc_client *c, const char *src, const char *dest);
+elc_status elc_rename_list(elc_client *c, const char *src, const char *dest);
+/* Poll the list length with a comparison: cmp 0: ==, 1: >=, -1: <=. */
+elc_status elc_poll_list_length_cmp(elc_client *c, const char *list, long long length, int cmp,
+                                    int poll_ms, int num_tries, bool *reached);
+/* Datasets listed at indices start..end (inclusive; negative from the end, LRANGE's rules) of an
+ * aggregation list. *out is a new array of *n new datasets; the caller destroys each with
+ * elc_dataset_destroy and the array with elc_free. An empty or missing list gives *n = 0. */
+elc_status elc_get_dataset_list_range(elc_client *c, const char *list, long long start,
+                                      long long end, elc_dataset ***out, size_t *n);
+
+/* Models and scripts stored by name: the blob / source as stored (AI.MODELGET BLOB,
+ * AI.SCRIPTGET SOURCE). *data is a new allocation the caller frees with elc_free. */
+elc_status elc_get_model(elc_client *c, const char *name, char **data, size_t *len);
+elc_status elc_get_script(elc_client *c, const char *name, char **data, size_t *len);
+/* elc_set_model with the INPUTS/OUTPUTS node names of TF models (n_inputs/n_outputs may be 0). */
+elc_status elc_set_model_io(elc_client *c, const char *name, const void *blob, size_t blob_len,
+                            const char *backend, const char *device, int batch_size,
+                            int min_batch_size, int min_batch_timeout, const char *tag,
+                            const char *const *inputs, size_t n_inputs,
+                            const char *const *outputs, size_t n_outputs);
+/* Multi-GPU variants (SmartRedis's key scheme): one copy per GPU i, for i from first_gpu up to
+ * num_gpus - 1, under "<name>.GPU:<i>" on device GPU:<i>, plus one under <name> on device GPU
+ * (what get_model / get_script find). The run variants use GPU first_gpu + offset mod num_gpus.
+ * On a database without GPUs the stores fail with the database's error. */
+elc_status elc_set_model_multigpu(elc_client *c, const char *name, const void *blob,
+                                  size_t blob_len, const char *backend, int first_gpu,
+                                  int num_gpus, int batch_size, int min_batch_size,
+                                  int min_batch_timeout, const char *tag,
+                                  const char *const *inputs, size_t n_inputs,
+                                  const char *const *outputs, size_t n_outputs);
+elc_status elc_set_script_multigpu(elc_client *c, const char *name, const char *source,
+                                   size_t source_len, int first_gpu, int num_gpus);
+elc_status elc_run_model_multigpu(elc_client *c, const char *name, const char *const *inputs,
+                                  size_t n_inputs, const char *const *outputs, size_t n_outputs,
+                                  int offset, int first_gpu, int num_gpus);
+elc_status elc_run_script_multigpu(elc_client *c, const char *name, const char *function,
+                                   const char *const *inputs, size_t n_inputs,
+                                   const char *const *outputs, size_t n_outputs, int offset,
+                                   int first_gpu, int num_gpus);
+elc_status elc_delete_model_multigpu(elc_client *c, const char *name, int first_gpu,
+                                     int num_gpus);
+elc_status elc_delete_script_multigpu(elc_client *c, const char *name, int first_gpu,
+                                      int num_gpus);
+/* AI.CONFIG MODEL_CHUNK_SIZE on every shard. */
+elc_status elc_set_model_chunk_size(elc_client *c, long long chunk_size);
+
+/* Server administration, sent to the database node at address ("host:port" as in SSDB or as
+ * the cluster lists it; ELC_ERR_RUNTIME when the client has no such node). String results are
+ * new allocations freed with elc_free; string arrays (key, value, key, value, ...) are freed
+ * with elc_free_strings. */
+elc_status elc_flush_db(elc_client *c, const char *address);
+elc_status elc_save(elc_client *c, const char *address);
+elc_status elc_config_set(elc_client *c, const char *address, const char *param,
+                          const char *value);
+elc_status elc_config_get(elc_client *c, const char *address, const char *expression,
+                          char ***pairs, size_t *n_pairs);
+/* INFO everything / CLUSTER INFO, as the text the server returns. */
+elc_status elc_db_node_info(elc_client *c, const char *address, char **text);
+elc_status elc_db_cluster_info(elc_client *c, const char *address, char **text);
+/* AI.INFO for a model or script key (the shard prefix of that node is added in a cluster). */
+elc_status elc_ai_info(elc_client *c, const char *address, const char *key, bool reset_stat,
+                       char ***pairs, size_t *n_pairs);
+void elc_free_strings(char **strings, size_t n);
+/* Addresses ("host:port" or "unix://path") of the database nodes the client knows; the caller
+ * frees with elc_free_strings. */
+elc_status elc_node_addresses(elc_client *c, char ***addresses, size_t *n);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Datasets (in memory)                                                                      */
 /* ---------------------------------------------------------------------------------------- */

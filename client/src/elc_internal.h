@@ -141,6 +141,10 @@ elc_status elc_parse_tensor_reply(redisReply *r, const char *key, elc_dtype *dty
                                   size_t **dims, size_t *ndims, const char **blob,
                                   size_t *blob_len);
 
+/* Copy the tensor at raw key src to raw key dst (any shards). */
+elc_status elc_copy_tensor_key(elc_client *c, const char *src, size_t slen, const char *dst,
+                               size_t dlen);
+
 /* ---- datasets ---- */
 /* Append the put_dataset commands for ds (routed to its slot) to cmds starting at *n. */
 elc_status elc_dataset_put_cmds(elc_client *c, const elc_dataset *ds, elc_cmd *cmds, size_t *n,

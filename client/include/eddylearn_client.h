@@ -332,6 +332,11 @@ elc_status elc_dataset_get_meta_string(const elc_dataset *ds, const char *field,
 /* Type of a metadata field (ELC_META_INVALID, with ELC_ERR_KEY, when absent). */
 elc_status elc_dataset_get_meta_type(const elc_dataset *ds, const char *field,
                                      elc_meta_type *type);
+/* Number of metadata fields and the i-th field name (owned by the dataset). */
+size_t elc_dataset_num_meta(const elc_dataset *ds);
+const char *elc_dataset_meta_name(const elc_dataset *ds, size_t i);
+/* Deep copy of src named name (NULL: src's name); caller destroys *out. */
+elc_status elc_dataset_copy(const elc_dataset *src, const char *name, elc_dataset **out);
 /* Total bytes of tensor data held (what the stager counts against its memory limit). */
 size_t elc_dataset_nbytes(const elc_dataset *ds);
 

@@ -920,3 +920,61 @@ elc_status elc_get_dataset_list_range(elc_client *c, const char *list, long long
     *n = k;
     return ELC_OK;
 }
+
+/* introspection and copies ----------------------------------------------------------------- */
+
+size_t elc_dataset_num_meta(const elc_dataset *ds) { return ds ? ds->nm : 0; }
+
+const char *elc_dataset_meta_name(const elc_dataset *ds, size_t i)
+{
+    return (ds && i < ds->nm) ? ds->m[i].name : NULL;
+}
+
+elc_status elc_dataset_copy(const elc_dataset *src, const char *name, elc_dataset **out)
+{
+    elc_err_clear();
+    if (!out) return elc_err(ELC_ERR_PARAMETER, "out is NULL");
+    *out = NULL;
+    if (!src) return elc_err(ELC_ERR_PARAMETER, "dataset is NULL");
+    elc_dataset *ds;
+    elc_status st = elc_dataset_create(&ds, name ? name : src->name);
+    if (st) return st;
+    for (size_t i = 0; i < src->nt && !st; i++) {
+        const ds_tensor *t = &src->t[i];
+        void *d = malloc(t->nbytes ? t->nbytes : 1);
+        if (!d) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); break; }
+        memcpy(d, t->data, t->nbytes);
+        st = add_tensor_owned(ds, t->name, d, t->nbytes, t->dims, t->ndims, t->dtype, t->colmajor);
+    }
+    if (!st && src->nm) {
+        ds->m = calloc(src->nm, sizeof *ds->m);
+        if (!ds->m) st = elc_err(ELC_ERR_NOMEM, "out of memory");
+        else ds->capm = src->nm;
+    }
+    for (size_t i = 0; i < src->nm && !st; i++) {
+        const ds_meta *a = &src->m[i];
+        ds_meta *b = &ds->m[i];
+        b->type = a->type;
+        b->len = b->cap = a->len;
+        b->count = a->count;
+        b->name = strdup(a->name);
+        b->buf = malloc(a->len ? a->len : 1);
+        if (a->soff) {
+            b->soff = malloc(a->count * sizeof *b->soff + 1);
+            b->slen = malloc(a->count * sizeof *b->slen + 1);
+        }
+        ds->nm++;
+        if (!b->name || !b->buf || (a->soff && (!b->soff || !b->slen))) {
+            st = elc_err(ELC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        memcpy(b->buf, a->buf, a->len);
+        if (a->soff) {
+            memcpy(b->soff, a->soff, a->count * sizeof *b->soff);
+            memcpy(b->slen, a->slen, a->count * sizeof *b->slen);
+        }
+    }
+    if (st) { elc_dataset_destroy(ds); return st; }
+    *out = ds;
+    return ELC_OK;
+}

@@ -335,6 +335,10 @@ elc_status elc_dataset_get_meta_type(const elc_dataset *ds, const char *field,
 /* Number of metadata fields and the i-th field name (owned by the dataset). */
 size_t elc_dataset_num_meta(const elc_dataset *ds);
 const char *elc_dataset_meta_name(const elc_dataset *ds, size_t i);
+/* Rename a dataset in memory (its key is formed from the name when it is sent). */
+elc_status elc_dataset_set_name(elc_dataset *ds, const char *name);
+/* Remove a metadata field; ELC_ERR_KEY when there is none of that name. */
+elc_status elc_dataset_clear_field(elc_dataset *ds, const char *field);
 /* Deep copy of src named name (NULL: src's name); caller destroys *out. */
 elc_status elc_dataset_copy(const elc_dataset *src, const char *name, elc_dataset **out);
 /* Total bytes of tensor data held (what the stager counts against its memory limit). */

@@ -978,3 +978,28 @@ elc_status elc_dataset_copy(const elc_dataset *src, const char *name, elc_datase
     *out = ds;
     return ELC_OK;
 }
+
+elc_status elc_dataset_set_name(elc_dataset *ds, const char *name)
+{
+    elc_err_clear();
+    if (!ds || !name || !*name) return elc_err(ELC_ERR_PARAMETER, "Name must be non-zero length");
+    char *n = strdup(name);
+    if (!n) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    free(ds->name);
+    ds->name = n;
+    return ELC_OK;
+}
+
+elc_status elc_dataset_clear_field(elc_dataset *ds, const char *field)
+{
+    elc_err_clear();
+    if (!ds || !field) return elc_err(ELC_ERR_PARAMETER, "dataset or field is NULL");
+    for (size_t i = 0; i < ds->nm; i++)
+        if (strcmp(ds->m[i].name, field) == 0) {
+            free_meta(&ds->m[i]);
+            memmove(&ds->m[i], &ds->m[i + 1], (ds->nm - i - 1) * sizeof *ds->m);
+            ds->nm--;
+            return ELC_OK;
+        }
+    return elc_err(ELC_ERR_KEY, "The field %s does not exist in the dataset %s", field, ds->name);
+}

@@ -616,6 +616,11 @@ elc_status elc_run_model_multigpu(elc_client *c, const char *name, const char *c
     char *n = gpu_name(name, gpu_of(offset, first_gpu, num_gpus), dev, sizeof dev);
     if (!n) return elc_err(ELC_ERR_NOMEM, "out of memory");
     st = elc_run_model(c, n, inputs, n_inputs, outputs, n_outputs);
+    if (st) {
+        char saved[1024];
+        snprintf(saved, sizeof saved, "%s", elc_last_error());
+        elc_err(st, "An error occurred while executing the %s %s on %s: %s", "model", n, dev, saved);
+    }
     free(n);
     return st;
 }
@@ -632,6 +637,11 @@ elc_status elc_run_script_multigpu(elc_client *c, const char *name, const char *
     char *n = gpu_name(name, gpu_of(offset, first_gpu, num_gpus), dev, sizeof dev);
     if (!n) return elc_err(ELC_ERR_NOMEM, "out of memory");
     st = elc_run_script(c, n, function, inputs, n_inputs, outputs, n_outputs);
+    if (st) {
+        char saved[1024];
+        snprintf(saved, sizeof saved, "%s", elc_last_error());
+        elc_err(st, "An error occurred while executing the %s %s on %s: %s", "script", n, dev, saved);
+    }
     free(n);
     return st;
 }

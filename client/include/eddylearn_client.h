@@ -107,6 +107,28 @@ elc_status elc_client_create(elc_client **out, int cluster, const char *suffix);
 /* Same, with the address given explicitly instead of SSDB (same syntax as SSDB). */
 elc_status elc_client_create_at(elc_client **out, const char *address, int cluster,
                                 const char *suffix);
+/* Every connection setting in one place. Fields left at their elc_client_options_init values
+ * (NULL, 0; cluster -1) come from the environment (suffixed with suffix when set) or the
+ * defaults, as for elc_client_create. Strings are borrowed (copied by the client). */
+typedef struct elc_client_options {
+    const char *address;        /* NULL: SSDB; same syntax as SSDB */
+    int cluster;                /* 1 cluster, 0 standalone, -1: SR_DB_TYPE (default Clustered) */
+    const char *suffix;         /* NULL, or the suffix of the suffixed variables (SSDB_<suffix>) */
+    int conn_timeout_s;         /* SR_CONN_TIMEOUT: connection attempts go on this long */
+    int conn_interval_ms;       /* SR_CONN_INTERVAL: pause between connection attempts */
+    int cmd_timeout_s;          /* SR_CMD_TIMEOUT: a command is retried this long on I/O errors */
+    int cmd_interval_ms;        /* SR_CMD_INTERVAL: pause between command retries */
+    int socket_timeout_ms;      /* SR_SOCKET_TIMEOUT: one read or write waits this long */
+    int conn_attempts;          /* > 0: this many connection attempts instead of the timeout's */
+    const char *user;           /* NULL: EDDYLEARN_DB_USER */
+    const char *password;       /* NULL: EDDYLEARN_DB_PASSWORD (none: no AUTH) */
+    const char *key_out;        /* NULL: SSKEYOUT, the put prefix */
+    const char *keys_in;        /* NULL: SSKEYIN, comma-separated get prefixes */
+} elc_client_options;
+/* Set every field to "from the environment". */
+void elc_client_options_init(elc_client_options *o);
+/* Create a client with the given options (NULL: all from the environment). */
+elc_status elc_client_create_with(elc_client **out, const elc_client_options *o);
 /* Close all connections and free the client. NULL is allowed. */
 void elc_client_destroy(elc_client *c);
 /* 1 when the client is in cluster mode. */
@@ -188,6 +210,83 @@ elc_status elc_run_script(elc_client *c, const char *name, const char *function,
                           const char *const *outputs, size_t n_outputs);
 elc_status elc_delete_script(elc_client *c, const char *name);
 
+/* Copies and renames (SmartRedis semantics). Source names take the get prefix, destination
+ * names the put prefix. A tensor is copied with AI.TENSORGET + AI.TENSORSET (any shards);
+ * rename is copy then delete. ELC_ERR_KEY (tensor) / ELC_ERR_RUNTIME (dataset, list) when the
+ * source does not exist. */
+elc_status elc_copy_tensor(elc_client *c, const char *src, const char *dest);
+elc_status elc_rename_tensor(elc_client *c, const char *src, const char *dest);
+elc_status elc_copy_dataset(elc_client *c, const char *src, const char *dest);
+elc_status elc_rename_dataset(elc_client *c, const char *src, const char *dest);
+/* The destination list is replaced by the source's entries; src == dest does nothing. */
+elc_status elc_copy_list(elc_client *c, const char *src, const char *dest);
+elc_status elc_rename_list(elc_client *c, const char *src, const char *dest);
+/* Poll the list length with a comparison: cmp 0: ==, 1: >=, -1: <=. */
+elc_status elc_poll_list_length_cmp(elc_client *c, const char *list, long long length, int cmp,
+                                    int poll_ms, int num_tries, bool *reached);
+/* Datasets listed at indices start..end (inclusive; negative from the end, LRANGE's rules) of an
+ * aggregation list. *out is a new array of *n new datasets; the caller destroys each with
+ * elc_dataset_destroy and the array with elc_free. An empty or missing list gives *n = 0. */
+elc_status elc_get_dataset_list_range(elc_client *c, const char *list, long long start,
+                                      long long end, elc_dataset ***out, size_t *n);
+
+/* Models and scripts stored by name: the blob / source as stored (AI.MODELGET BLOB,
+ * AI.SCRIPTGET SOURCE). *data is a new allocation the caller frees with elc_free. */
+elc_status elc_get_model(elc_client *c, const char *name, char **data, size_t *len);
+elc_status elc_get_script(elc_client *c, const char *name, char **data, size_t *len);
+/* elc_set_model with the INPUTS/OUTPUTS node names of TF models (n_inputs/n_outputs may be 0). */
+elc_status elc_set_model_io(elc_client *c, const char *name, const void *blob, size_t blob_len,
+                            const char *backend, const char *device, int batch_size,
+                            int min_batch_size, int min_batch_timeout, const char *tag,
+                            const char *const *inputs, size_t n_inputs,
+                            const char *const *outputs, size_t n_outputs);
+/* Multi-GPU variants (SmartRedis's key scheme): one copy per GPU i, for i from first_gpu up to
+ * num_gpus - 1, under "<name>.GPU:<i>" on device GPU:<i>, plus one under <name> on device GPU
+ * (what get_model / get_script find). The run variants use GPU first_gpu + offset mod num_gpus.
+ * On a database without GPUs the stores fail with the database's error. */
+elc_status elc_set_model_multigpu(elc_client *c, const char *name, const void *blob,
+                                  size_t blob_len, const char *backend, int first_gpu,
+                                  int num_gpus, int batch_size, int min_batch_size,
+                                  int min_batch_timeout, const char *tag,
+                                  const char *const *inputs, size_t n_inputs,
+                                  const char *const *outputs, size_t n_outputs);
+elc_status elc_set_script_multigpu(elc_client *c, const char *name, const char *source,
+                                   size_t source_len, int first_gpu, int num_gpus);
+elc_status elc_run_model_multigpu(elc_client *c, const char *name, const char *const *inputs,
+                                  size_t n_inputs, const char *const *outputs, size_t n_outputs,
+                                  int offset, int first_gpu, int num_gpus);
+elc_status elc_run_script_multigpu(elc_client *c, const char *name, const char *function,
+                                   const char *const *inputs, size_t n_inputs,
+                                   const char *const *outputs, size_t n_outputs, int offset,
+                                   int first_gpu, int num_gpus);
+elc_status elc_delete_model_multigpu(elc_client *c, const char *name, int first_gpu,
+                                     int num_gpus);
+elc_status elc_delete_script_multigpu(elc_client *c, const char *name, int first_gpu,
+                                      int num_gpus);
+/* AI.CONFIG MODEL_CHUNK_SIZE on every shard. */
+elc_status elc_set_model_chunk_size(elc_client *c, long long chunk_size);
+
+/* Server administration, sent to the database node at address ("host:port" as in SSDB or as
+ * the cluster lists it; ELC_ERR_RUNTIME when the client has no such node). String results are
+ * new allocations freed with elc_free; string arrays (key, value, key, value, ...) are freed
+ * with elc_free_strings. */
+elc_status elc_flush_db(elc_client *c, const char *address);
+elc_status elc_save(elc_client *c, const char *address);
+elc_status elc_config_set(elc_client *c, const char *address, const char *param,
+                          const char *value);
+elc_status elc_config_get(elc_client *c, const char *address, const char *expression,
+                          char ***pairs, size_t *n_pairs);
+/* INFO everything / CLUSTER INFO, as the text the server returns. */
+elc_status elc_db_node_info(elc_client *c, const char *address, char **text);
+elc_status elc_db_cluster_info(elc_client *c, const char *address, char **text);
+/* AI.INFO for a model or script key (the shard prefix of that node is added in a cluster). */
+elc_status elc_ai_info(elc_client *c, const char *address, const char *key, bool reset_stat,
+                       char ***pairs, size_t *n_pairs);
+void elc_free_strings(char **strings, size_t n);
+/* Addresses ("host:port" or "unix://path") of the database nodes the client knows; the caller
+ * frees with elc_free_strings. */
+elc_status elc_node_addresses(elc_client *c, char ***addresses, size_t *n);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Datasets (in memory)                                                                      */
 /* ---------------------------------------------------------------------------------------- */
@@ -233,6 +332,15 @@ elc_status elc_dataset_get_meta_string(const elc_dataset *ds, const char *field,
 /* Type of a metadata field (ELC_META_INVALID, with ELC_ERR_KEY, when absent). */
 elc_status elc_dataset_get_meta_type(const elc_dataset *ds, const char *field,
                                      elc_meta_type *type);
+/* Number of metadata fields and the i-th field name (owned by the dataset). */
+size_t elc_dataset_num_meta(const elc_dataset *ds);
+const char *elc_dataset_meta_name(const elc_dataset *ds, size_t i);
+/* Rename a dataset in memory (its key is formed from the name when it is sent). */
+elc_status elc_dataset_set_name(elc_dataset *ds, const char *name);
+/* Remove a metadata field; ELC_ERR_KEY when there is none of that name. */
+elc_status elc_dataset_clear_field(elc_dataset *ds, const char *field);
+/* Deep copy of src named name (NULL: src's name); caller destroys *out. */
+elc_status elc_dataset_copy(const elc_dataset *src, const char *name, elc_dataset **out);
 /* Total bytes of tensor data held (what the stager counts against its memory limit). */
 size_t elc_dataset_nbytes(const elc_dataset *ds);
 

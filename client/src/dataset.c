@@ -595,13 +595,12 @@ static elc_status hgetall(elc_client *c, const char *name, const char *meta, int
     return ELC_OK;
 }
 
-elc_status elc_get_dataset(elc_client *c, const char *name, elc_dataset **out)
+/* The dataset named name stored under base key bkey (borrowed). */
+static elc_status get_dataset_at(elc_client *c, const char *name, const char *bkey,
+                                 elc_dataset **out)
 {
-    elc_err_clear();
-    if (!out) return elc_err(ELC_ERR_PARAMETER, "out is NULL");
     *out = NULL;
-    if (!c || !name || !*name) return elc_err(ELC_ERR_PARAMETER, "The dataset name must not be empty");
-    char *b = elc_key_dataset(c, name, 0);
+    char *b = strdup(bkey);
     char *meta = b ? elc_strcat3(b, ".meta", "") : NULL;
     redisReply *r = NULL, **rep = NULL;
     elc_cmd *cmds = NULL;
@@ -668,6 +667,19 @@ out:
     free(b);
     if (st) elc_dataset_destroy(ds);
     else *out = ds;
+    return st;
+}
+
+elc_status elc_get_dataset(elc_client *c, const char *name, elc_dataset **out)
+{
+    elc_err_clear();
+    if (!out) return elc_err(ELC_ERR_PARAMETER, "out is NULL");
+    *out = NULL;
+    if (!c || !name || !*name) return elc_err(ELC_ERR_PARAMETER, "The dataset name must not be empty");
+    char *b = elc_key_dataset(c, name, 0);
+    if (!b) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    elc_status st = get_dataset_at(c, name, b, out);
+    free(b);
     return st;
 }
 
@@ -740,4 +752,254 @@ elc_status elc_poll_dataset(elc_client *c, const char *name, int poll_ms, int nu
                             bool *exists)
 {
     return elc_poll_exists(c, elc_dataset_exists, name, poll_ms, num_tries, exists);
+}
+
+/* copies, renames and list ranges ---------------------------------------------------------- */
+
+elc_status elc_copy_dataset(elc_client *c, const char *src, const char *dest)
+{
+    elc_err_clear();
+    if (!c || !src || !*src || !dest || !*dest)
+        return elc_err(ELC_ERR_PARAMETER, "The source and destination dataset names must not be empty");
+    elc_dataset *ds;
+    elc_status st = elc_get_dataset(c, src, &ds);
+    if (st) return st;
+    char *nn = strdup(dest);
+    if (!nn) { elc_dataset_destroy(ds); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+    free(ds->name);
+    ds->name = nn;
+    st = elc_put_dataset(c, ds);
+    elc_dataset_destroy(ds);
+    return st;
+}
+
+elc_status elc_rename_dataset(elc_client *c, const char *src, const char *dest)
+{
+    elc_status st = elc_copy_dataset(c, src, dest);
+    if (st) return st;
+    char *a = elc_key_dataset(c, src, 0), *b = elc_key_dataset(c, dest, 1);
+    if (!a || !b) st = elc_err(ELC_ERR_NOMEM, "out of memory");
+    else if (strcmp(a, b) != 0) st = elc_delete_dataset(c, src);
+    free(a);
+    free(b);
+    return st;
+}
+
+/* LRANGE key start end; *r (an array of strings) caller frees. */
+static elc_status lrange(elc_client *c, const char *key, long long start, long long end,
+                         redisReply **r)
+{
+    elc_cmd cmd;
+    elc_cmd_init(&cmd);
+    elc_cmd_str(&cmd, "LRANGE");
+    elc_cmd_str(&cmd, key);
+    elc_cmd_route(&cmd, 1);
+    elc_cmd_fmt(&cmd, "%lld", start);
+    elc_cmd_fmt(&cmd, "%lld", end);
+    elc_status st = elc_exec1(c, &cmd, r);
+    elc_cmd_free(&cmd);
+    if (st) return st;
+    if ((*r)->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(*r);
+        *r = NULL;
+        return elc_err(ELC_ERR_RUNTIME, "An unexpected type was returned for the aggregation list %s.", key);
+    }
+    for (size_t i = 0; i < (*r)->elements; i++) {
+        redisReply *e = (*r)->element[i];
+        if (e->type != REDIS_REPLY_STRING || e->len == 0) {
+            freeReplyObject(*r);
+            *r = NULL;
+            return elc_err(ELC_ERR_RUNTIME, "Element %zu of the aggregation list %s is not a dataset key.", i, key);
+        }
+    }
+    return ELC_OK;
+}
+
+elc_status elc_copy_list(elc_client *c, const char *src, const char *dest)
+{
+    elc_err_clear();
+    if (!c || !src || !*src || !dest || !*dest)
+        return elc_err(ELC_ERR_PARAMETER, "The src_name and dest_name parameters cannot be empty strings.");
+    if (strcmp(src, dest) == 0) return ELC_OK;
+    char *sk = elc_key_list(c, src, 0), *dk = elc_key_list(c, dest, 1);
+    redisReply *r = NULL;
+    elc_status st = (!sk || !dk) ? elc_err(ELC_ERR_NOMEM, "out of memory") : lrange(c, sk, 0, -1, &r);
+    if (!st && r->elements == 0) st = elc_err(ELC_ERR_RUNTIME, "The source aggregation list does not exist.");
+    if (!st) {
+        elc_cmd cmds[2];
+        elc_cmd_init(&cmds[0]);
+        elc_cmd_str(&cmds[0], "DEL");
+        elc_cmd_str(&cmds[0], dk);
+        elc_cmd_route(&cmds[0], 1);
+        elc_cmd_init(&cmds[1]);
+        elc_cmd_str(&cmds[1], "RPUSH");
+        elc_cmd_str(&cmds[1], dk);
+        elc_cmd_route(&cmds[1], 1);
+        for (size_t i = 0; i < r->elements; i++)
+            elc_cmd_arg(&cmds[1], r->element[i]->str, r->element[i]->len);
+        redisReply *rep[2];
+        st = elc_exec(c, cmds, 2, rep);
+        if (!st) {
+            st = check_pipeline(rep, 2);
+            elc_free_replies(rep, 2);
+        }
+        elc_cmd_free(&cmds[0]);
+        elc_cmd_free(&cmds[1]);
+    }
+    if (r) freeReplyObject(r);
+    free(sk);
+    free(dk);
+    return st;
+}
+
+elc_status elc_rename_list(elc_client *c, const char *src, const char *dest)
+{
+    elc_err_clear();
+    if (!c || !src || !*src || !dest || !*dest)
+        return elc_err(ELC_ERR_PARAMETER, "The src_name and dest_name parameters cannot be empty strings.");
+    if (strcmp(src, dest) == 0) return ELC_OK;
+    elc_status st = elc_copy_list(c, src, dest);
+    return st ? st : elc_delete_list(c, src);
+}
+
+elc_status elc_poll_list_length_cmp(elc_client *c, const char *list, long long length, int cmp,
+                                    int poll_ms, int num_tries, bool *reached)
+{
+    elc_err_clear();
+    if (!reached) return elc_err(ELC_ERR_PARAMETER, "reached is NULL");
+    *reached = false;
+    if (length < 0) return elc_err(ELC_ERR_PARAMETER, "A positive value for list_length must be provided.");
+    if (num_tries < 1) num_tries = 1;
+    for (int i = 0; i < num_tries; i++) {
+        long long n = 0;
+        elc_status st = elc_get_list_length(c, list, &n);
+        if (st) return st;
+        if ((cmp == 0 && n == length) || (cmp > 0 && n >= length) || (cmp < 0 && n <= length)) {
+            *reached = true;
+            return ELC_OK;
+        }
+        if (i + 1 < num_tries) elc_sleep_ms(poll_ms);
+    }
+    return ELC_OK;
+}
+
+elc_status elc_get_dataset_list_range(elc_client *c, const char *list, long long start,
+                                      long long end, elc_dataset ***out, size_t *n)
+{
+    elc_err_clear();
+    if (!out || !n) return elc_err(ELC_ERR_PARAMETER, "out or n is NULL");
+    *out = NULL;
+    *n = 0;
+    if (!c || !list || !*list) return elc_err(ELC_ERR_PARAMETER, "The list name must have length greater than zero");
+    char *lk = elc_key_list(c, list, 0);
+    if (!lk) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    redisReply *r = NULL;
+    elc_status st = lrange(c, lk, start, end, &r);
+    free(lk);
+    if (st) return st;
+    elc_dataset **v = calloc(r->elements ? r->elements : 1, sizeof *v);
+    if (!v) { freeReplyObject(r); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+    size_t k = 0;
+    for (; k < r->elements; k++) {
+        const char *e = r->element[k]->str;
+        /* an entry is the dataset's base key: <prefix>{<name>} */
+        const char *lb = strchr(e, '{'), *rb = strrchr(e, '}');
+        char *name = (lb && rb && rb > lb) ? strndup(lb + 1, (size_t)(rb - lb - 1)) : strdup(e);
+        if (!name) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); break; }
+        st = get_dataset_at(c, name, e, &v[k]);
+        free(name);
+        if (st) break;
+    }
+    freeReplyObject(r);
+    if (st) {
+        for (size_t i = 0; i < k; i++) elc_dataset_destroy(v[i]);
+        free(v);
+        return st;
+    }
+    *out = v;
+    *n = k;
+    return ELC_OK;
+}
+
+/* introspection and copies ----------------------------------------------------------------- */
+
+size_t elc_dataset_num_meta(const elc_dataset *ds) { return ds ? ds->nm : 0; }
+
+const char *elc_dataset_meta_name(const elc_dataset *ds, size_t i)
+{
+    return (ds && i < ds->nm) ? ds->m[i].name : NULL;
+}
+
+elc_status elc_dataset_copy(const elc_dataset *src, const char *name, elc_dataset **out)
+{
+    elc_err_clear();
+    if (!out) return elc_err(ELC_ERR_PARAMETER, "out is NULL");
+    *out = NULL;
+    if (!src) return elc_err(ELC_ERR_PARAMETER, "dataset is NULL");
+    elc_dataset *ds;
+    elc_status st = elc_dataset_create(&ds, name ? name : src->name);
+    if (st) return st;
+    for (size_t i = 0; i < src->nt && !st; i++) {
+        const ds_tensor *t = &src->t[i];
+        void *d = malloc(t->nbytes ? t->nbytes : 1);
+        if (!d) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); break; }
+        memcpy(d, t->data, t->nbytes);
+        st = add_tensor_owned(ds, t->name, d, t->nbytes, t->dims, t->ndims, t->dtype, t->colmajor);
+    }
+    if (!st && src->nm) {
+        ds->m = calloc(src->nm, sizeof *ds->m);
+        if (!ds->m) st = elc_err(ELC_ERR_NOMEM, "out of memory");
+        else ds->capm = src->nm;
+    }
+    for (size_t i = 0; i < src->nm && !st; i++) {
+        const ds_meta *a = &src->m[i];
+        ds_meta *b = &ds->m[i];
+        b->type = a->type;
+        b->len = b->cap = a->len;
+        b->count = a->count;
+        b->name = strdup(a->name);
+        b->buf = malloc(a->len ? a->len : 1);
+        if (a->soff) {
+            b->soff = malloc(a->count * sizeof *b->soff + 1);
+            b->slen = malloc(a->count * sizeof *b->slen + 1);
+        }
+        ds->nm++;
+        if (!b->name || !b->buf || (a->soff && (!b->soff || !b->slen))) {
+            st = elc_err(ELC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        memcpy(b->buf, a->buf, a->len);
+        if (a->soff) {
+            memcpy(b->soff, a->soff, a->count * sizeof *b->soff);
+            memcpy(b->slen, a->slen, a->count * sizeof *b->slen);
+        }
+    }
+    if (st) { elc_dataset_destroy(ds); return st; }
+    *out = ds;
+    return ELC_OK;
+}
+
+elc_status elc_dataset_set_name(elc_dataset *ds, const char *name)
+{
+    elc_err_clear();
+    if (!ds || !name || !*name) return elc_err(ELC_ERR_PARAMETER, "Name must be non-zero length");
+    char *n = strdup(name);
+    if (!n) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    free(ds->name);
+    ds->name = n;
+    return ELC_OK;
+}
+
+elc_status elc_dataset_clear_field(elc_dataset *ds, const char *field)
+{
+    elc_err_clear();
+    if (!ds || !field) return elc_err(ELC_ERR_PARAMETER, "dataset or field is NULL");
+    for (size_t i = 0; i < ds->nm; i++)
+        if (strcmp(ds->m[i].name, field) == 0) {
+            free_meta(&ds->m[i]);
+            memmove(&ds->m[i], &ds->m[i + 1], (ds->nm - i - 1) * sizeof *ds->m);
+            ds->nm--;
+            return ELC_OK;
+        }
+    return elc_err(ELC_ERR_KEY, "The field %s does not exist in the dataset %s", field, ds->name);
 }

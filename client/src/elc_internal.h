@@ -72,6 +72,19 @@ char *elc_shard_key(elc_client *c, size_t i, const char *key, const char *suffix
 /* Its length in bytes (a shard prefix may contain NUL bytes: never use strlen on it). */
 size_t elc_shard_key_len(elc_client *c, size_t i, const char *key, const char *suffix);
 
+/* ---- connections (connection.c) ---- */
+/* Index of the node host:port (or unix path), added when new; -1 when out of memory. */
+int elc_node_add(elc_client *c, const char *host, int port, const char *path);
+/* One connection attempt to node i (AUTH included); -1 with *why set on failure. */
+int elc_node_connect(elc_client *c, int i, char *why, size_t wlen);
+void elc_node_close(elc_node *nd);
+struct timeval elc_ms_tv(long ms);
+/* Ask any reachable node for the slot map; 0 on success. */
+int elc_refresh_slots(elc_client *c, char *why, size_t wlen);
+/* One command (one or two arguments) on a context, written with the SIGPIPE-safe writer of
+ * command.c; NULL on I/O error (ctx->errstr says why). */
+redisReply *elc_simple_cmd(redisContext *ctx, const char *a, const char *b);
+
 /* ---- command builder ---- */
 typedef struct elc_cmd {
     int argc, cap;
@@ -127,6 +140,10 @@ void elc_c2f(void *dst, const void *src, const size_t *dims, size_t ndims, size_
 elc_status elc_parse_tensor_reply(redisReply *r, const char *key, elc_dtype *dtype,
                                   size_t **dims, size_t *ndims, const char **blob,
                                   size_t *blob_len);
+
+/* Copy the tensor at raw key src to raw key dst (any shards). */
+elc_status elc_copy_tensor_key(elc_client *c, const char *src, size_t slen, const char *dst,
+                               size_t dlen);
 
 /* ---- datasets ---- */
 /* Append the put_dataset commands for ds (routed to its slot) to cmds starting at *n. */

@@ -80,6 +80,23 @@ elc_status elc_set_model(elc_client *c, const char *name, const void *blob, size
                          const char *backend, const char *device, int batch_size,
                          int min_batch_size, int min_batch_timeout, const char *tag)
 {
+    return elc_set_model_io(c, name, blob, blob_len, backend, device, batch_size, min_batch_size,
+                            min_batch_timeout, tag, NULL, 0, NULL, 0);
+}
+
+/* The key of name as given (already prefixed by the caller): set_model's body. */
+static elc_status set_model_key(elc_client *c, const char *key, const void *blob, size_t blob_len,
+                                const char *backend, const char *device, int batch_size,
+                                int min_batch_size, int min_batch_timeout, const char *tag,
+                                const char *const *inputs, size_t n_inputs,
+                                const char *const *outputs, size_t n_outputs);
+
+elc_status elc_set_model_io(elc_client *c, const char *name, const void *blob, size_t blob_len,
+                            const char *backend, const char *device, int batch_size,
+                            int min_batch_size, int min_batch_timeout, const char *tag,
+                            const char *const *inputs, size_t n_inputs,
+                            const char *const *outputs, size_t n_outputs)
+{
     elc_err_clear();
     if (!c || !name || !*name) return elc_err(ELC_ERR_PARAMETER, "The model name must not be empty");
     if (!blob || blob_len == 0) return elc_err(ELC_ERR_PARAMETER, "The model blob must not be empty");
@@ -91,13 +108,29 @@ elc_status elc_set_model(elc_client *c, const char *name, const void *blob, size
         return elc_err(ELC_ERR_PARAMETER, "batch_size must be non-zero if min_batch_size is used.");
     if (min_batch_timeout > 0 && min_batch_size <= 0)
         return elc_err(ELC_ERR_PARAMETER, "min_batch_size must be non-zero if min_batch_timeout is used.");
-    elc_status st = get_chunk_size(c);
-    if (st) return st;
+    if ((n_inputs && !inputs) || (n_outputs && !outputs))
+        return elc_err(ELC_ERR_PARAMETER, "inputs or outputs is NULL");
+    if ((n_inputs || n_outputs) && strcmp(backend, "TF") != 0)
+        return elc_err(ELC_ERR_PARAMETER, "INPUTS and OUTPUTS in the model set command are only valid for TF models");
     char *key = elc_key_model(c, name, 1);
     if (!key) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    elc_status st = set_model_key(c, key, blob, blob_len, backend, device, batch_size, min_batch_size,
+                                  min_batch_timeout, tag, inputs, n_inputs, outputs, n_outputs);
+    free(key);
+    return st;
+}
+
+static elc_status set_model_key(elc_client *c, const char *key, const void *blob, size_t blob_len,
+                                const char *backend, const char *device, int batch_size,
+                                int min_batch_size, int min_batch_timeout, const char *tag,
+                                const char *const *inputs, size_t n_inputs,
+                                const char *const *outputs, size_t n_outputs)
+{
+    elc_status st = get_chunk_size(c);
+    if (st) return st;
     size_t nt = n_targets(c);
     elc_cmd *cmds = calloc(nt, sizeof *cmds);
-    if (!cmds) { free(key); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+    if (!cmds) return elc_err(ELC_ERR_NOMEM, "out of memory");
     size_t chunk = c->chunk_size > 0 ? (size_t)c->chunk_size : blob_len;
     for (size_t i = 0; i < nt; i++) {
         elc_cmd *m = &cmds[i];
@@ -111,6 +144,16 @@ elc_status elc_set_model(elc_client *c, const char *name, const void *blob, size
         if (batch_size > 0) { elc_cmd_str(m, "BATCHSIZE"); elc_cmd_fmt(m, "%d", batch_size); }
         if (min_batch_size > 0) { elc_cmd_str(m, "MINBATCHSIZE"); elc_cmd_fmt(m, "%d", min_batch_size); }
         if (min_batch_timeout > 0) { elc_cmd_str(m, "MINBATCHTIMEOUT"); elc_cmd_fmt(m, "%d", min_batch_timeout); }
+        if (n_inputs) {
+            elc_cmd_str(m, "INPUTS");
+            elc_cmd_fmt(m, "%zu", n_inputs);
+            for (size_t k = 0; k < n_inputs; k++) elc_cmd_str(m, inputs[k]);
+        }
+        if (n_outputs) {
+            elc_cmd_str(m, "OUTPUTS");
+            elc_cmd_fmt(m, "%zu", n_outputs);
+            for (size_t k = 0; k < n_outputs; k++) elc_cmd_str(m, outputs[k]);
+        }
         elc_cmd_str(m, "BLOB");
         for (size_t o = 0; o < blob_len; o += chunk)
             elc_cmd_arg(m, (const char *)blob + o, blob_len - o < chunk ? blob_len - o : chunk);
@@ -118,7 +161,6 @@ elc_status elc_set_model(elc_client *c, const char *name, const void *blob, size
     st = exec_all(c, cmds, nt);
     for (size_t i = 0; i < nt; i++) elc_cmd_free(&cmds[i]);
     free(cmds);
-    free(key);
     return st;
 }
 
@@ -261,8 +303,8 @@ elc_status elc_poll_model(elc_client *c, const char *name, int poll_ms, int num_
 }
 
 /* Copy tensor src to dst (AI.TENSORGET then AI.TENSORSET). */
-static elc_status copy_tensor(elc_client *c, const char *src, size_t slen, const char *dst,
-                              size_t dlen)
+elc_status elc_copy_tensor_key(elc_client *c, const char *src, size_t slen, const char *dst,
+                               size_t dlen)
 {
     elc_cmd g;
     elc_cmd_init(&g);
@@ -328,7 +370,7 @@ static elc_status run(elc_client *c, const char *name, const char *fn, const cha
             tin[i] = elc_shard_key(c, range, in[i], ".TMP");
             tinl[i] = elc_shard_key_len(c, range, in[i], ".TMP");
             if (!tin[i]) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); goto out; }
-            if ((st = copy_tensor(c, in[i], strlen(in[i]), tin[i], tinl[i]))) goto out;
+            if ((st = elc_copy_tensor_key(c, in[i], strlen(in[i]), tin[i], tinl[i]))) goto out;
         }
         for (size_t i = 0; i < nout; i++) {
             tout[i] = elc_shard_key(c, range, out[i], ".TMP");
@@ -370,7 +412,7 @@ static elc_status run(elc_client *c, const char *name, const char *fn, const cha
     if (r) freeReplyObject(r);
     elc_cmd_free(&cmd);
     if (!st && c->cluster) {
-        for (size_t i = 0; i < nout && !st; i++) st = copy_tensor(c, tout[i], toutl[i], out[i], strlen(out[i]));
+        for (size_t i = 0; i < nout && !st; i++) st = elc_copy_tensor_key(c, tout[i], toutl[i], out[i], strlen(out[i]));
     }
     if (c->cluster) {
         elc_cmd del;
@@ -413,4 +455,221 @@ elc_status elc_run_script(elc_client *c, const char *name, const char *function,
 {
     if (!function || !*function) return elc_err(ELC_ERR_PARAMETER, "The script function name must not be empty");
     return run(c, name, function, inputs, n_inputs, outputs, n_outputs);
+}
+
+/* stored models and scripts ---------------------------------------------------------------- */
+
+/* AI.MODELGET key BLOB / AI.SCRIPTGET key SOURCE on the first shard; the blob may come back in
+ * chunks (an array of strings), which are joined. */
+static elc_status get_stored(elc_client *c, const char *verb, const char *what, const char *name,
+                             char **data, size_t *len)
+{
+    elc_err_clear();
+    if (!data || !len) return elc_err(ELC_ERR_PARAMETER, "data or len is NULL");
+    *data = NULL;
+    *len = 0;
+    if (!c || !name || !*name) return elc_err(ELC_ERR_PARAMETER, "The %s name must not be empty", what);
+    char *key = elc_key_model(c, name, 0);
+    if (!key) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    elc_cmd cmd;
+    elc_cmd_init(&cmd);
+    elc_cmd_str(&cmd, verb);
+    elc_cmd_take(&cmd, elc_shard_key(c, 0, key, ""), elc_shard_key_len(c, 0, key, ""));
+    elc_cmd_route(&cmd, 1);
+    elc_cmd_str(&cmd, strcmp(what, "model") == 0 ? "BLOB" : "SOURCE");
+    free(key);
+    redisReply *r;
+    elc_status st = elc_exec1(c, &cmd, &r);
+    elc_cmd_free(&cmd);
+    if (st) return st;
+    size_t total = 0;
+    if (r->type == REDIS_REPLY_STRING) total = r->len;
+    else if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < r->elements; i++) {
+            if (r->element[i]->type != REDIS_REPLY_STRING) { total = (size_t)-1; break; }
+            total += r->element[i]->len;
+        }
+    } else total = (size_t)-1;
+    if (total == (size_t)-1) {
+        freeReplyObject(r);
+        return elc_err(ELC_ERR_RUNTIME, "An unexpected reply was returned for the %s %s", what, name);
+    }
+    char *b = malloc(total + 1);
+    if (!b) { freeReplyObject(r); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+    if (r->type == REDIS_REPLY_STRING) memcpy(b, r->str, total);
+    else {
+        size_t o = 0;
+        for (size_t i = 0; i < r->elements; i++) {
+            memcpy(b + o, r->element[i]->str, r->element[i]->len);
+            o += r->element[i]->len;
+        }
+    }
+    b[total] = '\0';
+    freeReplyObject(r);
+    *data = b;
+    *len = total;
+    return ELC_OK;
+}
+
+elc_status elc_get_model(elc_client *c, const char *name, char **data, size_t *len)
+{
+    return get_stored(c, "AI.MODELGET", "model", name, data, len);
+}
+
+elc_status elc_get_script(elc_client *c, const char *name, char **data, size_t *len)
+{
+    return get_stored(c, "AI.SCRIPTGET", "script", name, data, len);
+}
+
+elc_status elc_set_model_chunk_size(elc_client *c, long long chunk_size)
+{
+    elc_err_clear();
+    if (!c || chunk_size <= 0) return elc_err(ELC_ERR_PARAMETER, "The chunk size must be positive");
+    size_t nt = n_targets(c);
+    elc_cmd *cmds = calloc(nt, sizeof *cmds);
+    if (!cmds) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < nt; i++) {
+        elc_cmd_init(&cmds[i]);
+        elc_cmd_str(&cmds[i], "AI.CONFIG");
+        elc_cmd_str(&cmds[i], "MODEL_CHUNK_SIZE");
+        elc_cmd_fmt(&cmds[i], "%lld", chunk_size);
+        cmds[i].node = c->cluster ? c->ranges[i].node : 0;
+    }
+    elc_status st = exec_all(c, cmds, nt);
+    for (size_t i = 0; i < nt; i++) elc_cmd_free(&cmds[i]);
+    free(cmds);
+    if (!st) c->chunk_size = chunk_size;
+    return st;
+}
+
+/* multi-GPU -------------------------------------------------------------------------------- */
+
+static elc_status check_gpus(int first_gpu, int num_gpus)
+{
+    if (first_gpu < 0) return elc_err(ELC_ERR_PARAMETER, "first_gpu must be a non-negative integer");
+    if (num_gpus < 1) return elc_err(ELC_ERR_PARAMETER, "num_gpus must be a positive integer");
+    return ELC_OK;
+}
+
+/* "<name>.GPU:<i>" (malloc'd) and "GPU:<i>" in dev */
+static char *gpu_name(const char *name, int i, char *dev, size_t dlen)
+{
+    snprintf(dev, dlen, "GPU:%d", i);
+    return elc_strcat3(name, ".", dev);
+}
+
+elc_status elc_set_model_multigpu(elc_client *c, const char *name, const void *blob,
+                                  size_t blob_len, const char *backend, int first_gpu,
+                                  int num_gpus, int batch_size, int min_batch_size,
+                                  int min_batch_timeout, const char *tag,
+                                  const char *const *inputs, size_t n_inputs,
+                                  const char *const *outputs, size_t n_outputs)
+{
+    elc_status st = check_gpus(first_gpu, num_gpus);
+    if (st) return st;
+    if (!name || !*name) return elc_err(ELC_ERR_PARAMETER, "The model name must not be empty");
+    for (int i = first_gpu; i < num_gpus && !st; i++) {
+        char dev[32];
+        char *n = gpu_name(name, i, dev, sizeof dev);
+        if (!n) return elc_err(ELC_ERR_NOMEM, "out of memory");
+        st = elc_set_model_io(c, n, blob, blob_len, backend, dev, batch_size, min_batch_size,
+                              min_batch_timeout, tag, inputs, n_inputs, outputs, n_outputs);
+        free(n);
+    }
+    if (!st) st = elc_set_model_io(c, name, blob, blob_len, backend, "GPU", batch_size, min_batch_size,
+                                   min_batch_timeout, tag, inputs, n_inputs, outputs, n_outputs);
+    return st;
+}
+
+elc_status elc_set_script_multigpu(elc_client *c, const char *name, const char *source,
+                                   size_t source_len, int first_gpu, int num_gpus)
+{
+    elc_status st = check_gpus(first_gpu, num_gpus);
+    if (st) return st;
+    if (!name || !*name) return elc_err(ELC_ERR_PARAMETER, "The script name must not be empty");
+    for (int i = first_gpu; i < num_gpus && !st; i++) {
+        char dev[32];
+        char *n = gpu_name(name, i, dev, sizeof dev);
+        if (!n) return elc_err(ELC_ERR_NOMEM, "out of memory");
+        st = elc_set_script(c, n, dev, source, source_len);
+        free(n);
+    }
+    if (!st) st = elc_set_script(c, name, "GPU", source, source_len);
+    return st;
+}
+
+static int gpu_of(int offset, int first_gpu, int num_gpus)
+{
+    int m = offset % num_gpus;
+    if (m < 0) m += num_gpus;
+    return first_gpu + m;
+}
+
+elc_status elc_run_model_multigpu(elc_client *c, const char *name, const char *const *inputs,
+                                  size_t n_inputs, const char *const *outputs, size_t n_outputs,
+                                  int offset, int first_gpu, int num_gpus)
+{
+    elc_status st = check_gpus(first_gpu, num_gpus);
+    if (st) return st;
+    if (!name || !*name) return elc_err(ELC_ERR_PARAMETER, "The model name must not be empty");
+    char dev[32];
+    char *n = gpu_name(name, gpu_of(offset, first_gpu, num_gpus), dev, sizeof dev);
+    if (!n) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    st = elc_run_model(c, n, inputs, n_inputs, outputs, n_outputs);
+    if (st) {
+        char saved[1024];
+        snprintf(saved, sizeof saved, "%s", elc_last_error());
+        elc_err(st, "An error occurred while executing the %s %s on %s: %s", "model", n, dev, saved);
+    }
+    free(n);
+    return st;
+}
+
+elc_status elc_run_script_multigpu(elc_client *c, const char *name, const char *function,
+                                   const char *const *inputs, size_t n_inputs,
+                                   const char *const *outputs, size_t n_outputs, int offset,
+                                   int first_gpu, int num_gpus)
+{
+    elc_status st = check_gpus(first_gpu, num_gpus);
+    if (st) return st;
+    if (!name || !*name) return elc_err(ELC_ERR_PARAMETER, "The script name must not be empty");
+    char dev[32];
+    char *n = gpu_name(name, gpu_of(offset, first_gpu, num_gpus), dev, sizeof dev);
+    if (!n) return elc_err(ELC_ERR_NOMEM, "out of memory");
+    st = elc_run_script(c, n, function, inputs, n_inputs, outputs, n_outputs);
+    if (st) {
+        char saved[1024];
+        snprintf(saved, sizeof saved, "%s", elc_last_error());
+        elc_err(st, "An error occurred while executing the %s %s on %s: %s", "script", n, dev, saved);
+    }
+    free(n);
+    return st;
+}
+
+static elc_status delete_multigpu(elc_client *c, const char *verb, const char *name,
+                                  int first_gpu, int num_gpus)
+{
+    elc_status st = check_gpus(first_gpu, num_gpus);
+    if (st) return st;
+    if (!c || !name || !*name) return elc_err(ELC_ERR_PARAMETER, "The name must not be empty");
+    for (int i = first_gpu; i < num_gpus && !st; i++) {
+        char dev[32];
+        char *n = gpu_name(name, i, dev, sizeof dev);
+        if (!n) return elc_err(ELC_ERR_NOMEM, "out of memory");
+        st = delete_all(c, verb, n);
+        free(n);
+    }
+    return st ? st : delete_all(c, verb, name);
+}
+
+elc_status elc_delete_model_multigpu(elc_client *c, const char *name, int first_gpu,
+                                     int num_gpus)
+{
+    return delete_multigpu(c, "AI.MODELDEL", name, first_gpu, num_gpus);
+}
+
+elc_status elc_delete_script_multigpu(elc_client *c, const char *name, int first_gpu,
+                                      int num_gpus)
+{
+    return delete_multigpu(c, "AI.SCRIPTDEL", name, first_gpu, num_gpus);
 }

@@ -409,3 +409,34 @@ elc_status elc_delete_list(elc_client *c, const char *list)
     free(key);
     return st;
 }
+
+/* copies and renames ----------------------------------------------------------------------- */
+
+elc_status elc_copy_tensor(elc_client *c, const char *src, const char *dest)
+{
+    elc_err_clear();
+    if (!c || !src || !*src || !dest || !*dest)
+        return elc_err(ELC_ERR_PARAMETER, "The source and destination tensor names must not be empty");
+    char *sk = elc_key_tensor(c, src, 0), *dk = elc_key_tensor(c, dest, 1);
+    elc_status st = ELC_OK;
+    bool there = false;
+    if (!sk || !dk) st = elc_err(ELC_ERR_NOMEM, "out of memory");
+    if (!st) st = exists_raw(c, sk, &there);
+    if (!st && !there) st = elc_err(ELC_ERR_KEY, "The tensor %s does not exist", sk);
+    if (!st) st = elc_copy_tensor_key(c, sk, strlen(sk), dk, strlen(dk));
+    free(sk);
+    free(dk);
+    return st;
+}
+
+elc_status elc_rename_tensor(elc_client *c, const char *src, const char *dest)
+{
+    elc_status st = elc_copy_tensor(c, src, dest);
+    if (st) return st;
+    char *sk = elc_key_tensor(c, src, 0), *dk = elc_key_tensor(c, dest, 1);
+    if (!sk || !dk) { free(sk); free(dk); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+    if (strcmp(sk, dk) != 0) st = cmd2(c, "DEL", sk, NULL);
+    free(sk);
+    free(dk);
+    return st;
+}

@@ -1,0 +1,393 @@
+/* command.c — the command builder, the RESP writer (writev, no copy of large arguments) and
+ * the pipelined executor with retries and MOVED/ASK following. */
+#define _GNU_SOURCE
+#include "elc_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------------------------ */
+/* command builder                                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+void elc_cmd_init(elc_cmd *c)
+{
+    memset(c, 0, sizeof *c);
+    c->node = -1;
+}
+
+void elc_cmd_free(elc_cmd *c)
+{
+    for (int i = 0; i < c->n_owned; i++) free(c->owned[i]);
+    free(c->owned);
+    free(c->argv);
+    free(c->lens);
+    memset(c, 0, sizeof *c);
+    c->node = -1;
+}
+
+void elc_cmd_arg(elc_cmd *c, const void *p, size_t len)
+{
+    if (c->oom) return;
+    if (c->argc == c->cap) {
+        int nc = c->cap ? 2 * c->cap : 16;
+        const char **a = realloc(c->argv, (size_t)nc * sizeof *a);
+        if (!a) { c->oom = 1; return; }
+        c->argv = a;
+        size_t *l = realloc(c->lens, (size_t)nc * sizeof *l);
+        if (!l) { c->oom = 1; return; }
+        c->lens = l;
+        c->cap = nc;
+    }
+    c->argv[c->argc] = p ? (const char *)p : "";
+    c->lens[c->argc] = len;
+    c->argc++;
+}
+
+void elc_cmd_str(elc_cmd *c, const char *s) { elc_cmd_arg(c, s, strlen(s)); }
+
+void elc_cmd_take(elc_cmd *c, char *p, size_t len)
+{
+    if (!p) { c->oom = 1; return; }
+    if (c->n_owned == c->cap_owned) {
+        int nc = c->cap_owned ? 2 * c->cap_owned : 8;
+        char **o = realloc(c->owned, (size_t)nc * sizeof *o);
+        if (!o) { free(p); c->oom = 1; return; }
+        c->owned = o;
+        c->cap_owned = nc;
+    }
+    c->owned[c->n_owned++] = p;
+    elc_cmd_arg(c, p, len);
+}
+
+void elc_cmd_fmt(elc_cmd *c, const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0) { c->oom = 1; return; }
+    elc_cmd_take(c, s, (size_t)n);
+}
+
+void elc_cmd_route(elc_cmd *c, int argi)
+{
+    if (argi < c->argc) {
+        c->rkey = c->argv[argi];
+        c->rlen = c->lens[argi];
+    }
+}
+
+void elc_free_replies(redisReply **r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i]) { freeReplyObject(r[i]); r[i] = NULL; }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* low-level send: our own RESP writer with writev (no copy of large arguments)               */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct wseg { const char *p; size_t off; size_t len; int inbuf; } wseg;
+typedef struct wbuf {
+    char *buf; size_t len, cap;
+    wseg *seg; size_t nseg, capseg;
+    size_t total;
+    int oom;
+} wbuf;
+
+static void wb_seg(wbuf *w, const char *p, size_t off, size_t len, int inbuf)
+{
+    if (w->oom || len == 0) return;
+    if (w->nseg && inbuf && w->seg[w->nseg - 1].inbuf &&
+        w->seg[w->nseg - 1].off + w->seg[w->nseg - 1].len == off) {
+        w->seg[w->nseg - 1].len += len;
+    } else {
+        if (w->nseg == w->capseg) {
+            size_t nc = w->capseg ? 2 * w->capseg : 64;
+            wseg *s = realloc(w->seg, nc * sizeof *s);
+            if (!s) { w->oom = 1; return; }
+            w->seg = s;
+            w->capseg = nc;
+        }
+        w->seg[w->nseg++] = (wseg){p, off, len, inbuf};
+    }
+    w->total += len;
+}
+
+static void wb_copy(wbuf *w, const void *p, size_t len)
+{
+    if (w->oom) return;
+    if (w->len + len > w->cap) {
+        size_t nc = w->cap ? w->cap : 4096;
+        while (nc < w->len + len) nc *= 2;
+        char *b = realloc(w->buf, nc);
+        if (!b) { w->oom = 1; return; }
+        w->buf = b;
+        w->cap = nc;
+    }
+    memcpy(w->buf + w->len, p, len);
+    wb_seg(w, NULL, w->len, len, 1);
+    w->len += len;
+}
+
+static void wb_cmd(wbuf *w, int argc, const char **argv, const size_t *lens)
+{
+    char hdr[48];
+    int n = snprintf(hdr, sizeof hdr, "*%d\r\n", argc);
+    wb_copy(w, hdr, (size_t)n);
+    for (int i = 0; i < argc; i++) {
+        n = snprintf(hdr, sizeof hdr, "$%zu\r\n", lens[i]);
+        wb_copy(w, hdr, (size_t)n);
+        if (lens[i] >= 16384) wb_seg(w, argv[i], 0, lens[i], 0);
+        else wb_copy(w, argv[i], lens[i]);
+        wb_copy(w, "\r\n", 2);
+    }
+}
+
+static void wb_free(wbuf *w)
+{
+    free(w->buf);
+    free(w->seg);
+    memset(w, 0, sizeof *w);
+}
+
+/* Write all of w to fd. Returns 0, or -1 with errno. */
+static int wb_write(wbuf *w, int fd)
+{
+    size_t si = 0, soff = 0;
+    struct iovec iov[256];
+    while (si < w->nseg) {
+        int k = 0;
+        for (size_t j = si; j < w->nseg && k < 256; j++, k++) {
+            const wseg *s = &w->seg[j];
+            const char *base = s->inbuf ? w->buf + s->off : s->p;
+            size_t skip = (j == si) ? soff : 0;
+            iov[k].iov_base = (void *)(base + skip);
+            iov[k].iov_len = s->len - skip;
+        }
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)k;
+        /* MSG_NOSIGNAL: a peer that went away gives EPIPE, never SIGPIPE */
+        ssize_t r = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        size_t done = (size_t)r;
+        while (done > 0 && si < w->nseg) {
+            size_t left = w->seg[si].len - soff;
+            if (done >= left) { done -= left; si++; soff = 0; }
+            else { soff += done; done = 0; }
+        }
+    }
+    return 0;
+}
+
+/* One command on a context, written with our SIGPIPE-safe writer. NULL on I/O error. */
+redisReply *elc_simple_cmd(redisContext *ctx, const char *a, const char *b)
+{
+    const char *argv[2] = {a, b};
+    size_t lens[2] = {strlen(a), b ? strlen(b) : 0};
+    wbuf w = {0};
+    wb_cmd(&w, b ? 2 : 1, argv, lens);
+    int rc = w.oom ? -1 : wb_write(&w, ctx->fd);
+    wb_free(&w);
+    if (rc != 0) {
+        snprintf(ctx->errstr, sizeof ctx->errstr, "write failed: %s", strerror(errno));
+        return NULL;
+    }
+    void *r = NULL;
+    if (redisGetReply(ctx, &r) != REDIS_OK) return NULL;
+    return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* executor                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+static int route(elc_client *c, const elc_cmd *cmd)
+{
+    if (cmd->node >= 0) return cmd->node;
+    if (!c->cluster || !cmd->rkey) return 0;
+    return c->slot_node[elc_key_slot(cmd->rkey, cmd->rlen)];
+}
+
+/* Parse "MOVED 3999 127.0.0.1:6381" / "ASK ..."; returns node index or -1. */
+static int parse_redirect(elc_client *c, const char *s, int *slot)
+{
+    const char *sp = strchr(s, ' ');
+    if (!sp) return -1;
+    *slot = atoi(sp + 1);
+    const char *addr = strchr(sp + 1, ' ');
+    if (!addr) return -1;
+    addr++;
+    const char *colon = strrchr(addr, ':');
+    if (!colon) return -1;
+    char host[256];
+    size_t hl = (size_t)(colon - addr);
+    if (hl == 0 || hl >= sizeof host) return -1;
+    memcpy(host, addr, hl);
+    host[hl] = '\0';
+    return elc_node_add(c, host, atoi(colon + 1), NULL);
+}
+
+elc_status elc_exec(elc_client *c, elc_cmd *cmds, size_t n, redisReply **replies)
+{
+    for (size_t i = 0; i < n; i++) {
+        replies[i] = NULL;
+        if (cmds[i].oom) return elc_err(ELC_ERR_NOMEM, "out of memory while building a command");
+    }
+    int *node = malloc(n * sizeof *node), *ask = malloc(n * sizeof *ask);
+    if (!node || !ask) { free(node); free(ask); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
+    for (size_t i = 0; i < n; i++) ask[i] = -1;
+    long attempts = c->single_attempt ? 1 : (long)c->cmd_timeout_s * 1000 / c->cmd_interval_ms + 1;
+    long attempt = 0;
+    c->io_gave_up = 0;
+    int redirects = 0;
+    char why[512] = "";
+    elc_status st = ELC_OK;
+    for (;;) {
+        size_t pending = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (replies[i]) continue;
+            node[i] = ask[i] >= 0 ? ask[i] : route(c, &cmds[i]);
+            pending++;
+        }
+        if (pending == 0) break;
+        int io_fail = 0, redirected = 0;
+        for (size_t nd = 0; nd < c->n_nodes && !io_fail; nd++) {
+            /* commands of this node */
+            size_t cnt = 0, bytes = 0;
+            for (size_t i = 0; i < n; i++)
+                if (!replies[i] && node[i] == (int)nd) {
+                    cnt++;
+                    for (int a = 0; a < cmds[i].argc; a++) bytes += cmds[i].lens[a];
+                }
+            if (cnt == 0) continue;
+            if (elc_node_connect(c, (int)nd, why, sizeof why) != 0) { io_fail = 1; break; }
+            redisContext *ctx = c->nodes[nd].ctx;
+            wbuf w = {0};
+            for (size_t i = 0; i < n; i++) {
+                if (replies[i] || node[i] != (int)nd) continue;
+                if (ask[i] >= 0) {
+                    const char *av[1] = {"ASKING"};
+                    size_t al[1] = {6};
+                    wb_cmd(&w, 1, av, al);
+                }
+                wb_cmd(&w, cmds[i].argc, cmds[i].argv, cmds[i].lens);
+            }
+            if (w.oom) { wb_free(&w); st = elc_err(ELC_ERR_NOMEM, "out of memory"); goto done; }
+            /* a generous reply timeout for large transfers: SR_SOCKET_TIMEOUT plus 1 s per 50 MB */
+            int scaled = bytes > (1u << 20);
+            if (scaled)
+                redisSetTimeout(ctx, elc_ms_tv(c->socket_timeout_ms + (long)(bytes / 50000)));
+            if (wb_write(&w, ctx->fd) != 0) {
+                snprintf(why, sizeof why, "write failed: %s", strerror(errno));
+                wb_free(&w);
+                elc_node_close(&c->nodes[nd]);
+                io_fail = 1;
+                break;
+            }
+            wb_free(&w);
+            for (size_t i = 0; i < n && !io_fail; i++) {
+                if (replies[i] || node[i] != (int)nd) continue;
+                void *rp = NULL;
+                if (ask[i] >= 0) {
+                    if (redisGetReply(ctx, &rp) != REDIS_OK) {
+                        snprintf(why, sizeof why, "%s", ctx->errstr);
+                        io_fail = 1;
+                        break;
+                    }
+                    freeReplyObject(rp);
+                    rp = NULL;
+                    ask[i] = -1;
+                }
+                if (redisGetReply(ctx, &rp) != REDIS_OK) {
+                    snprintf(why, sizeof why, "%s", ctx->errstr[0] ? ctx->errstr : strerror(errno));
+                    io_fail = 1;
+                    break;
+                }
+                redisReply *r = rp;
+                if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "LOADING", 7) == 0) {
+                    /* a restarted server still loading its RDB file: wait and resend, like an
+                     * I/O error, so that a database restart does not lose what was staged */
+                    snprintf(why, sizeof why, "%s", r->str);
+                    freeReplyObject(r);
+                    io_fail = 1;
+                    break;
+                }
+                if (r->type == REDIS_REPLY_ERROR &&
+                    (strncmp(r->str, "MOVED ", 6) == 0 || strncmp(r->str, "ASK ", 4) == 0)) {
+                    int slot = 0;
+                    int tgt = parse_redirect(c, r->str, &slot);
+                    if (tgt >= 0 && slot >= 0 && slot < ELC_NSLOTS) {
+                        if (r->str[0] == 'M') c->slot_node[slot] = (int16_t)tgt;
+                        else ask[i] = tgt;
+                        redirected = 1;
+                        freeReplyObject(r);
+                        continue;
+                    }
+                }
+                replies[i] = r;
+            }
+            if (io_fail) elc_node_close(&c->nodes[nd]);
+            else if (scaled) redisSetTimeout(ctx, elc_ms_tv(c->socket_timeout_ms));
+        }
+        if (io_fail) {
+            attempt++;
+            if (attempt >= attempts) {
+                c->io_gave_up = 1;
+                st = elc_err(ELC_ERR_DATABASE, "Redis IO error when executing command (%ld attempts in %d s): %s",
+                             attempts, c->cmd_timeout_s, why);
+                goto done;
+            }
+            c->retries++;
+            for (size_t i = 0; i < n; i++) ask[i] = -1;
+            elc_sleep_ms(c->cmd_interval_ms);
+            if (c->cluster) elc_refresh_slots(c, why, sizeof why);
+            continue;
+        }
+        if (redirected) {
+            c->redirects++;
+            if (++redirects > 16) {
+                st = elc_err(ELC_ERR_DATABASE, "too many cluster redirections (MOVED/ASK) for one command");
+                goto done;
+            }
+            /* a MOVED usually means a resharding: take the whole new map */
+            char w2[256];
+            int any_moved = 0;
+            for (size_t i = 0; i < n; i++)
+                if (!replies[i] && ask[i] < 0) any_moved = 1;
+            if (any_moved) elc_refresh_slots(c, w2, sizeof w2);
+        }
+    }
+done:
+    if (st) elc_free_replies(replies, n);
+    free(node);
+    free(ask);
+    return st;
+}
+
+elc_status elc_exec1(elc_client *c, elc_cmd *cmd, redisReply **reply)
+{
+    *reply = NULL;
+    elc_status st = elc_exec(c, cmd, 1, reply);
+    if (st) return st;
+    if ((*reply)->type == REDIS_REPLY_ERROR) {
+        st = elc_err(ELC_ERR_DATABASE, "Redis error when executing command: %s", (*reply)->str);
+        freeReplyObject(*reply);
+        *reply = NULL;
+    }
+    return st;
+}

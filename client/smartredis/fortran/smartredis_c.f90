@@ -35,23 +35,23 @@ module smartredis_c
 
   interface
     ! --- errors ---
-    type(c_ptr) function SRGetLastError() bind(c)
+    type(c_ptr) function SRGetLastError() bind(c, name='SRGetLastError')
       import :: c_ptr
     end function
-    type(c_ptr) function SRGetLastErrorLocation() bind(c)
+    type(c_ptr) function SRGetLastErrorLocation() bind(c, name='SRGetLastErrorLocation')
       import :: c_ptr
     end function
 
     ! --- client construction ---
     integer(c_int) function SimpleCreateClient(logger_name, logger_name_length, new_client) &
-        bind(c)
+        bind(c, name='SimpleCreateClient')
       import :: c_char, c_size_t, c_ptr, c_int
       character(kind=c_char), intent(in) :: logger_name(*)
       integer(c_size_t), value :: logger_name_length
       type(c_ptr), intent(out) :: new_client
     end function
     integer(c_int) function CreateClient(config_options, logger_name, logger_name_length, &
-        new_client) bind(c)
+        new_client) bind(c, name='CreateClient')
       import :: c_char, c_size_t, c_ptr, c_int
       type(c_ptr), value :: config_options
       character(kind=c_char), intent(in) :: logger_name(*)
@@ -59,14 +59,14 @@ module smartredis_c
       type(c_ptr), intent(out) :: new_client
     end function
     integer(c_int) function SmartRedisCClient(cluster, logger_name, logger_name_length, &
-        new_client) bind(c)
+        new_client) bind(c, name='SmartRedisCClient')
       import :: c_char, c_size_t, c_ptr, c_int, c_bool
       logical(c_bool), value :: cluster
       character(kind=c_char), intent(in) :: logger_name(*)
       integer(c_size_t), value :: logger_name_length
       type(c_ptr), intent(out) :: new_client
     end function
-    integer(c_int) function DeleteCClient(c_client) bind(c)
+    integer(c_int) function DeleteCClient(c_client) bind(c, name='DeleteCClient')
       import :: c_ptr, c_int
       type(c_ptr), intent(inout) :: c_client
     end function
@@ -474,13 +474,13 @@ module smartredis_c
     end function
 
     ! --- datasets in memory ---
-    integer(c_int) function CDataSet(name, name_length, new_dataset) bind(c)
+    integer(c_int) function CDataSet(name, name_length, new_dataset) bind(c, name='CDataSet')
       import :: c_char, c_size_t, c_ptr, c_int
       character(kind=c_char), intent(in) :: name(*)
       integer(c_size_t), value :: name_length
       type(c_ptr), intent(out) :: new_dataset
     end function
-    integer(c_int) function DeallocateDataSet(dataset) bind(c)
+    integer(c_int) function DeallocateDataSet(dataset) bind(c, name='DeallocateDataSet')
       import :: c_ptr, c_int
       type(c_ptr), intent(inout) :: dataset
     end function
@@ -601,7 +601,8 @@ module smartredis_c
       character(kind=c_char), intent(in) :: option_name(*), value(*)
       integer(c_size_t), value :: option_name_len, value_len
     end function
-    integer(c_int) function DeallocateConfigOptions(c_cfgopts) bind(c)
+    integer(c_int) function DeallocateConfigOptions(c_cfgopts) &
+        bind(c, name='DeallocateConfigOptions')
       import :: c_ptr, c_int
       type(c_ptr), intent(inout) :: c_cfgopts
     end function
@@ -647,13 +648,13 @@ module smartredis_c
       integer(c_int), value :: level
     end subroutine
     integer(c_int) function SmartRedisCLogContext(context, context_length, new_logcontext) &
-        bind(c)
+        bind(c, name='SmartRedisCLogContext')
       import :: c_char, c_size_t, c_ptr, c_int
       character(kind=c_char), intent(in) :: context(*)
       integer(c_size_t), value :: context_length
       type(c_ptr), intent(out) :: new_logcontext
     end function
-    integer(c_int) function DeallocateLogContext(logcontext) bind(c)
+    integer(c_int) function DeallocateLogContext(logcontext) bind(c, name='DeallocateLogContext')
       import :: c_ptr, c_int
       type(c_ptr), intent(inout) :: logcontext
     end function

@@ -82,8 +82,10 @@ contains
     call get_environment_variable('SR_DB_TYPE', kind)
     if (form == 'cluster') then
       call check(client%initialize(trim(kind) == 'Clustered', 'srftest'), 'initialize(cluster)')
-    else
+    else if (form == 'bare') then
       call check(client%initialize(), 'initialize()')
+    else
+      call check(client%initialize('srftest'), 'initialize(logger_name)')
     end if
     call expect(client%isinitialized(), 'isinitialized')
   end subroutine
@@ -183,7 +185,7 @@ contains
     integer :: k, n, dims(4), ndims, t, i
     character(len=:), allocatable :: filebytes
     character(len=4096) :: model, script
-    call connect('simple')
+    call connect('bare')
     call check(client%unpack_tensor(tag//'.py_double', d2, shape(d2)), 'unpack double')
     call check(client%unpack_tensor(tag//'.py_float', f2, shape(f2)), 'unpack float')
     call check(client%unpack_tensor(tag//'.py_int8', i1, shape(i1)), 'unpack int8')
@@ -449,7 +451,7 @@ contains
     call log_data(client, LLDebug, 'client debug line')
     call log_warning(ds, LLInfo, 'dataset warning line')
     call log_error(lc, LLInfo, 'logcontext error line')
-    call log_data('strctx', LLQuiet, 'string context line')
+    call log_data('strctx', LLInfo, 'string context line')
     call log_warning('strctx', LLDeveloper, 'developer line')
     call check(client%destructor(), 'destructor')
   end subroutine

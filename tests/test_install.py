@@ -290,7 +290,7 @@ def test_wheel_is_manylinux_and_bundles_all_but_mpi_and_torch(tmp_path):
     assert any(n.startswith("libfftw3") for n in bundled)
     assert any(n.startswith("libhiredis") for n in bundled)
     assert not any(LEFT_TO_USER.match(n) for n in bundled)
-    ours = bundled | {"libeddylearn_client.so"}
+    ours = bundled | {"libeddylearn_client.so", "libsmartredis.so"}
     elves = [p for p in tmp_path.rglob("*") if p.is_file() and _is_elf(p)]
     assert len(elves) >= 8
     for elf in elves:

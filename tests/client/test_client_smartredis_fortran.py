@@ -42,7 +42,7 @@ def pkg_flags() -> list[str]:
 def srftest(tmp_path_factory, client_prefix) -> Path:
     out = tmp_path_factory.mktemp("srftest")
     exe = out / "srftest"
-    _compile(["gfortran", "-O1", str(PROGRAMS / "srftest.f90"), "-J", str(out), "-o", str(exe),
+    _compile(["gfortran", "-O1", "-g", str(PROGRAMS / "srftest.f90"), "-J", str(out), "-o", str(exe),
               *pkg_flags()])
     return exe
 
@@ -129,6 +129,8 @@ def test_python_writes_fortran_reads(db, srftest, torch_files):
         sr.put_tensor(f"{t}.px", x)
         sr.run_model(f"{t}.{name}", [f"{t}.px"], [f"{t}.py"])
         np.testing.assert_array_equal(sr.get_tensor(f"{t}.py"), 2 * x + 1)
+    assert sr.get_script(f"{t}.fscript") == (torch_files / "script.txt").read_text()
+    assert not sr.model_exists(f"{t}.gone")
     np.testing.assert_array_equal(sr.get_tensor(f"{t}.y"),
                                   2 * np.arange(1, 7, dtype=np.float32).reshape(2, 3, order="F") + 1)
 

@@ -533,13 +533,14 @@ module smartredis_c
       integer(c_size_t), value :: name_length
       integer(c_int), intent(out) :: ttype
     end function
+    !> dims points at a buffer of ndims entries; ndims receives the rank
     integer(c_int) function get_tensor_dims(dataset, name, name_length, dims, ndims) bind(c)
       import :: c_char, c_size_t, c_ptr, c_int
       type(c_ptr), value :: dataset
       character(kind=c_char), intent(in) :: name(*)
       integer(c_size_t), value :: name_length
-      type(c_ptr), intent(out) :: dims
-      integer(c_size_t), intent(out) :: ndims
+      type(c_ptr), intent(in) :: dims
+      integer(c_size_t), intent(inout) :: ndims
     end function
     integer(c_int) function get_metadata_field_type(dataset, name, name_length, mdtype) bind(c)
       import :: c_char, c_size_t, c_ptr, c_int

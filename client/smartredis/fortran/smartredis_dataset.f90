@@ -328,26 +328,26 @@ contains
     code = get_tensor_type_c(self%dataset_ptr, name, len_trim(name, kind=c_size_t), ttype)
   end function
 
-  !> The dims of tensor name into dims(1:dims_length); dims_length receives the rank. A dims
-  !> array shorter than the rank gives SRParameterError (dims_length still receives the rank).
+  !> The dims of tensor name into dims; dims_length gives how many dims can take (at most
+  !> size(dims)) and receives the rank. Room for fewer dimensions than the rank: SRBadAllocError
+  !> with the rank in dims_length.
   function ds_get_tensor_dims(self, name, dims, dims_length) result(code)
     class(dataset_type), intent(in) :: self
     character(len=*), intent(in) :: name
     integer, dimension(:), target, intent(inout) :: dims
     integer, intent(inout) :: dims_length
     integer(kind=enum_kind) :: code
-    type(c_ptr) :: p
+    integer(c_size_t), allocatable, target :: buf(:)
     integer(c_size_t) :: n
-    integer(c_size_t), pointer :: d(:)
-    code = get_tensor_dims_c(self%dataset_ptr, name, len_trim(name, kind=c_size_t), p, n)
-    if (code /= SRNoError) return
-    dims_length = int(n)
-    if (n > size(dims)) then
-      code = set_error(SRParameterError, 'dims is too short for the rank of tensor '//trim(name))
+    if (dims_length < 0 .or. dims_length > size(dims)) then
+      code = set_error(SRParameterError, 'dims_length must be between 0 and size(dims)')
       return
     end if
-    call c_f_pointer(p, d, [n])
-    dims(1:n) = int(d)
+    allocate(buf(max(dims_length, 1)))
+    n = dims_length
+    code = get_tensor_dims_c(self%dataset_ptr, name, len_trim(name, kind=c_size_t), c_loc(buf), n)
+    dims_length = int(n)
+    if (code == SRNoError) dims(1:n) = int(buf(1:n))
   end function
 
   !> A text describing the dataset.

@@ -263,7 +263,26 @@ contains
                                 [character(len=1) ::], [character(len=1) ::]), 'set_model')
     block
       character(len=8) :: small
+      logical :: found
       call expect(client%get_model(tag//'.model', small) == SRParameterError, 'model too long')
+      call check(client%model_exists(tag//'.fmodel', found), 'model_exists')
+      call expect(found, 'fmodel exists')
+      call check(client%poll_model(tag//'.bmodel', 10, 10, found), 'poll_model')
+      call expect(found, 'bmodel found by poll')
+      call check(client%set_model_from_file(tag//'.gone', dir//'/model.pt', 'TORCH', 'CPU'), &
+                 'set_model_from_file gone')
+      call check(client%delete_model(tag//'.gone'), 'delete_model')
+      call check(client%model_exists(tag//'.gone', found), 'model_exists gone')
+      call expect(.not. found, 'deleted model')
+      call check(client%set_script_from_file(tag//'.fscript', 'CPU', dir//'/script.txt'), &
+                 'set_script_from_file')
+      call check(client%set_script(tag//'.sgone', 'CPU', 'def f(x):'//new_line('a')// &
+                                   '    return x'//new_line('a')), 'set_script sgone')
+      call check(client%delete_script(tag//'.sgone'), 'delete_script')
+      call expect(client%get_script(tag//'.sgone', script) /= SRNoError, 'deleted script')
+      ndims = 1
+      call expect(ds%get_tensor_dims('u', dims, ndims) == SRBadAllocError .and. ndims == 2, &
+                  'get_tensor_dims with room for 1 dimension')
     end block
 
     filebytes = read_file(dir//'/script.txt')

@@ -344,3 +344,87 @@ def test_pkg_config_module():
         assert os.path.isfile(os.path.join(inc, h)), h
     assert os.path.isfile(os.path.join(libdir, "libsmartredis.so"))
     assert "-lsmartredis" in libs
+
+
+EXAMPLES = PROGRAMS.parent.parent.parent / "examples" / "smartredis"
+
+
+@pytest.fixture(scope="module")
+def sr_examples(tmp_path_factory) -> dict:
+    """examples/smartredis/{c,cpp} built with their Makefiles (pkg-config smartredis), in a copy."""
+    out = tmp_path_factory.mktemp("smartredis-examples")
+    env = dict(os.environ, PKG_CONFIG_PATH=str(_client_config().pkgconfig_dir()))
+    for lang in ("c", "cpp"):
+        shutil.copytree(EXAMPLES / lang, out / lang)
+        r = subprocess.run(["make", "-s", "-C", str(out / lang)], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+    return {lang: {p: out / lang / p for p in ("producer", "consumer")} for lang in ("c", "cpp")}
+
+
+def _run_example(exe, db, n=3) -> str:
+    r = subprocess.run([str(exe), str(n)], capture_output=True, text=True, env=db.env(), timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def _means(out: str) -> list[tuple[int, float]]:
+    return [(int(m.group(1)), float(m.group(2))) for m in re.finditer(r"step (\d+) mean ([-\d.]+)", out)]
+
+
+EXPECTED_MEANS = [(s, s + 0.01 * 63 / 2) for s in range(3)]
+
+
+@pytest.mark.parametrize("lang", ["c", "cpp"])
+def test_examples_producer_read_by_smartredis(db, sr_examples, lang):
+    _run_example(sr_examples[lang]["producer"], db)
+    c = db.smartredis()
+    snaps = c.get_datasets_from_list("snapshots")
+    assert [int(d.get_meta_scalars("step")[0]) for d in snaps] == [0, 1, 2]
+    for s, d in enumerate(snaps):
+        np.testing.assert_allclose(d.get_tensor("u"), s + 0.01 * np.arange(64).reshape(8, 8), rtol=0, atol=0)
+        assert d.get_meta_scalars("time")[0] == 0.1 * s
+
+
+@pytest.mark.parametrize("lang", ["c", "cpp"])
+def test_examples_consumer_reads_smartredis(db, sr_examples, lang):
+    from smartredis import Dataset
+    c = db.smartredis()
+    for s in range(3):
+        d = Dataset(f"snapshot_{s}")
+        d.add_tensor("u", s + 0.01 * np.arange(64).reshape(8, 8))
+        d.add_meta_scalar("step", np.int32(s))
+        d.add_meta_scalar("time", np.float64(0.1 * s))
+        c.put_dataset(d)
+        c.append_to_list("snapshots", d)
+    got = _means(_run_example(sr_examples[lang]["consumer"], db))
+    assert [g[0] for g in got] == [0, 1, 2]
+    np.testing.assert_allclose([g[1] for g in got], [m for _, m in EXPECTED_MEANS], atol=1e-6)
+
+
+def test_examples_cpp_producer_c_consumer(standalone_db, sr_examples):
+    standalone_db.flush()
+    _run_example(sr_examples["cpp"]["producer"], standalone_db)
+    got = _means(_run_example(sr_examples["c"]["consumer"], standalone_db))
+    np.testing.assert_allclose([m for _, m in got], [m for _, m in EXPECTED_MEANS], atol=1e-6)
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")
+def test_cmake_find_library_smartredis(sr_examples, tmp_path):
+    """A CMake build written for SmartRedis (find_library(smartredis), find_path(c_client.h))
+    builds the C++ consumer against eddylearn given the prefix."""
+    (tmp_path / "CMakeLists.txt").write_text(f"""
+cmake_minimum_required(VERSION 3.13)
+project(sruser CXX)
+set(CMAKE_CXX_STANDARD 17)
+find_library(SR_LIB smartredis REQUIRED)
+find_path(SR_INCLUDE c_client.h PATH_SUFFIXES smartredis REQUIRED)
+add_executable(consumer {EXAMPLES / "cpp" / "consumer.cpp"})
+target_include_directories(consumer PRIVATE ${{SR_INCLUDE}})
+target_link_libraries(consumer ${{SR_LIB}})
+""")
+    prefix = str(_client_config().prefix())
+    for cmd in (["cmake", "-S", str(tmp_path), "-B", str(tmp_path / "b"), f"-DCMAKE_PREFIX_PATH={prefix}"],
+                ["cmake", "--build", str(tmp_path / "b")]):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "b" / "consumer").is_file()

@@ -428,3 +428,14 @@ target_link_libraries(consumer ${{SR_LIB}})
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stdout + r.stderr
     assert (tmp_path / "b" / "consumer").is_file()
+
+
+def test_c_unix_socket_and_quiet_logging(standalone_db, sr_programs, tmp_path):
+    """SSDB=unix:///path works through the SmartRedis API; SR_LOG_LEVEL=QUIET writes nothing."""
+    standalone_db.flush()
+    log = tmp_path / "quiet.log"
+    run(sr_programs["c"], "ops", "ux", env=standalone_db.env(SSDB=f"unix://{standalone_db.servers[0].unix}",
+                                                             SR_LOG_LEVEL="QUIET", SR_LOG_FILE=log))
+    np.testing.assert_array_equal(standalone_db.smartredis().get_tensor("ux_c"), [1.0, 2.0, 3.0])
+    run(sr_programs["c"], "log", env=standalone_db.env(SR_LOG_LEVEL="QUIET", SR_LOG_FILE=log))
+    assert not log.exists() or log.read_text() == ""

@@ -3,7 +3,8 @@
     python -m eddylearn.client_config --cflags     # -I<include>  (C header)
     python -m eddylearn.client_config --fflags     # -I<include>  (Fortran .mod files)
     python -m eddylearn.client_config --libs       # -L<lib> -Wl,-rpath,<lib> -leddylearn_client
-    python -m eddylearn.client_config --pkg-config-path   # folder of eddylearn-client.pc
+    python -m eddylearn.client_config --pkg-config-path   # folder of eddylearn-client.pc, smartredis.pc,
+                                                          # smartredis-fortran.pc
     python -m eddylearn.client_config --prefix     # the folder holding include/, lib/, bin/
 
 Example: gfortran prog.f90 $(python -m eddylearn.client_config --fflags --libs)
@@ -80,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fflags", action="store_true", help="Fortran flags (-I... for the .mod files)")
     ap.add_argument("--libs", action="store_true", help="linker flags")
     ap.add_argument("--prefix", action="store_true", help="the client's installation folder")
-    ap.add_argument("--pkg-config-path", action="store_true", help="folder of eddylearn-client.pc")
+    ap.add_argument("--pkg-config-path", action="store_true", help="folder of eddylearn-client.pc, smartredis.pc and "
+                    "smartredis-fortran.pc")
     a = ap.parse_args(argv)
     try:
         check()

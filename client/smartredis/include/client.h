@@ -9,6 +9,7 @@
 #include "dataset.h"
 #include "configoptions.h"
 #include "logger.h"
+#include "srexception.h"
 
 #ifdef __cplusplus
 #include <ostream>

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include "sr_enums.h"
 #include "srobject.h"
+#include "srexception.h"
 
 #ifdef __cplusplus
 #include <ostream>

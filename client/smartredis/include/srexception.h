@@ -45,6 +45,9 @@ class Exception : public std::exception {
         : _msg(what_arg), _loc(std::string("\"") + file + "\", line " + std::to_string(line)) {}
     Exception(const std::string& what_arg, const char* file, int line)
         : _msg(what_arg), _loc(std::string("\"") + file + "\", line " + std::to_string(line)) {}
+    /* eddylearn: message and location as text (the location of a failed C call is its name) */
+    Exception(const std::string& what_arg, const std::string& location)
+        : _msg(what_arg), _loc(location) {}
     Exception(const Exception& other) noexcept = default;
     Exception(const std::exception& other) noexcept : _msg(other.what()) {}
     Exception& operator=(const Exception& other) = default;

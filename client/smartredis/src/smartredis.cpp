@@ -25,17 +25,17 @@ void sr_throw_on_error(SRError code)
     if (code == SRNoError) return;
     std::string msg = SRGetLastError();
     std::string where = SRGetLastErrorLocation();
-    const char* file = where.empty() ? "unavailable" : where.c_str();
+    const std::string file = where.empty() ? "unavailable" : where;
     switch (code) {
-    case SRBadAllocError: throw BadAllocException(msg, file, 0);
-    case SRDatabaseError: throw DatabaseException(msg, file, 0);
-    case SRInternalError: throw InternalException(msg, file, 0);
-    case SRRuntimeError: throw RuntimeException(msg, file, 0);
-    case SRParameterError: throw ParameterException(msg, file, 0);
-    case SRTimeoutError: throw TimeoutException(msg, file, 0);
-    case SRKeyError: throw KeyException(msg, file, 0);
-    case SRTypeError: throw TypeException(msg, file, 0);
-    default: throw Exception(msg.c_str(), file, 0);
+    case SRBadAllocError: throw BadAllocException(msg, file);
+    case SRDatabaseError: throw DatabaseException(msg, file);
+    case SRInternalError: throw InternalException(msg, file);
+    case SRRuntimeError: throw RuntimeException(msg, file);
+    case SRParameterError: throw ParameterException(msg, file);
+    case SRTimeoutError: throw TimeoutException(msg, file);
+    case SRKeyError: throw KeyException(msg, file);
+    case SRTypeError: throw TypeException(msg, file);
+    default: throw Exception(msg, file);
     }
 }
 

@@ -272,7 +272,6 @@ static int cmd_admin(const std::string& addr, const std::string& model_path)
     c.set_model_chunk_size(1024 * 1024);
     c.save(addr);
     c.flush_db(addr);
-    std::cout << "flushed " << (c.key_exists("admin_in") ? "no" : "yes") << "\n";
     std::cout << "OK" << std::endl;
     return 0;
 }

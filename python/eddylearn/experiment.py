@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from . import database, launch
+from . import database, launch, smartsim_setup
 from .stopping import end_processes
 from ._paths import reference_tgv, solver_executable
 from .config import ExperimentConfig, les_model_key, trainer_model_key
@@ -426,6 +426,8 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    # SmartSim's own lines go to a file: the console (a batch job's log) has eddylearn's alone
+    smartsim_setup.route_smartsim_log(out / "smartsim.log")
     database.configure_smartsim()
     # SmartRedis clients of the driver and of every launched consumer log to nowhere unless
     # the user asked for logs

@@ -135,11 +135,11 @@ def test_a_signal_to_solve_leaves_no_process(tmp_path, sig):
     (["validate", "tgv", "--n", "32", "--np", "2"], 2, signal.SIGTERM),
     (["validate", "tgv", "--n", "32", "--np", "2"], 2, signal.SIGHUP),
     (["bench", "solver", "--n", "32", "--steps", "100000", "--repeats", "1"], 1, signal.SIGTERM),
-    (["bench", "solver", "--n", "32", "--steps", "100000", "--repeats", "1"], 1, signal.SIGHUP),
-], ids=["validate-SIGTERM", "validate-SIGHUP", "bench-SIGTERM", "bench-SIGHUP"])
+], ids=["validate-SIGTERM", "validate-SIGHUP", "bench-SIGTERM"])
 def test_a_signal_to_validate_or_bench_leaves_no_process(tmp_path, cmd, nranks, sig):
     """SIGTERM or SIGHUP to `eddylearn validate` or `eddylearn bench` while its solver runs
-    under mpirun (bench solver's first run is on 1 rank): every process of the command's tree at that moment
+    under mpirun (bench solver's first run is on 1 rank; SIGHUP takes the same path there as
+    in validate, so bench is run with SIGTERM only): every process of the command's tree at that moment
     ends (checked by PID), no traceback, status 128 + N."""
     import psutil
     if cmd[0] == "validate":

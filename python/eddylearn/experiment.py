@@ -428,7 +428,9 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     # SmartSim's own lines go to a file: the console (a batch job's log) has eddylearn's alone
     smartsim_setup.route_smartsim_log(out / "smartsim.log")
-    database.configure_smartsim()
+    # SmartSim launches eddylearn's database (its set-up checked, completed when missing)
+    smartsim_setup.ensure()
+    os.environ.update(smartsim_setup.launch_env())
     # SmartRedis clients of the driver and of every launched consumer log to nowhere unless
     # the user asked for logs
     os.environ.setdefault("SR_LOG_LEVEL", "QUIET")

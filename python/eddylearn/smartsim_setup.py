@@ -85,7 +85,7 @@ def problems(folder: Path | None = None) -> list[str]:
             found.append(f"{path} is not eddylearn's module {module}")
     rai = os.environ.get("RAI_PATH")
     if rai and Path(rai).expanduser().resolve() != module:
-        found.append(f"RAI_PATH={rai} names another module than eddylearn's {module}")
+        found.append(f"RAI_PATH={rai} names another module than eddylearn's {module}; unset it")
     return found
 
 
@@ -152,8 +152,8 @@ def _cli(args) -> int:
         return 1
     print(f"SmartSim {'is set up' if args.action == 'setup' else 'is ready'} to launch "
           f"eddylearn's database from {folder}:")
-    print(f"  server  {folder / 'bin' / 'redis-server'} (a copy of "
-          f"{database.redis_server_path().resolve()})")
+    print(f"  server  {folder / 'bin' / 'redis-server'} (a copy of the program of "
+          f"{database.redis_server_path()})")
     print(f"  module  {folder / 'lib' / 'redisai.so'} -> {database.module_path()} "
           f"(Torch backend built in)")
     return 0

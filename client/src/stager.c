@@ -174,7 +174,7 @@ elc_status elc_stager_submit(elc_stager *s, elc_dataset *ds, const char *list)
             /* the queue is full and the sender cannot reach the database: its space would come
              * back only after SR_CMD_TIMEOUT, so the item fails now instead of the caller
              * waiting for it (counted, and reported again by the next flush) */
-            if (s->down || __atomic_load_n(&s->client->unreachable, __ATOMIC_RELAXED)) {
+            if (__atomic_load_n(&s->client->unreachable, __ATOMIC_RELAXED)) {
                 s->stats.failed++;
                 snprintf(s->err, sizeof s->err, "dataset %s not staged: the queue is full and the database "
                          "cannot be reached", elc_dataset_name(it->ds));

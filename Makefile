@@ -84,6 +84,7 @@ $(SDIST): $(STAMPS)/venv $(SOURCES)
 $(STAMPS)/installed: $(WHEEL)
 	$(BIN)/python -m pip install -q "$(WHEEL)[test]"
 	$(BIN)/python -m pip install -q --force-reinstall --no-deps "$(WHEEL)"
+	$(BIN)/eddylearn smartsim setup
 	@touch $@
 
 run: setup

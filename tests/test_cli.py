@@ -129,3 +129,59 @@ def test_a_signal_to_solve_leaves_no_process(tmp_path, sig):
     assert f"interrupted ({signal.Signals(sig).name})" in err
     time.sleep(0.5)
     assert [q.pid for q in procs if q.is_running() and q.status() != "zombie"] == []
+
+
+@pytest.mark.parametrize("cmd,nranks,sig", [
+    (["validate", "tgv", "--n", "32", "--np", "2"], 2, signal.SIGTERM),
+    (["validate", "tgv", "--n", "32", "--np", "2"], 2, signal.SIGHUP),
+    (["bench", "solver", "--n", "32", "--steps", "100000", "--repeats", "1"], 1, signal.SIGTERM),
+], ids=["validate-SIGTERM", "validate-SIGHUP", "bench-SIGTERM"])
+def test_a_signal_to_validate_or_bench_leaves_no_process(tmp_path, cmd, nranks, sig):
+    """SIGTERM or SIGHUP to `eddylearn validate` or `eddylearn bench` while its solver runs
+    under mpirun (bench solver's first run is on 1 rank; SIGHUP takes the same path there as
+    in validate, so bench is run with SIGTERM only): every process of the command's tree at that moment
+    ends (checked by PID), no traceback, status 128 + N."""
+    import psutil
+    if cmd[0] == "validate":
+        cmd = cmd + ["--workdir", str(tmp_path / "work")]
+    p = subprocess.Popen([sys.executable, "-m", "eddylearn", *cmd], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    procs = []
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and p.poll() is None:
+            procs = _tree(p.pid)
+            ranks = []
+            for q in procs[1:]:
+                try:
+                    if "eddylearn-solver" in " ".join(q.cmdline()):
+                        ranks.append(q)
+                except psutil.Error:
+                    pass
+            if len(ranks) >= nranks and all(time.time() - q.create_time() > 1.0 for q in ranks):
+                break
+            time.sleep(0.1)
+        assert len(ranks) >= nranks, p.communicate(timeout=60) if p.poll() is not None else procs
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 128 + sig, out[-1000:] + err[-2000:]
+        assert "Traceback" not in out + err, err[-3000:]
+        assert f"interrupted ({signal.Signals(sig).name})" in err
+        time.sleep(0.5)
+        left = []
+        for q in procs:
+            try:
+                if q.is_running() and q.status() != psutil.STATUS_ZOMBIE:
+                    left.append(f"{q.pid} {' '.join(q.cmdline())}")
+            except psutil.NoSuchProcess:
+                pass
+        assert left == [], left
+    finally:
+        for q in procs:      # what the command left behind must not outlive the test
+            try:
+                q.kill()
+            except psutil.Error:
+                pass
+        if p.poll() is None:
+            p.kill()
+            p.wait()

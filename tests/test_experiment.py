@@ -342,6 +342,10 @@ def test_a_batch_job_log_has_one_line_per_component_per_interval(tmp_path):
     proc = run_cli(["run", str(cfg), "--out", str(out)])
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert not any(c in proc.stdout for c in "┏┃━│╇")       # no table
+    # SmartSim's own INFO lines are in the run folder's smartsim.log, not in the batch log
+    assert not re.search(r"SmartSim(\[\d+\])? INFO|\bINFO\b", proc.stdout), proc.stdout[:3000]
+    smartsim_log = (out / "smartsim.log").read_text()
+    assert re.search(r"INFO solver\(\d+\): SmartSimStatus.STATUS_COMPLETED", smartsim_log), smartsim_log
     line = re.compile(r"^\d\d:\d\d:\d\d +([\d.]+)s (\S+(?: \S+)?) +(\w+) +(.*)$")
     rows = [m.groups() for m in map(line.match, proc.stdout.splitlines()) if m]
     by_component = {}

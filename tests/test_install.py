@@ -57,6 +57,10 @@ def _env(bin_dir: Path, **extra: str) -> dict[str, str]:
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
     env["MESON"] = str(bin_dir.parent / "meson.py")
     env["NINJA"] = str(Path(ninja.BIN_DIR) / "ninja")
+    # SmartSim is this environment's, by links: the new one gets a dependency folder of its own
+    # (as a user whose SmartSim is read-only would), so that setting SmartSim up for its
+    # database leaves this environment's set-up alone
+    env["SMARTSIM_DEP_INSTALL_PATH"] = str(bin_dir.parent / "smartsim-deps")
     env.update(extra)
     return env
 

@@ -164,6 +164,30 @@ def test_a_model_with_the_wrong_outputs_stops_the_run_with_a_clear_error(tmp_pat
     assert not (run_dir / "checkpoint.bin").exists()
 
 
+def test_in_process_solver_raises_the_learned_models_error(tmp_path, db, monkeypatch):
+    """The in-process Solver with the learned model: a model that fails in the database makes
+    step() raise SolverError naming the model and the failure (it does not go on without an
+    SGS term); a model key never stored falls back to Smagorinsky, as the executable does.
+    The solver's client reads SSDB from this process's environment."""
+    for k, v in db.env().items():
+        monkeypatch.setenv(k, v)
+
+    class Broken(torch.nn.Module):
+        def forward(self, x):
+            return x @ torch.ones(7, 6, dtype=x.dtype)
+
+    Client(False, db.address).set_model("broken", scripted(Broken()), "TORCH", "CPU")
+    groups = {**LES, "sgs": {"model": "learned", "model_key": "broken"}}
+    with solver.Solver(groups, workdir=tmp_path / "broken") as s:
+        with pytest.raises(solver.SolverError, match="learned SGS model 'broken'.*running the "
+                                                     "model broken failed"):
+            s.step(1)
+    groups = {**LES, "sgs": {"model": "learned", "model_key": "absent"}}
+    with solver.Solver(groups, workdir=tmp_path / "absent") as s:
+        s.step(2)
+        assert s.nstep == 2 and s.diagnostics()["eps_sgs"] > 0    # Smagorinsky's term
+
+
 def test_a_new_version_is_picked_up_during_the_run(tmp_path, db):
     """The trainer stores version 2 while the LES runs: the solver switches at its next look at
     the metadata and says so. Version 2 wants normalised inputs and returns normalised outputs

@@ -376,7 +376,9 @@ elc_status elc_stager_create(elc_stager **out, size_t max_queue_bytes, elc_stage
  * freed then). list may be NULL or "" (no aggregation list); it is copied. Returns at once,
  * unless the queue is full and the policy is block; with drop_oldest the oldest queued items
  * are freed and counted as dropped. An item larger than max_queue_bytes is sent when the queue
- * is empty (block) or dropped (drop_oldest). */
+ * is empty (block) or dropped (drop_oldest). With block, a submit that finds the queue full
+ * while the sender cannot reach the database does not wait: the item is counted as failed and
+ * ELC_ERR_DATABASE is returned at once. */
 elc_status elc_stager_submit(elc_stager *s, elc_dataset *ds, const char *list);
 /* Wait until the queue is empty and nothing is in flight, at most timeout_s seconds
  * (negative: no limit). ELC_ERR_TIMEOUT when time ran out; ELC_ERR_DATABASE when items failed

@@ -264,7 +264,10 @@ elc_status elc_exec(elc_client *c, elc_cmd *cmds, size_t n, redisReply **replies
             node[i] = ask[i] >= 0 ? ask[i] : route(c, &cmds[i]);
             pending++;
         }
-        if (pending == 0) break;
+        if (pending == 0) {
+            __atomic_store_n(&c->unreachable, 0, __ATOMIC_RELAXED);
+            break;
+        }
         int io_fail = 0, redirected = 0;
         for (size_t nd = 0; nd < c->n_nodes && !io_fail; nd++) {
             /* commands of this node */
@@ -275,7 +278,11 @@ elc_status elc_exec(elc_client *c, elc_cmd *cmds, size_t n, redisReply **replies
                     for (int a = 0; a < cmds[i].argc; a++) bytes += cmds[i].lens[a];
                 }
             if (cnt == 0) continue;
-            if (elc_node_connect(c, (int)nd, why, sizeof why) != 0) { io_fail = 1; break; }
+            if (elc_node_connect(c, (int)nd, why, sizeof why) != 0) {
+                __atomic_store_n(&c->unreachable, 1, __ATOMIC_RELAXED);
+                io_fail = 1;
+                break;
+            }
             redisContext *ctx = c->nodes[nd].ctx;
             wbuf w = {0};
             for (size_t i = 0; i < n; i++) {

@@ -1,5 +1,5 @@
-/* dataset.c — in-memory datasets, the SmartRedis metadata byte format (protocol §2.3) and the
- * dataset/list commands (protocol §3.3, §3.4). */
+/* dataset.c — in-memory datasets, the SmartRedis metadata byte format (docs/protocol.md §2.3) and the
+ * dataset/list commands (docs/protocol.md §3.2). */
 #define _GNU_SOURCE
 #include "elc_internal.h"
 

@@ -54,6 +54,10 @@ struct elc_client {
     /* when set, elc_exec makes a single attempt (the stager uses it while the database is
      * known to be down, so a backlog fails fast instead of waiting SR_CMD_TIMEOUT per item) */
     int single_attempt;
+    /* 1 while the last attempt to connect to a node failed (nothing reachable there), 0 once a
+     * command got its replies; read from other threads with __atomic_load_n (the stager's
+     * submit uses it so as not to wait for queue space that a dead connection cannot free) */
+    int unreachable;
     /* > 0: connection attempts of elc_client_create instead of SR_CONN_TIMEOUT's count */
     int conn_attempts;
     /* credentials from EDDYLEARN_DB_USER / EDDYLEARN_DB_PASSWORD (NULL: none), sent with AUTH

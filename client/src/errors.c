@@ -123,7 +123,7 @@ int elc_key_slot(const char *key, size_t len)
     return elc_crc16(key, len) & 16383;
 }
 
-/* The 2- or 3-byte string p with crc16(p) % 16384 == slot and no braces (protocol §2.5). */
+/* The 2- or 3-byte string p with crc16(p) % 16384 == slot and no braces (docs/protocol.md §2.5). */
 void elc_shard_prefix(int slot, char *out, size_t *len)
 {
     const uint64_t poly = 69665; /* 0x11021 */

@@ -1,4 +1,4 @@
-/* model.c — models and scripts (protocol §3.5): chunked AI.MODELSTORE, shard prefixes in
+/* model.c — models and scripts (docs/protocol.md §3.3): chunked AI.MODELSTORE, shard prefixes in
  * cluster mode, run_model/run_script with the .TMP dance. */
 #define _GNU_SOURCE
 #include "elc_internal.h"

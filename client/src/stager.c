@@ -171,7 +171,25 @@ elc_status elc_stager_submit(elc_stager *s, elc_dataset *ds, const char *list)
                 continue;
             }
             if (s->policy == ELC_POLICY_DROP_OLDEST) break; /* queue empty: it fits now */
-            pthread_cond_wait(&s->cv_space, &s->mu);
+            /* the queue is full and the sender cannot reach the database: its space would come
+             * back only after SR_CMD_TIMEOUT, so the item fails now instead of the caller
+             * waiting for it (counted, and reported again by the next flush) */
+            if (__atomic_load_n(&s->client->unreachable, __ATOMIC_RELAXED)) {
+                s->stats.failed++;
+                snprintf(s->err, sizeof s->err, "dataset %s not staged: the queue is full and the database "
+                         "cannot be reached", elc_dataset_name(it->ds));
+                elc_status st = elc_err(ELC_ERR_DATABASE, "%s (%llu items failed so far)", s->err,
+                                        (unsigned long long)s->stats.failed);
+                pthread_mutex_unlock(&s->mu);
+                item_free(it);
+                return st;
+            }
+            /* woken by the sender when space frees; rechecked every 100 ms for a dead database */
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            dl.tv_nsec += 100000000L;
+            if (dl.tv_nsec >= 1000000000L) { dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
+            pthread_cond_timedwait(&s->cv_space, &s->mu, &dl);
             if (s->stop) {
                 pthread_mutex_unlock(&s->mu);
                 item_free(it);

@@ -1,4 +1,4 @@
-// Execution commands: AI.MODELEXECUTE, AI.SCRIPTRUN, AI.SCRIPTEXECUTE (protocol.md §4.6).
+// Execution commands: AI.MODELEXECUTE, AI.SCRIPTRUN, AI.SCRIPTEXECUTE (docs/protocol.md §3.3, §4.2).
 //
 // The command is parsed and its inputs are fetched on the main thread; the client is then
 // blocked and the run goes to the worker queue of the model's device. The worker only

@@ -1,5 +1,5 @@
 // Storage and information commands: AI.MODELSTORE/GET/DEL, AI.SCRIPTSET/STORE/GET/DEL,
-// AI.INFO and AI.CONFIG (protocol.md §4.3–4.5, §4.7–4.9).
+// AI.INFO and AI.CONFIG (docs/protocol.md §3.3–3.4, §4.2).
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>

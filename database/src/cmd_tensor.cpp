@@ -1,4 +1,4 @@
-// AI.TENSORSET and AI.TENSORGET (protocol.md §4.1–4.2).
+// AI.TENSORSET and AI.TENSORGET (docs/protocol.md §3.1, §4.1).
 #include <cmath>
 #include <cstring>
 #include <limits>

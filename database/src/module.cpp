@@ -1,4 +1,4 @@
-// Module entry point: load-time arguments (protocol.md §4.9), data types, commands and the
+// Module entry point: load-time arguments (docs/protocol.md §6.1), data types, commands and the
 // INFO sections. The module registers as "ai" so that clients and SmartSim see RedisAI.
 #include <strings.h>
 

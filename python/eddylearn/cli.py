@@ -3,6 +3,7 @@
   eddylearn solve CONFIG [--np N]             the solver alone, under its MPI launcher
   eddylearn validate CASE ... [--json FILE]   validation against exact or reference data
   eddylearn bench WHAT ... [--json FILE]      benchmarks, each figure next to its baseline
+  eddylearn smartsim setup|check              SmartSim set up to launch eddylearn's database
 """
 from __future__ import annotations
 
@@ -267,6 +268,8 @@ def _register_optional(sub, bsub) -> None:
     except ImportError:
         return
     database.register_cli(sub)
+    from . import smartsim_setup
+    smartsim_setup.register_cli(sub)
     try:
         from . import bench_database
     except ImportError:

@@ -94,7 +94,8 @@ def redis_cli_path() -> Path:
 
 
 def prepare_dep_folder(folder: Path | None = None) -> Path:
-    """Prepares the SMARTSIM_DEP_INSTALL_PATH folder SmartSim looks in (protocol.md §7.1):
+    """Prepares a dependency folder of SmartSim's layout (see smartsim_setup, which puts it
+    where SmartSim looks):
     bin/redis-server is a real copy of the server binary (SmartSim resolves symlinks, and the
     Debian symlink would start redis-check-rdb), bin/redis-cli, and lib/redisai.so pointing at
     our module. Returns the folder."""
@@ -542,7 +543,8 @@ def _start_smartsim(port: int, threads: int, interface: str, host: str, run_dir:
     that SmartSim's entry points neither hold this process's terminal nor its output pipes.
     The server's data folder is run_dir/data, set with a redis.conf of our own (REDIS_CONF)
     that includes SmartSim's and adds the persistence options."""
-    dep = prepare_dep_folder()
+    from . import smartsim_setup
+    smartsim_setup.ensure()
     data = run_dir / "data"
     data.mkdir(parents=True, exist_ok=True)
     if persist == "none":
@@ -551,9 +553,8 @@ def _start_smartsim(port: int, threads: int, interface: str, host: str, run_dir:
 
     conf = run_dir / "redis.conf"
     conf.write_text(persistence_conf(data, persist, base=str(Config().conf_path)))
-    env = server_env()  # inherited by SmartSim's entry point and so by redis-server
-    env.update(SMARTSIM_DEP_INSTALL_PATH=str(dep), RAI_PATH=str(module_path()), SMARTSIM_FLAG_TELEMETRY="0",
-               REDIS_CONF=str(conf))
+    env = smartsim_setup.launch_env()  # inherited by SmartSim's entry point and redis-server
+    env["REDIS_CONF"] = str(conf)
     log_file = run_dir / "launch.log"
     cmd = [sys.executable, "-m", "eddylearn.database", "_launch_smartsim", str(port), str(threads),
            interface, str(run_dir)]
@@ -576,7 +577,6 @@ def _start_smartsim(port: int, threads: int, interface: str, host: str, run_dir:
 
 def _launch_smartsim(port: int, threads: int, interface: str, run_dir: Path) -> None:
     """Body of the helper process: create and start the Orchestrator, then return."""
-    configure_smartsim()
     from smartsim import Experiment
 
     exp = Experiment("eddylearn-db", exp_path=str(run_dir), launcher="local")
@@ -890,19 +890,6 @@ def register_cli(subparsers) -> argparse.ArgumentParser:
                         "(append-only file, fsync every second) or none (default)")
     p.set_defaults(func=_cli)
     return p
-
-
-def configure_smartsim() -> Path:
-    """Make SmartSim in this process launch our database: the dependency folder, the module,
-    the allocator setting of server_env(), no telemetry monitor, and the redis-cli look-up of
-    SmartSim 0.8.0's launch manifest. Returns the dependency folder."""
-    dep = prepare_dep_folder()
-    os.environ.update(server_env())
-    os.environ.update(SMARTSIM_DEP_INSTALL_PATH=str(dep), RAI_PATH=str(module_path()),
-                      SMARTSIM_FLAG_TELEMETRY="0")
-    from smartsim._core._cli import utils as _ss_cli_utils
-    _ss_cli_utils.get_db_path = lambda: dep / "bin" / "redis-cli"
-    return dep
 
 
 class LocalServer:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from . import database, launch
+from . import database, launch, smartsim_setup
 from .stopping import end_processes
 from ._paths import reference_tgv, solver_executable
 from .config import ExperimentConfig, les_model_key, trainer_model_key
@@ -426,7 +426,11 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-    database.configure_smartsim()
+    # SmartSim's own lines go to a file: the console (a batch job's log) has eddylearn's alone
+    smartsim_setup.route_smartsim_log(out / "smartsim.log")
+    # SmartSim launches eddylearn's database (its set-up checked, completed when missing)
+    smartsim_setup.ensure()
+    os.environ.update(smartsim_setup.launch_env())
     # SmartRedis clients of the driver and of every launched consumer log to nowhere unless
     # the user asked for logs
     os.environ.setdefault("SR_LOG_LEVEL", "QUIET")

@@ -128,7 +128,7 @@ def test_prefixes_sskeyin_sskeyout(db, programs):
 
 
 def test_metadata_bytes_exact(standalone_db, programs):
-    """The meta hash holds SmartRedis's byte format (protocol §2.3) and the .COMPLETE flag."""
+    """The meta hash holds SmartRedis's byte format (docs/protocol.md §2.3) and the .COMPLETE flag."""
     import redis
     run(programs["ftest"], "put_dataset", "bytes_ds", "", env=standalone_db.env())
     r = redis.Redis(port=standalone_db.servers[0].port)

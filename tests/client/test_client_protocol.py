@@ -46,7 +46,7 @@ def test_hash_slot_with_tags(client_prefix):
 
 
 def test_layout_transposition_larger_than_a_tile(client_prefix):
-    """Fortran <-> C order conversion (protocol §3.2) for shapes that span several cache
+    """Fortran <-> C order conversion (docs/protocol.md §3.1) for shapes that span several cache
     tiles, every element size, against numpy."""
     import numpy as np
     lib = _lib()

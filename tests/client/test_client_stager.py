@@ -157,3 +157,42 @@ def test_no_duplicate_list_entry_under_a_stalled_server(tmp_path, programs):
         if srv.proc is not None and srv.proc.poll() is None:
             os.kill(srv.proc.pid, signal.SIGCONT)
         srv.stop()
+
+
+def test_submit_does_not_wait_for_a_dead_database(tmp_path, programs):
+    """The server is killed (by its PID) and stays down; the queue (2 KiB, block policy) fills
+    behind the item in flight, which retries for SR_CMD_TIMEOUT = 5 s. Once the sender cannot
+    connect, a submit that finds the queue full fails at once with a reason instead of waiting
+    for that item: every submit returns within 2 s, and the flush counts every lost item."""
+    import signal
+    import subprocess
+    srv = Server(tmp_path / "db", free_port())
+    srv.start()
+    flag = tmp_path / "go"
+    p = None
+    try:
+        from clienttest import Db
+        env = Db("standalone", [srv]).env(SR_CMD_INTERVAL=200, SR_CMD_TIMEOUT=5, SR_SOCKET_TIMEOUT=500)
+        p = subprocess.Popen([str(programs["ctest"]), "stager_dead", "20", str(flag)], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, env=env)
+        assert p.stdout.readline().strip() == "READY"
+        os.kill(srv.proc.pid, signal.SIGKILL)
+        srv.proc.wait(timeout=10)
+        flag.write_text("go")
+        out, _ = p.communicate(timeout=60)
+        assert p.returncode == 0 and "OK" in out.splitlines(), out
+        longest = float(out.split("longest submit ")[1].split()[0])
+        assert longest < 2.0, out                       # liveness: not SR_CMD_TIMEOUT
+        failed_submits = int(out.split("failed submits ")[1].split()[0])
+        assert failed_submits >= 10, out
+        assert ("first submit error: code=2 dataset dead." in out
+                and "not staged: the queue is full and the database cannot be reached" in out), out
+        submitted, sent, dropped, failed = (int(x) for x in out.split("stats ")[1].split()[:4])
+        assert (submitted, sent, dropped, failed) == (21, 1, 0, 20), out
+        assert ("flush: code=2 20 of the items staged since the last flush failed "
+                "(20 failed of 21 submitted in all)") in out, out
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait()
+        srv.stop()

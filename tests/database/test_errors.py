@@ -1,4 +1,4 @@
-"""Bad input gives an error reply with the texts of protocol.md, and the server stays up."""
+"""Bad input gives an error reply with the texts of docs/protocol.md §5, and the server stays up."""
 from __future__ import annotations
 
 import numpy as np
@@ -139,7 +139,7 @@ def test_bad_input_is_an_error_reply(prepared, args, expected):
     with pytest.raises(RespError) as e:
         conn.call(*args)
     text = str(e.value)
-    # protocol.md texts are matched from the start of the error, "ERR " prefix included
+    # docs/protocol.md texts are matched from the start of the error, "ERR " prefix included
     if expected.startswith(("ERR ", "WRONGTYPE")):
         assert text.startswith(expected), text
     else:

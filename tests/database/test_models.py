@@ -1,4 +1,4 @@
-"""Models and scripts: storage, execution on the worker queue, stats (protocol.md §4.3–4.8)."""
+"""Models and scripts: storage, execution on the worker queue, stats (docs/protocol.md §3.3, §4.2)."""
 from __future__ import annotations
 
 import threading

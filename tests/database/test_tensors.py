@@ -1,5 +1,5 @@
 """Tensors, datasets and aggregation lists through the genuine SmartRedis 0.6.1 client, and the
-raw AI.TENSORSET / AI.TENSORGET forms of protocol.md §4.1–4.2."""
+raw AI.TENSORSET / AI.TENSORGET forms of docs/protocol.md §3.1, §4.1."""
 from __future__ import annotations
 
 import numpy as np

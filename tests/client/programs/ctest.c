@@ -3,10 +3,14 @@
  *   c_layout                 put C-order tensors, read them back with elc_get_tensor
  *   stager_slow N MS [POL]   submit N datasets, one every MS ms, print stats
  *   stager_fail              create a stager against an unreachable database
+ *   stager_dead N FLAG       send one dataset, print READY, wait for file FLAG (the test kills
+ *                            the server meanwhile), submit N more to a 2 KiB blocking queue;
+ *                            print the longest submit, the failed submits and the flush
  *   prefixes                 put tensor/dataset/list with SSKEYOUT, read with SSKEYIN
  *   moved KEY FLAG           connect, print READY, wait for file FLAG, then put/get KEY (the
  *                            test moves KEY's slot meanwhile: the client must follow MOVED)
  */
+#define _POSIX_C_SOURCE 200809L
 #include "eddylearn_client.h"
 
 #include <stdio.h>
@@ -91,6 +95,67 @@ static int stager_slow(int n, int ms, const char *pol)
     return 0;
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static elc_dataset *small_dataset(int i)
+{
+    elc_dataset *ds = NULL;
+    char name[64];
+    snprintf(name, sizeof name, "dead.%d.0", i);
+    if (elc_dataset_create(&ds, name)) return NULL;
+    double u[64];
+    for (int k = 0; k < 64; k++) u[k] = i;
+    size_t d[1] = {64};
+    if (elc_dataset_add_tensor(ds, "u", u, d, 1, ELC_DOUBLE, ELC_LAYOUT_C)) {
+        elc_dataset_destroy(ds);
+        return NULL;
+    }
+    return ds;
+}
+
+static int stager_dead(int n, const char *flag)
+{
+    elc_stager *s;
+    CHECK(elc_stager_create(&s, 2048, ELC_POLICY_BLOCK, NULL, NULL));
+    elc_dataset *ds = small_dataset(0);
+    if (!ds) { printf("ERROR dataset: %s\n", elc_last_error()); return 1; }
+    CHECK(elc_stager_submit(s, ds, "dead_list"));
+    CHECK(elc_stager_flush(s, 30.0));
+    printf("READY\n");
+    fflush(stdout);
+    for (FILE *f; !(f = fopen(flag, "r"));) sleep_ms(20);
+    double longest = 0.0;
+    int failed = 0;
+    char first[512] = "";
+    for (int i = 1; i <= n; i++) {
+        if (!(ds = small_dataset(i))) { printf("ERROR dataset: %s\n", elc_last_error()); return 1; }
+        double t0 = now_s();
+        elc_status st = elc_stager_submit(s, ds, "dead_list");
+        double dt = now_s() - t0;
+        if (dt > longest) longest = dt;
+        if (st) {
+            if (!failed++) snprintf(first, sizeof first, "code=%d %s", (int)st, elc_last_error());
+        }
+    }
+    printf("longest submit %.3f s\n", longest);
+    printf("failed submits %d\n", failed);
+    if (first[0]) printf("first submit error: %s\n", first);
+    elc_status fl = elc_stager_flush(s, 60.0);
+    printf("flush: code=%d %s\n", (int)fl, fl ? elc_last_error() : "");
+    elc_stager_stats st;
+    CHECK(elc_stager_stats_get(s, &st));
+    printf("stats %llu %llu %llu %llu\n", (unsigned long long)st.submitted, (unsigned long long)st.sent,
+           (unsigned long long)st.dropped, (unsigned long long)st.failed);
+    elc_stager_destroy(s);
+    printf("OK\n");
+    return 0;
+}
+
 static int stager_fail(void)
 {
     elc_stager *s = NULL;
@@ -163,6 +228,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "stager_slow") && argc >= 4)
         return stager_slow(atoi(argv[2]), atoi(argv[3]), argc > 4 ? argv[4] : NULL);
     if (!strcmp(argv[1], "stager_fail")) return stager_fail();
+    if (!strcmp(argv[1], "stager_dead") && argc >= 4) return stager_dead(atoi(argv[2]), argv[3]);
     if (!strcmp(argv[1], "prefixes")) return prefixes();
     if (!strcmp(argv[1], "moved") && argc >= 4) return moved(argv[2], argv[3]);
     printf("unknown mode %s\n", argv[1]);

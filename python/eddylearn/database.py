@@ -752,6 +752,16 @@ def stop_state(st: DbState, timeout: float = 15.0) -> bool:
         time.sleep(0.1)
     for rec in ours:
         _end_recorded(rec)
+    # a process tearing down no longer shows its command line but still holds its PID (and
+    # possibly its files) for a moment: return once each one has really gone
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline and any(_pid_alive(pid) for pid in ours_pids):
+        for pid in ours_pids:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        time.sleep(0.05)
     state_file(st.host, st.ports[0]).unlink(missing_ok=True)
     if ours:
         log.info("database at %s stopped", ", ".join(st.addresses))

@@ -59,7 +59,9 @@ typedef enum elc_dtype {
  * bytes for the dims as sent. ELC_LAYOUT_FORTRAN: the buffer is column-major; it is transposed
  * to row-major on put and back on get, and the dims keep their Fortran order (SmartRedis's
  * SRMemLayoutFortranContiguous). */
-typedef enum elc_layout { ELC_LAYOUT_C = 0, ELC_LAYOUT_FORTRAN = 1 } elc_layout;
+typedef enum elc_layout { ELC_LAYOUT_C = 0, ELC_LAYOUT_FORTRAN = 1, ELC_LAYOUT_FLAT = 2 } elc_layout;
+/* ELC_LAYOUT_FLAT (unpack only): a row-major buffer described by one dim, its element count,
+ * whatever the stored shape (SmartRedis's unpack into SRMemLayoutContiguous memory). */
 
 /* Metadata types, with SmartRedis's byte-0 type ids (docs/protocol.md §2.3). */
 typedef enum elc_meta_type {

@@ -305,6 +305,16 @@ elc_status elc_dataset_unpack_tensor(const elc_dataset *ds, const char *name, vo
     if (t->dtype != dtype)
         return elc_err(ELC_ERR_TYPE, "The type of the fetched tensor %s (%s) does not match the provided type (%s)",
                        name, elc_dtype_name(t->dtype), elc_dtype_name(dtype));
+    if (layout == ELC_LAYOUT_FLAT) {
+        size_t total = t->nbytes / elc_dtype_size(t->dtype);
+        if (ndims != 1 || dims[0] != total)
+            return elc_err(ELC_ERR_PARAMETER,
+                           "The tensor %s has %zu elements; the contiguous memory space given holds %zu",
+                           name, total, ndims == 1 ? dims[0] : (size_t)0);
+        if (t->colmajor) elc_f2c(data, t->data, t->dims, t->ndims, elc_dtype_size(dtype));
+        else memcpy(data, t->data, t->nbytes);
+        return ELC_OK;
+    }
     int ok = t->ndims == ndims;
     for (size_t k = 0; ok && k < ndims; k++) ok = t->dims[k] == dims[k];
     if (!ok)

@@ -217,6 +217,16 @@ static elc_status unpack_into(const char *what, elc_dtype got_t, const size_t *g
                        what, elc_dtype_name(got_t), elc_dtype_name(dtype));
     int ok = got_n == ndims;
     for (size_t k = 0; ok && k < ndims; k++) ok = got_d[k] == dims[k];
+    if (layout == ELC_LAYOUT_FLAT) {
+        size_t total = 1;
+        for (size_t k = 0; k < got_n; k++) total *= got_d[k];
+        if (ndims != 1 || dims[0] != total)
+            return elc_err(ELC_ERR_PARAMETER,
+                           "The fetched tensor %s has %zu elements; the contiguous memory space given holds %zu",
+                           what, total, ndims == 1 ? dims[0] : (size_t)0);
+        memcpy(data, blob, total * elc_dtype_size(dtype));
+        return ELC_OK;
+    }
     if (!ok) {
         char gs[256] = "", ws[256] = "";
         size_t o = 0;

@@ -333,6 +333,22 @@ def test_cpp_config_options(db, sr_programs):
     np.testing.assert_array_equal(db.smartredis().get_tensor("srtest_cpp_cfg"), [1.0, 2.0])
 
 
+def test_cpp_compat_with_smartredis_programs(db, sr_programs, tmp_path):
+    """What SmartRedis's own example and test programs rely on: a one-dim unpack into contiguous
+    memory ({n} for a (3,2,5) tensor, client and dataset), log_data(&client, ...), and
+    std::cout & co. reachable through client.h (srtest.cpp does not include <iostream>)."""
+    log = tmp_path / "compat.log"
+    r = run(sr_programs["cpp"], "compat", "xc", env=db.env(SR_LOG_FILE=log, SR_LOG_LEVEL="INFO"))
+    assert r.returncode == 0
+    c = db.smartredis()
+    want = (np.arange(30) * 0.25 - 1.0).reshape(3, 2, 5)
+    np.testing.assert_array_equal(c.get_tensor("xc_t"), want)
+    np.testing.assert_array_equal(c.get_dataset("xc_ds").get_tensor("t"), want)
+    lines = _log_lines(log)
+    assert ("compat_cpp", "compat client line") in lines
+    assert ("xc_ds", "WARNING: compat dataset line") in lines
+
+
 def test_pkg_config_module():
     """The smartredis module points at the installed headers and library; -lsmartredis links."""
     cflags, libs = pkg_config("--cflags"), pkg_config("--libs")

@@ -25,7 +25,11 @@ module smartredis_configoptions
     procedure :: create_configoptions_from_environment => co_from_environment
     procedure :: get_integer_option => co_get_integer_option
     procedure :: get_string_option => co_get_string_option
-    procedure :: is_configured => co_is_configured
+    procedure, private :: co_is_configured
+    procedure, private :: co_is_configured_c_bool
+    !> result may be a default logical (SmartRedis's declaration) or logical(c_bool) (what
+    !! SmartRedis's own test programs pass)
+    generic :: is_configured => co_is_configured, co_is_configured_c_bool
     procedure :: override_integer_option => co_override_integer_option
     procedure :: override_string_option => co_override_string_option
   end type
@@ -77,6 +81,16 @@ contains
     code = is_configured_c(self%configoptions_ptr, option_name, &
                            len_trim(option_name, kind=c_size_t), b)
     result = b
+  end function
+
+  function co_is_configured_c_bool(self, option_name, result) result(code)
+    class(configoptions_type), intent(in) :: self
+    character(len=*), intent(in) :: option_name
+    logical(c_bool), intent(inout) :: result
+    integer(kind=enum_kind) :: code
+    result = .false.
+    code = is_configured_c(self%configoptions_ptr, option_name, &
+                           len_trim(option_name, kind=c_size_t), result)
   end function
 
   function co_override_integer_option(self, option_name, value) result(code)

@@ -12,9 +12,20 @@
 #include "srexception.h"
 
 #ifdef __cplusplus
+/* SmartRedis's client.h brings these standard headers in, and codes written for it use
+ * std::cout, std::ifstream, std::this_thread, ... with no include of their own. */
+#include <string.h>
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <iostream>
 #include <ostream>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 

@@ -9,7 +9,10 @@
 #include "srexception.h"
 
 #ifdef __cplusplus
+/* as SmartRedis's dataset.h, which codes rely on for std::cout and friends */
+#include <iostream>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 

@@ -7,6 +7,7 @@
 
 #include "sr_enums.h"
 #include "c_logger.h"
+#include "srobject.h"
 
 #ifdef __cplusplus
 #include <string>
@@ -16,6 +17,20 @@ namespace SmartRedis {
 void log_data(const std::string& context, SRLoggingLevel level, const std::string& data);
 void log_warning(const std::string& context, SRLoggingLevel level, const std::string& data);
 void log_error(const std::string& context, SRLoggingLevel level, const std::string& data);
+
+/* the same against a client, dataset or log context (its context name) */
+inline void log_data(const SRObject* context, SRLoggingLevel level, const std::string& data)
+{
+    context->log_data(level, data);
+}
+inline void log_warning(const SRObject* context, SRLoggingLevel level, const std::string& data)
+{
+    context->log_warning(level, data);
+}
+inline void log_error(const SRObject* context, SRLoggingLevel level, const std::string& data)
+{
+    context->log_error(level, data);
+}
 
 }  // namespace SmartRedis
 #endif /* __cplusplus */

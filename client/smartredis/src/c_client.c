@@ -284,6 +284,8 @@ SRError unpack_tensor(void *c_client, const char *name, const size_t name_length
         if (!st) sr_nested_scatter(result, flat, dims, n_dims, es);
         free(flat);
     } else {
+        /* SmartRedis unpacks into contiguous memory described by one dim, its length */
+        if (mem_layout == SRMemLayoutContiguous && n_dims == 1) l = ELC_LAYOUT_FLAT;
         st = elc_unpack_tensor(c->c, n, result, dims, n_dims, (elc_dtype)type, (elc_layout)l);
     }
     free(n);

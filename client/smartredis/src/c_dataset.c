@@ -181,6 +181,8 @@ SRError unpack_dataset_tensor(void *dataset, const char *name, const size_t name
         if (!st) sr_nested_scatter(data, flat, dims, n_dims, es);
         free(flat);
     } else {
+        /* SmartRedis unpacks into contiguous memory described by one dim, its length */
+        if (mem_layout == SRMemLayoutContiguous && n_dims == 1) l = ELC_LAYOUT_FLAT;
         st = elc_dataset_unpack_tensor(d->ds, n, data, dims, n_dims, (elc_dtype)type, (elc_layout)l);
     }
     free(n);

@@ -16,7 +16,7 @@
 ! Value of the element with 0-based column-major index k: k*0.5-3 (reals), k-5 (integers).
 ! Prints OK on success; on failure the reason, and exit status 1.
 program srftest
-  use iso_c_binding, only: c_int8_t, c_int16_t, c_int32_t, c_int64_t, c_float, c_double
+  use iso_c_binding, only: c_int8_t, c_int16_t, c_int32_t, c_int64_t, c_float, c_double, c_bool
   use iso_fortran_env, only: output_unit
   use smartredis_client, only: client_type
   use smartredis_dataset, only: dataset_type
@@ -435,11 +435,18 @@ contains
     integer(c_int64_t) :: i
     character(len=:), allocatable :: s
     logical :: found
+    logical(c_bool) :: found_c    ! the kind SmartRedis's own test programs pass
     real(c_double) :: a(2)
     character(len=256) :: addr
     call check(cfg%create_configoptions_from_environment(sfx), 'from environment')
     call check(cfg%is_configured('SSDB', found), 'is_configured SSDB')
     call expect(found, 'SSDB_'//sfx//' is configured')
+    found_c = .false.
+    call check(cfg%is_configured('SSDB', found_c), 'is_configured SSDB (c_bool)')
+    call expect(logical(found_c), 'SSDB_'//sfx//' is configured (c_bool)')
+    found_c = .true.
+    call check(cfg%is_configured('EL_NOT_SET', found_c), 'is_configured EL_NOT_SET (c_bool)')
+    call expect(logical(.not. found_c), 'EL_NOT_SET is not configured (c_bool)')
     call get_environment_variable('SSDB_'//sfx, addr)
     call check(cfg%get_string_option('SSDB', s), 'get_string_option SSDB')
     call expect(s == trim(addr), 'SSDB value')

@@ -7,21 +7,24 @@
 //   srtest_cpp ops TAG        copies, renames, lists, DataSet copy/move, exceptions
 //   srtest_cpp admin ADDR MODEL  config_get/set, info, cluster info, AI.INFO, save, flush_db
 //   srtest_cpp config SFX     ConfigOptions and Client(ConfigOptions*)
+//   srtest_cpp compat TAG     what SmartRedis's own programs rely on: one-dim unpacks into
+//                             contiguous memory, log_data(&client, ...)
 // Prints OK on success (admin also prints key=value lines the test compares).
+// <iostream>, <fstream> and <sstream> are not included here: client.h brings them in, as
+// SmartRedis's does, and codes written for SmartRedis count on that.
+#include "client.h"
+
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iostream>
 #include <iterator>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "client.h"
 #include "configoptions.h"
 #include "dataset.h"
 #include "logcontext.h"
@@ -298,6 +301,41 @@ static int cmd_config(const std::string& sfx)
     return 0;
 }
 
+static int cmd_compat(const std::string& tag)
+{
+    Client c("compat_cpp");
+    std::vector<double> v(30);
+    for (size_t i = 0; i < v.size(); i++) v[i] = 0.25 * i - 1.0;
+    c.put_tensor(tag + "_t", v.data(), {3, 2, 5}, SRTensorTypeDouble, SRMemLayoutContiguous);
+    // SmartRedis describes contiguous memory by its length alone
+    std::vector<double> got(30, 0.0);
+    c.unpack_tensor(tag + "_t", got.data(), {30}, SRTensorTypeDouble, SRMemLayoutContiguous);
+    EXPECT(got == v, "unpack_tensor into {30}");
+    THROWS(c.unpack_tensor(tag + "_t", got.data(), {29}, SRTensorTypeDouble, SRMemLayoutContiguous),
+           ParameterException);
+    DataSet ds(tag + "_ds");
+    ds.add_tensor("t", v.data(), {3, 2, 5}, SRTensorTypeDouble, SRMemLayoutContiguous);
+    c.put_dataset(ds);
+    DataSet back = c.get_dataset(tag + "_ds");
+    std::fill(got.begin(), got.end(), 0.0);
+    back.unpack_tensor("t", got.data(), {30}, SRTensorTypeDouble, SRMemLayoutContiguous);
+    EXPECT(got == v, "DataSet::unpack_tensor into {30}");
+    THROWS(back.unpack_tensor("t", got.data(), {31}, SRTensorTypeDouble, SRMemLayoutContiguous),
+           ParameterException);
+    // a Fortran-ordered dataset tensor comes out in row-major order
+    std::vector<double> f = {1, 4, 2, 5, 3, 6};    // column-major (2,3) of [[1,2,3],[4,5,6]]
+    DataSet dsf(tag + "_dsf");
+    dsf.add_tensor("f", f.data(), {2, 3}, SRTensorTypeDouble, SRMemLayoutFortranContiguous);
+    std::vector<double> fr(6, 0.0);
+    dsf.unpack_tensor("f", fr.data(), {6}, SRTensorTypeDouble, SRMemLayoutContiguous);
+    EXPECT((fr == std::vector<double>{1, 2, 3, 4, 5, 6}), "Fortran dataset tensor into {6}");
+    // logging against an object (SmartRedis's log_data(const SRObject*, ...))
+    log_data(&c, LLInfo, "compat client line");
+    log_warning(&ds, LLInfo, "compat dataset line");
+    std::cout << "OK" << std::endl;
+    return 0;
+}
+
 int main(int argc, char** argv)
 {
     std::vector<std::string> a(argv + 1, argv + argc);
@@ -307,10 +345,11 @@ int main(int argc, char** argv)
         if (a.size() >= 2 && a[0] == "ops") return cmd_ops(a[1]);
         if (a.size() >= 3 && a[0] == "admin") return cmd_admin(a[1], a[2]);
         if (a.size() >= 2 && a[0] == "config") return cmd_config(a[1]);
+        if (a.size() >= 2 && a[0] == "compat") return cmd_compat(a[1]);
     } catch (Exception& e) {
         std::cout << "FAIL: " << e.exception_class() << ": " << e.what() << " (" << e.where() << ")\n";
         return 1;
     }
-    std::cerr << "usage: srtest_cpp write|read|ops|admin|config ...\n";
+    std::cerr << "usage: srtest_cpp write|read|ops|admin|config|compat ...\n";
     return 2;
 }

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -390,6 +391,16 @@ elc_status elc_client_create_with(elc_client **out, const elc_client_options *op
     elc_client *c = calloc(1, sizeof *c);
     if (!c) return elc_err(ELC_ERR_NOMEM, "out of memory");
     c->seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned long long r = 0;
+        FILE *f = fopen("/dev/urandom", "rb");
+        if (!f || fread(&r, sizeof r, 1, f) != 1) r = 0;
+        if (f) fclose(f);
+        c->append_id = r ^ ((unsigned long long)ts.tv_sec << 32) ^ (unsigned long long)ts.tv_nsec
+                       ^ ((unsigned long long)getpid() << 16) ^ (unsigned long long)(uintptr_t)c;
+    }
     elc_status st = read_config(c, &o);
     if (st) { elc_client_destroy(c); return st; }
     size_t n = 0;

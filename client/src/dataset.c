@@ -515,25 +515,50 @@ static elc_status check_pipeline(redisReply **r, size_t n)
     return ELC_OK;
 }
 
-/* An idempotent RPUSH of `entry` onto list key `lk` (taken): the entry is pushed unless it is
- * already among the last APPEND_WINDOW entries. A resend after a stalled reply (the first push
- * did arrive) therefore cannot list a dataset twice. Dataset keys are unique per item
- * (<base>.<step>.<rank>), so an entry that is there already is this item's. */
-#define APPEND_WINDOW "256"
+/* An RPUSH of `entry` onto list key `lk` (taken) that is safe to resend. Each append carries a
+ * token unique to this call (client id and sequence number); the database records the last
+ * APPEND_TOKENS tokens of the list in a side key of the same hash slot and pushes only when the
+ * token is new. A resend after a stalled reply (the first push did arrive) therefore cannot list
+ * a dataset twice, while appending the same dataset again later lists it again, as SmartRedis
+ * does. The side key expires an hour after the list's last append. */
+#define APPEND_TOKENS "1024"
 static const char append_lua[] =
-    "if redis.call('LPOS', KEYS[1], ARGV[1], 'RANK', -1, 'MAXLEN', " APPEND_WINDOW ") then "
-    "return redis.call('LLEN', KEYS[1]) end "
+    "if redis.call('LPOS', KEYS[2], ARGV[2]) then return redis.call('LLEN', KEYS[1]) end "
+    "redis.call('LPUSH', KEYS[2], ARGV[2]) "
+    "redis.call('LTRIM', KEYS[2], 0, " APPEND_TOKENS " - 1) "
+    "redis.call('EXPIRE', KEYS[2], 3600) "
     "return redis.call('RPUSH', KEYS[1], ARGV[1])";
 
-static void append_cmd(elc_cmd *p, char *lk, const char *entry, size_t len)
+static void append_cmd(elc_client *c, elc_cmd *p, char *lk, const char *entry, size_t len)
 {
+    size_t lkn = lk ? strlen(lk) : 0;
+    char tag[4];
+    size_t tagn = 0;
+    elc_shard_prefix(elc_key_slot(lk ? lk : "", lkn), tag, &tagn);
+    /* {tag} pins the side key to the list's hash slot whatever braces the list name holds */
+    static const char suffix[] = ".appends";
+    size_t skn = 1 + tagn + 2 + lkn + sizeof suffix - 1;
+    char *sk = malloc(skn + 1);
+    if (sk) { /* the tag may hold any byte, NUL included: built with lengths, not printf */
+        char *q = sk;
+        *q++ = '{';
+        memcpy(q, tag, tagn), q += tagn;
+        *q++ = '}', *q++ = '.';
+        memcpy(q, lk ? lk : "", lkn), q += lkn;
+        memcpy(q, suffix, sizeof suffix);
+    }
+    char *token = malloc(40);
+    unsigned long long seq = __atomic_add_fetch(&c->append_seq, 1, __ATOMIC_RELAXED);
+    if (token) snprintf(token, 40, "%016llx.%llx", c->append_id, seq);
     elc_cmd_init(p);
     elc_cmd_str(p, "EVAL");
     elc_cmd_str(p, append_lua);
-    elc_cmd_str(p, "1");
-    elc_cmd_take(p, lk, lk ? strlen(lk) : 0);
+    elc_cmd_str(p, "2");
+    elc_cmd_take(p, lk, lkn);
     elc_cmd_route(p, 3);
+    elc_cmd_take(p, sk, sk ? skn : 0);
     elc_cmd_arg(p, entry, len);
+    elc_cmd_take(p, token, token ? strlen(token) : 0); /* owned: the command outlives this frame */
 }
 
 static elc_status put_and_maybe_append(elc_client *c, const elc_dataset *ds, const char *list)
@@ -549,7 +574,7 @@ static elc_status put_and_maybe_append(elc_client *c, const elc_dataset *ds, con
     if (!cmds || !rep) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); goto out; }
     st = elc_dataset_put_cmds(c, ds, cmds, &n, &base);
     if (st) goto out;
-    if (list) append_cmd(&cmds[n++], elc_key_list(c, list, 1), base, strlen(base));
+    if (list) append_cmd(c, &cmds[n++], elc_key_list(c, list, 1), base, strlen(base));
     st = elc_exec(c, cmds, n, rep);
     if (!st) st = check_pipeline(rep, n);
     elc_free_replies(rep, n);
@@ -575,7 +600,7 @@ elc_status elc_append_to_list(elc_client *c, const char *list, const elc_dataset
     if (!c || !ds || !list || !*list) return elc_err(ELC_ERR_PARAMETER, "The list name must not be empty");
     elc_cmd cmd;
     char *b = elc_key_dataset(c, ds->name, 1);
-    append_cmd(&cmd, elc_key_list(c, list, 1), b ? b : "", b ? strlen(b) : 0);
+    append_cmd(c, &cmd, elc_key_list(c, list, 1), b ? b : "", b ? strlen(b) : 0);
     redisReply *r;
     elc_status st = elc_exec1(c, &cmd, &r);
     if (r) freeReplyObject(r);

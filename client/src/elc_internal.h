@@ -54,6 +54,11 @@ struct elc_client {
     /* when set, elc_exec makes a single attempt (the stager uses it while the database is
      * known to be down, so a backlog fails fast instead of waiting SR_CMD_TIMEOUT per item) */
     int single_attempt;
+    /* identity of this client for list appends: each append carries the token
+     * <append_id>.<append_seq>, so a resend of the same command is recognised by the
+     * database while a new append of the same dataset is listed again (docs/protocol.md) */
+    unsigned long long append_id;
+    unsigned long long append_seq;
     /* 1 while the last attempt to connect to a node failed (nothing reachable there), 0 once a
      * command got its replies; read from other threads with __atomic_load_n (the stager's
      * submit uses it so as not to wait for queue space that a dead connection cannot free) */

@@ -69,7 +69,7 @@ static void *stager_main(void *arg)
         unsigned long long dr = s->client->retries - r0;
         char msg[1024];
         if (st) snprintf(msg, sizeof msg, "%s", elc_last_error());
-        s->down = st != ELC_OK && s->client->io_gave_up;
+        __atomic_store_n(&s->down, st != ELC_OK && s->client->io_gave_up, __ATOMIC_RELAXED);
 
         pthread_mutex_lock(&s->mu);
         s->stats.retries += dr;
@@ -171,10 +171,12 @@ elc_status elc_stager_submit(elc_stager *s, elc_dataset *ds, const char *list)
                 continue;
             }
             if (s->policy == ELC_POLICY_DROP_OLDEST) break; /* queue empty: it fits now */
-            /* the queue is full and the sender cannot reach the database: its space would come
-             * back only after SR_CMD_TIMEOUT, so the item fails now instead of the caller
-             * waiting for it (counted, and reported again by the next flush) */
-            if (__atomic_load_n(&s->client->unreachable, __ATOMIC_RELAXED)) {
+            /* the queue is full, an item has already given up after SR_CMD_TIMEOUT and the
+             * database still refuses connections: space would come back only one failed item at
+             * a time, so the item fails now instead of the caller waiting for it (counted, and
+             * reported again by the next flush). A shorter outage (a restart) is waited out. */
+            if (__atomic_load_n(&s->down, __ATOMIC_RELAXED) &&
+                __atomic_load_n(&s->client->unreachable, __ATOMIC_RELAXED)) {
                 s->stats.failed++;
                 snprintf(s->err, sizeof s->err, "dataset %s not staged: the queue is full and the database "
                          "cannot be reached", elc_dataset_name(it->ds));

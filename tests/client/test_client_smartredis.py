@@ -139,8 +139,16 @@ def test_c_operations(db, sr_programs):
     assert not c.tensor_exists("co_a") and not c.tensor_exists("co_b")
     check_dataset(c.get_dataset("co_ds3"))
     assert not c.dataset_exists("co_ds2") and not c.dataset_exists("co_ds4")
-    assert c.get_list_length("co_list3") == 3 and c.get_list_length("co_list2") == 0
-    assert [d.get_name() for d in c.get_datasets_from_list("co_list3")] == ["co_e0", "co_e1", "co_e2"]
+    assert c.get_list_length("co_list3") == 4 and c.get_list_length("co_list2") == 0
+    names = [d.get_name() for d in c.get_datasets_from_list("co_list3")]
+    assert names == ["co_e0", "co_e1", "co_e2", "co_e2"]
+    # the genuine client appending a dataset twice gives the same list
+    for i in range(3):
+        d = c.get_dataset(f"co_e{i}")
+        c.append_to_list("co_sr_list", d)
+        if i == 2:
+            c.append_to_list("co_sr_list", d)
+    assert [d.get_name() for d in c.get_datasets_from_list("co_sr_list")] == names
 
 
 def _keys(db) -> set[str]:
@@ -186,6 +194,11 @@ def test_prefixes_match_smartredis(db, sr_programs):
                        timeout=120)
     assert r.returncode == 0, r.stderr
     py_keys = {k for k in _keys(db) if "px_" in k}
+    # eddylearn's appends leave one more key per list: the tokens of its recent appends, in the
+    # list's hash slot (docs/protocol.md, section 3.2)
+    tokens = {k for k in c_keys if k.endswith(".appends")}
+    assert len(tokens) == 1 and re.fullmatch(r"\{[^}]+\}\.prod\.cx_plist\.appends", tokens.pop(), re.S)
+    c_keys = {k for k in c_keys if not k.endswith(".appends")}
     assert c_keys and {k.replace("cx_", "px_") for k in c_keys} == py_keys
     assert "prod.cx_p" in c_keys and "cx_np" in c_keys and "prod.cx_plist" in c_keys
 

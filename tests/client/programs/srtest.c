@@ -399,32 +399,32 @@ static int cmd_ops(const char *tag)
         void *d = make_dataset(dn);
         CHECK(put_dataset(c, d));
         CHECK(append_to_list(c, S(l), d));
-        if (i == 2) CHECK(append_to_list(c, S(l), d)); /* a resend of the last append: listed once */
+        if (i == 2) CHECK(append_to_list(c, S(l), d)); /* a second append of e2: listed twice, as with SmartRedis */
         CHECK(DeallocateDataSet(&d));
     }
     int len;
     CHECK(get_list_length(c, S(l), &len));
-    EXPECT(len == 3, "length %d", len);
+    EXPECT(len == 4, "length %d", len);
     bool r;
+    CHECK(poll_list_length(c, S(l), 4, 10, 2, &r));
+    EXPECT(r, "poll_list_length == 4");
     CHECK(poll_list_length(c, S(l), 3, 10, 2, &r));
-    EXPECT(r, "poll_list_length == 3");
-    CHECK(poll_list_length(c, S(l), 2, 10, 2, &r));
-    EXPECT(!r, "poll_list_length == 2");
-    CHECK(poll_list_length_gte(c, S(l), 2, 10, 2, &r));
-    EXPECT(r, "gte 2");
-    CHECK(poll_list_length_gte(c, S(l), 4, 10, 2, &r));
-    EXPECT(!r, "gte 4");
+    EXPECT(!r, "poll_list_length == 3");
+    CHECK(poll_list_length_gte(c, S(l), 3, 10, 2, &r));
+    EXPECT(r, "gte 3");
+    CHECK(poll_list_length_gte(c, S(l), 5, 10, 2, &r));
+    EXPECT(!r, "gte 5");
+    CHECK(poll_list_length_lte(c, S(l), 4, 10, 2, &r));
+    EXPECT(r, "lte 4");
     CHECK(poll_list_length_lte(c, S(l), 3, 10, 2, &r));
-    EXPECT(r, "lte 3");
-    CHECK(poll_list_length_lte(c, S(l), 2, 10, 2, &r));
-    EXPECT(!r, "lte 2");
+    EXPECT(!r, "lte 3");
     EXPECT(poll_list_length(c, S(l), -1, 10, 2, &r) == SRParameterError, "negative length");
     CHECK(copy_list(c, S(l), S(name2(tag, "list2"))));
     CHECK(rename_list(c, S(name2(tag, "list2")), S(name2(tag, "list3"))));
     CHECK(get_list_length(c, S(name2(tag, "list2")), &len));
     EXPECT(len == 0, "renamed list source has %d", len);
     CHECK(get_list_length(c, S(name2(tag, "list3")), &len));
-    EXPECT(len == 3, "renamed list has %d", len);
+    EXPECT(len == 4, "renamed list has %d", len);
     EXPECT(copy_list(c, S(name2(tag, "nolist")), S(name2(tag, "x"))) == SRRuntimeError, "copy of a missing list");
     CHECK(copy_list(c, S(l), S(name2(tag, "list4"))));
     CHECK(delete_list(c, S(name2(tag, "list4"))));

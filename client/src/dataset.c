@@ -59,11 +59,12 @@ elc_status elc_dataset_create(elc_dataset **out, const char *name)
  * A solver hands over snapshots of the same sizes again and again. A fresh malloc of several MiB
  * is a fresh mapping whose pages fault in, one by one, as the solver's copy first touches them;
  * recycling the buffers (the solver's copy into one while the sender transposes into another)
- * keeps the copy at memory speed. Every buffer is malloc'd, so one kept here or not can always be
+ * keeps the copy at memory speed. A reader of datasets (get_dataset) recycles them too; at most
+ * POOL_MAX_BYTES are kept idle. Every buffer is malloc'd, so one kept here or not can always be
  * released with free(). */
 #define POOL_SLOTS 16
 #define POOL_MIN_BYTES ((size_t)1 << 20)
-#define POOL_MAX_BYTES ((size_t)256 << 20)
+#define POOL_MAX_BYTES ((size_t)128 << 20)
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct { void *p; size_t n; } pool[POOL_SLOTS];
 static size_t pool_bytes;
@@ -729,9 +730,9 @@ elc_status elc_get_dataset(elc_client *c, const char *name, elc_dataset **out)
             const char *blob;
             st = elc_parse_tensor_reply(rep[i], cmds[i].argv[1], &t, &d, &nd, &blob, &bl);
             if (st) break;
-            void *copy = malloc(bl ? bl : 1);
+            void *copy = elc_buf_alloc(bl);
             char *tn = strndup(m->buf + m->soff[i], m->slen[i]);
-            if (!copy || !tn) { free(copy); free(tn); free(d); st = elc_err(ELC_ERR_NOMEM, "out of memory"); break; }
+            if (!copy || !tn) { elc_buf_free(copy, bl); free(tn); free(d); st = elc_err(ELC_ERR_NOMEM, "out of memory"); break; }
             memcpy(copy, blob, bl);
             st = add_tensor_owned(ds, tn, copy, bl, d, nd, t, 0);
             free(tn);

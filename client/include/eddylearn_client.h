@@ -304,6 +304,12 @@ const char *elc_dataset_name(const elc_dataset *ds);
 elc_status elc_dataset_add_tensor(elc_dataset *ds, const char *name, const void *data,
                                   const size_t *dims, size_t ndims, elc_dtype dtype,
                                   elc_layout layout);
+/* Copy the block lo..lo+n-1 (0-based, per dimension) of a 3-D Fortran array of the given
+ * extents (a solver's field with its halos) into the dataset as a Fortran-layout tensor of dims
+ * n, in one pass: no intermediate array; transposed later, like elc_dataset_add_tensor. */
+elc_status elc_dataset_add_block3(elc_dataset *ds, const char *name, const void *base,
+                                  const size_t extent[3], const size_t lo[3], const size_t n[3],
+                                  elc_dtype dtype);
 /* Append one scalar (value points at one element of the given type) to a metadata field. A
  * field keeps the type of its first value (ELC_ERR_TYPE otherwise). */
 elc_status elc_dataset_add_meta_scalar(elc_dataset *ds, const char *field, const void *value,

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "elc_internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,11 +55,62 @@ elc_status elc_dataset_create(elc_dataset **out, const char *name)
     return ELC_OK;
 }
 
+/* ---- large tensor buffers, recycled ------------------------------------------------------
+ * A solver hands over snapshots of the same sizes again and again. A fresh malloc of several MiB
+ * is a fresh mapping whose pages fault in, one by one, as the solver's copy first touches them;
+ * recycling the buffers (the solver's copy into one while the sender transposes into another)
+ * keeps the copy at memory speed. A reader of datasets (get_dataset) recycles them too; at most
+ * POOL_MAX_BYTES are kept idle. Every buffer is malloc'd, so one kept here or not can always be
+ * released with free(). */
+#define POOL_SLOTS 16
+#define POOL_MIN_BYTES ((size_t)1 << 20)
+#define POOL_MAX_BYTES ((size_t)128 << 20)
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct { void *p; size_t n; } pool[POOL_SLOTS];
+static size_t pool_bytes;
+
+void *elc_buf_alloc(size_t n)
+{
+    if (n >= POOL_MIN_BYTES) {
+        pthread_mutex_lock(&pool_mu);
+        for (int i = 0; i < POOL_SLOTS; i++) {
+            if (pool[i].p && pool[i].n == n) {
+                void *p = pool[i].p;
+                pool[i].p = NULL;
+                pool_bytes -= n;
+                pthread_mutex_unlock(&pool_mu);
+                return p;
+            }
+        }
+        pthread_mutex_unlock(&pool_mu);
+    }
+    return malloc(n ? n : 1);
+}
+
+void elc_buf_free(void *p, size_t n)
+{
+    if (!p) return;
+    if (n >= POOL_MIN_BYTES) {
+        pthread_mutex_lock(&pool_mu);
+        for (int i = 0; i < POOL_SLOTS && pool_bytes + n <= POOL_MAX_BYTES; i++) {
+            if (!pool[i].p) {
+                pool[i].p = p;
+                pool[i].n = n;
+                pool_bytes += n;
+                pthread_mutex_unlock(&pool_mu);
+                return;
+            }
+        }
+        pthread_mutex_unlock(&pool_mu);
+    }
+    free(p);
+}
+
 static void free_tensor(ds_tensor *t)
 {
     free(t->name);
     free(t->dims);
-    free(t->data);
+    elc_buf_free(t->data, t->nbytes);
 }
 
 static void free_meta(ds_meta *m)
@@ -122,7 +174,7 @@ static elc_status add_tensor_owned(elc_dataset *ds, const char *name, void *data
         ds->nt++;
     } else {
         ds->nbytes -= t->nbytes;
-        free(t->data);
+        elc_buf_free(t->data, t->nbytes);
         free(t->dims);
         t->data = NULL;
         t->dims = NULL;
@@ -143,10 +195,10 @@ static elc_status add_tensor_owned(elc_dataset *ds, const char *name, void *data
 static elc_status materialize(ds_tensor *t)
 {
     if (!t->colmajor) return ELC_OK;
-    void *rm = malloc(t->nbytes ? t->nbytes : 1);
+    void *rm = elc_buf_alloc(t->nbytes);
     if (!rm) return elc_err(ELC_ERR_NOMEM, "out of memory (%zu bytes)", t->nbytes);
     elc_f2c(rm, t->data, t->dims, t->ndims, elc_dtype_size(t->dtype));
-    free(t->data);
+    elc_buf_free(t->data, t->nbytes);
     t->data = rm;
     t->colmajor = 0;
     return ELC_OK;
@@ -169,10 +221,40 @@ elc_status elc_dataset_add_tensor(elc_dataset *ds, const char *name, const void 
         n *= dims[k];
     }
     size_t nb = n * elc_dtype_size(dtype);
-    void *copy = malloc(nb);
+    void *copy = elc_buf_alloc(nb);
     if (!copy) return elc_err(ELC_ERR_NOMEM, "out of memory (%zu bytes)", nb);
     memcpy(copy, data, nb);
     return add_tensor_owned(ds, name, copy, nb, dims, ndims, dtype, layout == ELC_LAYOUT_FORTRAN && ndims > 1);
+}
+
+elc_status elc_dataset_add_block3(elc_dataset *ds, const char *name, const void *base,
+                                  const size_t extent[3], const size_t lo[3], const size_t n[3],
+                                  elc_dtype dtype)
+{
+    elc_err_clear();
+    if (!ds) return elc_err(ELC_ERR_PARAMETER, "dataset is NULL");
+    if (!name || !*name) return elc_err(ELC_ERR_PARAMETER, "The tensor name must not be empty");
+    size_t es = elc_dtype_size(dtype);
+    if (es == 0) return elc_err(ELC_ERR_PARAMETER, "Invalid tensor dtype %d", (int)dtype);
+    if (!base || !extent || !lo || !n) return elc_err(ELC_ERR_PARAMETER, "elc_dataset_add_block3: a pointer is NULL");
+    for (int k = 0; k < 3; k++) {
+        if (n[k] == 0) return elc_err(ELC_ERR_PARAMETER, "All tensor dimensions must be positive");
+        if (lo[k] > extent[k] || n[k] > extent[k] - lo[k])
+            return elc_err(ELC_ERR_PARAMETER, "Block %zu+%zu of dimension %d passes the array's extent %zu",
+                           lo[k], n[k], k + 1, extent[k]);
+    }
+    size_t nb = n[0] * n[1] * n[2] * es;
+    char *dst = elc_buf_alloc(nb);
+    if (!dst) return elc_err(ELC_ERR_NOMEM, "out of memory (%zu bytes)", nb);
+    const char *src = base;
+    size_t line = n[0] * es, at = 0;
+    for (size_t k = 0; k < n[2]; k++)
+        for (size_t j = 0; j < n[1]; j++) {
+            size_t off = ((lo[2] + k) * extent[1] + lo[1] + j) * extent[0] + lo[0];
+            memcpy(dst + at, src + off * es, line);
+            at += line;
+        }
+    return add_tensor_owned(ds, name, dst, nb, n, 3, dtype, 1);
 }
 
 static ds_meta *get_or_add_meta(elc_dataset *ds, const char *field, elc_meta_type type,
@@ -682,9 +764,9 @@ static elc_status get_dataset_at(elc_client *c, const char *name, const char *bk
             const char *blob;
             st = elc_parse_tensor_reply(rep[i], cmds[i].argv[1], &t, &d, &nd, &blob, &bl);
             if (st) break;
-            void *copy = malloc(bl ? bl : 1);
+            void *copy = elc_buf_alloc(bl);
             char *tn = strndup(m->buf + m->soff[i], m->slen[i]);
-            if (!copy || !tn) { free(copy); free(tn); free(d); st = elc_err(ELC_ERR_NOMEM, "out of memory"); break; }
+            if (!copy || !tn) { elc_buf_free(copy, bl); free(tn); free(d); st = elc_err(ELC_ERR_NOMEM, "out of memory"); break; }
             memcpy(copy, blob, bl);
             st = add_tensor_owned(ds, tn, copy, bl, d, nd, t, 0);
             free(tn);

@@ -95,6 +95,33 @@ static void *stager_main(void *arg)
     return NULL;
 }
 
+/* EDDYLEARN_STAGER_CPUS (a list such as "1" or "2-3,6"): the cores the sending thread may run
+ * on, so that it can keep off the solver's core. Unset or unparsable: the thread keeps the
+ * process's cores. Returns 1 when the thread was pinned. */
+static int pin_sender(pthread_t th)
+{
+    const char *spec = getenv("EDDYLEARN_STAGER_CPUS");
+    if (!spec || !*spec) return 0;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    const char *p = spec;
+    while (*p) {
+        char *end;
+        long a = strtol(p, &end, 10), b;
+        if (end == p || a < 0 || a >= CPU_SETSIZE) return 0;
+        b = a;
+        if (*end == '-') {
+            p = end + 1;
+            b = strtol(p, &end, 10);
+            if (end == p || b < a || b >= CPU_SETSIZE) return 0;
+        }
+        for (long c = a; c <= b; c++) CPU_SET((int)c, &set);
+        p = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return 0;
+    }
+    return pthread_setaffinity_np(th, sizeof set, &set) == 0;
+}
+
 elc_status elc_stager_create(elc_stager **out, size_t max_queue_bytes, elc_stager_policy policy,
                              const char *address, const char *suffix)
 {
@@ -123,6 +150,7 @@ elc_status elc_stager_create(elc_stager **out, size_t max_queue_bytes, elc_stage
         free(s);
         return elc_err(ELC_ERR_INTERNAL, "cannot start the staging thread: %s", strerror(rc));
     }
+    pin_sender(s->thread);
     *out = s;
     return ELC_OK;
 }

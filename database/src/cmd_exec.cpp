@@ -4,8 +4,10 @@
 // blocked and the run goes to the worker queue of the model's device. The worker only
 // touches the job (never the keyspace); the reply callback, on the main thread, writes the
 // outputs, updates the stats and replies. The free callback releases everything.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <unordered_map>
 
 #include "backend_torch.h"
 #include "cmd_exec.h"
@@ -101,6 +103,9 @@ struct ExecJob final : QueueTask, std::enable_shared_from_this<ExecJob> {
     long long duration_us = 0;
     // Set by expire() (read by the reply only after expire()):
     bool timed_out = false;
+    // Shared by the tasks of one batch: the forward call and its duration are counted once, by
+    // the first of them to reply (AI.INFO "calls"); null for a run of one request.
+    std::shared_ptr<bool> call_counted;
 
     ~ExecJob() override {
         MainThreadLock lock;  // the last owner may be a worker whose run was abandoned
@@ -120,6 +125,96 @@ struct ExecJob final : QueueTask, std::enable_shared_from_this<ExecJob> {
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
     }
     void complete() override { unblock(); }
+
+    // Batching: requests for one model stored with BATCHSIZE > 0 whose inputs agree in number,
+    // dtypes and every dimension but the first, asking for as many outputs.
+    const void *batch_group() const override {
+        if (!model || model->batchsize <= 0) return nullptr;
+        for (const Tensor *t : inputs)
+            if (t->dims.empty()) return nullptr;
+        return model;
+    }
+    bool batch_fits(const QueueTask &other) const override {
+        // Only ExecJobs have a batch group, and the worker compares groups first.
+        const auto *o = static_cast<const ExecJob *>(&other);
+        if (o->model != model || o->inputs.size() != inputs.size() || o->outkeys.size() != outkeys.size())
+            return false;
+        for (size_t k = 0; k < inputs.size(); k++) {
+            const Tensor *a = inputs[k], *b = o->inputs[k];
+            if (a->dtype != b->dtype || a->dims.size() != b->dims.size() || a->dims.empty()) return false;
+            if (!std::equal(a->dims.begin() + 1, a->dims.end(), b->dims.begin() + 1)) return false;
+        }
+        return true;
+    }
+    long long batch_rows() const override { return inputs.empty() || inputs[0]->dims.empty() ? 0 : inputs[0]->dims[0]; }
+    long long batch_limit() const override { return model ? model->batchsize : 0; }
+    long long batch_min() const override { return model ? model->minbatchsize : 0; }
+    long long batch_wait_ms() const override { return model ? model->minbatchtimeout : 0; }
+
+    // Concatenates the inputs of this job and `others` along the first dimension, runs the model
+    // once and hands each job its own rows of every output.
+    void run_batch(const std::vector<QueueTask *> &others) override {
+        auto t0 = std::chrono::steady_clock::now();
+        std::vector<ExecJob *> jobs{this};
+        for (QueueTask *t : others) jobs.push_back(static_cast<ExecJob *>(t));
+        std::vector<int64_t> rows;
+        int64_t total = 0;
+        for (ExecJob *j : jobs) {
+            rows.push_back(j->inputs[0]->dims[0]);
+            total += rows.back();
+        }
+        std::vector<Tensor *> merged, outs;
+        std::string e;
+        for (size_t k = 0; k < inputs.size() && e.empty(); k++) {
+            std::vector<int64_t> dims = inputs[k]->dims;
+            dims[0] = total;
+            Tensor *m = tensor_new_owned(inputs[k]->dtype, dims, false);
+            if (!m) {
+                e = "ERR not enough memory to batch the inputs";
+                break;
+            }
+            merged.push_back(m);
+            size_t at = 0;
+            for (ExecJob *j : jobs) {
+                const Tensor *t = j->inputs[k];
+                if (t->nbytes) memcpy(m->owned + at, t->data, t->nbytes);
+                at += t->nbytes;
+            }
+        }
+        if (e.empty()) torch_model_run(model->torch, merged, &outs, &e);
+        for (Tensor *m : merged) tensor_release(m);
+        for (size_t o = 0; o < outs.size() && e.empty(); o++) {
+            if (outs[o]->dims.empty() || outs[o]->dims[0] != total)
+                e = "ERR the model's output " + std::to_string(o) + " does not have the batch's " + std::to_string(total) +
+                    " rows along its first dimension, so it cannot be split among the batched requests";
+        }
+        for (size_t o = 0; o < outs.size() && e.empty(); o++) {
+            const Tensor *src = outs[o];
+            size_t row_bytes = total ? src->nbytes / static_cast<size_t>(total) : 0;
+            size_t at = 0;
+            for (size_t j = 0; j < jobs.size(); j++) {
+                std::vector<int64_t> dims = src->dims;
+                dims[0] = rows[j];
+                Tensor *part = tensor_new_owned(src->dtype, dims, false);
+                if (!part) {
+                    e = "ERR not enough memory to split the batch's outputs";
+                    break;
+                }
+                if (part->nbytes) memcpy(part->owned, src->data + at, part->nbytes);
+                at += row_bytes * static_cast<size_t>(rows[j]);
+                jobs[j]->outputs.push_back(part);
+            }
+        }
+        for (Tensor *t : outs) tensor_release(t);
+        long long us =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+        auto counted = std::make_shared<bool>(false);
+        for (ExecJob *j : jobs) {
+            j->duration_us = us;
+            j->call_counted = counted;
+            if (!e.empty()) j->err = e;
+        }
+    }
     void expire(bool) override {
         timed_out = true;
         unblock();
@@ -134,7 +229,9 @@ int Exec_Reply(RedisModuleCtx *ctx, RedisModuleString **, int) {
     ExecJob *job = job_of(RM_GetBlockedClientPrivateData(ctx));
     RunStats *st = job->model ? job->model->stats.get() : job->script->stats.get();
     if (job->timed_out) return RM_ReplyWithSimpleString(ctx, "TIMEDOUT");
-    st->calls++;
+    bool counts_call = !job->call_counted || !*job->call_counted;
+    if (job->call_counted) *job->call_counted = true;
+    if (counts_call) st->calls++;
     if (job->err.empty() && job->outputs.size() != job->outkeys.size()) {
         job->err = job->model ? "ERR Model did not generate the expected number of outputs"
                               : "ERR Function did not generate the expected number of outputs";
@@ -152,13 +249,32 @@ int Exec_Reply(RedisModuleCtx *ctx, RedisModuleString **, int) {
         job->outputs[i] = nullptr;  // now owned by the keyspace
         replicate_tensor(ctx, job->outkeys[i], t);
     }
-    st->duration_us += job->duration_us;
+    if (counts_call) st->duration_us += job->duration_us;
     if (job->model && !job->inputs.empty() && !job->inputs[0]->dims.empty())
         st->samples += job->inputs[0]->dims[0];
     return RM_ReplyWithSimpleString(ctx, "OK");
 }
 
-void Exec_Free(RedisModuleCtx *, void *privdata) { delete static_cast<std::shared_ptr<ExecJob> *>(privdata); }
+// The blocked clients whose request is not answered yet, so that a client that disconnects
+// (a client-side timeout, then a resend) takes its request off the queue: it would otherwise
+// still run, and take rows of a batch. Main thread only.
+std::unordered_map<RedisModuleBlockedClient *, std::weak_ptr<ExecJob>> g_pending;
+
+void Exec_Disconnected(RedisModuleCtx *, RedisModuleBlockedClient *bc) {
+    auto it = g_pending.find(bc);
+    if (it == g_pending.end()) return;
+    std::shared_ptr<ExecJob> job = it->second.lock();
+    g_pending.erase(it);
+    if (!job) return;
+    int expect = QueueTask::QUEUED;  // a run in progress finishes and replies to no one
+    if (job->state.compare_exchange_strong(expect, QueueTask::EXPIRED)) job->expire(false);
+}
+
+void Exec_Free(RedisModuleCtx *, void *privdata) {
+    auto *job = static_cast<std::shared_ptr<ExecJob> *>(privdata);
+    g_pending.erase((*job)->bc);
+    delete job;
+}
 
 // Fetches the input tensors and checks the output keys; replies and returns false on error.
 bool gather(RedisModuleCtx *ctx, ExecJob *job, RedisModuleString **in, int nin, RedisModuleString **out, int nout) {
@@ -194,6 +310,8 @@ int dispatch(RedisModuleCtx *ctx, std::shared_ptr<ExecJob> job, const std::strin
     if (!queue_available(queue, &err)) return RM_ReplyWithError(ctx, err.c_str());
     job->bc = RM_BlockClient(ctx, Exec_Reply, nullptr, Exec_Free, 0);
     if (!job->bc) return RM_ReplyWithError(ctx, "ERR could not block the client for execution");
+    g_pending[job->bc] = job;
+    RM_SetDisconnectCallback(job->bc, Exec_Disconnected);
     queue_submit(queue, std::move(job), timeout_ms);
     return RM_OK;
 }

@@ -52,7 +52,7 @@ size_t Tensor::count() const {
     return n;
 }
 
-Tensor *tensor_new_owned(DType t, const std::vector<int64_t> &dims) {
+Tensor *tensor_new_owned(DType t, const std::vector<int64_t> &dims, bool zero) {
     if (dims.size() > kMaxDims) return nullptr;
     size_t n = dtype_size(t);
     for (int64_t d : dims) {
@@ -65,7 +65,7 @@ Tensor *tensor_new_owned(DType t, const std::vector<int64_t> &dims) {
     x->dims = dims;
     x->nbytes = n;
     x->owned = static_cast<char *>(RM_Alloc(n ? n : 1));
-    if (n) memset(x->owned, 0, n);
+    if (n && zero) memset(x->owned, 0, n);
     x->data = x->owned;
     return x;
 }

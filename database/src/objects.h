@@ -39,9 +39,9 @@ struct Tensor {
     size_t count() const;
 };
 
-// Creates a tensor that owns a zero-filled buffer of the right size (nullptr if too large or
-// with more than kMaxDims dimensions or a negative one).
-Tensor *tensor_new_owned(DType t, const std::vector<int64_t> &dims);
+// Creates a tensor that owns a buffer of the right size, zero-filled unless `zero` is false
+// (nullptr if too large or with more than kMaxDims dimensions or a negative one).
+Tensor *tensor_new_owned(DType t, const std::vector<int64_t> &dims, bool zero = true);
 Tensor *tensor_retain(Tensor *t);
 void tensor_release(Tensor *t);
 

@@ -120,6 +120,8 @@ typedef struct RedisModuleTypeMethods {
        long long timeout_ms))                                                                  \
     X(int, UnblockClient, (RedisModuleBlockedClient * bc, void *privdata))                     \
     X(void *, GetBlockedClientPrivateData, (RedisModuleCtx * ctx))                             \
+    X(void, SetDisconnectCallback,                                                             \
+      (RedisModuleBlockedClient * bc, void (*callback)(RedisModuleCtx *, RedisModuleBlockedClient *))) \
     X(int, IsKeysPositionRequest, (RedisModuleCtx * ctx))                                      \
     X(void, KeyAtPos, (RedisModuleCtx * ctx, int pos))                                         \
     X(int, GetContextFlags, (RedisModuleCtx * ctx))                                            \

@@ -27,10 +27,10 @@ constexpr size_t kStackBytes = 256ull << 20;
 constexpr size_t kGuardBytes = 1ull << 20;
 constexpr auto kWatchdogPeriod = std::chrono::milliseconds(10);
 
-// One worker thread. `task` is the run in progress; `abandoned` marks a thread whose run passed
+// One worker thread. `tasks` is the run in progress; `abandoned` marks a thread whose run passed
 // MODEL_EXECUTION_TIMEOUT: it exits when (if ever) the run returns.
 struct Worker {
-    std::shared_ptr<QueueTask> task;
+    std::vector<std::shared_ptr<QueueTask>> tasks;  // one, or a batch (the first leads)
     Clock::time_point started;
     bool abandoned = false;
     pid_t tid = 0;
@@ -54,6 +54,51 @@ thread_local Queue *t_queue = nullptr;
 
 void start_worker(const std::shared_ptr<Queue> &q);
 
+// With q.mu held: takes off the queue the next tasks to run, the first queued task that may run
+// now and, when it batches, the compatible tasks behind it (QueueTask, "Batching"). Returns none
+// when every queued task is a batch waiting for rows; *wake is then when the first of those
+// waits ends (max: none ends by itself).
+std::vector<std::shared_ptr<QueueTask>> take_next(Queue &q, Clock::time_point now, Clock::time_point *wake) {
+    *wake = Clock::time_point::max();
+    size_t n = q.items.size();
+    std::vector<char> passed(n, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (q.items[i]->state.load() != QueueTask::QUEUED) passed[i] = 1;  // the watchdog drops it
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (passed[i]) continue;
+        QueueTask *head = q.items[i].get();
+        std::vector<size_t> pick{i};
+        if (const void *group = head->batch_group()) {
+            long long rows = head->batch_rows(), limit = head->batch_limit();
+            for (size_t j = i + 1; j < n && rows < limit; j++) {
+                QueueTask *t = q.items[j].get();
+                if (passed[j] || t->batch_group() != group || !head->batch_fits(*t)) continue;
+                if (rows + t->batch_rows() > limit) continue;
+                pick.push_back(j);
+                rows += t->batch_rows();
+            }
+            if (head->batch_min() > 0 && rows < head->batch_min()) {
+                bool waits = head->batch_wait_ms() <= 0;
+                if (!waits) {
+                    auto due = head->arrival + std::chrono::milliseconds(head->batch_wait_ms());
+                    waits = now < due;
+                    if (waits && due < *wake) *wake = due;
+                }
+                if (waits) {
+                    for (size_t k : pick) passed[k] = 1;
+                    continue;
+                }
+            }
+        }
+        std::vector<std::shared_ptr<QueueTask>> out;
+        for (size_t k : pick) out.push_back(std::move(q.items[k]));
+        for (auto k = pick.rbegin(); k != pick.rend(); ++k) q.items.erase(q.items.begin() + static_cast<long>(*k));
+        return out;
+    }
+    return {};
+}
+
 void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
     torch_worker_thread_init();
     {
@@ -63,28 +108,44 @@ void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
     t_worker = w.get();
     t_queue = q.get();
     for (;;) {
-        std::shared_ptr<QueueTask> task;
+        std::vector<std::shared_ptr<QueueTask>> batch;
         {
             std::unique_lock<std::mutex> lk(q->mu);
-            q->cv.wait(lk, [&] { return !q->items.empty(); });
-            task = std::move(q->items.front());
-            q->items.pop_front();
-            int expect = QueueTask::QUEUED;
-            if (!task->state.compare_exchange_strong(expect, QueueTask::RUNNING)) continue;  // expired while queued
-            w->task = task;
+            for (;;) {
+                Clock::time_point wake;
+                batch = take_next(*q, Clock::now(), &wake);
+                // Queued tasks only change state under q->mu (the watchdog), so this claims them all.
+                for (auto it = batch.begin(); it != batch.end();) {
+                    int expect = QueueTask::QUEUED;
+                    if ((*it)->state.compare_exchange_strong(expect, QueueTask::RUNNING)) ++it;
+                    else it = batch.erase(it);
+                }
+                if (!batch.empty()) break;
+                if (wake == Clock::time_point::max()) q->cv.wait(lk);
+                else q->cv.wait_until(lk, wake);
+            }
+            w->tasks = batch;
             w->started = Clock::now();
         }
         try {
-            task->run();
+            if (batch.size() == 1) {
+                batch[0]->run();
+            } else {
+                std::vector<QueueTask *> others;
+                for (size_t k = 1; k < batch.size(); k++) others.push_back(batch[k].get());
+                batch[0]->run_batch(others);
+            }
         } catch (...) {
             // Tasks catch their own errors; this only keeps the thread alive.
         }
-        int expect = QueueTask::RUNNING;
-        if (task->state.compare_exchange_strong(expect, QueueTask::DONE)) task->complete();
+        for (auto &task : batch) {
+            int expect = QueueTask::RUNNING;
+            if (task->state.compare_exchange_strong(expect, QueueTask::DONE)) task->complete();
+        }
         bool leave;
         {
             std::lock_guard<std::mutex> lk(q->mu);
-            w->task.reset();
+            w->tasks.clear();
             leave = w->abandoned;
             if (leave) {
                 q->workers.remove(w);
@@ -93,7 +154,7 @@ void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
                 if (q->live < g_config.threads_per_queue) start_worker(q);
             }
         }
-        task.reset();  // may destroy the task here; its destructor takes the module lock
+        batch.clear();  // may destroy the tasks here; their destructor takes the module lock
         if (leave) {
             g_abandoned_now--;
             return;
@@ -115,7 +176,10 @@ void watch_queue(const std::shared_ptr<Queue> &q, Clock::time_point now,
     std::lock_guard<std::mutex> lk(q->mu);
     for (auto it = q->items.begin(); it != q->items.end();) {
         auto &t = *it;
-        if (now > t->deadline || q->live == 0) {
+        if (t->state.load() != QueueTask::QUEUED) {  // withdrawn (its client disconnected)
+            dropped->push_back(std::move(t));
+            it = q->items.erase(it);
+        } else if (now > t->deadline || q->live == 0) {
             int expect = QueueTask::QUEUED;
             if (t->state.compare_exchange_strong(expect, QueueTask::EXPIRED)) t->expire(false);
             dropped->push_back(std::move(t));
@@ -126,16 +190,16 @@ void watch_queue(const std::shared_ptr<Queue> &q, Clock::time_point now,
     }
     auto limit = std::chrono::milliseconds(g_config.model_execution_timeout);
     for (auto &w : q->workers) {
-        if (!w->task || w->abandoned) continue;
+        if (w->tasks.empty() || w->abandoned) continue;
         bool over_limit = now - w->started > limit;
-        if (!over_limit && now <= w->task->deadline) continue;
-        int expect = QueueTask::RUNNING;
-        bool won = w->task->state.compare_exchange_strong(expect, QueueTask::EXPIRED);
-        if (!over_limit) {
-            if (won) w->task->expire(false);  // the run goes on; its result is discarded
-            continue;
+        for (auto &t : w->tasks) {
+            if (!over_limit && now <= t->deadline) continue;
+            // Past its TIMEOUT alone, the run goes on (for the rest of a batch) and this task's
+            // result is discarded; past the limit, the whole run is given up.
+            int expect = QueueTask::RUNNING;
+            if (t->state.compare_exchange_strong(expect, QueueTask::EXPIRED)) t->expire(over_limit);
         }
-        if (won) w->task->expire(true);
+        if (!over_limit) continue;
         // The thread cannot be stopped: it is left to finish on its own, at the lowest
         // priority, and another thread takes its place while fewer than MAX_ABANDONED_RUNS are.
         w->abandoned = true;
@@ -211,7 +275,8 @@ void queue_ensure(const std::string &device) { get_queue(device); }
 
 void queue_submit(const std::string &device, std::shared_ptr<QueueTask> task, long long timeout_ms) {
     auto q = get_queue(device);
-    if (timeout_ms > 0) task->deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    task->arrival = Clock::now();
+    if (timeout_ms > 0) task->deadline = task->arrival + std::chrono::milliseconds(timeout_ms);
     {
         std::lock_guard<std::mutex> lk(q->mu);
         q->items.push_back(std::move(task));

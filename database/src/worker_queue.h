@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace eai {
 
@@ -24,8 +25,24 @@ struct QueueTask {
     // MODEL_EXECUTION_TIMEOUT (`abandoned`: the worker was given up and replaced).
     virtual void expire(bool abandoned) = 0;
 
+    // Batching (a model stored with BATCHSIZE > 0; docs/database.md, "Batching"). Queued tasks
+    // with the same non-null batch_group() whose batch_fits() holds run as one: the worker picks
+    // the first that may run and the compatible ones queued behind it while their rows stay
+    // within batch_limit(); a group short of batch_min() rows waits for more, at most
+    // batch_wait_ms() after the first arrived (0: until more come or its TIMEOUT passes).
+    virtual const void *batch_group() const { return nullptr; }
+    virtual bool batch_fits(const QueueTask &) const { return false; }
+    virtual long long batch_rows() const { return 0; }
+    virtual long long batch_limit() const { return 0; }
+    virtual long long batch_min() const { return 0; }
+    virtual long long batch_wait_ms() const { return 0; }
+    // On a worker, instead of run() when `others` (taken off the queue with this task) is not
+    // empty: runs them all in one go.
+    virtual void run_batch(const std::vector<QueueTask *> &) { run(); }
+
     std::atomic<int> state{QUEUED};
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    std::chrono::steady_clock::time_point arrival;  // set by queue_submit
 };
 
 // Creates the queue for `device` (normalised name) if needed and starts its threads and the

@@ -199,8 +199,114 @@ def _staging_run(n: int, steps: int, mode: str, env: dict, workdir: Path,
     return total
 
 
+def _pin_all_threads(pid: int, cpus: set[int]) -> None:
+    """Restricts every thread of process `pid` (and the threads it starts later) to `cpus`."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:  # a thread that ended meanwhile
+            pass
+
+
+def _staging_run_free_core(n: int, steps: int, mode: str, every: int, env: dict, workdir: Path,
+                           solver_cpu: int, free_cpu: int) -> dict:
+    """One run of TGV n^3 on 1 rank pinned to `solver_cpu`, its stager's sending thread on
+    `free_cpu` (where the database runs too); mode none or async, a snapshot (u v w p) every
+    `every` steps. Returns the steps' wall time (what is left queued at the end included) and the
+    staging counters."""
+    run_dir = workdir / f"free_core_{mode}_{every}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    nml = write_namelist(run_dir / "input.nml", {
+        "domain": {"nx": n, "ny": n, "nz": n},
+        "time": {"t_end": 1e9, "max_steps": steps, "cfl": 0.5},
+        "output": {"dir": str(run_dir), "diag_every": 1, "checkpoint_at_end": False, "verbose": False},
+        "staging": {"enabled": mode != "none", "snapshot_every": every, "synchronous": False,
+                    "prefix": f"fc{every}."}})
+    cmd = ["taskset", "-c", str(solver_cpu)] + _solver.mpirun_command(1) + \
+        [str(_solver.solver_executable()), str(nml)]
+    run_env = dict(env, EDDYLEARN_STAGER_CPUS=str(free_cpu), OMP_NUM_THREADS="1")
+    subprocess.run(cmd, check=True, capture_output=True, env=_solver.child_env(run_env), timeout=900)
+    out = {"wall_s": float(read_diagnostics(run_dir / "diagnostics.csv")["wall_step"][1:].sum())}
+    if mode != "none":
+        st = json.loads((run_dir / "staging.json").read_text())
+        out.update(st)
+        out["wall_s"] += st["flush_s"]
+    return out
+
+
+def bench_transport_free_core(server, raw, n: int = 64, steps: int = 60, repeats: int = 2,
+                              echo=print) -> dict:
+    """The configuration of a node with a core to spare: 1 solver rank at n^3 on one core, the
+    database and the stager's sending thread on another; a snapshot (u v w p) every step and
+    every 5 steps against none. Reports the wall overhead, the solver thread's time in the
+    hand-over per step, the bytes it copies per snapshot, and the sustained staging rate beside
+    redis-py SETs of the same bytes from the same (free) core."""
+    import time
+
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        echo("free-core configuration skipped: this process may use only one core")
+        return {"free_core_skipped": "fewer than 2 cores"}
+    solver_cpu, free_cpu = cpus[0], cpus[1]
+    _pin_all_threads(server.proc.pid, {free_cpu})
+    env = {"SSDB": server.address, "SR_DB_TYPE": "Standalone", "SR_LOG_LEVEL": "QUIET",
+           "SR_LOG_FILE": "/dev/null"}
+    res = {"free_core_n": n, "free_core_steps": steps, "free_core_cpus": [solver_cpu, free_cpu]}
+    with tempfile.TemporaryDirectory(prefix="eddylearn-bench-") as tmp:
+        runs = {"none": [], "async_1": [], "async_5": []}
+        for _ in range(repeats):   # alternating, so that a burst of load hits all alike
+            for key in runs:
+                mode, every = ("none", 1) if key == "none" else ("async", int(key.split("_")[1]))
+                runs[key].append(_staging_run_free_core(n, steps, mode, every, env, Path(tmp),
+                                                        solver_cpu, free_cpu))
+                raw.flushall()
+    best = {k: min(v, key=lambda r: r["wall_s"]) for k, v in runs.items()}
+    base = best["none"]["wall_s"]
+    a1, a5 = best["async_1"], best["async_5"]
+    snap_bytes = a1["bytes"] / max(a1["sent"], 1)
+    # redis-py SET of a snapshot's bytes from the free core: what one core can push to this server
+    blob = np.zeros(int(snap_bytes) // 8).tobytes()
+    old = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {free_cpu})
+        raw.set("bench_set", blob)
+        count = max(10, min(200, int(2e9 // max(len(blob), 1))))
+        t0 = time.perf_counter()
+        for _ in range(count):
+            raw.set("bench_set", blob)
+        set_rate = len(blob) * count / (time.perf_counter() - t0)
+        raw.delete("bench_set")
+    finally:
+        os.sched_setaffinity(0, old)
+    res.update({
+        "free_core_runs": {k: [r["wall_s"] for r in v] for k, v in runs.items()},
+        "async_overhead_1rank": a1["wall_s"] / base - 1,
+        "async_overhead_1rank_every5": a5["wall_s"] / base - 1,
+        "blocked_s_per_step_1rank": a1["handover_s"] / steps,
+        "blocked_fraction_1rank": a1["handover_s"] / a1["wall_s"],
+        "blocked_fraction_1rank_every5": a5["handover_s"] / a5["wall_s"],
+        "snapshot_bytes_1rank": snap_bytes,
+        "solver_copy_bytes_per_snapshot": a1["snapshot_copy_bytes"],
+        # the solver thread copies each field once; the sending thread transposes it once
+        "sender_copy_bytes_per_snapshot": a1["snapshot_copy_bytes"],
+        "staging_rate_Bps_1rank": a1["bytes"] / a1["wall_s"],
+        "redis_set_Bps_free_core": set_rate,
+    })
+    echo(f"free core: solver {n}^3 on 1 rank (core {solver_cpu}), database and sender on core "
+         f"{free_cpu}, {steps} steps: none {base:.3f} s; a snapshot every step "
+         f"{a1['wall_s']:.3f} s ({100 * res['async_overhead_1rank']:+.1f} %, target <= 10 %); every 5 steps "
+         f"{a5['wall_s']:.3f} s ({100 * res['async_overhead_1rank_every5']:+.1f} %, target <= 3 %)")
+    echo(f"  solver thread in the hand-over: {1e3 * res['blocked_s_per_step_1rank']:.2f} ms per step, "
+         f"{100 * res['blocked_fraction_1rank']:.1f} % of the step (target <= 5 %); copied per snapshot: "
+         f"{snap_bytes / 2**20:.1f} MiB by the solver thread (one copy), the same by the sender (transpose)")
+    echo(f"  staging sustained {res['staging_rate_Bps_1rank'] / 1e6:.0f} MB/s over the run (a snapshot every "
+         f"step), redis-py SET of the same bytes from core {free_cpu}: {set_rate / 1e6:.0f} MB/s")
+    return res
+
+
 def bench_transport(sizes=(256 * 1024, 8 * 1024 * 1024), n: int = 64, steps: int = 60,
-                    repeats: int = 3, json_path: str | Path | None = None, echo=print) -> dict:
+                    repeats: int = 3, json_path: str | Path | None = None, echo=print,
+                    free_core_only: bool = False) -> dict:
     """Put throughput of the Fortran client against the SmartRedis Python client and a plain
     Redis SET of the same bytes on the same server; the solver's time at n^3 on 2 ranks with a
     snapshot staged every step, synchronously and asynchronously, against no staging."""
@@ -222,7 +328,7 @@ def bench_transport(sizes=(256 * 1024, 8 * 1024 * 1024), n: int = 64, steps: int
     try:
         sr = Client(False, server.address, logger_name="eddylearn-bench")
         raw = redis.Redis(host="127.0.0.1", port=server.port)
-        for size in sizes:
+        for size in ([] if free_core_only else sizes):
             count = max(20, min(2000, int(1.5e9 // size)))
             data = np.arange(size // 8, dtype=np.float64)
             blob = data.tobytes()
@@ -251,7 +357,7 @@ def bench_transport(sizes=(256 * 1024, 8 * 1024 * 1024), n: int = 64, steps: int
                  f"{best['redis_set'] / 1e6:8.0f} MB/s (ratio {entry['ratio_vs_redis_set']:.2f},"
                  f" target >= 0.8)")
         with tempfile.TemporaryDirectory(prefix="eddylearn-bench-") as tmp:
-            for every in (1, 10):
+            for every in (() if free_core_only else (1, 10)):
                 times = {"none": [], "async": [], "sync": []}
                 for _ in range(repeats):
                     for mode in times:
@@ -270,6 +376,10 @@ def bench_transport(sizes=(256 * 1024, 8 * 1024 * 1024), n: int = 64, steps: int
                      f"(overhead {100 * (best_t['sync'] / best_t['none'] - 1):+.1f} %)")
         result.update({"staging_n": n, "staging_steps": steps,
                        "snapshot_bytes_per_rank": 4 * 8 * n * n * (n // 2)})
+        # last: it pins the database's threads to one core
+        result.update(bench_transport_free_core(server, raw, n=n, steps=steps,
+                                                repeats=min(repeats, 2) if free_core_only else repeats,
+                                                echo=echo))
     finally:
         server.close()
     if json_path:

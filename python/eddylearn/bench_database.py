@@ -7,6 +7,9 @@
 * model runs per second with 4 concurrent clients, THREADS_PER_QUEUE 1 and 2;
 * PING latency while a ~100 MB model is stored (AI.MODELSTORE), against PING latency of the
   same server when idle.
+* requests per second of 8 clients sending 256-row requests, and of 2 clients sending
+  16384-row requests, to one model stored with BATCHSIZE (requests merged) against the same
+  model stored without (batching_speedup_small, batching_speedup_large);
 * PING latency (p50/p99/max) while another client reads the largest tensor a VALUES reply may
   hold (2^18 elements) or a 64 MiB tensor as BLOB, against PING latency on the idle server.
 """
@@ -199,6 +202,84 @@ def bench_concurrency(threads: int, clients: int, runs: int) -> dict:
         server.close()
 
 
+def _batch_client(address: str, rows: int, jobs, barrier, out) -> None:
+    """A client process of bench_batching: puts its own input once, then, for each (model, runs)
+    taken from `jobs`, runs the model `runs` times after all clients are ready."""
+    client = _client(address)
+    key = f"bench_bx_{os.getpid()}"
+    client.put_tensor(key, np.random.default_rng(os.getpid()).standard_normal((rows, FEATURES)).astype(np.float32))
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        model, runs = job
+        client.run_model(model, [key], [key + "_y"])  # warm-up
+        barrier.wait()
+        t0 = time.perf_counter()
+        for _ in range(runs):
+            client.run_model(model, [key], [key + "_y"])
+        out.put((t0, time.perf_counter()))
+
+
+def bench_batching(clients: int, rows: int, runs: int, repeats: int = 5) -> dict:
+    """Requests per second of `clients` SmartRedis clients each running the MLP on `rows` rows,
+    against the same model stored with BATCHSIZE clients*rows (concurrent requests merged);
+    THREADS_PER_QUEUE 1. Repeated alternately; the speedup is the median of the repetitions'
+    ratios (the best of each is reported beside it)."""
+    import redis
+
+    server = database.LocalServer(threads=1)
+    ctx = mp.get_context("spawn")
+    procs = []
+    try:
+        _, blob = _mlp_bytes()
+        host, port = server.address.rsplit(":", 1)
+        r = redis.Redis(host=host, port=int(port), socket_timeout=600)
+        r.execute_command("AI.MODELSTORE", "bench_unbatched", "TORCH", "CPU", "BLOB", blob)
+        r.execute_command("AI.MODELSTORE", "bench_batched", "TORCH", "CPU", "BATCHSIZE", clients * rows, "BLOB", blob)
+        jobs, barrier, out = ctx.Queue(), ctx.Barrier(clients), ctx.Queue()
+        procs = [ctx.Process(target=_batch_client, args=(server.address, rows, jobs, barrier, out))
+                 for _ in range(clients)]
+        for p in procs:
+            p.start()
+        rates = {"bench_unbatched": [], "bench_batched": []}
+        calls = {}
+        for _ in range(repeats):
+            for model in rates:
+                r.execute_command("AI.INFO", model, "RESETSTAT")
+                for _ in procs:
+                    jobs.put((model, runs))
+                spans = [out.get(timeout=1800) for _ in procs]
+                wall = max(e for _, e in spans) - min(s for s, _ in spans)
+                rates[model].append(runs * clients / wall)
+                raw = r.execute_command("AI.INFO", model)
+                calls[model] = dict(zip(raw[::2], raw[1::2]))[b"calls"]
+        for _ in procs:
+            jobs.put(None)
+        best = {k: max(v) for k, v in rates.items()}
+        # each repetition measures both, one right after the other: the median of their ratios
+        # is the figure least moved by other load on the machine
+        pairs = [b / u for u, b in zip(rates["bench_unbatched"], rates["bench_batched"])]
+        res = {"clients": clients, "rows": rows, "runs_per_client": runs,
+               "requests_per_s_unbatched": best["bench_unbatched"], "requests_per_s_batched": best["bench_batched"],
+               "runs_unbatched": rates["bench_unbatched"], "runs_batched": rates["bench_batched"],
+               "speedup_best": best["bench_batched"] / best["bench_unbatched"], "speedup_pairs": pairs,
+               # forward calls per request in the last batched repetition, warm-up included
+               # (1 = nothing merged)
+               "calls_per_request_batched": calls["bench_batched"] / ((runs + 1) * clients),
+               "speedup": statistics.median(pairs)}
+        log.info("%d clients x %d rows: %.1f requests/s unbatched, %.1f batched (%.2fx, %.2f forward calls per request)",
+                 clients, rows, res["requests_per_s_unbatched"], res["requests_per_s_batched"], res["speedup"],
+                 res["calls_per_request_batched"])
+        return res
+    finally:
+        for p in procs:
+            p.join(60)
+            if p.is_alive():
+                p.kill()
+        server.close()
+
+
 def _large_model_bytes(mb: int) -> bytes:
     import torch
 
@@ -312,26 +393,43 @@ def bench_ping_latency(address: str, seconds: float = 3.0) -> list[dict]:
     return rows
 
 
+PARTS = ("transfer", "execute", "ping", "concurrency", "batching")
+
+
 def bench_database(json_path: str | Path | None = None, sizes: list[int] | None = None, budget_s: float = 1.0,
-                   exec_reps: int = 30, clients: int = 4, concurrent_runs: int = 25) -> dict:
-    """Runs the database benchmark; writes JSON to `json_path` when given; returns the results."""
+                   exec_reps: int = 30, clients: int = 4, concurrent_runs: int = 25,
+                   parts: tuple[str, ...] = PARTS) -> dict:
+    """Runs the database benchmark (the chosen `parts`); writes JSON to `json_path` when given;
+    returns the results."""
     sizes = sizes or DEFAULT_SIZES
     result = {"machine": machine_info(), "module": str(database.module_path())}
     server = database.LocalServer(threads=1)
     try:
-        log.info("transfer, client with glibc malloc defaults")
-        result["transfer"] = bench_transfer_in_child(server.address, sizes, budget_s, tuned=False)
-        log.info("transfer, client after eddylearn.database.tune_client_malloc()")
-        result["transfer_client_malloc_tuned"] = bench_transfer_in_child(server.address, sizes, budget_s, tuned=True)
-        result["execute"] = bench_execute(server.address, exec_reps)
-        result["ping_during_store"] = bench_ping_during_store(server.address)
-        result["ping_latency"] = bench_ping_latency(server.address)
+        if "transfer" in parts:
+            log.info("transfer, client with glibc malloc defaults")
+            result["transfer"] = bench_transfer_in_child(server.address, sizes, budget_s, tuned=False)
+            log.info("transfer, client after eddylearn.database.tune_client_malloc()")
+            result["transfer_client_malloc_tuned"] = bench_transfer_in_child(server.address, sizes, budget_s, tuned=True)
+        if "execute" in parts:
+            result["execute"] = bench_execute(server.address, exec_reps)
+        if "ping" in parts:
+            result["ping_during_store"] = bench_ping_during_store(server.address)
+            result["ping_ms_during_modelstore"] = result["ping_during_store"]["ping_max_ms_during_store"]
+            result["ping_latency"] = bench_ping_latency(server.address)
     finally:
         server.close()
-    result["ratio_execute_vs_inprocess"] = result["execute"]["ratio_execute_vs_inprocess"]
-    result["concurrency"] = [bench_concurrency(t, clients, concurrent_runs) for t in (1, 2)]
+    if "execute" in result:
+        result["ratio_execute_vs_inprocess"] = result["execute"]["ratio_execute_vs_inprocess"]
+    if "concurrency" in parts:
+        result["concurrency"] = [bench_concurrency(t, clients, concurrent_runs) for t in (1, 2)]
+    if "batching" in parts:
+        result["batching_small"] = bench_batching(clients=8, rows=256, runs=100)
+        result["batching_large"] = bench_batching(clients=2, rows=16384, runs=30)
+        result["batching_speedup_small"] = result["batching_small"]["speedup"]
+        result["batching_speedup_large"] = result["batching_large"]["speedup"]
     result["targets"] = {"ratio_put_vs_set": ">= 0.9", "ratio_get_vs_get": ">= 0.9",
-                         "ratio_execute_vs_inprocess": "<= 1.2"}
+                         "ratio_execute_vs_inprocess": "<= 1.2", "ping_ms_during_modelstore": "<= 10",
+                         "batching_speedup_small": ">= 2", "batching_speedup_large": ">= 1.0"}
     if json_path:
         Path(json_path).write_text(json.dumps(result, indent=1))
     return result
@@ -340,7 +438,28 @@ def bench_database(json_path: str | Path | None = None, sizes: list[int] | None 
 def report(res: dict) -> str:
     """Human-readable table: each figure next to its baseline."""
     m = res["machine"]
-    lines = [f"machine: {m['cpu']}, {m['cores']} cores", "",
+    lines = [f"machine: {m['cpu']}, {m['cores']} cores"]
+    if "transfer" in res:
+        lines += _report_transfer(res)
+    if "execute" in res:
+        e = res["execute"]
+        lines += ["", f"MLP on {e['points']} points: AI.MODELEXECUTE {e['database_ms']:.2f} ms vs in-process "
+                      f"{e['inprocess_ms']:.2f} ms -> {e['ratio_execute_vs_inprocess']:.2f}x (target <= 1.2)"]
+    for c in res.get("concurrency", []):
+        lines.append(f"THREADS_PER_QUEUE {c['threads_per_queue']}, {c['clients']} clients: {c['runs_per_s']:.1f} runs/s")
+    for key in ("batching_small", "batching_large"):
+        if key in res:
+            b = res[key]
+            target = ">= 2" if key == "batching_small" else ">= 1.0"
+            lines.append(f"{b['clients']} clients x {b['rows']} rows: {b['requests_per_s_batched']:.1f} requests/s with "
+                         f"BATCHSIZE {b['clients'] * b['rows']} vs {b['requests_per_s_unbatched']:.1f} without -> "
+                         f"{b['speedup_best']:.2f}x best vs best; median of paired ratios {b['speedup']:.2f}x (target {target}); "
+                         f"{b['calls_per_request_batched']:.2f} forward calls per request")
+    return "\n".join(lines + _report_ping(res))
+
+
+def _report_transfer(res: dict) -> list[str]:
+    lines = ["",
              "SmartRedis put_tensor/get_tensor vs redis-py SET/GET of the same bytes (target >= 0.9);",
              "raw = AI.TENSORSET/AI.TENSORGET sent by redis-py (the server's share of the cost)", "",
              f"{'size':>10} {'put MB/s':>9} {'SET MB/s':>9} {'put/SET':>8} {'raw/SET':>8}"
@@ -352,11 +471,11 @@ def report(res: dict) -> str:
             lines.append(f"{row['bytes']:>10} {row['put_MBps']:>9.1f} {row['set_MBps']:>9.1f} {row['ratio_put_vs_set']:>8.2f}"
                          f" {row['ratio_raw_tensorset_vs_set']:>8.2f} {row['get_MBps']:>9.1f} {row['redis_get_MBps']:>9.1f}"
                          f" {row['ratio_get_vs_get']:>8.2f} {row['ratio_raw_tensorget_vs_get']:>8.2f}")
-    e = res["execute"]
-    lines += ["", f"MLP on {e['points']} points: AI.MODELEXECUTE {e['database_ms']:.2f} ms vs in-process "
-                  f"{e['inprocess_ms']:.2f} ms -> {e['ratio_execute_vs_inprocess']:.2f}x (target <= 1.2)"]
-    for c in res["concurrency"]:
-        lines.append(f"THREADS_PER_QUEUE {c['threads_per_queue']}, {c['clients']} clients: {c['runs_per_s']:.1f} runs/s")
+    return lines
+
+
+def _report_ping(res: dict) -> list[str]:
+    lines = []
     if "ping_during_store" in res:
         p = res["ping_during_store"]
         lines.append(f"PING while a {p['model_MB']:.0f} MB model is stored ({p['store_s']:.2f} s, {p['pings_during_store']} pings):"
@@ -368,12 +487,16 @@ def report(res: dict) -> str:
         for row in res["ping_latency"]:
             lines.append(f"{row['load']:<42} {row['pings']:>6} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
                          f" {row['max_ms']:>8.2f}")
-    return "\n".join(lines)
+    return lines
 
 
 def _cmd(args) -> int:
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
-    res = bench_database(args.json, sizes=sizes, budget_s=args.budget)
+    parts = tuple(args.parts.split(",")) if args.parts else PARTS
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise SystemExit(f"bench database: unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    res = bench_database(args.json, sizes=sizes, budget_s=args.budget, parts=parts)
     print(report(res))
     if args.json:
         print(f"\nresults: {args.json}")
@@ -386,5 +509,6 @@ def register_bench(subparsers):
     p.add_argument("--json", help="write the results to this file")
     p.add_argument("--sizes", help="comma-separated tensor sizes in bytes (default 4 KiB … 64 MiB)")
     p.add_argument("--budget", type=float, default=1.0, help="seconds per throughput measurement (default 1)")
+    p.add_argument("--parts", help=f"comma-separated parts to run (default all: {','.join(PARTS)})")
     p.set_defaults(func=_cmd)
     return p

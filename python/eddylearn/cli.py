@@ -144,7 +144,8 @@ def _cmd_bench_solver(args) -> int:
 
 def _cmd_bench_transport(args) -> int:
     from .bench import bench_transport
-    bench_transport(n=args.n, steps=args.steps, repeats=args.repeats, json_path=args.json)
+    bench_transport(n=args.n, steps=args.steps, repeats=args.repeats, json_path=args.json,
+                    free_core_only=args.free_core_only)
     return 0
 
 
@@ -235,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--steps", type=int, default=60, help="solver steps per staging run")
     bt.add_argument("--repeats", type=int, default=3, help="repetitions, best counts")
     bt.add_argument("--json", help="write the figures as JSON to this file")
+    bt.add_argument("--free-core-only", action="store_true",
+                    help="only the free-core configuration (1 solver rank; database and sender "
+                         "on another core)")
     bt.set_defaults(func=_cmd_bench_transport)
     bl = bsub.add_parser("training", help="trainer samples/s from the database vs from memory")
     bl.add_argument("--steps", type=int, default=3000, help="optimizer steps per run")

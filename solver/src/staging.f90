@@ -19,6 +19,7 @@ module el_staging
                                 elc_dataset_add_meta_scalar, elc_stager_create, &
                                 elc_stager_submit, elc_stager_flush, elc_stager_stats_get, &
                                 elc_stager_destroy, elc_stager_last_error, elc_last_error_copy
+  use el_staging_handover, only: handover_add_field
   implicit none
   private
   public :: staging_t, staging_init, staging_step, staging_finish, staging_counters
@@ -31,6 +32,8 @@ module el_staging
     character(len=128) :: prefix = ''
     type(c_ptr) :: stager = c_null_ptr
     integer(i8) :: errors = 0            ! submissions refused (already counted as lost)
+    real(rp) :: handover_s = 0           ! time the solver thread spent in staging_step
+    real(rp) :: snapshot_copy_bytes = 0  ! bytes the solver thread copies per snapshot
   end type staging_t
 
 contains
@@ -87,8 +90,10 @@ contains
     integer, intent(out) :: ierr
     character(len=msg_len), intent(out) :: msg
     integer :: gerr
+    real(rp) :: t_enter
     ierr = 0; msg = ''
     if (.not. st%enabled) return
+    t_enter = MPI_Wtime()
     if (due(st%snapshot_every)) call snapshot()
     if (ierr == 0 .and. due(st%sgs_every)) call samples()
     if (ierr /= 0) write(0, '(a,i0,a)') 'eddylearn-solver: rank ', d%rank, ': '//trim(msg)
@@ -98,6 +103,7 @@ contains
       if (gerr /= 0 .and. ierr == 0) msg = 'staging failed on another rank'
       ierr = gerr
     end if
+    st%handover_s = st%handover_s + (MPI_Wtime() - t_enter)
   contains
     logical function due(every)
       integer, intent(in) :: every
@@ -107,31 +113,28 @@ contains
 
     subroutine snapshot()
       type(c_ptr) :: ds
-      real(rp), allocatable, target :: blk(:,:,:)
       ds = new_dataset('snapshot', step, d%rank)
-      allocate(blk(d%n(1), d%n(2), d%n(3)))
-      blk = u(1:d%n(1), 1:d%n(2), 1:d%n(3)); call add3(ds, 'u', blk)
-      blk = v(1:d%n(1), 1:d%n(2), 1:d%n(3)); call add3(ds, 'v', blk)
-      blk = w(1:d%n(1), 1:d%n(2), 1:d%n(3)); call add3(ds, 'w', blk)
-      if (st%pressure) then
-        blk = p(1:d%n(1), 1:d%n(2), 1:d%n(3)); call add3(ds, 'p', blk)
-      end if
+      call add_field(ds, 'u', u)
+      call add_field(ds, 'v', v)
+      call add_field(ds, 'w', w)
+      if (st%pressure) call add_field(ds, 'p', p)
+      st%snapshot_copy_bytes = real(merge(4, 3, st%pressure), rp) * 8 * product(real(d%n, rp))
       call add_common_meta(ds)
       call submit(ds, 'snapshots')
     end subroutine snapshot
 
-    ! copy a local block into the dataset (Fortran layout, dims as in Fortran)
-    subroutine add3(ds, name, a)
+    ! one copy of a field's interior into the dataset (el_staging_handover)
+    subroutine add_field(ds, name, a)
       type(c_ptr), intent(in) :: ds
       character(len=*), intent(in) :: name
-      real(rp), intent(in), target :: a(:,:,:)
+      real(rp), intent(in) :: a(0:, 0:, 0:)
       integer(c_int) :: rc
-      rc = elc_dataset_add_tensor(ds, cstr(name), c_loc(a), int(shape(a), c_size_t), &
-                                  3_c_size_t, ELC_DOUBLE, ELC_LAYOUT_FORTRAN)
-      if (rc /= ELC_OK .and. ierr == 0) then
+      if (ierr /= 0) return
+      call handover_add_field(ds, name, a, d%n, rc)
+      if (rc /= ELC_OK) then
         ierr = 1; msg = 'staging: '//trim(last_error())
       end if
-    end subroutine add3
+    end subroutine add_field
 
     subroutine samples()
       type(c_ptr) :: ds
@@ -266,7 +269,7 @@ contains
     real(rp) :: c(8)
     integer(c_int) :: rc
     integer :: gerr, unit, ios, i
-    real(rp) :: t0, t_flush
+    real(rp) :: t0, t_flush, t_handover
     character(kind=c_char) :: buf(msg_len)
     integer(c_size_t) :: n
     ierr = 0; msg = ''
@@ -279,6 +282,7 @@ contains
       ierr = 1; msg = 'staging: flushing the queue: '//trim(last_error())
     end if
     call staging_counters(st, d, c)
+    call MPI_Allreduce(st%handover_s, t_handover, 1, MPI_DOUBLE_PRECISION, MPI_MAX, d%comm)
     if (c(6) > 0) then
       buf = ' '
       n = elc_stager_last_error(st%stager, buf, int(msg_len, c_size_t))
@@ -299,7 +303,9 @@ contains
           ', "sent": ', nint(c(2), i8), ', "bytes": ', nint(c(3), i8), ', "retries": ', &
           nint(c(4), i8), ', "dropped": ', nint(c(5), i8), ', "failed": ', nint(c(6), i8), &
           ', "mean_latency_s": ', c(7), ', "max_latency_s": ', c(8), ', "flush_s": ', &
-          t_flush, '}'
+          t_flush, ','
+        write(unit, '(2(a,es12.5),a)') ' "handover_s": ', t_handover, &
+          ', "snapshot_copy_bytes": ', st%snapshot_copy_bytes, '}'
         close(unit)
       end if
     end if

@@ -68,7 +68,7 @@ module eddylearn_client_c
             elc_poll_model, elc_set_script, elc_set_script_from_file, elc_delete_script, elc_f_run
   ! datasets in memory
   public :: elc_dataset_create, elc_dataset_destroy, elc_dataset_name, elc_dataset_nbytes, &
-            elc_dataset_add_tensor, elc_dataset_unpack_tensor, elc_dataset_get_tensor, &
+            elc_dataset_add_tensor, elc_dataset_add_block3, elc_dataset_unpack_tensor, elc_dataset_get_tensor, &
             elc_dataset_add_meta_scalar, elc_dataset_add_meta_string, &
             elc_dataset_get_meta_scalars, elc_dataset_get_meta_string_count, &
             elc_dataset_get_meta_type, elc_f_get_meta_string
@@ -331,6 +331,14 @@ module eddylearn_client_c
       integer(c_size_t), intent(in) :: dims(*)
       integer(c_size_t), value :: ndims
       integer(c_int), value :: dtype, layout
+    end function
+    integer(c_int) function elc_dataset_add_block3(ds, name, base, extent, lo, n, dtype) bind(c)
+      import :: c_int, c_ptr, c_char, c_size_t
+      type(c_ptr), value :: ds
+      character(kind=c_char), intent(in) :: name(*)
+      type(c_ptr), value :: base
+      integer(c_size_t), intent(in) :: extent(3), lo(3), n(3)
+      integer(c_int), value :: dtype
     end function
     integer(c_int) function elc_dataset_unpack_tensor(ds, name, data, dims, ndims, dtype, &
         layout) bind(c)

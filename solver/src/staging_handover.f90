@@ -1,0 +1,27 @@
+! The snapshot hand-over: each field's interior goes from the solver's array (with its halos)
+! into the dataset in one copy (elc_dataset_add_block3), with no intermediate array; the
+! stager's thread transposes it to row-major while it sends. The solver thread's time in the
+! hand-over is accumulated for the staging counters.
+module el_staging_handover
+  use, intrinsic :: iso_c_binding
+  use el_types, only: rp
+  use eddylearn_client_c, only: ELC_DOUBLE, elc_dataset_add_block3
+  implicit none
+  private
+  public :: handover_add_field
+
+contains
+
+  ! Add a(1:n(1), 1:n(2), 1:n(3)) of a field declared a(0:, 0:, 0:) to dataset ds as tensor
+  ! `name` (Fortran layout, dims n); rc is the client's status (0: done).
+  subroutine handover_add_field(ds, name, a, n, rc)
+    type(c_ptr), intent(in) :: ds
+    character(len=*), intent(in) :: name
+    real(rp), intent(in), target, contiguous :: a(0:, 0:, 0:)
+    integer, intent(in) :: n(3)
+    integer(c_int), intent(out) :: rc
+    rc = elc_dataset_add_block3(ds, trim(name)//c_null_char, c_loc(a), &
+                                int(shape(a), c_size_t), [1_c_size_t, 1_c_size_t, 1_c_size_t], &
+                                int(n, c_size_t), ELC_DOUBLE)
+  end subroutine handover_add_field
+end module el_staging_handover

@@ -1,0 +1,175 @@
+"""Batching of AI.MODELEXECUTE (docs/database.md, "Batching"): concurrent requests for a model
+stored with BATCHSIZE > 0 run as one forward call when their inputs agree in dtype and in every
+dimension but the first, and each client gets exactly its own rows back."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+
+import numpy as np
+import pytest
+import redis
+import torch
+
+from _batchclients import smartredis_run
+from _dbnets import to_bytes, traced_mlp
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+class Affine(torch.nn.Module):
+    """Row-wise and shape-agnostic: y = 2x + 1, any dtype and shape."""
+
+    def forward(self, x):
+        return 2 * x + 1
+
+
+class FailsOnNegative(torch.nn.Module):
+    def forward(self, x):
+        if bool((x < 0).any()):
+            raise ValueError("negative input")
+        return x + 1
+
+
+class Reduces(torch.nn.Module):
+    """Its output has no batch dimension: a batch of it cannot be split."""
+
+    def forward(self, x):
+        return x.sum(0)
+
+
+def info(r, key: str) -> dict:
+    raw = r.execute_command("AI.INFO", key)
+    return {k.decode(): v for k, v in zip(raw[::2], raw[1::2])}
+
+
+def run_clients(address: str, model: str, inputs: dict, timeout: float = 60.0) -> dict:
+    """One SmartRedis client process per input, all sending at once; {tag: (status, value)}."""
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(len(inputs)), ctx.Queue()
+    procs = [ctx.Process(target=smartredis_run, args=(address, model, tag, x, barrier, out))
+             for tag, x in inputs.items()]
+    for p in procs:
+        p.start()
+    try:
+        got = {}
+        for _ in procs:
+            tag, status, value = out.get(timeout=timeout)
+            got[tag] = (status, value)
+        return got
+    finally:
+        for p in procs:
+            p.join(30)
+            if p.is_alive():
+                p.kill()
+
+
+def test_concurrent_requests_merged_into_one_call_and_split_back(server, client, r):
+    net, blob = traced_mlp()
+    # 4 clients x 8 rows: MINBATCHSIZE 32 holds the first requests until all four are queued
+    client.set_model("m", blob, "TORCH", "CPU", batch_size=64, min_batch_size=32)
+    meta = r.execute_command("AI.MODELGET", "m", "META")
+    meta = dict(zip(meta[::2], meta[1::2]))
+    assert meta[b"batchsize"] == 64 and meta[b"minbatchsize"] == 32
+    rng = np.random.default_rng(3)
+    inputs = {f"c{i}": rng.standard_normal((8, 6)).astype(np.float32) + 10 * i for i in range(4)}
+    got = run_clients(server.address, "m", inputs)
+    with torch.no_grad():
+        for tag, x in inputs.items():
+            status, y = got[tag]
+            assert status == "ok", y
+            assert y.shape == (8, 6)
+            np.testing.assert_allclose(y, net(torch.from_numpy(x)).numpy(), rtol=1e-5, atol=1e-5)
+    st = info(r, "m")
+    assert st["calls"] == 1 and st["samples"] == 32 and st["errors"] == 0
+
+
+def test_mismatched_shapes_and_dtypes_are_not_merged(server, client, r):
+    client.set_model("aff", to_bytes(torch.jit.script(Affine())), "TORCH", "CPU", batch_size=64,
+                     min_batch_size=7, min_batch_timeout=1500)
+    inputs = {"a": np.full((4, 6), 1, np.float32), "b": np.full((3, 6), 2, np.float32),
+              "c": np.full((4, 3), 3, np.float32), "d": np.full((4, 6), 4, np.float64)}
+    got = run_clients(server.address, "aff", inputs)
+    for tag, x in inputs.items():
+        status, y = got[tag]
+        assert status == "ok", y
+        assert y.dtype == x.dtype and y.shape == x.shape
+        np.testing.assert_array_equal(y, 2 * x + 1)
+    # a and b (7 rows) ran together; c and d waited MINBATCHTIMEOUT and ran alone
+    st = info(r, "aff")
+    assert (st["calls"], st["samples"]) == (3, 15), st
+
+
+def test_minbatchtimeout_runs_a_short_batch(r):
+    r.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", 16, "MINBATCHSIZE", 8,
+                      "MINBATCHTIMEOUT", 200, "BLOB", to_bytes(torch.jit.script(Affine())))
+    r.execute_command("AI.TENSORSET", "x", "FLOAT", 2, 2, "VALUES", 1, 2, 3, 4)
+    t0 = time.monotonic()
+    assert r.execute_command("AI.MODELEXECUTE", "aff", "INPUTS", 1, "x", "OUTPUTS", 1, "y") == b"OK"
+    assert time.monotonic() - t0 < 30  # liveness: it did not wait for rows that never come
+    assert r.execute_command("AI.TENSORGET", "y", "VALUES") == [b"3", b"5", b"7", b"9"]
+
+
+def test_waiting_for_minbatchsize_ends_at_the_request_timeout(r):
+    r.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", 16, "MINBATCHSIZE", 8,
+                      "BLOB", to_bytes(torch.jit.script(Affine())))
+    r.execute_command("AI.TENSORSET", "x", "FLOAT", 2, 2, "VALUES", 1, 2, 3, 4)
+    assert r.execute_command("AI.MODELEXECUTE", "aff", "INPUTS", 1, "x", "OUTPUTS", 1, "y",
+                             "TIMEOUT", 300) == b"TIMEDOUT"
+    assert r.exists("y") == 0
+    # a request larger than BATCHSIZE is served alone, at once
+    r.execute_command("AI.TENSORSET", "big", "FLOAT", 20, 1, "BLOB", np.ones(20, np.float32).tobytes())
+    assert r.execute_command("AI.MODELEXECUTE", "aff", "INPUTS", 1, "big", "OUTPUTS", 1, "y",
+                             "TIMEOUT", 20000) == b"OK"
+    assert np.array_equal(np.frombuffer(r.execute_command("AI.TENSORGET", "y", "BLOB"), np.float32),
+                          np.full(20, 3, np.float32))
+
+
+def test_a_failing_batch_fails_every_request_in_it_and_the_model_still_serves(server, client, r):
+    client.set_model("neg", to_bytes(torch.jit.script(FailsOnNegative())), "TORCH", "CPU",
+                     batch_size=8, min_batch_size=4)
+    got = run_clients(server.address, "neg", {"pos": np.ones((2, 3), np.float32),
+                                               "neg": -np.ones((2, 3), np.float32)})
+    for tag in ("pos", "neg"):
+        status, msg = got[tag]
+        assert status == "error" and "negative input" in msg, (tag, msg)
+    st = info(r, "neg")
+    assert st["calls"] == 1 and st["errors"] == 2
+    got = run_clients(server.address, "neg", {"p1": np.ones((2, 3), np.float32),
+                                              "p2": np.full((2, 3), 5, np.float32)})
+    assert got["p1"][0] == "ok" and np.array_equal(got["p1"][1], np.full((2, 3), 2, np.float32))
+    assert got["p2"][0] == "ok" and np.array_equal(got["p2"][1], np.full((2, 3), 6, np.float32))
+
+
+def test_an_output_without_the_batch_dimension_is_a_clear_error(server, client, r):
+    client.set_model("red", to_bytes(torch.jit.script(Reduces())), "TORCH", "CPU", batch_size=8,
+                     min_batch_size=4)
+    got = run_clients(server.address, "red", {"a": np.ones((2, 3), np.float32),
+                                              "b": np.ones((2, 3), np.float32)})
+    for tag in ("a", "b"):
+        status, msg = got[tag]
+        assert status == "error" and "cannot be split among the batched requests" in msg, msg
+
+
+def test_batchsize_zero_runs_each_request_alone(server, client, r):
+    _, blob = traced_mlp()
+    client.set_model("m0", blob, "TORCH", "CPU")
+    inputs = {f"c{i}": np.full((2, 6), i, np.float32) for i in range(3)}
+    got = run_clients(server.address, "m0", inputs)
+    assert all(s == "ok" for s, _ in got.values())
+    assert info(r, "m0")["calls"] == 3
+
+
+def test_a_request_whose_client_disconnected_is_withdrawn(server, r):
+    r.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", 16, "MINBATCHSIZE", 8,
+                      "BLOB", to_bytes(torch.jit.script(Affine())))
+    r.execute_command("AI.TENSORSET", "x", "FLOAT", 4, 1, "VALUES", 1, 2, 3, 4)
+    gone = server.redis(timeout=0.3)
+    with pytest.raises(redis.exceptions.TimeoutError):
+        gone.execute_command("AI.MODELEXECUTE", "aff", "INPUTS", 1, "x", "OUTPUTS", 1, "stale")
+    gone.close()
+    # had the first request stayed queued, the two would make the 8 rows of a batch
+    assert r.execute_command("AI.MODELEXECUTE", "aff", "INPUTS", 1, "x", "OUTPUTS", 1, "y",
+                             "TIMEOUT", 500) == b"TIMEDOUT"
+    assert r.exists("stale") == 0 and r.exists("y") == 0
+    assert info(r, "aff")["calls"] == 0

@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from . import database, launch
+from . import database
+from .entities import Settings, build_entities
 from .stopping import end_processes
-from ._paths import reference_tgv, solver_executable
-from .config import ExperimentConfig, les_model_key, trainer_model_key
-from .io import read_diagnostics, read_reference, write_namelist
+from ._paths import reference_tgv
+from .config import ExperimentConfig, les_model_key
+from .io import read_diagnostics, read_reference
 
 log = logging.getLogger("eddylearn.experiment")
 
@@ -31,124 +32,30 @@ class ExperimentError(RuntimeError):
     """The experiment could not run to its end; the message says what failed."""
 
 
-def solver_groups(cfg: ExperimentConfig, out: Path) -> dict:
-    """The solver's namelist groups: the configured ones, the driver's output folder, staging."""
-    s = cfg.solver
-    st = s.staging
-    return {
-        "domain": dict(s.domain), "physics": dict(s.physics), "time": dict(s.time),
-        "sgs": dict(s.sgs),
-        "output": {**s.output, "dir": str(out), "verbose": True},
-        "staging": {"enabled": st.enabled, "snapshot_every": st.snapshot_every,
-                    "fields": st.fields, "sgs_every": st.sgs_every, "sgs_width": st.sgs_width,
-                    "sgs_samples": st.sgs_samples, "queue_mb": st.queue_mb,
-                    "policy": st.policy, "prefix": cfg.experiment.prefix},
-    }
-
-
-def les_groups(cfg: ExperimentConfig, out: Path) -> dict:
-    """The LES's namelist groups: its own grid and SGS model (the trainers' key), no staging."""
-    les = cfg.les
-    return {"domain": dict(les.domain), "physics": dict(les.physics), "time": dict(les.time),
-            "sgs": {**les.sgs, "model_key": cfg.experiment.prefix + les_model_key(cfg)},
-            "output": {**les.output, "dir": str(out), "verbose": True}}
-
-
-def _solver_settings(exp, nml: Path, ranks: int, launcher: str, env: dict | None = None):
-    if launcher == "local":
-        # the launcher of the solver's MPI (eddylearn.launch), started as the entity's program
-        cmd = launch.command(ranks)
-        return exp.create_run_settings(exe=cmd[0], exe_args=cmd[1:] + [str(solver_executable()),
-                                                                      str(nml)],
-                                       run_command="", env_vars=env)
-    rs = exp.create_run_settings(exe=str(solver_executable()), exe_args=[str(nml)],
-                                 env_vars={**(env or {}), launch.NRANKS_VAR: str(ranks)})
-    rs.set_tasks(ranks)
-    return rs
-
-
-def _python_settings(exp, args: list[str], launcher: str):
-    """A Python consumer: one process (torch.distributed.run starts the DDP ranks itself)."""
-    rs = exp.create_run_settings(exe=sys.executable, exe_args=args)
-    if launcher != "local":
-        rs.set_tasks(1)
-    return rs
-
-
-def build_entities(exp, cfg: ExperimentConfig, out: Path) -> dict:
-    """SmartSim models for the solver and every enabled consumer (not started)."""
-    launcher = cfg.experiment.launcher
-    prefix = cfg.experiment.prefix
-    solver_dir = out / "solver"
-    solver_dir.mkdir(parents=True, exist_ok=True)
-    nml = write_namelist(solver_dir / "input.nml", solver_groups(cfg, solver_dir))
-    rs = _solver_settings(exp, nml, cfg.solver.ranks, launcher)
-    entities = {"solver": exp.create_model("solver", rs, path=str(solver_dir))}
-    if cfg.les.enabled:
-        les_dir = out / "les"
-        les_dir.mkdir(parents=True, exist_ok=True)
-        nml = write_namelist(les_dir / "input.nml", les_groups(cfg, les_dir))
-        # the LES ranks wait on the database while it runs the model: let them yield the core
-        entities["les"] = exp.create_model("les", _solver_settings(
-            exp, nml, cfg.les.ranks, launcher, {"OMPI_MCA_mpi_yield_when_idle": "1"}),
-            path=str(les_dir))
-
-    for t in cfg.trainer:
-        tdir = out / "trainers" / t.name
-        tdir.mkdir(parents=True, exist_ok=True)
-        args = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(t.ranks),
-                "-m", "eddylearn.consumers.trainer", "--name", t.name, "--prefix", prefix,
-                "--out", str(tdir), "--hidden", ",".join(map(str, t.hidden)), "--lr", str(t.lr),
-                "--batch", str(t.batch), "--steps-per-round", str(t.steps_per_round),
-                "--report-every", str(t.report_every),
-                "--publish-every", str(t.publish_every), "--val-every", str(t.val_every),
-                "--max-steps", str(t.max_steps), "--seed", str(t.seed), "--no-resume",
-                "--model-key", trainer_model_key(cfg, t.name)]
-        entities[f"trainer:{t.name}"] = exp.create_model(
-            f"trainer_{t.name}", _python_settings(exp, args, launcher), path=str(tdir))
-    for name in CONSUMERS:
-        section = getattr(cfg, name)
-        if not section.enabled:
-            continue
-        cdir = out / name
-        cdir.mkdir(parents=True, exist_ok=True)
-        args = ["-m", f"eddylearn.consumers.{name}", "--prefix", prefix, "--out", str(cdir)]
-        options = dict(section.options)
-        if name == "analyser":
-            # the analyser's dissipation uses the solver's viscosity; the Re = 1600 TGV has a
-            # reference to compare with live
-            nu = float(cfg.solver.physics.get("nu", 1 / 1600))
-            options.setdefault("nu", nu)
-            if (str(cfg.solver.physics.get("initial", "tgv3d")).lower() == "tgv3d"
-                    and abs(nu * 1600 - 1) < 1e-9):
-                options.setdefault("tgv", True)
-        for key, value in options.items():
-            flag = f"--{key.replace('_', '-')}"
-            if isinstance(value, bool):
-                args += [flag] if value else []
-            else:
-                args += [flag, str(value)]
-        entities[name] = exp.create_model(name, _python_settings(exp, args, launcher),
-                                          path=str(cdir))
-    return entities
-
-
 class DatabaseLost(ExperimentError):
     """The database process of the experiment ended while it ran."""
 
 
 class DatabaseWatch:
-    """The experiment's redis-server process, identified by PID, start time and command
-    line once it answers; check() raises DatabaseLost as soon as that process is gone."""
+    """The experiment's redis-server processes on this machine, identified by PID, start
+    time and command line once they answer; check() raises DatabaseLost as soon as one is
+    gone. (Shards on other nodes of a batch allocation are not watched by PID: a lost one
+    shows as database errors.)"""
 
-    def __init__(self, host: str, port: int):
-        self.address = f"{host}:{port}"
-        self.procs = [rec for rec in (database.process_identity(pid)
-                                      for pid in database._pids_listening(port)) if rec]
+    def __init__(self, addresses: list[str]):
+        self.address = ", ".join(addresses)
+        ports = sorted({int(a.rsplit(":", 1)[1]) for a in addresses})
+        self.by_port = {port: [rec for rec in (database.process_identity(pid)
+                                               for pid in database._pids_listening(port)) if rec]
+                        for port in ports}
+        self.procs = [rec for recs in self.by_port.values() for rec in recs]
         self.lost_at: float | None = None
 
     def alive(self) -> bool:
-        return not self.procs or any(database.still_ours(rec) for rec in self.procs)
+        # a shard lives while any process that listened on its port does (a fork for a
+        # background save listens too, and ends)
+        return all(any(database.still_ours(rec) for rec in recs)
+                   for recs in self.by_port.values() if recs)
 
     def check(self, t0: float) -> None:
         if self.alive():
@@ -162,11 +69,12 @@ class DatabaseWatch:
 class Monitor:
     """Live state of a running experiment, read from the database and the solver's files."""
 
-    def __init__(self, cfg: ExperimentConfig, out: Path, address: str):
+    def __init__(self, cfg: ExperimentConfig, out: Path, addresses: list[str]):
         from smartredis import Client
         self.cfg = cfg
         self.out = out
-        self.address = address
+        self.addresses = addresses
+        cluster = len(addresses) > 1
         # the driver's own client gives up on a lost database within seconds (SmartRedis
         # retries for 100 s by default); the consumers keep their defaults
         saved = {k: os.environ.get(k) for k in ("SR_CMD_TIMEOUT", "SR_CMD_INTERVAL",
@@ -174,7 +82,7 @@ class Monitor:
         os.environ.update(SR_CMD_TIMEOUT="3", SR_CMD_INTERVAL="250", SR_CONN_TIMEOUT="3",
                           SR_CONN_INTERVAL="250")
         try:
-            self.client = Client(False, address, logger_name="eddylearn-driver")
+            self.client = Client(cluster, ",".join(addresses), logger_name="eddylearn-driver")
         finally:
             for k, v in saved.items():
                 if v is None:
@@ -222,8 +130,8 @@ class Monitor:
                 "samples": int(v[3]), "version": int(v[5])}
 
     def memory_mib(self) -> float:
-        info = self.client.get_db_node_info([self.address])[0]
-        return float(info.get("Memory", {}).get("used_memory", 0)) / 2 ** 20
+        infos = self.client.get_db_node_info(self.addresses)
+        return sum(float(i.get("Memory", {}).get("used_memory", 0)) for i in infos) / 2 ** 20
 
     def register_readers(self, entities: dict) -> None:
         """Register the readers this experiment starts before they run: retention then waits
@@ -431,17 +339,43 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     # the user asked for logs
     os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
     os.environ.setdefault("SR_LOG_FILE", "/dev/null")
-    # the experiment's database is one shard: the driver's own connections (retention, reader
-    # registration) are standalone; SmartSim sets the same for every model it launches
-    os.environ["SR_DB_TYPE"] = "Standalone"
+    kind, shards = cfg.experiment.launcher, cfg.database.shards
+    places, alloc = {}, None
+    if kind != "local":
+        from .placement import PlacementError, current_allocation, describe, plan
+        try:
+            alloc = current_allocation(kind)
+            places = plan(cfg, alloc)
+        except PlacementError as exc:
+            raise ExperimentError(f"{exc} (nothing was started)") from None
+        if cfg.database.interface in database.LOOPBACK and (
+                len(alloc.nodes) > 1 or shards > 1):
+            raise ExperimentError(
+                f"database.interface = {cfg.database.interface!r} cannot be reached from the "
+                f"other nodes of the allocation ({', '.join(alloc.nodes)}); set it to the "
+                f"nodes' network interface (ib0, hsn0, eth0, ...) (nothing was started)")
+        for line in describe(places):
+            log.info("placement: %s", line)
+        (out / "placement.json").write_text(json.dumps(
+            {k: {"nodes": p.nodes, "tasks": p.tasks, "tasks_per_node": p.tasks_per_node,
+                 "cpus_per_task": p.cpus_per_task} for k, p in places.items()}, indent=2) + "\n")
+    # the driver's own connections (retention, reader registration) use the cluster client
+    # for a sharded database; SmartSim sets the same for every model it launches
+    os.environ["SR_DB_TYPE"] = "Clustered" if shards > 1 else "Standalone"
     # look for the database's start-up banner every second rather than every two
     os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_INTERVAL", "1")
     os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_TRIALS", "60")
     # a port in use belongs to someone else: refuse before anything starts, and never stop it
-    host = database.interface_ip(cfg.database.interface)
-    if not database.port_free(host, cfg.database.port):
-        raise ExperimentError(f"database.port {cfg.database.port} on {host} is already in use by "
-                              f"another program; choose a free port (nothing was started)")
+    # (on a batch launcher the shards run on nodes of the allocation, where SmartSim checks)
+    if kind == "local":
+        host = database.interface_ip(cfg.database.interface)
+        wanted = [cfg.database.port + i for i in range(shards)]
+        wanted += [p + 10000 for p in wanted] if shards > 1 else []
+        busy = [p for p in wanted if not database.port_free(host, p)]
+        if busy:
+            raise ExperimentError(f"database.port {', '.join(map(str, busy))} on {host} is "
+                                  f"already in use by another program; choose a free port "
+                                  f"(nothing was started)")
     data = out / "database"
     data.mkdir(exist_ok=True)
     if cfg.database.persist == "none":
@@ -454,10 +388,29 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     (out / "smartsim").mkdir(exist_ok=True)
     exp = Experiment(cfg.experiment.name, exp_path=str(out / "smartsim"),
                      launcher=cfg.experiment.launcher)
-    db = exp.create_database(port=cfg.database.port, interface=cfg.database.interface,
-                             db_nodes=1, threads_per_queue=cfg.database.threads_per_queue)
-    exp.generate(db, overwrite=True)
-    entities = build_entities(exp, cfg, out)
+    cluster = None      # a sharded database of the local launcher, started by eddylearn
+    settings_env = {}
+    if kind == "local" and shards > 1:
+        # SmartSim's local launcher has no clustered Orchestrator: the same Redis Cluster as
+        # `eddylearn db start --shards N`, its address given to every entity
+        db = None
+        addresses = [f"{host}:{cfg.database.port + i}" for i in range(shards)]
+        settings_env = {"SSDB": ",".join(addresses), "SR_DB_TYPE": "Clustered"}
+    else:
+        extra = {}
+        if kind != "local":
+            extra = {"hosts": places["database"].nodes,
+                     "run_command": "srun" if kind == "slurm" else "mpirun"}
+        db = exp.create_database(port=cfg.database.port, interface=cfg.database.interface,
+                                 db_nodes=shards, threads_per_queue=cfg.database.threads_per_queue,
+                                 **extra)
+        if kind != "local":
+            db.set_cpus(places["database"].cpus_per_task)
+        if kind == "slurm":
+            db.set_run_arg("exact", None)
+        exp.generate(db, overwrite=True)
+    settings = Settings(exp, kind, places, alloc, settings_env)
+    entities = build_entities(exp, cfg, out, settings)
     consumers = {k: v for k, v in entities.items() if k not in ("solver", "les")}
     t0 = time.time()
     timings: dict[str, float] = {}
@@ -508,10 +461,20 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         if live is not None and console.is_terminal:
             live.start()
         db_started = True
-        _start(exp, db, block=True)
-        address = db.get_address()[0]
-        watch = DatabaseWatch(host, cfg.database.port)
-        monitor = Monitor(cfg, out, address)
+        if db is None:
+            try:
+                cluster = database.start(port=cfg.database.port, shards=shards,
+                                         threads=cfg.database.threads_per_queue,
+                                         interface=cfg.database.interface, run_dir=data)
+            except database.DatabaseError as exc:
+                raise ExperimentError(f"the sharded database did not start: {exc}") from None
+            addresses = cluster.addresses
+        else:
+            _start(exp, db, block=True)
+            addresses = db.get_address()
+        os.environ["SSDB"] = ",".join(addresses)
+        watch = DatabaseWatch(addresses)
+        monitor = Monitor(cfg, out, addresses)
         monitor.register_readers(entities)
         timings["database_start_s"] = time.time() - t0
         _start(exp, *[e for k, e in entities.items() if k != "les"], block=False)
@@ -632,8 +595,10 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
             except Exception as exc:  # keep stopping the others
                 log.warning("could not stop %s: %s", key, exc)
         try:
-            if db_started:
+            if db_started and db is not None:
                 exp.stop(db)
+            if cluster is not None:
+                database.stop_state(cluster)
         except Exception as exc:
             log.warning("could not stop the database: %s", exc)
         end_processes(descendants, grace=10.0)

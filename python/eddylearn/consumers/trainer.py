@@ -143,10 +143,33 @@ class SampleBuffer:
         return len(self.f)
 
 
+#: the rank variables of the launchers that start one task per rank: srun, Open MPI's
+#: mpirun (PBS), PMI
+_LAUNCHER_RANKS = (("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"),
+                   ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK"),
+                   ("PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID"))
+
+
+def world_from_launcher(env=os.environ) -> None:
+    """Rank, world size and local rank for torch.distributed's rendezvous (env://) from the
+    batch launcher that started one task per rank, when the driver gave the head node's
+    address (MASTER_ADDR) and torch.distributed.run did not set them already."""
+    if "WORLD_SIZE" in env or "MASTER_ADDR" not in env:
+        return
+    for rank, size, local in _LAUNCHER_RANKS:
+        if rank in env and size in env:
+            env.update(RANK=env[rank], WORLD_SIZE=env[size],
+                       LOCAL_RANK=env.get(local, "0"))
+            env.setdefault("MASTER_PORT", "29400")
+            return
+
+
 class _Dist:
-    """The DDP world, or a world of one when not launched by torch.distributed.run."""
+    """The DDP world: ranks started by torch.distributed.run, or one task per rank started by
+    srun or mpirun meeting at MASTER_ADDR; a world of one otherwise."""
 
     def __init__(self, device: str):
+        world_from_launcher()
         self.enabled = int(os.environ.get("WORLD_SIZE", "1")) > 1
         self.device = device
         if device.startswith("cuda"):

@@ -113,7 +113,10 @@ class Settings:
         head = self.places[key].nodes[0]
         port = RENDEZVOUS_PORT + zlib.crc32(name.encode()) % 500
         env = {"MASTER_ADDR": self.alloc.address(head), "MASTER_PORT": str(port)}
-        return self._placed(key, sys.executable, module_args, env)
+        rs = self._placed(key, sys.executable, module_args, env)
+        if self.kind == "slurm":
+            rs.run_args["kill-on-bad-exit"] = "1"   # a rank that fails ends its peers
+        return rs
 
 
 def build_entities(exp, cfg: ExperimentConfig, out: Path, settings: Settings) -> dict:

@@ -477,7 +477,13 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
         monitor = Monitor(cfg, out, addresses)
         monitor.register_readers(entities)
         timings["database_start_s"] = time.time() - t0
-        _start(exp, *[e for k, e in entities.items() if k != "les"], block=False)
+        first = [e for k, e in entities.items() if k != "les"]
+        if kind != "local":
+            # a batch launcher starts one step at a time, seconds apart (SmartSim finds each
+            # step in the accounting): the readers first, so they are there when the solver's
+            # data comes
+            first = first[1:] + first[:1]
+        _start(exp, *first, block=False)
         # phase 1: the solver runs; consumers learn and analyse alongside; the LES starts when
         # the model it waits for is stored
         while True:

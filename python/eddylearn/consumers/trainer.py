@@ -161,7 +161,31 @@ def world_from_launcher(env=os.environ) -> None:
             env.update(RANK=env[rank], WORLD_SIZE=env[size],
                        LOCAL_RANK=env.get(local, "0"))
             env.setdefault("MASTER_PORT", "29400")
+            # gloo and NCCL find this node's address from its host name, which need not
+            # resolve to an address the other nodes reach: name the interface that routes
+            # to the head node instead
+            ifname = _interface_towards(env["MASTER_ADDR"])
+            if ifname:
+                env.setdefault("GLOO_SOCKET_IFNAME", ifname)
+                env.setdefault("NCCL_SOCKET_IFNAME", ifname)
             return
+
+
+def _interface_towards(host: str) -> str | None:
+    """The name of the network interface this node reaches `host` through."""
+    import socket
+
+    import psutil
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect((host, 9))        # no packet is sent: this only picks the route
+            local = s.getsockname()[0]
+    except OSError:
+        return None
+    for name, addrs in psutil.net_if_addrs().items():
+        if any(a.family == socket.AF_INET and a.address == local for a in addrs):
+            return name
+    return None
 
 
 class _Dist:

@@ -19,9 +19,10 @@ import psutil
 from . import database
 from .entities import Settings, build_entities
 from .stopping import end_processes
-from ._paths import reference_tgv
 from .config import ExperimentConfig, les_model_key
-from .io import read_diagnostics, read_reference
+from .io import read_diagnostics
+from .progress import _progress_table, progress_lines, progress_rows  # noqa: F401
+from .report import build_report  # noqa: F401
 
 log = logging.getLogger("eddylearn.experiment")
 
@@ -266,61 +267,6 @@ def _let_consumers_finish(exp, entities, monitor, procs, grace: float) -> list[s
 
 def _status(exp, entity):
     return exp.get_status(entity)[0]
-
-
-def _consumer_progress(out: Path, name: str) -> str:
-    """A snapshot consumer's progress from its OUT/NAME/progress.json (written as it goes)."""
-    try:
-        pr = json.loads((out / name / "progress.json").read_text())
-    except (OSError, ValueError):
-        return "waiting for snapshots"
-    return (f"snapshots {pr.get('snapshots', 0)}  step {pr.get('step', 0)}  "
-            f"t = {float(pr.get('time', 0.0)):.3f}  missed {pr.get('reader', {}).get('missed', 0)}")
-
-
-def progress_rows(monitor: Monitor, entities: dict, exp) -> list[tuple[str, str, str]]:
-    """(component, state, progress) of every component now."""
-    rows = []
-    st = monitor.solver_state()
-    rows.append(("solver", _status(exp, entities["solver"]).value,
-                 f"step {st.get('step', 0)}  t = {st.get('time', 0.0):.3f}  "
-                 f"E = {st.get('energy', 0.0):.5f}  staged {st.get('staged', 0)}"))
-    rows.append(("database", "Running",
-                 f"snapshots {monitor.list_length('snapshots')}  samples "
-                 f"{monitor.list_length('sgs_samples')}  memory {monitor.memory_mib():.0f} MiB"
-                 f"  removed {sum(monitor.retention_removed.values())}"))
-    for key, ent in entities.items():
-        if key.startswith("trainer:"):
-            tr = monitor.trainer_state(key.split(":", 1)[1])
-            text = (f"step {tr['step']}  loss {tr['train_loss']:.3e} / val {tr['val_loss']:.3e}"
-                    f"  samples {tr['samples']}  model v{tr['version']}" if tr else "waiting")
-            rows.append((key.replace(":", " "), _status(exp, ent).value, text))
-        elif key == "les":
-            st = monitor.solver_state("les")
-            text = (f"step {st['step']}  t = {st['time']:.3f}  E = {st['energy']:.5f}  "
-                    f"stored model v{monitor.model_version()}" if st else
-                    f"waits for model version {monitor.cfg.les.wait_for_version}")
-            rows.append(("les", _status(exp, ent).value, text))
-        elif key != "solver":
-            rows.append((key, _status(exp, ent).value, _consumer_progress(monitor.out, key)))
-    return rows
-
-
-def _progress_table(rows, elapsed: float):
-    from rich.table import Table
-    table = Table(title=f"eddylearn experiment — {elapsed:6.1f} s", expand=False)
-    for col in ("component", "state", "progress"):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(*row)
-    return table
-
-
-def progress_lines(rows, elapsed: float) -> list[str]:
-    """One plain line per component (time, component, state, progress) for logs: no table,
-    no colour, no wrapping."""
-    stamp = time.strftime("%H:%M:%S")
-    return [f"{stamp} {elapsed:7.1f}s {name:<16s} {state:<10s} {text}" for name, state, text in rows]
 
 
 def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True) -> dict:
@@ -620,84 +566,4 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True
     if database_lost is not None:
         report["database_lost"] = database_lost
     (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
-    return report
-
-
-def _before_peak(m: dict) -> dict:
-    """A run that ended before the reference's dissipation peak has no peak to compare: its
-    peak errors (and E(10) past its end) are withheld and a note says why."""
-    if m["t_end"] < m["ref_peak_time"]:
-        m["ended_before_peak"] = True
-        m["note"] = (f"the run ended at t = {m['t_end']:.2f}, before the reference's dissipation "
-                     f"peak at t = {m['ref_peak_time']:.2f}: peak_dissipation and peak_time are "
-                     f"those of the part that ran, not a peak; no peak errors are given")
-        m["peak_dissipation_error"] = m["peak_time_error"] = None
-    else:
-        m["ended_before_peak"] = False
-    if m["t_end"] < 10.0:
-        m["E10"] = None
-    return m
-
-
-def build_report(cfg, out: Path, entities, exp, outcome: str, timings: dict,
-                 removed: dict) -> dict:
-    """report.json: outcome, timings, the solver's TGV comparison, trainer a-priori results,
-    consumer summaries, retention counts."""
-    report: dict = {"outcome": outcome, "timings": timings, "retention_removed": removed,
-                    "status": {k: _status(exp, e).value for k, e in entities.items()}}
-    diag_path = out / "solver" / "diagnostics.csv"
-    if diag_path.exists():
-        from .validate import plot_tgv, tgv_metrics
-        diag = read_diagnostics(diag_path)
-        last = {k: float(v[-1]) for k, v in diag.items() if k != "step"}
-        report["solver"] = {"steps": int(diag["step"][-1]), **last}
-        initial = str(cfg.solver.physics.get("initial", "tgv3d")).lower()
-        if initial == "tgv3d" and len(diag["step"]) > 2:
-            ref = read_reference(reference_tgv())
-            report["solver"]["tgv"] = _before_peak(tgv_metrics(diag, ref))
-            plot_tgv({"solver": diag}, ref, out / "dissipation.png",
-                     "Taylor–Green vortex: solver during the experiment")
-    les_diag = out / "les" / "diagnostics.csv"
-    if cfg.les.enabled and les_diag.exists():
-        from .validate import plot_tgv, tgv_metrics
-        diag = read_diagnostics(les_diag)
-        report["les"] = {"steps": int(diag["step"][-1]), "time": float(diag["time"][-1]),
-                         "sgs": dict(cfg.les.sgs)}
-        account = out / "les" / "sgs_model.json"
-        if account.exists():
-            report["les"]["database"] = json.loads(account.read_text())
-        initial = str(cfg.les.physics.get("initial", "tgv3d")).lower()
-        if initial == "tgv3d" and len(diag["step"]) > 2:
-            ref = read_reference(reference_tgv())
-            report["les"]["tgv"] = _before_peak(tgv_metrics(diag, ref))
-            runs = {"LES": diag}
-            if diag_path.exists():
-                runs = {"solver": read_diagnostics(diag_path), "LES": diag}
-            plot_tgv(runs, ref, out / "les_dissipation.png",
-                     "Taylor–Green vortex: the LES with the learned model, during training")
-    trainers = {}
-    for t in cfg.trainer:
-        path = out / "trainers" / t.name / f"{t.name}.json"
-        if path.exists():
-            res = json.loads(path.read_text())
-            res.pop("history", None)
-            trainers[t.name] = res
-    report["trainers"] = trainers
-    if len(trainers) == 1:
-        only = next(iter(trainers.values()))
-        if "apriori" in only:
-            report["apriori"] = only["apriori"]
-    elif trainers:
-        report["trainer_comparison"] = {
-            n: {"hidden": r.get("hidden"),
-                "sgs_dissipation_corr": r.get("apriori", {}).get("learned", {}).get(
-                    "sgs_dissipation_corr")} for n, r in trainers.items()}
-        best = max(trainers.values(), key=lambda r: r.get("apriori", {}).get("learned", {})
-                   .get("sgs_dissipation_corr", -1))
-        if "apriori" in best:
-            report["apriori"] = best["apriori"]
-    for name in CONSUMERS:
-        path = out / name / "summary.json"
-        if path.exists():
-            report[name] = json.loads(path.read_text())
     return report

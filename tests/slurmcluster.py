@@ -330,6 +330,10 @@ if __name__ == "__main__":
     ap.add_argument("--nodes", type=int, default=5)
     ap.add_argument("--cpus", type=int, default=4)
     a = ap.parse_args()
+    def _end(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, _end)
+    signal.signal(signal.SIGINT, _end)
     with SlurmCluster(a.root, a.nodes, a.cpus) as c:
         print(f"export SLURM_CONF={c.root / 'slurm.conf'}", flush=True)
         try:

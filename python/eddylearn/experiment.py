@@ -272,298 +272,372 @@ def _status(exp, entity):
 def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True) -> dict:
     """Run the experiment described by cfg, writing everything into out; returns the report.
     Everything started is stopped at the end, on an error and on Ctrl-C."""
-    from smartsim import Experiment
-    from smartsim.status import SmartSimStatus as S
-    from rich.console import Console
-    from rich.live import Live
+    return Run(cfg, out, progress).execute()
 
-    out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-    database.configure_smartsim()
-    # SmartRedis clients of the driver and of every launched consumer log to nowhere unless
-    # the user asked for logs
-    os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
-    os.environ.setdefault("SR_LOG_FILE", "/dev/null")
-    kind, shards = cfg.experiment.launcher, cfg.database.shards
-    places, alloc = {}, None
-    if kind != "local":
+
+_ENDED = ("Completed", "Failed", "Cancelled")
+
+
+class Run:
+    """One run of the experiment, phase by phase: prepare (checks, placement, SmartSim's
+    entities; nothing starts), start the database and the entities, the solver phase, the
+    trainers' extra steps, the LES, the consumers' stop, stop everything, the report."""
+
+    def __init__(self, cfg: ExperimentConfig, out: str | Path, progress: bool = True):
+        self.cfg = cfg
+        self.out = Path(out).resolve()
+        self.progress = progress
+        self.kind, self.shards = cfg.experiment.launcher, cfg.database.shards
+        self.places: dict = {}
+        self.alloc = None
+        self.exp = self.db = self.cluster = self.monitor = self.watch = self.live = None
+        self.entities: dict = {}
+        self.timings: dict[str, float] = {}
+        self.outcome = "completed"
+        self.lists: dict[str, int] = {}
+        self.removed: dict = {}
+        self.dropped: dict = {}
+        self.database_lost = None
+        self.db_started = self.les_started = False
+        self.t0 = time.time()
+        self.last_line = 0.0
+        self.before: set[int] = set()
+        self.host = ""
+
+    # ---- the whole run -------------------------------------------------------------------
+    def execute(self) -> dict:
+        self.prepare()
+        sessions = _OwnSessions().__enter__()
+        try:
+            if self.live is not None and self.console.is_terminal:
+                self.live.start()
+            self.start_database()
+            self.start_entities()
+            self.solver_phase()
+            self.training_phase()
+            self.les_phase()
+            self.stop_consumers()
+            self.timings["total_s"] = time.time() - self.t0
+            self.lists = {name: self.monitor.list_length(name)
+                          for name in ("snapshots", "sgs_samples")}
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP through stopping.install
+            from .stopping import signal_name
+            sig = signal_name(exc)
+            self.outcome = "interrupted" if sig == "SIGINT" else f"interrupted by {sig}"
+            self.console.print(f"[yellow]{self.outcome}: stopping every component[/yellow]")
+        except Exception as exc:        # SmartSim, database or launch errors: stop, report
+            self.failed(exc)
+        finally:
+            self.stop_everything()
+            sessions.__exit__()
+        return self.write_report()
+
+    # ---- before anything starts ----------------------------------------------------------
+    def prepare(self) -> None:
+        """Check, place and build everything; nothing runs yet."""
+        from rich.console import Console
+        from rich.live import Live
+        from smartsim import Experiment
+        cfg, out, kind, shards = self.cfg, self.out, self.kind, self.shards
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+        database.configure_smartsim()
+        # SmartRedis clients of the driver and of every launched consumer log to nowhere
+        # unless the user asked for logs
+        os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
+        os.environ.setdefault("SR_LOG_FILE", "/dev/null")
+        if kind != "local":
+            self.place()
+        # the driver's own connections (retention, reader registration) use the cluster
+        # client for a sharded database; SmartSim sets the same for every model it launches
+        os.environ["SR_DB_TYPE"] = "Clustered" if shards > 1 else "Standalone"
+        # look for the database's start-up banner every second rather than every two
+        os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_INTERVAL", "1")
+        os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_TRIALS", "60")
+        if kind == "local":
+            self.check_ports()
+        data = out / "database"
+        data.mkdir(exist_ok=True)
+        if cfg.database.persist == "none":
+            database.clear_data(data)
+        from smartsim._core.config.config import Config
+        (data / "redis.conf").write_text(database.persistence_conf(
+            data, cfg.database.persist, base=str(Config().conf_path)))
+        os.environ["REDIS_CONF"] = str(data / "redis.conf")
+        self.console = Console(stderr=False)
+        (out / "smartsim").mkdir(exist_ok=True)
+        self.exp = Experiment(cfg.experiment.name, exp_path=str(out / "smartsim"),
+                              launcher=kind)
+        settings_env = {}
+        if kind == "local" and shards > 1:
+            # SmartSim's local launcher has no clustered Orchestrator: the same Redis Cluster
+            # as `eddylearn db start --shards N`, its address given to every entity
+            addresses = [f"{self.host}:{cfg.database.port + i}" for i in range(shards)]
+            settings_env = {"SSDB": ",".join(addresses), "SR_DB_TYPE": "Clustered"}
+        else:
+            self.db = self.create_database()
+        settings = Settings(self.exp, kind, self.places, self.alloc, settings_env)
+        self.entities = build_entities(self.exp, cfg, out, settings)
+        self.consumers = {k: v for k, v in self.entities.items() if k not in ("solver", "les")}
+        self.live = (Live(console=self.console, auto_refresh=False, transient=False)
+                     if self.progress else None)
+        # children this process had before the experiment are not the experiment's to end
+        self.before = {p.pid for p in psutil.Process().children(recursive=True)}
+        self.t0 = time.time()
+
+    def place(self) -> None:
+        """The allocation and the place of every entity in it (batch launchers)."""
         from .placement import PlacementError, current_allocation, describe, plan
         try:
-            alloc = current_allocation(kind)
-            places = plan(cfg, alloc)
+            self.alloc = current_allocation(self.kind)
+            self.places = plan(self.cfg, self.alloc)
         except PlacementError as exc:
             raise ExperimentError(f"{exc} (nothing was started)") from None
-        if cfg.database.interface in database.LOOPBACK and (
-                len(alloc.nodes) > 1 or shards > 1):
+        interface = self.cfg.database.interface
+        if interface in database.LOOPBACK and (len(self.alloc.nodes) > 1 or self.shards > 1):
             raise ExperimentError(
-                f"database.interface = {cfg.database.interface!r} cannot be reached from the "
-                f"other nodes of the allocation ({', '.join(alloc.nodes)}); set it to the "
-                f"nodes' network interface (ib0, hsn0, eth0, ...) (nothing was started)")
-        for line in describe(places):
+                f"database.interface = {interface!r} cannot be reached from the other nodes of "
+                f"the allocation ({', '.join(self.alloc.nodes)}); set it to the nodes' network "
+                f"interface (ib0, hsn0, eth0, ...) (nothing was started)")
+        for line in describe(self.places):
             log.info("placement: %s", line)
-        (out / "placement.json").write_text(json.dumps(
+        (self.out / "placement.json").write_text(json.dumps(
             {k: {"nodes": p.nodes, "tasks": p.tasks, "tasks_per_node": p.tasks_per_node,
-                 "cpus_per_task": p.cpus_per_task} for k, p in places.items()}, indent=2) + "\n")
-    # the driver's own connections (retention, reader registration) use the cluster client
-    # for a sharded database; SmartSim sets the same for every model it launches
-    os.environ["SR_DB_TYPE"] = "Clustered" if shards > 1 else "Standalone"
-    # look for the database's start-up banner every second rather than every two
-    os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_INTERVAL", "1")
-    os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_TRIALS", "60")
-    # a port in use belongs to someone else: refuse before anything starts, and never stop it
-    # (on a batch launcher the shards run on nodes of the allocation, where SmartSim checks)
-    if kind == "local":
-        host = database.interface_ip(cfg.database.interface)
-        wanted = [cfg.database.port + i for i in range(shards)]
-        wanted += [p + 10000 for p in wanted] if shards > 1 else []
-        busy = [p for p in wanted if not database.port_free(host, p)]
+                 "cpus_per_task": p.cpus_per_task} for k, p in self.places.items()},
+            indent=2) + "\n")
+
+    def check_ports(self) -> None:
+        """A port in use belongs to someone else: refuse before anything starts, and never
+        stop it (on a batch launcher the shards run on other nodes, where SmartSim checks)."""
+        db = self.cfg.database
+        self.host = database.interface_ip(db.interface)
+        wanted = [db.port + i for i in range(self.shards)]
+        wanted += [p + 10000 for p in wanted] if self.shards > 1 else []
+        busy = [p for p in wanted if not database.port_free(self.host, p)]
         if busy:
-            raise ExperimentError(f"database.port {', '.join(map(str, busy))} on {host} is "
+            raise ExperimentError(f"database.port {', '.join(map(str, busy))} on {self.host} is "
                                   f"already in use by another program; choose a free port "
                                   f"(nothing was started)")
-    data = out / "database"
-    data.mkdir(exist_ok=True)
-    if cfg.database.persist == "none":
-        database.clear_data(data)
-    from smartsim._core.config.config import Config
-    (data / "redis.conf").write_text(database.persistence_conf(
-        data, cfg.database.persist, base=str(Config().conf_path)))
-    os.environ["REDIS_CONF"] = str(data / "redis.conf")
-    console = Console(stderr=False)
-    (out / "smartsim").mkdir(exist_ok=True)
-    exp = Experiment(cfg.experiment.name, exp_path=str(out / "smartsim"),
-                     launcher=cfg.experiment.launcher)
-    cluster = None      # a sharded database of the local launcher, started by eddylearn
-    settings_env = {}
-    if kind == "local" and shards > 1:
-        # SmartSim's local launcher has no clustered Orchestrator: the same Redis Cluster as
-        # `eddylearn db start --shards N`, its address given to every entity
-        db = None
-        addresses = [f"{host}:{cfg.database.port + i}" for i in range(shards)]
-        settings_env = {"SSDB": ",".join(addresses), "SR_DB_TYPE": "Clustered"}
-    else:
-        extra = {}
-        if kind != "local":
-            extra = {"hosts": places["database"].nodes,
-                     "run_command": "srun" if kind == "slurm" else "mpirun"}
-        db = exp.create_database(port=cfg.database.port, interface=cfg.database.interface,
-                                 db_nodes=shards, threads_per_queue=cfg.database.threads_per_queue,
-                                 **extra)
-        if kind != "local":
-            db.set_cpus(places["database"].cpus_per_task)
-        if kind == "slurm":
+
+    def create_database(self):
+        """SmartSim's Orchestrator: one shard, or db_nodes = shards on a batch launcher."""
+        db_cfg, extra = self.cfg.database, {}
+        if self.kind != "local":
+            extra = {"hosts": self.places["database"].nodes,
+                     "run_command": "srun" if self.kind == "slurm" else "mpirun"}
+        db = self.exp.create_database(port=db_cfg.port, interface=db_cfg.interface,
+                                      db_nodes=self.shards,
+                                      threads_per_queue=db_cfg.threads_per_queue, **extra)
+        if self.kind != "local":
+            db.set_cpus(self.places["database"].cpus_per_task)
+        if self.kind == "slurm":
             db.set_run_arg("exact", None)
-        exp.generate(db, overwrite=True)
-    settings = Settings(exp, kind, places, alloc, settings_env)
-    entities = build_entities(exp, cfg, out, settings)
-    consumers = {k: v for k, v in entities.items() if k not in ("solver", "les")}
-    t0 = time.time()
-    timings: dict[str, float] = {}
-    outcome = "completed"
-    monitor = None
-    lists: dict[str, int] = {}
-    live = Live(console=console, auto_refresh=False, transient=False) if progress else None
-    # children this process had before the experiment are not the experiment's to end
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
-    last_line = 0.0
+        self.exp.generate(db, overwrite=True)
+        return db
 
-    def show():
-        nonlocal last_line
-        if monitor is None or not progress:
-            return
-        if console.is_terminal:
-            rows = progress_rows(monitor, entities, exp)
-            live.update(_progress_table(rows, time.time() - t0), refresh=True)
-        elif time.time() - last_line >= cfg.experiment.log_interval:
-            # a batch job's log: one line per component per interval
-            last_line = time.time()
-            for line in progress_lines(progress_rows(monitor, entities, exp), last_line - t0):
-                print(line, flush=True)
-
-    def over_time() -> bool:
-        return time.time() - t0 > cfg.experiment.time_limit
-
-    les_started = False
-    db_started = False
-    watch = None
-    database_lost = None
-
-    def maybe_start_les() -> None:
-        """Start the LES once the model version it waits for is stored."""
-        nonlocal les_started
-        if "les" not in entities or les_started:
-            return
-        wait = cfg.les.wait_for_version
-        if wait and monitor.model_version() < wait:
-            return
-        _start(exp, entities["les"], block=False)
-        les_started = True
-        timings["les_start_s"] = time.time() - t0
-        log.info("LES started (stored model version %d)", monitor.model_version())
-
-    sessions = _OwnSessions().__enter__()
-    try:
-        if live is not None and console.is_terminal:
-            live.start()
-        db_started = True
-        if db is None:
+    # ---- phases --------------------------------------------------------------------------
+    def start_database(self) -> None:
+        self.db_started = True
+        if self.db is None:
             try:
-                cluster = database.start(port=cfg.database.port, shards=shards,
-                                         threads=cfg.database.threads_per_queue,
-                                         interface=cfg.database.interface, run_dir=data)
+                self.cluster = database.start(
+                    port=self.cfg.database.port, shards=self.shards,
+                    threads=self.cfg.database.threads_per_queue,
+                    interface=self.cfg.database.interface, run_dir=self.out / "database")
             except database.DatabaseError as exc:
                 raise ExperimentError(f"the sharded database did not start: {exc}") from None
-            addresses = cluster.addresses
+            addresses = self.cluster.addresses
         else:
-            _start(exp, db, block=True)
-            addresses = db.get_address()
+            _start(self.exp, self.db, block=True)
+            addresses = self.db.get_address()
         os.environ["SSDB"] = ",".join(addresses)
-        watch = DatabaseWatch(addresses)
-        monitor = Monitor(cfg, out, addresses)
-        monitor.register_readers(entities)
-        timings["database_start_s"] = time.time() - t0
-        first = [e for k, e in entities.items() if k != "les"]
-        if kind != "local":
+        self.watch = DatabaseWatch(addresses)
+        self.monitor = Monitor(self.cfg, self.out, addresses)
+        self.monitor.register_readers(self.entities)
+        self.timings["database_start_s"] = time.time() - self.t0
+
+    def start_entities(self) -> None:
+        first = [e for k, e in self.entities.items() if k != "les"]
+        if self.kind != "local":
             # a batch launcher starts one step at a time, seconds apart (SmartSim finds each
-            # step in the accounting): the readers first, so they are there when the solver's
-            # data comes
+            # step in the accounting): the readers first, so they are there when the
+            # solver's data comes
             first = first[1:] + first[:1]
-        _start(exp, *first, block=False)
-        # phase 1: the solver runs; consumers learn and analyse alongside; the LES starts when
-        # the model it waits for is stored
+        _start(self.exp, *first, block=False)
+
+    def solver_phase(self) -> None:
+        """The solver runs; consumers learn and analyse alongside; the LES starts when the
+        model it waits for is stored."""
         while True:
-            watch.check(t0)
-            status = _status(exp, entities["solver"])
-            monitor.apply_retention()
-            maybe_start_les()
-            show()
-            if status == S.STATUS_COMPLETED:
+            self.watch.check(self.t0)
+            status = self.status("solver")
+            self.monitor.apply_retention()
+            self.maybe_start_les()
+            self.show()
+            if status == "Completed":
                 break
-            if status in (S.STATUS_FAILED, S.STATUS_CANCELLED):
-                raise ExperimentError(f"the solver {status.value.lower()}; see "
-                                      f"{out / 'solver' / 'solver.err'}")
-            for key, ent in consumers.items():
-                if _status(exp, ent) == S.STATUS_FAILED:
-                    log.warning("%s failed (see %s); the solver goes on", key, out)
-            if over_time():
-                raise ExperimentError(f"time limit of {cfg.experiment.time_limit} s reached")
+            if status in ("Failed", "Cancelled"):
+                raise ExperimentError(f"the solver {status.lower()}; see "
+                                      f"{self.out / 'solver' / 'solver.err'}")
+            for key in self.consumers:
+                if self.status(key) == "Failed":
+                    log.warning("%s failed (see %s); the solver goes on", key, self.out)
+            if self.over_time():
+                raise ExperimentError(f"time limit of {self.cfg.experiment.time_limit} s reached")
             time.sleep(0.5)
-        timings["solver_s"] = time.time() - t0 - timings["database_start_s"]
-        # phase 2: trainers take their extra steps on what is stored, then everyone stops
-        targets = {}
-        for t in cfg.trainer:
-            st = monitor.trainer_state(t.name)
-            targets[t.name] = st.get("step", 0) + t.extra_steps
-        while targets and not over_time():
+        self.timings["solver_s"] = time.time() - self.t0 - self.timings["database_start_s"]
+
+    def training_phase(self) -> None:
+        """The trainers take their extra steps on what is stored."""
+        targets = {t.name: self.monitor.trainer_state(t.name).get("step", 0) + t.extra_steps
+                   for t in self.cfg.trainer}
+        while targets and not self.over_time():
             pending = [n for n, target in targets.items()
-                       if _status(exp, entities[f"trainer:{n}"]) not in
-                       (S.STATUS_COMPLETED, S.STATUS_FAILED, S.STATUS_CANCELLED)
-                       and monitor.trainer_state(n).get("step", 0) < target]
+                       if self.status(f"trainer:{n}") not in _ENDED
+                       and self.monitor.trainer_state(n).get("step", 0) < target]
             if not pending:
                 break
-            watch.check(t0)
-            maybe_start_les()
-            show()
+            self.watch.check(self.t0)
+            self.maybe_start_les()
+            self.show()
             time.sleep(0.5)
-        if over_time():
-            outcome = "completed; the time limit cut the trainers' extra steps short"
-        # the LES (if any) runs to its end while the trainers go on
-        if "les" in entities:
-            maybe_start_les()
-            while les_started and not over_time():
-                st_les = _status(exp, entities["les"])
-                if st_les in (S.STATUS_COMPLETED, S.STATUS_FAILED, S.STATUS_CANCELLED):
-                    break
-                watch.check(t0)
-                show()
-                time.sleep(0.5)
-            if not les_started:
-                outcome = (f"completed; the LES did not start: model version "
-                           f"{cfg.les.wait_for_version} was never stored")
-            elif _status(exp, entities["les"]) == S.STATUS_FAILED:
-                outcome = f"completed; the LES failed (see {out / 'les' / 'les.err'})"
-            elif over_time():
-                outcome = "completed; the time limit stopped the LES"
-        monitor.request_stop()
+        if self.over_time():
+            self.outcome = "completed; the time limit cut the trainers' extra steps short"
+
+    def les_phase(self) -> None:
+        """The LES (if any) runs to its end while the trainers go on."""
+        if "les" not in self.entities:
+            return
+        self.maybe_start_les()
+        while self.les_started and not self.over_time():
+            if self.status("les") in _ENDED:
+                break
+            self.watch.check(self.t0)
+            self.show()
+            time.sleep(0.5)
+        if not self.les_started:
+            self.outcome = (f"completed; the LES did not start: model version "
+                            f"{self.cfg.les.wait_for_version} was never stored")
+        elif self.status("les") == "Failed":
+            self.outcome = f"completed; the LES failed (see {self.out / 'les' / 'les.err'})"
+        elif self.over_time():
+            self.outcome = "completed; the time limit stopped the LES"
+
+    def stop_consumers(self) -> None:
+        """Ask every consumer to stop and wait for them (up to 180 s)."""
+        self.monitor.request_stop()
         deadline = time.time() + 180
         running = []
         while time.time() < deadline:
-            running = [k for k, e in consumers.items()
-                       if _status(exp, e) not in (S.STATUS_COMPLETED, S.STATUS_FAILED,
-                                                  S.STATUS_CANCELLED)]
-            show()
+            running = [k for k in self.consumers if self.status(k) not in _ENDED]
+            self.show()
             if not running:
                 break
             time.sleep(0.5)
         if running:
-            outcome = f"completed; stopped consumers that did not finish: {', '.join(running)}"
-        timings["total_s"] = time.time() - t0
-        lists = {name: monitor.list_length(name) for name in ("snapshots", "sgs_samples")}
-    except KeyboardInterrupt as exc:     # Ctrl-C, or SIGTERM/SIGHUP through stopping.install
-        from .stopping import signal_name
-        sig = signal_name(exc)
-        outcome = "interrupted" if sig == "SIGINT" else f"interrupted by {sig}"
-        console.print(f"[yellow]{outcome}: stopping every component[/yellow]")
-    except Exception as exc:        # SmartSim, database or launch errors: stop, report
+            self.outcome = (f"completed; stopped consumers that did not finish: "
+                            f"{', '.join(running)}")
+
+    # ---- helpers of the phases -----------------------------------------------------------
+    def status(self, key: str) -> str:
+        return _status(self.exp, self.entities[key]).value
+
+    def over_time(self) -> bool:
+        return time.time() - self.t0 > self.cfg.experiment.time_limit
+
+    def maybe_start_les(self) -> None:
+        """Start the LES once the model version it waits for is stored."""
+        if "les" not in self.entities or self.les_started:
+            return
+        wait = self.cfg.les.wait_for_version
+        if wait and self.monitor.model_version() < wait:
+            return
+        _start(self.exp, self.entities["les"], block=False)
+        self.les_started = True
+        self.timings["les_start_s"] = time.time() - self.t0
+        log.info("LES started (stored model version %d)", self.monitor.model_version())
+
+    def show(self) -> None:
+        if self.monitor is None or not self.progress:
+            return
+        if self.console.is_terminal:
+            rows = progress_rows(self.monitor, self.entities, self.exp)
+            self.live.update(_progress_table(rows, time.time() - self.t0), refresh=True)
+        elif time.time() - self.last_line >= self.cfg.experiment.log_interval:
+            # a batch job's log: one line per component per interval
+            self.last_line = time.time()
+            rows = progress_rows(self.monitor, self.entities, self.exp)
+            for line in progress_lines(rows, self.last_line - self.t0):
+                print(line, flush=True)
+
+    def failed(self, exc: Exception) -> None:
+        """The outcome of an error; a client error because the database is gone says so."""
+        watch, monitor = self.watch, self.monitor
         if watch is not None and not isinstance(exc, DatabaseLost):
             try:
-                watch.check(t0)     # a client error because the database is gone: say so
+                watch.check(self.t0)
             except DatabaseLost as lost:
                 exc = lost
         if isinstance(exc, DatabaseLost):
             solver_then = monitor.solver_state() if monitor is not None else {}
-            database_lost = {"after_s": watch.lost_at - t0, "at": watch.lost_at,
-                             "solver_then": solver_then}
+            self.database_lost = {"after_s": watch.lost_at - self.t0, "at": watch.lost_at,
+                                  "solver_then": solver_then}
             exc = DatabaseLost(f"{exc}, with the solver at step {solver_then.get('step', 0)}; "
                                f"every component was stopped (their states: report.json "
                                f"'status')")
-        outcome = f"failed: {exc}"
-        console.print(f"[red]experiment failed: {exc}[/red]")
-    finally:
-        if live is not None and console.is_terminal:
-            live.stop()
-        removed = dict(monitor.retention_removed) if monitor else {}
+        self.outcome = f"failed: {exc}"
+        self.console.print(f"[red]experiment failed: {exc}[/red]")
+
+    # ---- the end -------------------------------------------------------------------------
+    def stop_everything(self) -> None:
+        """Consumers get their grace to write outputs, then every entity, the database and
+        whatever still runs below this driver are stopped."""
+        exp, monitor = self.exp, self.monitor
+        if self.live is not None and self.console.is_terminal:
+            self.live.stop()
+        self.removed = dict(monitor.retention_removed) if monitor else {}
         try:
-            dropped = monitor.retention_dropped() if monitor else {}
+            self.dropped = monitor.retention_dropped() if monitor else {}
         except Exception as exc:    # a lost database
             log.warning("could not read the readers' retention counts: %s", exc)
-            dropped = {}
+            self.dropped = {}
         # every process started below this driver, taken before SmartSim stops the entities:
         # a launcher that kills only the process it started would orphan its children
         # (torch.distributed.run's workers, mpirun's ranks)
         descendants = [p for p in psutil.Process().children(recursive=True)
-                       if p.pid not in before]
-        unfinished = _let_consumers_finish(exp, entities, monitor, descendants,
-                                           cfg.experiment.stop_grace)
-        if unfinished and outcome.startswith("interrupted"):
-            outcome += f"; stopped consumers that did not finish: {', '.join(unfinished)}"
-        for key, ent in entities.items():
+                       if p.pid not in self.before]
+        unfinished = _let_consumers_finish(exp, self.entities, monitor, descendants,
+                                           self.cfg.experiment.stop_grace)
+        if unfinished and self.outcome.startswith("interrupted"):
+            self.outcome += f"; stopped consumers that did not finish: {', '.join(unfinished)}"
+        for key in self.entities:
             try:
                 # "New" can lag behind a process that is already running: stop it too
-                if _status(exp, ent) not in (S.STATUS_COMPLETED, S.STATUS_FAILED,
-                                             S.STATUS_CANCELLED, S.STATUS_NEVER_STARTED):
-                    exp.stop(ent)
+                if self.status(key) not in (*_ENDED, "NeverStarted"):
+                    exp.stop(self.entities[key])
             except Exception as exc:  # keep stopping the others
                 log.warning("could not stop %s: %s", key, exc)
         try:
-            if db_started and db is not None:
-                exp.stop(db)
-            if cluster is not None:
-                database.stop_state(cluster)
+            if self.db_started and self.db is not None:
+                exp.stop(self.db)
+            if self.cluster is not None:
+                database.stop_state(self.cluster)
         except Exception as exc:
             log.warning("could not stop the database: %s", exc)
         end_processes(descendants, grace=10.0)
-        sessions.__exit__()
-    try:
-        report = build_report(cfg, out, entities, exp, outcome, timings, removed)
-    except Exception as exc:        # what the components wrote may be cut short
-        log.warning("the report is incomplete: %s", exc)
-        report = {"outcome": outcome, "timings": timings, "retention_removed": removed,
-                  "report_error": str(exc)}
-    report["lists_at_end"] = lists
-    report["retention_dropped"] = dropped
-    if database_lost is not None:
-        report["database_lost"] = database_lost
-    (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
-    return report
+
+    def write_report(self) -> dict:
+        out = self.out
+        try:
+            report = build_report(self.cfg, out, self.entities, self.exp, self.outcome,
+                                  self.timings, self.removed)
+        except Exception as exc:        # what the components wrote may be cut short
+            log.warning("the report is incomplete: %s", exc)
+            report = {"outcome": self.outcome, "timings": self.timings,
+                      "retention_removed": self.removed, "report_error": str(exc)}
+        report["lists_at_end"] = self.lists
+        report["retention_dropped"] = self.dropped
+        if self.database_lost is not None:
+            report["database_lost"] = self.database_lost
+        (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
+        return report

@@ -360,6 +360,11 @@ class Run:
         data.mkdir(exist_ok=True)
         if cfg.database.persist == "none":
             database.clear_data(data)
+        # a sharded database starts empty (database.persist is for one shard): the cluster
+        # configuration an earlier run left in this folder would make each shard a member
+        # of that old cluster, which cannot be formed again
+        for path in data.glob("nodes-*.conf"):
+            path.unlink()
         from smartsim._core.config.config import Config
         (data / "redis.conf").write_text(database.persistence_conf(
             data, cfg.database.persist, base=str(Config().conf_path)))

@@ -50,3 +50,21 @@ class RunResult:
 @pytest.fixture
 def run_solver(tmp_path) -> SolverRun:
     return SolverRun(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    """A private Slurm cluster of five emulated nodes (n1..n5, 4 CPUs each) with accounting,
+    started once for the session and stopped at its end (tests/slurmcluster.py). Debian's
+    Slurm, munge and MariaDB packages are installed on first use."""
+    import os
+    from slurmcluster import SlurmCluster, install_packages, missing_executables
+    if os.geteuid() != 0:
+        pytest.skip("the Slurm cluster needs root (network namespaces, daemons as root)")
+    if missing_executables():
+        install_packages()
+    root = Path(f"/tmp/eddylearn-slurm-{os.getpid()}")   # short: socket paths are limited
+    with SlurmCluster(root, nodes=5, cpus=4) as cluster:
+        yield cluster
+    import shutil
+    shutil.rmtree(root, ignore_errors=True)

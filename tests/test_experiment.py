@@ -367,3 +367,48 @@ def test_a_batch_job_log_has_one_line_per_component_per_interval(tmp_path):
     assert quiet.returncode == 0
     assert [m for m in map(line.match, quiet.stdout.splitlines()) if m] == []
     assert "experiment completed" in quiet.stdout
+
+
+def test_a_sharded_database_on_the_local_launcher(tmp_path):
+    """[database] shards = 3 with the local launcher: a Redis Cluster of three shards started
+    and stopped by the driver; the solver stages into it, the trainer and the analyser read
+    every entry from it with the cluster client (a list entry never comes before its dataset,
+    which may be on another shard), and nothing is left."""
+    port = free_port()
+    while not all(_port_is_free(p) for p in (port + 1, port + 2, port + 10000, port + 10001,
+                                              port + 10002)):
+        port = free_port()
+    cfg = write_config(tmp_path, retention=10, port=port)
+    cfg.write_text(cfg.read_text().replace(f"port = {port}\n", f"port = {port}\nshards = 3\n"))
+    out = tmp_path / "out"
+    proc = run_cli(["run", str(cfg), "--out", str(out), "--quiet"])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["outcome"] == "completed"
+    assert set(report["status"].values()) == {"Completed"}
+    assert report["solver"]["steps"] == 40
+    trainer = json.loads((out / "trainers" / "trainer" / "trainer.json").read_text())
+    assert trainer["world_size"] == 2 and trainer["entries_read"] > 0
+    assert report["analyser"]["snapshots"] == 5
+    assert report["analyser"]["reader"]["missed"] == 0, report["analyser"]["reader"]
+    assert report["lists_at_end"]["sgs_samples"] > 0
+    # every shard is gone: nothing answers on the cluster's ports any more
+    assert not any(_answers(port + i) for i in range(3))
+    assert leftovers(out) == []
+
+
+def _answers(port: int) -> bool:
+    import socket
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _port_is_free(port: int) -> bool:
+    import socket
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False

@@ -656,6 +656,20 @@ static elc_status put_and_maybe_append(elc_client *c, const elc_dataset *ds, con
     if (!cmds || !rep) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); goto out; }
     st = elc_dataset_put_cmds(c, ds, cmds, &n, &base);
     if (st) goto out;
+    if (list && c->cluster) {
+        /* the list may live on another shard than the dataset: a reader must never find the
+         * entry before the dataset is stored, so the append waits for the dataset's replies */
+        size_t nd = n;
+        st = elc_exec(c, cmds, nd, rep);
+        if (!st) st = check_pipeline(rep, nd);
+        elc_free_replies(rep, nd);
+        if (st) goto out;
+        append_cmd(c, &cmds[n++], elc_key_list(c, list, 1), base, strlen(base));
+        st = elc_exec(c, &cmds[nd], 1, &rep[nd]);
+        if (!st) st = check_pipeline(&rep[nd], 1);
+        elc_free_replies(&rep[nd], 1);
+        goto out;
+    }
     if (list) append_cmd(c, &cmds[n++], elc_key_list(c, list, 1), base, strlen(base));
     st = elc_exec(c, cmds, n, rep);
     if (!st) st = check_pipeline(rep, n);

@@ -385,3 +385,69 @@ def bench_transport(sizes=(256 * 1024, 8 * 1024 * 1024), n: int = 64, steps: int
     if json_path:
         Path(json_path).write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def _free_base_port(shards: int, start: int = 16400) -> int:
+    """A port p with p .. p+shards-1 and their cluster bus ports (+10000) free on loopback."""
+    from . import database
+    for base in range(start, 40000, 97):
+        wanted = [base + i for i in range(shards)]
+        wanted += [p + 10000 for p in wanted] if shards > 1 else []
+        if all(database.port_free("127.0.0.1", p) for p in wanted):
+            return base
+    raise RuntimeError("no free ports for the benchmark's database")
+
+
+def bench_transport_shards(shards: int = 3, n: int = 64, steps: int = 40, repeats: int = 2,
+                           json_path: str | Path | None = None, echo=print) -> dict:
+    """The put throughput of the solver's staging (n^3 on 2 ranks, a snapshot u v w p every
+    step, staged synchronously so the puts are on the step's clock) into a Redis Cluster of
+    `shards` shards, next to the same into one shard measured in the same run: bytes sent
+    over the time the stager's puts took (its staging.json), best of the repeats; the wall
+    times with and without staging beside it. The shards run on this machine (loopback), as
+    `eddylearn db start --shards N` starts them."""
+    from . import database
+    if shards < 3:
+        raise ValueError(f"--shards must be 3 or more (the baseline is one shard), got {shards}")
+    info = machine_info()
+    echo(f"machine: {info['cpu']}, {info['cores']} cores")
+    log_env = {"SR_LOG_LEVEL": "QUIET", "SR_LOG_FILE": "/dev/null"}
+    staged = 4 * 8 * n ** 3 * steps                  # bytes: u v w p, every step, both ranks
+    result = {"benchmark": "transport_shards", "machine": info, "n": n, "steps": steps,
+              "bytes_staged": staged, "wall_s": {}, "bytes_per_s": {}}
+    with tempfile.TemporaryDirectory(prefix="eddylearn-bench-") as tmp:
+        none = min(_staging_run(n, steps, "none", log_env, Path(tmp)) for _ in range(repeats))
+        result["wall_s"]["none"] = none
+        for count in (1, shards):
+            port = _free_base_port(count)
+            st = database.start(port=port, shards=count, run_dir=Path(tmp) / f"db{count}")
+            try:
+                env = {**log_env, "SSDB": ",".join(st.addresses),
+                       "SR_DB_TYPE": "Clustered" if count > 1 else "Standalone"}
+                times, rates = [], []
+                for _ in range(repeats):
+                    times.append(_staging_run(n, steps, "sync", env, Path(tmp) / f"s{count}"))
+                    # the stager's own account: bytes over the time its puts took
+                    sj = json.loads((Path(tmp) / f"s{count}" / "staging_sync_1" /
+                                     "staging.json").read_text())
+                    rates.append(sj["bytes"] / max(sj["sent"] * sj["mean_latency_s"], 1e-9))
+                    for address in st.addresses:
+                        host, p = address.rsplit(":", 1)
+                        database._redis(host, int(p)).flushall()
+            finally:
+                database.stop_state(st)
+            key = f"{count}_shard" + ("s" if count > 1 else "")
+            result["wall_s"][key] = min(times)
+            result["bytes_per_s"][key] = max(rates)
+            result.setdefault("runs", {})[key] = {"wall_s": times, "bytes_per_s": rates}
+    one, many = result["bytes_per_s"]["1_shard"], result["bytes_per_s"][f"{shards}_shards"]
+    result["ratio"] = many / one
+    echo(f"solver {n}^3 on 2 ranks, {steps} steps, a snapshot (u v w p, "
+         f"{staged / steps / 2 / 1e6:.1f} MB per rank) staged synchronously every step: put "
+         f"throughput 1 shard {one / 1e6:.0f} MB/s (baseline), {shards} shards "
+         f"{many / 1e6:.0f} MB/s (ratio {result['ratio']:.2f}); wall time no staging "
+         f"{none:.3f} s, 1 shard {result['wall_s']['1_shard']:.3f} s, {shards} shards "
+         f"{result['wall_s'][f'{shards}_shards']:.3f} s")
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, indent=2) + "\n")
+    return result

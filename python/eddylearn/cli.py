@@ -143,6 +143,11 @@ def _cmd_bench_solver(args) -> int:
 
 
 def _cmd_bench_transport(args) -> int:
+    if args.shards:
+        from .bench import bench_transport_shards
+        bench_transport_shards(shards=args.shards, n=args.n, steps=args.steps,
+                               repeats=args.repeats, json_path=args.json)
+        return 0
     from .bench import bench_transport
     bench_transport(n=args.n, steps=args.steps, repeats=args.repeats, json_path=args.json,
                     free_core_only=args.free_core_only)
@@ -239,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--free-core-only", action="store_true",
                     help="only the free-core configuration (1 solver rank; database and sender "
                          "on another core)")
+    bt.add_argument("--shards", type=int, default=0,
+                    help="instead: the solver's staging into a Redis Cluster of this many "
+                         "shards (3 or more) next to one shard")
     bt.set_defaults(func=_cmd_bench_transport)
     bl = bsub.add_parser("training", help="trainer samples/s from the database vs from memory")
     bl.add_argument("--steps", type=int, default=3000, help="optimizer steps per run")

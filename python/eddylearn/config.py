@@ -33,9 +33,35 @@ class ExperimentSection:
 
 
 @dataclass
+class Placement:
+    """Where one entity runs in a batch allocation; 0 means computed from the allocation
+    (eddylearn.placement)."""
+    nodes: int = 0
+    tasks_per_node: int = 0
+    cpus_per_task: int = 0
+
+
+@dataclass
+class LauncherSection:
+    """[launcher]: the kind (local, slurm or pbs; default experiment.launcher) and the
+    placement of each entity: [launcher.database], [launcher.solver], [launcher.les],
+    [launcher.analyser], [launcher.compressor], [launcher.visualiser] and
+    [launcher.trainer.NAME] for the trainer called NAME."""
+    kind: str = ""
+    database: Placement = field(default_factory=Placement)
+    solver: Placement = field(default_factory=Placement)
+    les: Placement = field(default_factory=Placement)
+    analyser: Placement = field(default_factory=Placement)
+    compressor: Placement = field(default_factory=Placement)
+    visualiser: Placement = field(default_factory=Placement)
+    trainer: dict = field(default_factory=dict)
+
+
+@dataclass
 class DatabaseSection:
     port: int = 6780
     interface: str = "lo"
+    shards: int = 1                  # 1, or 3 and more: a Redis Cluster
     threads_per_queue: int = 1
     retention: int = 40              # keep the last K entries of each list (0: keep all)
     persist: str = "none"            # none | rdb | aof: data kept in OUT/database across runs
@@ -105,6 +131,7 @@ class LESSection:
 @dataclass
 class ExperimentConfig:
     experiment: ExperimentSection = field(default_factory=ExperimentSection)
+    launcher: LauncherSection = field(default_factory=LauncherSection)
     database: DatabaseSection = field(default_factory=DatabaseSection)
     solver: SolverSection = field(default_factory=SolverSection)
     trainer: list = field(default_factory=lambda: [TrainerSection()])
@@ -183,6 +210,17 @@ def from_dict(data: dict[str, Any]) -> ExperimentConfig:
             enabled = table.pop("enabled", True)
             data[key] = {"enabled": enabled, "options": table}
     cfg = _build(ExperimentConfig, data, "", errors)
+    trainer_places = cfg.launcher.trainer
+    cfg.launcher.trainer = {}
+    for name, table in trainer_places.items():
+        cfg.launcher.trainer[name] = _build(Placement, table, f"launcher.trainer.{name}", errors)
+    if cfg.launcher.kind:
+        if "launcher" in data.get("experiment", {}) and \
+                cfg.experiment.launcher != cfg.launcher.kind:
+            errors.append(f"launcher.kind = {cfg.launcher.kind!r} and experiment.launcher = "
+                          f"{cfg.experiment.launcher!r} differ; set one of them")
+        cfg.experiment.launcher = cfg.launcher.kind
+    cfg.launcher.kind = cfg.experiment.launcher
     if trainers is not None:
         if isinstance(trainers, dict):
             trainers = [trainers]
@@ -316,6 +354,11 @@ def _validate(cfg: ExperimentConfig, err) -> None:
         err(f"experiment.stop_grace must be between 0 and 3600 s, got {e.stop_grace}")
     if any(c in e.prefix for c in " {}"):
         err(f"experiment.prefix {e.prefix!r} must not contain spaces or braces")
+    if db.shards < 1 or db.shards == 2:
+        err(f"database.shards must be 1, or 3 or more (a Redis Cluster needs at least three "
+            f"masters), got {db.shards}")
+    if db.shards > 1 and db.persist != "none":
+        err("database.persist is for one shard; a sharded database starts empty")
     if not 1 <= db.port <= 65535:
         err(f"database.port {db.port} is not a port number")
     if db.threads_per_queue < 1 or db.retention < 0:
@@ -354,6 +397,22 @@ def _validate(cfg: ExperimentConfig, err) -> None:
         err(f"solver.staging.sgs_width = {st.sgs_width} does not divide each "
                           f"rank's block {n[0]} x {n[1]} x {n[2] // s.ranks}")
     names = [t.name for t in cfg.trainer]
+    for name in cfg.launcher.trainer:
+        if name not in names:
+            err(f"[launcher.trainer.{name}] names no [[trainer]] (known: "
+                f"{', '.join(names) or 'none'})")
+    lc = cfg.launcher
+    places = [("database", lc.database), ("solver", lc.solver), ("les", lc.les),
+              ("analyser", lc.analyser), ("compressor", lc.compressor),
+              ("visualiser", lc.visualiser)] + [(f"trainer.{k}", v) for k, v in lc.trainer.items()]
+    for where, p in places:
+        for key in ("nodes", "tasks_per_node", "cpus_per_task"):
+            if getattr(p, key) < 0:
+                err(f"launcher.{where}.{key} must be >= 0 (0: from the allocation), "
+                    f"got {getattr(p, key)}")
+    if lc.database.nodes and lc.database.nodes != db.shards:
+        err(f"launcher.database.nodes = {lc.database.nodes} differs from database.shards = "
+            f"{db.shards}: each shard runs on a node of its own")
     if len(set(names)) != len(names):
         err(f"trainer names must differ, got {names}")
     for t in cfg.trainer:

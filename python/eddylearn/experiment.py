@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from . import database, launch, smartsim_setup
+from . import database, smartsim_setup
+from .entities import Settings, build_entities
 from .stopping import end_processes
-from ._paths import reference_tgv, solver_executable
-from .config import ExperimentConfig, les_model_key, trainer_model_key
-from .io import read_diagnostics, read_reference, write_namelist
+from .config import ExperimentConfig, les_model_key
+from .io import read_diagnostics
+from .progress import _progress_table, progress_lines, progress_rows  # noqa: F401
+from .report import build_report  # noqa: F401
 
 log = logging.getLogger("eddylearn.experiment")
 
@@ -31,124 +33,30 @@ class ExperimentError(RuntimeError):
     """The experiment could not run to its end; the message says what failed."""
 
 
-def solver_groups(cfg: ExperimentConfig, out: Path) -> dict:
-    """The solver's namelist groups: the configured ones, the driver's output folder, staging."""
-    s = cfg.solver
-    st = s.staging
-    return {
-        "domain": dict(s.domain), "physics": dict(s.physics), "time": dict(s.time),
-        "sgs": dict(s.sgs),
-        "output": {**s.output, "dir": str(out), "verbose": True},
-        "staging": {"enabled": st.enabled, "snapshot_every": st.snapshot_every,
-                    "fields": st.fields, "sgs_every": st.sgs_every, "sgs_width": st.sgs_width,
-                    "sgs_samples": st.sgs_samples, "queue_mb": st.queue_mb,
-                    "policy": st.policy, "prefix": cfg.experiment.prefix},
-    }
-
-
-def les_groups(cfg: ExperimentConfig, out: Path) -> dict:
-    """The LES's namelist groups: its own grid and SGS model (the trainers' key), no staging."""
-    les = cfg.les
-    return {"domain": dict(les.domain), "physics": dict(les.physics), "time": dict(les.time),
-            "sgs": {**les.sgs, "model_key": cfg.experiment.prefix + les_model_key(cfg)},
-            "output": {**les.output, "dir": str(out), "verbose": True}}
-
-
-def _solver_settings(exp, nml: Path, ranks: int, launcher: str, env: dict | None = None):
-    if launcher == "local":
-        # the launcher of the solver's MPI (eddylearn.launch), started as the entity's program
-        cmd = launch.command(ranks)
-        return exp.create_run_settings(exe=cmd[0], exe_args=cmd[1:] + [str(solver_executable()),
-                                                                      str(nml)],
-                                       run_command="", env_vars=env)
-    rs = exp.create_run_settings(exe=str(solver_executable()), exe_args=[str(nml)],
-                                 env_vars={**(env or {}), launch.NRANKS_VAR: str(ranks)})
-    rs.set_tasks(ranks)
-    return rs
-
-
-def _python_settings(exp, args: list[str], launcher: str):
-    """A Python consumer: one process (torch.distributed.run starts the DDP ranks itself)."""
-    rs = exp.create_run_settings(exe=sys.executable, exe_args=args)
-    if launcher != "local":
-        rs.set_tasks(1)
-    return rs
-
-
-def build_entities(exp, cfg: ExperimentConfig, out: Path) -> dict:
-    """SmartSim models for the solver and every enabled consumer (not started)."""
-    launcher = cfg.experiment.launcher
-    prefix = cfg.experiment.prefix
-    solver_dir = out / "solver"
-    solver_dir.mkdir(parents=True, exist_ok=True)
-    nml = write_namelist(solver_dir / "input.nml", solver_groups(cfg, solver_dir))
-    rs = _solver_settings(exp, nml, cfg.solver.ranks, launcher)
-    entities = {"solver": exp.create_model("solver", rs, path=str(solver_dir))}
-    if cfg.les.enabled:
-        les_dir = out / "les"
-        les_dir.mkdir(parents=True, exist_ok=True)
-        nml = write_namelist(les_dir / "input.nml", les_groups(cfg, les_dir))
-        # the LES ranks wait on the database while it runs the model: let them yield the core
-        entities["les"] = exp.create_model("les", _solver_settings(
-            exp, nml, cfg.les.ranks, launcher, {"OMPI_MCA_mpi_yield_when_idle": "1"}),
-            path=str(les_dir))
-
-    for t in cfg.trainer:
-        tdir = out / "trainers" / t.name
-        tdir.mkdir(parents=True, exist_ok=True)
-        args = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(t.ranks),
-                "-m", "eddylearn.consumers.trainer", "--name", t.name, "--prefix", prefix,
-                "--out", str(tdir), "--hidden", ",".join(map(str, t.hidden)), "--lr", str(t.lr),
-                "--batch", str(t.batch), "--steps-per-round", str(t.steps_per_round),
-                "--report-every", str(t.report_every),
-                "--publish-every", str(t.publish_every), "--val-every", str(t.val_every),
-                "--max-steps", str(t.max_steps), "--seed", str(t.seed), "--no-resume",
-                "--model-key", trainer_model_key(cfg, t.name)]
-        entities[f"trainer:{t.name}"] = exp.create_model(
-            f"trainer_{t.name}", _python_settings(exp, args, launcher), path=str(tdir))
-    for name in CONSUMERS:
-        section = getattr(cfg, name)
-        if not section.enabled:
-            continue
-        cdir = out / name
-        cdir.mkdir(parents=True, exist_ok=True)
-        args = ["-m", f"eddylearn.consumers.{name}", "--prefix", prefix, "--out", str(cdir)]
-        options = dict(section.options)
-        if name == "analyser":
-            # the analyser's dissipation uses the solver's viscosity; the Re = 1600 TGV has a
-            # reference to compare with live
-            nu = float(cfg.solver.physics.get("nu", 1 / 1600))
-            options.setdefault("nu", nu)
-            if (str(cfg.solver.physics.get("initial", "tgv3d")).lower() == "tgv3d"
-                    and abs(nu * 1600 - 1) < 1e-9):
-                options.setdefault("tgv", True)
-        for key, value in options.items():
-            flag = f"--{key.replace('_', '-')}"
-            if isinstance(value, bool):
-                args += [flag] if value else []
-            else:
-                args += [flag, str(value)]
-        entities[name] = exp.create_model(name, _python_settings(exp, args, launcher),
-                                          path=str(cdir))
-    return entities
-
-
 class DatabaseLost(ExperimentError):
     """The database process of the experiment ended while it ran."""
 
 
 class DatabaseWatch:
-    """The experiment's redis-server process, identified by PID, start time and command
-    line once it answers; check() raises DatabaseLost as soon as that process is gone."""
+    """The experiment's redis-server processes on this machine, identified by PID, start
+    time and command line once they answer; check() raises DatabaseLost as soon as one is
+    gone. (Shards on other nodes of a batch allocation are not watched by PID: a lost one
+    shows as database errors.)"""
 
-    def __init__(self, host: str, port: int):
-        self.address = f"{host}:{port}"
-        self.procs = [rec for rec in (database.process_identity(pid)
-                                      for pid in database._pids_listening(port)) if rec]
+    def __init__(self, addresses: list[str]):
+        self.address = ", ".join(addresses)
+        ports = sorted({int(a.rsplit(":", 1)[1]) for a in addresses})
+        self.by_port = {port: [rec for rec in (database.process_identity(pid)
+                                               for pid in database._pids_listening(port)) if rec]
+                        for port in ports}
+        self.procs = [rec for recs in self.by_port.values() for rec in recs]
         self.lost_at: float | None = None
 
     def alive(self) -> bool:
-        return not self.procs or any(database.still_ours(rec) for rec in self.procs)
+        # a shard lives while any process that listened on its port does (a fork for a
+        # background save listens too, and ends)
+        return all(any(database.still_ours(rec) for rec in recs)
+                   for recs in self.by_port.values() if recs)
 
     def check(self, t0: float) -> None:
         if self.alive():
@@ -162,11 +70,12 @@ class DatabaseWatch:
 class Monitor:
     """Live state of a running experiment, read from the database and the solver's files."""
 
-    def __init__(self, cfg: ExperimentConfig, out: Path, address: str):
+    def __init__(self, cfg: ExperimentConfig, out: Path, addresses: list[str]):
         from smartredis import Client
         self.cfg = cfg
         self.out = out
-        self.address = address
+        self.addresses = addresses
+        cluster = len(addresses) > 1
         # the driver's own client gives up on a lost database within seconds (SmartRedis
         # retries for 100 s by default); the consumers keep their defaults
         saved = {k: os.environ.get(k) for k in ("SR_CMD_TIMEOUT", "SR_CMD_INTERVAL",
@@ -174,7 +83,7 @@ class Monitor:
         os.environ.update(SR_CMD_TIMEOUT="3", SR_CMD_INTERVAL="250", SR_CONN_TIMEOUT="3",
                           SR_CONN_INTERVAL="250")
         try:
-            self.client = Client(False, address, logger_name="eddylearn-driver")
+            self.client = Client(cluster, ",".join(addresses), logger_name="eddylearn-driver")
         finally:
             for k, v in saved.items():
                 if v is None:
@@ -222,8 +131,8 @@ class Monitor:
                 "samples": int(v[3]), "version": int(v[5])}
 
     def memory_mib(self) -> float:
-        info = self.client.get_db_node_info([self.address])[0]
-        return float(info.get("Memory", {}).get("used_memory", 0)) / 2 ** 20
+        infos = self.client.get_db_node_info(self.addresses)
+        return sum(float(i.get("Memory", {}).get("used_memory", 0)) for i in infos) / 2 ** 20
 
     def register_readers(self, entities: dict) -> None:
         """Register the readers this experiment starts before they run: retention then waits
@@ -360,377 +269,384 @@ def _status(exp, entity):
     return exp.get_status(entity)[0]
 
 
-def _consumer_progress(out: Path, name: str) -> str:
-    """A snapshot consumer's progress from its OUT/NAME/progress.json (written as it goes)."""
-    try:
-        pr = json.loads((out / name / "progress.json").read_text())
-    except (OSError, ValueError):
-        return "waiting for snapshots"
-    return (f"snapshots {pr.get('snapshots', 0)}  step {pr.get('step', 0)}  "
-            f"t = {float(pr.get('time', 0.0)):.3f}  missed {pr.get('reader', {}).get('missed', 0)}")
-
-
-def progress_rows(monitor: Monitor, entities: dict, exp) -> list[tuple[str, str, str]]:
-    """(component, state, progress) of every component now."""
-    rows = []
-    st = monitor.solver_state()
-    rows.append(("solver", _status(exp, entities["solver"]).value,
-                 f"step {st.get('step', 0)}  t = {st.get('time', 0.0):.3f}  "
-                 f"E = {st.get('energy', 0.0):.5f}  staged {st.get('staged', 0)}"))
-    rows.append(("database", "Running",
-                 f"snapshots {monitor.list_length('snapshots')}  samples "
-                 f"{monitor.list_length('sgs_samples')}  memory {monitor.memory_mib():.0f} MiB"
-                 f"  removed {sum(monitor.retention_removed.values())}"))
-    for key, ent in entities.items():
-        if key.startswith("trainer:"):
-            tr = monitor.trainer_state(key.split(":", 1)[1])
-            text = (f"step {tr['step']}  loss {tr['train_loss']:.3e} / val {tr['val_loss']:.3e}"
-                    f"  samples {tr['samples']}  model v{tr['version']}" if tr else "waiting")
-            rows.append((key.replace(":", " "), _status(exp, ent).value, text))
-        elif key == "les":
-            st = monitor.solver_state("les")
-            text = (f"step {st['step']}  t = {st['time']:.3f}  E = {st['energy']:.5f}  "
-                    f"stored model v{monitor.model_version()}" if st else
-                    f"waits for model version {monitor.cfg.les.wait_for_version}")
-            rows.append(("les", _status(exp, ent).value, text))
-        elif key != "solver":
-            rows.append((key, _status(exp, ent).value, _consumer_progress(monitor.out, key)))
-    return rows
-
-
-def _progress_table(rows, elapsed: float):
-    from rich.table import Table
-    table = Table(title=f"eddylearn experiment — {elapsed:6.1f} s", expand=False)
-    for col in ("component", "state", "progress"):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(*row)
-    return table
-
-
-def progress_lines(rows, elapsed: float) -> list[str]:
-    """One plain line per component (time, component, state, progress) for logs: no table,
-    no colour, no wrapping."""
-    stamp = time.strftime("%H:%M:%S")
-    return [f"{stamp} {elapsed:7.1f}s {name:<16s} {state:<10s} {text}" for name, state, text in rows]
-
-
 def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True) -> dict:
     """Run the experiment described by cfg, writing everything into out; returns the report.
     Everything started is stopped at the end, on an error and on Ctrl-C."""
-    from smartsim import Experiment
-    from smartsim.status import SmartSimStatus as S
-    from rich.console import Console
-    from rich.live import Live
+    return Run(cfg, out, progress).execute()
 
-    out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-    # SmartSim's own lines go to a file: the console (a batch job's log) has eddylearn's alone
-    smartsim_setup.route_smartsim_log(out / "smartsim.log")
-    # SmartSim launches eddylearn's database (its set-up checked, completed when missing)
-    smartsim_setup.ensure()
-    os.environ.update(smartsim_setup.launch_env())
-    # SmartRedis clients of the driver and of every launched consumer log to nowhere unless
-    # the user asked for logs
-    os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
-    os.environ.setdefault("SR_LOG_FILE", "/dev/null")
-    # the experiment's database is one shard: the driver's own connections (retention, reader
-    # registration) are standalone; SmartSim sets the same for every model it launches
-    os.environ["SR_DB_TYPE"] = "Standalone"
-    # look for the database's start-up banner every second rather than every two
-    os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_INTERVAL", "1")
-    os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_TRIALS", "60")
-    # a port in use belongs to someone else: refuse before anything starts, and never stop it
-    host = database.interface_ip(cfg.database.interface)
-    if not database.port_free(host, cfg.database.port):
-        raise ExperimentError(f"database.port {cfg.database.port} on {host} is already in use by "
-                              f"another program; choose a free port (nothing was started)")
-    data = out / "database"
-    data.mkdir(exist_ok=True)
-    if cfg.database.persist == "none":
-        database.clear_data(data)
-    from smartsim._core.config.config import Config
-    (data / "redis.conf").write_text(database.persistence_conf(
-        data, cfg.database.persist, base=str(Config().conf_path)))
-    os.environ["REDIS_CONF"] = str(data / "redis.conf")
-    console = Console(stderr=False)
-    (out / "smartsim").mkdir(exist_ok=True)
-    exp = Experiment(cfg.experiment.name, exp_path=str(out / "smartsim"),
-                     launcher=cfg.experiment.launcher)
-    db = exp.create_database(port=cfg.database.port, interface=cfg.database.interface,
-                             db_nodes=1, threads_per_queue=cfg.database.threads_per_queue)
-    exp.generate(db, overwrite=True)
-    entities = build_entities(exp, cfg, out)
-    consumers = {k: v for k, v in entities.items() if k not in ("solver", "les")}
-    t0 = time.time()
-    timings: dict[str, float] = {}
-    outcome = "completed"
-    monitor = None
-    lists: dict[str, int] = {}
-    live = Live(console=console, auto_refresh=False, transient=False) if progress else None
-    # children this process had before the experiment are not the experiment's to end
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
-    last_line = 0.0
 
-    def show():
-        nonlocal last_line
-        if monitor is None or not progress:
-            return
-        if console.is_terminal:
-            rows = progress_rows(monitor, entities, exp)
-            live.update(_progress_table(rows, time.time() - t0), refresh=True)
-        elif time.time() - last_line >= cfg.experiment.log_interval:
-            # a batch job's log: one line per component per interval
-            last_line = time.time()
-            for line in progress_lines(progress_rows(monitor, entities, exp), last_line - t0):
-                print(line, flush=True)
+_ENDED = ("Completed", "Failed", "Cancelled")
 
-    def over_time() -> bool:
-        return time.time() - t0 > cfg.experiment.time_limit
 
-    les_started = False
-    db_started = False
-    watch = None
-    database_lost = None
+class Run:
+    """One run of the experiment, phase by phase: prepare (checks, placement, SmartSim's
+    entities; nothing starts), start the database and the entities, the solver phase, the
+    trainers' extra steps, the LES, the consumers' stop, stop everything, the report."""
 
-    def maybe_start_les() -> None:
-        """Start the LES once the model version it waits for is stored."""
-        nonlocal les_started
-        if "les" not in entities or les_started:
-            return
-        wait = cfg.les.wait_for_version
-        if wait and monitor.model_version() < wait:
-            return
-        _start(exp, entities["les"], block=False)
-        les_started = True
-        timings["les_start_s"] = time.time() - t0
-        log.info("LES started (stored model version %d)", monitor.model_version())
+    def __init__(self, cfg: ExperimentConfig, out: str | Path, progress: bool = True):
+        self.cfg = cfg
+        self.out = Path(out).resolve()
+        self.progress = progress
+        self.kind, self.shards = cfg.experiment.launcher, cfg.database.shards
+        self.places: dict = {}
+        self.alloc = None
+        self.exp = self.db = self.cluster = self.monitor = self.watch = self.live = None
+        self.entities: dict = {}
+        self.timings: dict[str, float] = {}
+        self.outcome = "completed"
+        self.lists: dict[str, int] = {}
+        self.removed: dict = {}
+        self.dropped: dict = {}
+        self.database_lost = None
+        self.db_started = self.les_started = False
+        self.t0 = time.time()
+        self.last_line = 0.0
+        self.before: set[int] = set()
+        self.host = ""
 
-    sessions = _OwnSessions().__enter__()
-    try:
-        if live is not None and console.is_terminal:
-            live.start()
-        db_started = True
-        _start(exp, db, block=True)
-        address = db.get_address()[0]
-        watch = DatabaseWatch(host, cfg.database.port)
-        monitor = Monitor(cfg, out, address)
-        monitor.register_readers(entities)
-        timings["database_start_s"] = time.time() - t0
-        _start(exp, *[e for k, e in entities.items() if k != "les"], block=False)
-        # phase 1: the solver runs; consumers learn and analyse alongside; the LES starts when
-        # the model it waits for is stored
+    # ---- the whole run -------------------------------------------------------------------
+    def execute(self) -> dict:
+        self.prepare()
+        sessions = _OwnSessions().__enter__()
+        try:
+            if self.live is not None and self.console.is_terminal:
+                self.live.start()
+            self.start_database()
+            self.start_entities()
+            self.solver_phase()
+            self.training_phase()
+            self.les_phase()
+            self.stop_consumers()
+            self.timings["total_s"] = time.time() - self.t0
+            self.lists = {name: self.monitor.list_length(name)
+                          for name in ("snapshots", "sgs_samples")}
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP through stopping.install
+            from .stopping import signal_name
+            sig = signal_name(exc)
+            self.outcome = "interrupted" if sig == "SIGINT" else f"interrupted by {sig}"
+            self.console.print(f"[yellow]{self.outcome}: stopping every component[/yellow]")
+        except Exception as exc:        # SmartSim, database or launch errors: stop, report
+            self.failed(exc)
+        finally:
+            self.stop_everything()
+            sessions.__exit__()
+        return self.write_report()
+
+    # ---- before anything starts ----------------------------------------------------------
+    def prepare(self) -> None:
+        """Check, place and build everything; nothing runs yet."""
+        from rich.console import Console
+        from rich.live import Live
+        from smartsim import Experiment
+        cfg, out, kind, shards = self.cfg, self.out, self.kind, self.shards
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+        # SmartSim's own lines go to a file: the console (a batch job's log) has eddylearn's alone
+        smartsim_setup.route_smartsim_log(out / "smartsim.log")
+        # SmartSim launches eddylearn's database (its set-up checked, completed when missing)
+        smartsim_setup.ensure()
+        os.environ.update(smartsim_setup.launch_env())
+        # SmartRedis clients of the driver and of every launched consumer log to nowhere
+        # unless the user asked for logs
+        os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
+        os.environ.setdefault("SR_LOG_FILE", "/dev/null")
+        if kind != "local":
+            self.place()
+        # the driver's own connections (retention, reader registration) use the cluster
+        # client for a sharded database; SmartSim sets the same for every model it launches
+        os.environ["SR_DB_TYPE"] = "Clustered" if shards > 1 else "Standalone"
+        # look for the database's start-up banner every second rather than every two
+        os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_INTERVAL", "1")
+        os.environ.setdefault("SMARTSIM_DB_FILE_PARSE_TRIALS", "60")
+        if kind == "local":
+            self.check_ports()
+        data = out / "database"
+        data.mkdir(exist_ok=True)
+        if cfg.database.persist == "none":
+            database.clear_data(data)
+        # a sharded database starts empty (database.persist is for one shard): the cluster
+        # configuration an earlier run left in this folder would make each shard a member
+        # of that old cluster, which cannot be formed again
+        for path in data.glob("nodes-*.conf"):
+            path.unlink()
+        from smartsim._core.config.config import Config
+        (data / "redis.conf").write_text(database.persistence_conf(
+            data, cfg.database.persist, base=str(Config().conf_path)))
+        os.environ["REDIS_CONF"] = str(data / "redis.conf")
+        self.console = Console(stderr=False)
+        (out / "smartsim").mkdir(exist_ok=True)
+        self.exp = Experiment(cfg.experiment.name, exp_path=str(out / "smartsim"),
+                              launcher=kind)
+        settings_env = {}
+        if kind == "local" and shards > 1:
+            # SmartSim's local launcher has no clustered Orchestrator: the same Redis Cluster
+            # as `eddylearn db start --shards N`, its address given to every entity
+            addresses = [f"{self.host}:{cfg.database.port + i}" for i in range(shards)]
+            settings_env = {"SSDB": ",".join(addresses), "SR_DB_TYPE": "Clustered"}
+        else:
+            self.db = self.create_database()
+        settings = Settings(self.exp, kind, self.places, self.alloc, settings_env)
+        self.entities = build_entities(self.exp, cfg, out, settings)
+        self.consumers = {k: v for k, v in self.entities.items() if k not in ("solver", "les")}
+        self.live = (Live(console=self.console, auto_refresh=False, transient=False)
+                     if self.progress else None)
+        # children this process had before the experiment are not the experiment's to end
+        self.before = {p.pid for p in psutil.Process().children(recursive=True)}
+        self.t0 = time.time()
+
+    def place(self) -> None:
+        """The allocation and the place of every entity in it (batch launchers)."""
+        from .placement import PlacementError, current_allocation, describe, plan
+        try:
+            self.alloc = current_allocation(self.kind)
+            self.places = plan(self.cfg, self.alloc)
+        except PlacementError as exc:
+            raise ExperimentError(f"{exc} (nothing was started)") from None
+        interface = self.cfg.database.interface
+        if interface in database.LOOPBACK and (len(self.alloc.nodes) > 1 or self.shards > 1):
+            raise ExperimentError(
+                f"database.interface = {interface!r} cannot be reached from the other nodes of "
+                f"the allocation ({', '.join(self.alloc.nodes)}); set it to the nodes' network "
+                f"interface (ib0, hsn0, eth0, ...) (nothing was started)")
+        for line in describe(self.places):
+            log.info("placement: %s", line)
+        (self.out / "placement.json").write_text(json.dumps(
+            {k: {"nodes": p.nodes, "tasks": p.tasks, "tasks_per_node": p.tasks_per_node,
+                 "cpus_per_task": p.cpus_per_task} for k, p in self.places.items()},
+            indent=2) + "\n")
+
+    def check_ports(self) -> None:
+        """A port in use belongs to someone else: refuse before anything starts, and never
+        stop it (on a batch launcher the shards run on other nodes, where SmartSim checks)."""
+        db = self.cfg.database
+        self.host = database.interface_ip(db.interface)
+        wanted = [db.port + i for i in range(self.shards)]
+        wanted += [p + 10000 for p in wanted] if self.shards > 1 else []
+        busy = [p for p in wanted if not database.port_free(self.host, p)]
+        if busy:
+            raise ExperimentError(f"database.port {', '.join(map(str, busy))} on {self.host} is "
+                                  f"already in use by another program; choose a free port "
+                                  f"(nothing was started)")
+
+    def create_database(self):
+        """SmartSim's Orchestrator: one shard, or db_nodes = shards on a batch launcher."""
+        db_cfg, extra = self.cfg.database, {}
+        if self.kind != "local":
+            extra = {"hosts": self.places["database"].nodes,
+                     "run_command": "srun" if self.kind == "slurm" else "mpirun"}
+        db = self.exp.create_database(port=db_cfg.port, interface=db_cfg.interface,
+                                      db_nodes=self.shards,
+                                      threads_per_queue=db_cfg.threads_per_queue, **extra)
+        if self.kind != "local":
+            db.set_cpus(self.places["database"].cpus_per_task)
+        if self.kind == "slurm":
+            db.set_run_arg("exact", None)
+        self.exp.generate(db, overwrite=True)
+        return db
+
+    # ---- phases --------------------------------------------------------------------------
+    def start_database(self) -> None:
+        self.db_started = True
+        if self.db is None:
+            try:
+                self.cluster = database.start(
+                    port=self.cfg.database.port, shards=self.shards,
+                    threads=self.cfg.database.threads_per_queue,
+                    interface=self.cfg.database.interface, run_dir=self.out / "database")
+            except database.DatabaseError as exc:
+                raise ExperimentError(f"the sharded database did not start: {exc}") from None
+            addresses = self.cluster.addresses
+        else:
+            _start(self.exp, self.db, block=True)
+            addresses = self.db.get_address()
+        os.environ["SSDB"] = ",".join(addresses)
+        self.watch = DatabaseWatch(addresses)
+        self.monitor = Monitor(self.cfg, self.out, addresses)
+        self.monitor.register_readers(self.entities)
+        self.timings["database_start_s"] = time.time() - self.t0
+
+    def start_entities(self) -> None:
+        first = [e for k, e in self.entities.items() if k != "les"]
+        if self.kind != "local":
+            # a batch launcher starts one step at a time, seconds apart (SmartSim finds each
+            # step in the accounting): the readers first, so they are there when the
+            # solver's data comes
+            first = first[1:] + first[:1]
+        _start(self.exp, *first, block=False)
+
+    def solver_phase(self) -> None:
+        """The solver runs; consumers learn and analyse alongside; the LES starts when the
+        model it waits for is stored."""
         while True:
-            watch.check(t0)
-            status = _status(exp, entities["solver"])
-            monitor.apply_retention()
-            maybe_start_les()
-            show()
-            if status == S.STATUS_COMPLETED:
+            self.watch.check(self.t0)
+            status = self.status("solver")
+            self.monitor.apply_retention()
+            self.maybe_start_les()
+            self.show()
+            if status == "Completed":
                 break
-            if status in (S.STATUS_FAILED, S.STATUS_CANCELLED):
-                raise ExperimentError(f"the solver {status.value.lower()}; see "
-                                      f"{out / 'solver' / 'solver.err'}")
-            for key, ent in consumers.items():
-                if _status(exp, ent) == S.STATUS_FAILED:
-                    log.warning("%s failed (see %s); the solver goes on", key, out)
-            if over_time():
-                raise ExperimentError(f"time limit of {cfg.experiment.time_limit} s reached")
+            if status in ("Failed", "Cancelled"):
+                raise ExperimentError(f"the solver {status.lower()}; see "
+                                      f"{self.out / 'solver' / 'solver.err'}")
+            for key in self.consumers:
+                if self.status(key) == "Failed":
+                    log.warning("%s failed (see %s); the solver goes on", key, self.out)
+            if self.over_time():
+                raise ExperimentError(f"time limit of {self.cfg.experiment.time_limit} s reached")
             time.sleep(0.5)
-        timings["solver_s"] = time.time() - t0 - timings["database_start_s"]
-        # phase 2: trainers take their extra steps on what is stored, then everyone stops
-        targets = {}
-        for t in cfg.trainer:
-            st = monitor.trainer_state(t.name)
-            targets[t.name] = st.get("step", 0) + t.extra_steps
-        while targets and not over_time():
+        self.timings["solver_s"] = time.time() - self.t0 - self.timings["database_start_s"]
+
+    def training_phase(self) -> None:
+        """The trainers take their extra steps on what is stored."""
+        targets = {t.name: self.monitor.trainer_state(t.name).get("step", 0) + t.extra_steps
+                   for t in self.cfg.trainer}
+        while targets and not self.over_time():
             pending = [n for n, target in targets.items()
-                       if _status(exp, entities[f"trainer:{n}"]) not in
-                       (S.STATUS_COMPLETED, S.STATUS_FAILED, S.STATUS_CANCELLED)
-                       and monitor.trainer_state(n).get("step", 0) < target]
+                       if self.status(f"trainer:{n}") not in _ENDED
+                       and self.monitor.trainer_state(n).get("step", 0) < target]
             if not pending:
                 break
-            watch.check(t0)
-            maybe_start_les()
-            show()
+            self.watch.check(self.t0)
+            self.maybe_start_les()
+            self.show()
             time.sleep(0.5)
-        if over_time():
-            outcome = "completed; the time limit cut the trainers' extra steps short"
-        # the LES (if any) runs to its end while the trainers go on
-        if "les" in entities:
-            maybe_start_les()
-            while les_started and not over_time():
-                st_les = _status(exp, entities["les"])
-                if st_les in (S.STATUS_COMPLETED, S.STATUS_FAILED, S.STATUS_CANCELLED):
-                    break
-                watch.check(t0)
-                show()
-                time.sleep(0.5)
-            if not les_started:
-                outcome = (f"completed; the LES did not start: model version "
-                           f"{cfg.les.wait_for_version} was never stored")
-            elif _status(exp, entities["les"]) == S.STATUS_FAILED:
-                outcome = f"completed; the LES failed (see {out / 'les' / 'les.err'})"
-            elif over_time():
-                outcome = "completed; the time limit stopped the LES"
-        monitor.request_stop()
+        if self.over_time():
+            self.outcome = "completed; the time limit cut the trainers' extra steps short"
+
+    def les_phase(self) -> None:
+        """The LES (if any) runs to its end while the trainers go on."""
+        if "les" not in self.entities:
+            return
+        self.maybe_start_les()
+        while self.les_started and not self.over_time():
+            if self.status("les") in _ENDED:
+                break
+            self.watch.check(self.t0)
+            self.show()
+            time.sleep(0.5)
+        if not self.les_started:
+            self.outcome = (f"completed; the LES did not start: model version "
+                            f"{self.cfg.les.wait_for_version} was never stored")
+        elif self.status("les") == "Failed":
+            self.outcome = f"completed; the LES failed (see {self.out / 'les' / 'les.err'})"
+        elif self.over_time():
+            self.outcome = "completed; the time limit stopped the LES"
+
+    def stop_consumers(self) -> None:
+        """Ask every consumer to stop and wait for them (up to 180 s)."""
+        self.monitor.request_stop()
         deadline = time.time() + 180
         running = []
         while time.time() < deadline:
-            running = [k for k, e in consumers.items()
-                       if _status(exp, e) not in (S.STATUS_COMPLETED, S.STATUS_FAILED,
-                                                  S.STATUS_CANCELLED)]
-            show()
+            running = [k for k in self.consumers if self.status(k) not in _ENDED]
+            self.show()
             if not running:
                 break
             time.sleep(0.5)
         if running:
-            outcome = f"completed; stopped consumers that did not finish: {', '.join(running)}"
-        timings["total_s"] = time.time() - t0
-        lists = {name: monitor.list_length(name) for name in ("snapshots", "sgs_samples")}
-    except KeyboardInterrupt as exc:     # Ctrl-C, or SIGTERM/SIGHUP through stopping.install
-        from .stopping import signal_name
-        sig = signal_name(exc)
-        outcome = "interrupted" if sig == "SIGINT" else f"interrupted by {sig}"
-        console.print(f"[yellow]{outcome}: stopping every component[/yellow]")
-    except Exception as exc:        # SmartSim, database or launch errors: stop, report
+            self.outcome = (f"completed; stopped consumers that did not finish: "
+                            f"{', '.join(running)}")
+
+    # ---- helpers of the phases -----------------------------------------------------------
+    def status(self, key: str) -> str:
+        return _status(self.exp, self.entities[key]).value
+
+    def over_time(self) -> bool:
+        return time.time() - self.t0 > self.cfg.experiment.time_limit
+
+    def maybe_start_les(self) -> None:
+        """Start the LES once the model version it waits for is stored."""
+        if "les" not in self.entities or self.les_started:
+            return
+        wait = self.cfg.les.wait_for_version
+        if wait and self.monitor.model_version() < wait:
+            return
+        _start(self.exp, self.entities["les"], block=False)
+        self.les_started = True
+        self.timings["les_start_s"] = time.time() - self.t0
+        log.info("LES started (stored model version %d)", self.monitor.model_version())
+
+    def show(self) -> None:
+        if self.monitor is None or not self.progress:
+            return
+        if self.console.is_terminal:
+            rows = progress_rows(self.monitor, self.entities, self.exp)
+            self.live.update(_progress_table(rows, time.time() - self.t0), refresh=True)
+        elif time.time() - self.last_line >= self.cfg.experiment.log_interval:
+            # a batch job's log: one line per component per interval
+            self.last_line = time.time()
+            rows = progress_rows(self.monitor, self.entities, self.exp)
+            for line in progress_lines(rows, self.last_line - self.t0):
+                print(line, flush=True)
+
+    def failed(self, exc: Exception) -> None:
+        """The outcome of an error; a client error because the database is gone says so."""
+        watch, monitor = self.watch, self.monitor
         if watch is not None and not isinstance(exc, DatabaseLost):
             try:
-                watch.check(t0)     # a client error because the database is gone: say so
+                watch.check(self.t0)
             except DatabaseLost as lost:
                 exc = lost
         if isinstance(exc, DatabaseLost):
             solver_then = monitor.solver_state() if monitor is not None else {}
-            database_lost = {"after_s": watch.lost_at - t0, "at": watch.lost_at,
-                             "solver_then": solver_then}
+            self.database_lost = {"after_s": watch.lost_at - self.t0, "at": watch.lost_at,
+                                  "solver_then": solver_then}
             exc = DatabaseLost(f"{exc}, with the solver at step {solver_then.get('step', 0)}; "
                                f"every component was stopped (their states: report.json "
                                f"'status')")
-        outcome = f"failed: {exc}"
-        console.print(f"[red]experiment failed: {exc}[/red]")
-    finally:
-        if live is not None and console.is_terminal:
-            live.stop()
-        removed = dict(monitor.retention_removed) if monitor else {}
+        self.outcome = f"failed: {exc}"
+        self.console.print(f"[red]experiment failed: {exc}[/red]")
+
+    # ---- the end -------------------------------------------------------------------------
+    def stop_everything(self) -> None:
+        """Consumers get their grace to write outputs, then every entity, the database and
+        whatever still runs below this driver are stopped."""
+        exp, monitor = self.exp, self.monitor
+        if self.live is not None and self.console.is_terminal:
+            self.live.stop()
+        self.removed = dict(monitor.retention_removed) if monitor else {}
         try:
-            dropped = monitor.retention_dropped() if monitor else {}
+            self.dropped = monitor.retention_dropped() if monitor else {}
         except Exception as exc:    # a lost database
             log.warning("could not read the readers' retention counts: %s", exc)
-            dropped = {}
+            self.dropped = {}
         # every process started below this driver, taken before SmartSim stops the entities:
         # a launcher that kills only the process it started would orphan its children
         # (torch.distributed.run's workers, mpirun's ranks)
         descendants = [p for p in psutil.Process().children(recursive=True)
-                       if p.pid not in before]
-        unfinished = _let_consumers_finish(exp, entities, monitor, descendants,
-                                           cfg.experiment.stop_grace)
-        if unfinished and outcome.startswith("interrupted"):
-            outcome += f"; stopped consumers that did not finish: {', '.join(unfinished)}"
-        for key, ent in entities.items():
+                       if p.pid not in self.before]
+        unfinished = _let_consumers_finish(exp, self.entities, monitor, descendants,
+                                           self.cfg.experiment.stop_grace)
+        if unfinished and self.outcome.startswith("interrupted"):
+            self.outcome += f"; stopped consumers that did not finish: {', '.join(unfinished)}"
+        for key in self.entities:
             try:
                 # "New" can lag behind a process that is already running: stop it too
-                if _status(exp, ent) not in (S.STATUS_COMPLETED, S.STATUS_FAILED,
-                                             S.STATUS_CANCELLED, S.STATUS_NEVER_STARTED):
-                    exp.stop(ent)
+                if self.status(key) not in (*_ENDED, "NeverStarted"):
+                    exp.stop(self.entities[key])
             except Exception as exc:  # keep stopping the others
                 log.warning("could not stop %s: %s", key, exc)
         try:
-            if db_started:
-                exp.stop(db)
+            if self.db_started and self.db is not None:
+                exp.stop(self.db)
+            if self.cluster is not None:
+                database.stop_state(self.cluster)
         except Exception as exc:
             log.warning("could not stop the database: %s", exc)
         end_processes(descendants, grace=10.0)
-        sessions.__exit__()
-    try:
-        report = build_report(cfg, out, entities, exp, outcome, timings, removed)
-    except Exception as exc:        # what the components wrote may be cut short
-        log.warning("the report is incomplete: %s", exc)
-        report = {"outcome": outcome, "timings": timings, "retention_removed": removed,
-                  "report_error": str(exc)}
-    report["lists_at_end"] = lists
-    report["retention_dropped"] = dropped
-    if database_lost is not None:
-        report["database_lost"] = database_lost
-    (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
-    return report
 
-
-def _before_peak(m: dict) -> dict:
-    """A run that ended before the reference's dissipation peak has no peak to compare: its
-    peak errors (and E(10) past its end) are withheld and a note says why."""
-    if m["t_end"] < m["ref_peak_time"]:
-        m["ended_before_peak"] = True
-        m["note"] = (f"the run ended at t = {m['t_end']:.2f}, before the reference's dissipation "
-                     f"peak at t = {m['ref_peak_time']:.2f}: peak_dissipation and peak_time are "
-                     f"those of the part that ran, not a peak; no peak errors are given")
-        m["peak_dissipation_error"] = m["peak_time_error"] = None
-    else:
-        m["ended_before_peak"] = False
-    if m["t_end"] < 10.0:
-        m["E10"] = None
-    return m
-
-
-def build_report(cfg, out: Path, entities, exp, outcome: str, timings: dict,
-                 removed: dict) -> dict:
-    """report.json: outcome, timings, the solver's TGV comparison, trainer a-priori results,
-    consumer summaries, retention counts."""
-    report: dict = {"outcome": outcome, "timings": timings, "retention_removed": removed,
-                    "status": {k: _status(exp, e).value for k, e in entities.items()}}
-    diag_path = out / "solver" / "diagnostics.csv"
-    if diag_path.exists():
-        from .validate import plot_tgv, tgv_metrics
-        diag = read_diagnostics(diag_path)
-        last = {k: float(v[-1]) for k, v in diag.items() if k != "step"}
-        report["solver"] = {"steps": int(diag["step"][-1]), **last}
-        initial = str(cfg.solver.physics.get("initial", "tgv3d")).lower()
-        if initial == "tgv3d" and len(diag["step"]) > 2:
-            ref = read_reference(reference_tgv())
-            report["solver"]["tgv"] = _before_peak(tgv_metrics(diag, ref))
-            plot_tgv({"solver": diag}, ref, out / "dissipation.png",
-                     "Taylor–Green vortex: solver during the experiment")
-    les_diag = out / "les" / "diagnostics.csv"
-    if cfg.les.enabled and les_diag.exists():
-        from .validate import plot_tgv, tgv_metrics
-        diag = read_diagnostics(les_diag)
-        report["les"] = {"steps": int(diag["step"][-1]), "time": float(diag["time"][-1]),
-                         "sgs": dict(cfg.les.sgs)}
-        account = out / "les" / "sgs_model.json"
-        if account.exists():
-            report["les"]["database"] = json.loads(account.read_text())
-        initial = str(cfg.les.physics.get("initial", "tgv3d")).lower()
-        if initial == "tgv3d" and len(diag["step"]) > 2:
-            ref = read_reference(reference_tgv())
-            report["les"]["tgv"] = _before_peak(tgv_metrics(diag, ref))
-            runs = {"LES": diag}
-            if diag_path.exists():
-                runs = {"solver": read_diagnostics(diag_path), "LES": diag}
-            plot_tgv(runs, ref, out / "les_dissipation.png",
-                     "Taylor–Green vortex: the LES with the learned model, during training")
-    trainers = {}
-    for t in cfg.trainer:
-        path = out / "trainers" / t.name / f"{t.name}.json"
-        if path.exists():
-            res = json.loads(path.read_text())
-            res.pop("history", None)
-            trainers[t.name] = res
-    report["trainers"] = trainers
-    if len(trainers) == 1:
-        only = next(iter(trainers.values()))
-        if "apriori" in only:
-            report["apriori"] = only["apriori"]
-    elif trainers:
-        report["trainer_comparison"] = {
-            n: {"hidden": r.get("hidden"),
-                "sgs_dissipation_corr": r.get("apriori", {}).get("learned", {}).get(
-                    "sgs_dissipation_corr")} for n, r in trainers.items()}
-        best = max(trainers.values(), key=lambda r: r.get("apriori", {}).get("learned", {})
-                   .get("sgs_dissipation_corr", -1))
-        if "apriori" in best:
-            report["apriori"] = best["apriori"]
-    for name in CONSUMERS:
-        path = out / name / "summary.json"
-        if path.exists():
-            report[name] = json.loads(path.read_text())
-    return report
+    def write_report(self) -> dict:
+        out = self.out
+        try:
+            report = build_report(self.cfg, out, self.entities, self.exp, self.outcome,
+                                  self.timings, self.removed)
+        except Exception as exc:        # what the components wrote may be cut short
+            log.warning("the report is incomplete: %s", exc)
+            report = {"outcome": self.outcome, "timings": self.timings,
+                      "retention_removed": self.removed, "report_error": str(exc)}
+        report["lists_at_end"] = self.lists
+        report["retention_dropped"] = self.dropped
+        if self.database_lost is not None:
+            report["database_lost"] = self.database_lost
+        (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
+        return report

@@ -143,10 +143,57 @@ class SampleBuffer:
         return len(self.f)
 
 
+#: the rank variables of the launchers that start one task per rank: srun, Open MPI's
+#: mpirun (PBS), PMI
+_LAUNCHER_RANKS = (("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"),
+                   ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK"),
+                   ("PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID"))
+
+
+def world_from_launcher(env=os.environ) -> None:
+    """Rank, world size and local rank for torch.distributed's rendezvous (env://) from the
+    batch launcher that started one task per rank, when the driver gave the head node's
+    address (MASTER_ADDR) and torch.distributed.run did not set them already."""
+    if "WORLD_SIZE" in env or "MASTER_ADDR" not in env:
+        return
+    for rank, size, local in _LAUNCHER_RANKS:
+        if rank in env and size in env:
+            env.update(RANK=env[rank], WORLD_SIZE=env[size],
+                       LOCAL_RANK=env.get(local, "0"))
+            env.setdefault("MASTER_PORT", "29400")
+            # gloo and NCCL find this node's address from its host name, which need not
+            # resolve to an address the other nodes reach: name the interface that routes
+            # to the head node instead
+            ifname = _interface_towards(env["MASTER_ADDR"])
+            if ifname:
+                env.setdefault("GLOO_SOCKET_IFNAME", ifname)
+                env.setdefault("NCCL_SOCKET_IFNAME", ifname)
+            return
+
+
+def _interface_towards(host: str) -> str | None:
+    """The name of the network interface this node reaches `host` through."""
+    import socket
+
+    import psutil
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect((host, 9))        # no packet is sent: this only picks the route
+            local = s.getsockname()[0]
+    except OSError:
+        return None
+    for name, addrs in psutil.net_if_addrs().items():
+        if any(a.family == socket.AF_INET and a.address == local for a in addrs):
+            return name
+    return None
+
+
 class _Dist:
-    """The DDP world, or a world of one when not launched by torch.distributed.run."""
+    """The DDP world: ranks started by torch.distributed.run, or one task per rank started by
+    srun or mpirun meeting at MASTER_ADDR; a world of one otherwise."""
 
     def __init__(self, device: str):
+        world_from_launcher()
         self.enabled = int(os.environ.get("WORLD_SIZE", "1")) > 1
         self.device = device
         if device.startswith("cuda"):

@@ -83,9 +83,10 @@ def _validate_tgv_les(args, v) -> int:
                                                   else models[0])
     plot = args.plot or (Path(args.json).with_suffix(".png") if args.json else None)
     opts = {"infer_every": args.infer_every} if args.infer_every else None
+    train = {"dissipation_weight": args.dissipation_weight} if args.dissipation_weight else None
     res = v.validate_tgv_les(n, args.np, sgs=sgs, model=args.model, workdir=args.workdir,
                              cfl=args.cfl, plot=plot, stream=args.verbose,
-                             learned_options=opts, models=models)
+                             learned_options=opts, models=models, train_options=train)
     print(f"tgv-les {n}^3 LES on {args.np} rank(s), a posteriori against the 512^3 DNS"
           + (f" (model: {res['model_source']})" if "model_source" in res else ""))
     filt = "filtered_dns" in res
@@ -292,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "the shipped model spectrum)")
     v.add_argument("--models", help="tgv-les: comma list of the SGS models to run (default: "
                                     "all: " + ", ".join(MODEL_NAMES) + ")")
+    v.add_argument("--dissipation-weight", type=float, default=0.0,
+                   help="tgv-les: weight of the SGS-dissipation error in the training loss "
+                        "(default 0: stresses only)")
     v.add_argument("--infer-every", type=int, default=0,
                    help="tgv-les: run the learned model every k steps (default 0: every RK "
                         "stage)")

@@ -223,10 +223,13 @@ def filtered_dns_budget(features: np.ndarray, labels: np.ndarray, times: np.ndar
 
 
 def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, delta: float,
-                    steps: int = TGV_LES_TRAIN["steps"], seed: int = TGV_LES_TRAIN["seed"]) -> dict:
-    """Train the online trainer's SGS network (same network, normalisation and loss) offline on
-    the samples and save it as TorchScript at path. Returns the a-priori scores of it and of
-    Smagorinsky on a held-out tenth of the samples."""
+                    steps: int = TGV_LES_TRAIN["steps"], seed: int = TGV_LES_TRAIN["seed"],
+                    dissipation_weight: float = 0.0) -> dict:
+    """Train the online trainer's SGS network (same network and normalisation) offline on
+    the samples and save it as TorchScript at path. The loss is the mean squared error of the
+    normalised stresses plus, with dissipation_weight > 0, that weight times the mean squared
+    error of the SGS dissipation -tau_ij S_ij over its variance (sgs_dissipation_loss).
+    Returns the a-priori scores of it and of Smagorinsky on a held-out tenth of the samples."""
     import torch
 
     from . import sgs as sgs_scores
@@ -247,9 +250,13 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
     opt = torch.optim.Adam(net.parameters(), lr=TGV_LES_TRAIN["lr"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     gen = torch.Generator().manual_seed(seed)
+    diss = sgs_dissipation_loss(f[tr], lab[tr], lm, ls) if dissipation_weight > 0 else None
     for k in range(steps):
         b = torch.randint(0, len(x), (TGV_LES_TRAIN["batch"],), generator=gen)
-        loss = torch.mean((net.mlp(x[b]) - y[b]) ** 2)
+        pred = net.mlp(x[b])
+        loss = torch.mean((pred - y[b]) ** 2)
+        if diss is not None:
+            loss = loss + dissipation_weight * diss(pred, b)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -260,9 +267,32 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
         pred = net(torch.tensor(f[val], dtype=torch.float32)).double().numpy()
     Path(path).write_bytes(scripted_bytes(net))
     return {"samples": int(len(f)), "steps": steps, "delta": delta,
+            "dissipation_weight": dissipation_weight,
             "learned": sgs_scores.apriori_scores(pred, lab[val], f[val]),
             "smagorinsky": sgs_scores.apriori_scores(sgs_scores.smagorinsky(f[val], delta),
                                                      lab[val], f[val])}
+
+
+def sgs_dissipation_loss(features: np.ndarray, labels: np.ndarray, l_mean: np.ndarray,
+                         l_std: np.ndarray):
+    """loss(pred, batch): the mean squared error of the SGS dissipation Pi = -tau_ij S_ij of the
+    normalised predictions pred of the samples `batch` (indices), over the variance of Pi."""
+    import torch
+
+    from . import sgs as sgs_scores
+    s = sgs_scores.strain_rate(features)
+    s6 = np.stack([s[:, a, b] * (1 if a == b else 2) for a, b in sgs_scores.PAIRS], axis=1)
+    pi = sgs_scores.sgs_dissipation(labels, features)
+    s6_t = torch.tensor(s6, dtype=torch.float32)
+    pi_t = torch.tensor(pi, dtype=torch.float32)
+    lm_t = torch.tensor(l_mean, dtype=torch.float32)
+    ls_t = torch.tensor(l_std, dtype=torch.float32)
+    var = float(np.var(pi)) or 1.0
+
+    def loss(pred, batch):
+        tau = pred * ls_t + lm_t
+        return torch.mean((-(tau * s6_t[batch]).sum(1) - pi_t[batch]) ** 2) / var
+    return loss
 
 
 def _run_tgv(n: int, nranks: int, sgs: str, run_dir: Path, t_end: float, cfl: float,
@@ -292,7 +322,8 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
                      model: str | Path | None = None, workdir: str | Path | None = None,
                      t_end: float = 20.0, cfl: float = 0.5, plot: str | Path | None = None,
                      stream: bool = False, learned_options: dict | None = None,
-                     models: tuple[str, ...] | None = None) -> dict:
+                     models: tuple[str, ...] | None = None,
+                     train_options: dict | None = None) -> dict:
     """A posteriori test of SGS models: the Re = 1600 TGV as an n^3 LES with every SGS model of
     the solver (eddylearn._sgs_models.MODEL_NAMES, or those in `models`) against the 512^3
     spectral DNS. The learned model runs in the database (a private redis-server with the AI
@@ -302,6 +333,8 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
     grid spacing).
 
     learned_options: further &sgs keys of the learned run (for example clip_backscatter).
+    train_options: further arguments of train_sgs_model (dissipation_weight, steps, seed).
+    With a workdir the staged samples are kept there and reused by a later run in it.
     Returns the metrics of `sgs` at the top level and of every model under "models" (named as
     in the namelist), the best baseline and the learned model's margin over it."""
     from ._sgs_models import MODEL_NAMES
@@ -333,7 +366,8 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
             log.info("tgv-les %s: rel L2 eps %.4f", name, metrics[name]["rel_l2_dissipation"])
         if "learned" in names:
             budget = _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream,
-                                      learned_options, ref, runs, metrics, result)
+                                      learned_options, ref, runs, metrics, result,
+                                      workdir=workdir, train_options=train_options)
     if budget is not None:
         # a second reference: the filtered DNS's own energy budget at the sample times
         result["filtered_dns"] = budget
@@ -367,7 +401,7 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
 
 
 def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options, ref, runs,
-                     metrics, result):
+                     metrics, result, workdir=None, train_options=None):
     """The learned run of validate_tgv_les: a private database, the model (trained on staged
     DNS samples unless given), the LES. Returns the filtered-DNS budget (None with a model
     file)."""
@@ -384,12 +418,21 @@ def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options
             t = {**TGV_LES_TRAIN, "n": 4 * n}
             log.info("tgv-les: DNS %d^3 staging SGS samples (width %d) for the model",
                      t["n"], t["width"])
-            f, lab, times = staged_tgv_sgs_samples(db.address, base / "dns", n=t["n"],
-                                                   width=t["width"], nranks=nranks,
-                                                   stream=stream)
+            cache = base / f"dns{t['n']}_w{t['width']}_samples.npz"
+            if cache.is_file():    # the samples an earlier run in this workdir staged
+                with np.load(cache) as z:
+                    f, lab, times = z["features"], z["labels"], z["times"]
+                log.info("tgv-les: %d SGS samples from %s", len(f), cache)
+            else:
+                f, lab, times = staged_tgv_sgs_samples(db.address, base / "dns", n=t["n"],
+                                                       width=t["width"], nranks=nranks,
+                                                       stream=stream)
+                if workdir:
+                    np.savez(cache, features=f, labels=lab, times=times)
             budget = filtered_dns_budget(f, lab, times)
             result["training"] = {"dns_n": t["n"], "width": t["width"], **train_sgs_model(
-                model, f, lab, delta=t["width"] * 2 * math.pi / t["n"])}
+                model, f, lab, delta=t["width"] * 2 * math.pi / t["n"],
+                **(train_options or {}))}
             result["model_source"] = (f"trained offline on samples staged by a {t['n']}^3 "
                                       f"DNS (box filter of {t['width']} cells)")
         else:

@@ -94,6 +94,7 @@ def test_tiny_experiment_end_to_end(tmp_path):
     assert report["trainer_comparison"]["wide"]["hidden"] == [128, 128]
     ap = report["apriori"]
     assert ap["learned"]["sgs_dissipation_corr"] > ap["smagorinsky"]["sgs_dissipation_corr"]
+    assert set(ap) == {"learned", "smagorinsky", "wale", "vreman", "gradient"}
     # each consumer saw every snapshot step (0, 10, ..., 40), concurrently with the solver
     for name in ("analyser", "compressor", "visualiser"):
         assert report[name]["snapshots"] == 5, (name, report[name])

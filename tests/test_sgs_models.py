@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from eddylearn import sgs as sgs_scores
 from eddylearn._sgs_models import MODEL_NAMES
 from eddylearn.solver import Solver, SolverError
 
@@ -284,3 +285,16 @@ def test_models_on_one_and_two_ranks(run_solver, model):
 def test_bad_model_settings_are_named(sgs, message):
     with pytest.raises(SolverError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Solver({"domain": {"nx": 8, "ny": 8, "nz": 8}, "sgs": sgs})
+
+
+@pytest.mark.parametrize("model, fn", [("smagorinsky", sgs_scores.smagorinsky),
+                                       ("wale", sgs_scores.wale), ("vreman", sgs_scores.vreman),
+                                       ("gradient", sgs_scores.gradient_model)])
+def test_apriori_formulas_are_the_solvers(model, fn):
+    """The a-priori forms of eddylearn.sgs (the experiment report's comparison) give the
+    solver's stress on the solver's gradient (without clipping)."""
+    u, v, w = turbulent_field()
+    tau, _ = solver_stress(model, (u, v, w), clip_backscatter=False)
+    g, _ = centre_gradient(u, v, w)
+    ref = fn(g.reshape(-1, 9), H)
+    assert np.abs(tau - ref).max() <= 1e-10 * np.abs(ref).max()

@@ -203,7 +203,7 @@ def _cmd_run(args) -> int:
     print(f"experiment {report['outcome']}; report: {out / 'report.json'}")
     ap = report.get("apriori")
     if ap:
-        for model in ("learned", "smagorinsky"):
+        for model in ap:
             corr = ap[model]["tau_corr"]
             print(f"  a priori, {model:12s}: tau corr "
                   + " ".join(f"{v:+.2f}" for v in corr.values())

@@ -269,8 +269,7 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
     return {"samples": int(len(f)), "steps": steps, "delta": delta,
             "dissipation_weight": dissipation_weight,
             "learned": sgs_scores.apriori_scores(pred, lab[val], f[val]),
-            "smagorinsky": sgs_scores.apriori_scores(sgs_scores.smagorinsky(f[val], delta),
-                                                     lab[val], f[val])}
+            **sgs_scores.baseline_apriori(f[val], lab[val], delta)}
 
 
 def sgs_dissipation_loss(features: np.ndarray, labels: np.ndarray, l_mean: np.ndarray,

@@ -55,8 +55,9 @@ def _cmd_validate(args) -> int:
             raise SystemExit("eddylearn validate tgv: the learned model needs a database; use "
                              "eddylearn validate tgv-les")
         plot = args.plot or (Path(args.json).with_suffix(".png") if args.json else None)
+        extra = {"dynamic_average": args.dynamic_average} if args.dynamic_average else None
         res = v.validate_tgv(n, args.np, workdir=args.workdir, cfl=args.cfl, sgs=args.sgs,
-                             plot=plot, stream=args.verbose)
+                             plot=plot, stream=args.verbose, sgs_extra=extra)
         tol_peak, tol_time = tgv_targets(n)
         res["target_peak_rel"], res["target_peak_time"] = tol_peak, tol_time
         res["passed"] = bool(abs(res["peak_dissipation_error"]) <= tol_peak
@@ -293,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "the shipped model spectrum)")
     v.add_argument("--models", help="tgv-les: comma list of the SGS models to run (default: "
                                     "all: " + ", ".join(MODEL_NAMES) + ")")
+    v.add_argument("--dynamic-average", choices=["box", "local"],
+                   help="tgv: the dynamic Smagorinsky coefficient's average (default box)")
     v.add_argument("--dissipation-weight", type=float, default=0.0,
                    help="tgv-les: weight of the SGS-dissipation error in the training loss "
                         "(default 0: stresses only)")

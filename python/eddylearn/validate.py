@@ -138,13 +138,16 @@ def plot_tgv(runs: dict[str, dict[str, np.ndarray]], ref: dict[str, np.ndarray],
 
 def validate_tgv(n: int = 32, nranks: int = 2, workdir: str | Path | None = None,
                  t_end: float = 20.0, cfl: float = 0.5, sgs: str = "none",
-                 plot: str | Path | None = None, stream: bool = False) -> dict:
-    """3D Taylor-Green vortex, Re = 1600, at n^3 against the 512^3 spectral DNS."""
+                 plot: str | Path | None = None, stream: bool = False,
+                 sgs_extra: dict | None = None) -> dict:
+    """3D Taylor-Green vortex, Re = 1600, at n^3 against the 512^3 spectral DNS (sgs_extra:
+    further &sgs keys, for example dynamic_average)."""
     ref = read_reference(reference_tgv())
     with tempfile.TemporaryDirectory(prefix="eddylearn-tgv-") as tmp:
         run_dir = Path(workdir) if workdir else Path(tmp)
-        diag, _ = _run_tgv(n, nranks, sgs, run_dir, t_end, cfl, stream)
+        diag, _ = _run_tgv(n, nranks, sgs, run_dir, t_end, cfl, stream, sgs_extra=sgs_extra)
     result = {"case": "tgv", "n": n, "nranks": nranks, "sgs": sgs, "cfl": cfl,
+              "sgs_extra": sgs_extra or {},
               **tgv_metrics(diag, ref)}
     if plot:
         result["plot"] = str(plot_tgv({f"eddylearn {n}³ ({sgs})": diag}, ref, plot,

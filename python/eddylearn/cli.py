@@ -111,10 +111,11 @@ def _validate_tgv_les(args, v) -> int:
           f"{acc['stages_fallback']} Smagorinsky fallbacks, {acc['stages_reused']} reused")
     if "target_met" in res:
         res["passed"] = res["target_met"]
-        print(f"  learned margin over the best baseline: eps(t) {100 * res['learned_margin_eps']:+.1f} %"
-              f", E(t) {100 * res['learned_margin_energy']:+.1f} %")
-        print(f"  target: learned misfit of eps(t) at least {100 * res['target_margin']:.0f} % below "
-              "the best baseline's, of E(t) the lowest, stable to t = 20, every stage from the "
+        print(f"  learned margin over the best baseline: eps(t) "
+              f"{100 * res['learned_margin_eps']:+.1f} %, E(t) "
+              f"{100 * res['learned_margin_energy']:+.1f} %")
+        print(f"  target: learned misfit of eps(t) at least {100 * res['target_margin']:.0f} % "
+              "below the best baseline's, of E(t) the lowest, stable to t = 20, every stage from the "
               "database -> " + ("PASS" if res["passed"] else "FAIL"))
     else:
         res["passed"] = bool(res["models"]["learned"]["stable"] and acc["stages_fallback"] == 0)

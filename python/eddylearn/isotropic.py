@@ -315,7 +315,8 @@ def validate_iso_les(n: int = 32, nranks: int = 2, models=("none", "dynamic_smag
             el = np.array(list(e_les.values()))
             result["models"][name] = {
                 "energy": e_les,
-                "rel_l2_energy_vs_filtered_dns": float(np.linalg.norm(el - ef) / np.linalg.norm(ef)),
+                "rel_l2_energy_vs_filtered_dns": float(np.linalg.norm(el - ef)
+                                                       / np.linalg.norm(ef)),
                 "spectrum_rel_l2_log": {t: c["rel_l2_log"] for t, c in spec.items()},
                 "spectrum_ratio_at_kc": {t: c["ratio"][-1] for t, c in spec.items()},
                 "spectra": les["spectra"], "comparison": spec,

@@ -99,7 +99,9 @@ validate: setup
 	$(BIN)/eddylearn validate tg2d --np 2 --json $(OUT)/tg2d_np2.json
 	$(BIN)/eddylearn validate tgv --n 32 --np 2 --json $(OUT)/tgv32.json
 	$(BIN)/eddylearn validate tgv --n 64 --np 2 --json $(OUT)/tgv64.json
-	$(BIN)/eddylearn validate tgv-les --n 32 --np 2 --json $(OUT)/tgv_les32.json
+	-$(BIN)/eddylearn validate tgv-les --n 32 --np 2 --workdir $(OUT)/tgv_les32 --json $(OUT)/tgv_les32.json
+	$(BIN)/eddylearn validate iso-les --n 32 --np 2 --model $(OUT)/tgv_les32/sgs_model.pt \
+	  --json $(OUT)/iso_les32.json
 
 bench: setup
 	@mkdir -p $(OUT)

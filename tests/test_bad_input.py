@@ -26,7 +26,7 @@ def run_text(tmp_path, text: str, nranks: int = 2, path=None):
     ("&domain nx=15, ny=16, nz=16 /\n", "nx = 15 must be even"),
     ("&physics nu=-1e-3 /\n", "nu ="),
     ("&physics initial='vortex' /\n", "unknown initial condition initial = 'vortex'"),
-    ("&sgs model='wale' /\n", "unknown SGS model 'wale'"),
+    ("&sgs model='magic' /\n", "unknown SGS model 'magic'"),
     ("&time cfl=3.0 /\n", "cfl ="),
     ("&time dt=-0.1 /\n", "dt must be non-negative"),
     ("&time fft_planner='patient' /\n", "unknown fft_planner"),

@@ -50,11 +50,12 @@ def test_help_answers(tmp_path):
 
 
 def test_validate_tgv_les_with_a_model_file(tmp_path):
-    """tgv-les runs the three LES and writes the JSON and the plot; a learned model that is in
+    """tgv-les runs every model's LES and writes the JSON and the plot; a learned model that is in
     fact Smagorinsky (a TorchScript file) gives Smagorinsky's figures, so the target (beat
     Smagorinsky and no model) is reported as missed with exit status 1."""
     import math
 
+    from eddylearn._sgs_models import MODEL_NAMES
     from eddylearn.sgs_publish import SmagorinskyStress, scripted
 
     model = tmp_path / "smag.pt"
@@ -65,7 +66,9 @@ def test_validate_tgv_les_with_a_model_file(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "FAIL" in proc.stdout
     res = json.loads(out.read_text())
-    assert res["sgs"] == "learned" and set(res["models"]) == {"none", "smagorinsky", "learned"}
+    assert res["sgs"] == "learned" and tuple(res["models"]) == MODEL_NAMES[:-1] + ("learned",)
+    assert res["best_baseline"] in MODEL_NAMES[:-1] and res["target_met"] is False
+    assert res["learned_margin_eps"] < 0.2
     for key in ("rel_l2_dissipation", "rel_l2_energy", "peak_dissipation", "peak_time"):
         assert res[key] == res["models"]["learned"][key]
         assert abs(res[key] - res["models"]["smagorinsky"][key]) <= 1e-9 * abs(res[key])

@@ -94,6 +94,7 @@ def test_tiny_experiment_end_to_end(tmp_path):
     assert report["trainer_comparison"]["wide"]["hidden"] == [128, 128]
     ap = report["apriori"]
     assert ap["learned"]["sgs_dissipation_corr"] > ap["smagorinsky"]["sgs_dissipation_corr"]
+    assert set(ap) == {"learned", "smagorinsky", "wale", "vreman", "gradient"}
     # each consumer saw every snapshot step (0, 10, ..., 40), concurrently with the solver
     for name in ("analyser", "compressor", "visualiser"):
         assert report[name]["snapshots"] == 5, (name, report[name])
@@ -253,7 +254,12 @@ def test_a_taken_database_port_is_refused_and_that_server_untouched(tmp_path):
     ("[solver.staging]\nsgs_every = 0\n", "trainers need SGS samples"),
     ("this is not toml", "not valid TOML"),
     ("[les]\nenabled = true\ntrainer = 'nobody'\n", "les.trainer 'nobody' is not the name"),
-    ("[les]\nenabled = true\n[les.sgs]\nmodel = 'magic'\n", "les.sgs.model must be none"),
+    ("[les]\nenabled = true\n[les.sgs]\nmodel = 'magic'\n",
+     "les.sgs.model must be one of none, smagorinsky"),
+    ("[solver.sgs]\nmodel = 'wales'\n", "solver.sgs.model must be one of none, smagorinsky, "
+                                         "dynamic_smagorinsky, wale, vreman, gradient, learned"),
+    ("[solver.sgs]\nmodel = 'dynamic_smagorinsky'\ndynamic_average = 'plane'\n",
+     "solver.sgs.dynamic_average must be box or local"),
     ("[les]\nenabled = true\n[les.sgs]\nmodel_key = 'x'\n", "les.sgs.model_key is set by"),
     ("[les]\nenabled = true\nranks = 3\n", "les.ranks = 3 does not divide"),
     ("[les]\nenabled = true\n[les.time]\nsteps = 3\n", "unknown key 'steps' in [les.time]"),

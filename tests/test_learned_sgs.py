@@ -259,7 +259,8 @@ def test_learned_in_a_cluster_keeps_each_rank_on_its_shard(tmp_path):
     ({"model": "learned", "model_key": "a b"}, "model_key must be a non-empty key"),
     ({"model": "learned", "timeout_ms": 0}, "timeout_ms must be >= 1"),
     ({"model": "learned", "version_every": 0}, "version_every and retry_every must be >= 1"),
-    ({"model": "magic"}, "unknown SGS model 'magic' (known: none, smagorinsky, learned)"),
+    ({"model": "magic"}, "unknown SGS model 'magic' (known: none, smagorinsky, "
+                         "dynamic_smagorinsky, wale, vreman, gradient, learned)"),
 ])
 def test_bad_learned_settings_are_named(tmp_path, sgs, message):
     run_dir, proc = run_les(tmp_path, "bad", sgs, {}, check=False)

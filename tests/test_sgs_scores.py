@@ -44,3 +44,23 @@ def test_scores(samples):
     shuffled = labels[np.random.default_rng(0).permutation(len(labels))]
     rnd = sgs.apriori_scores(shuffled, labels, features)
     assert abs(rnd["sgs_dissipation_corr"]) < 0.15
+
+
+def test_sgs_dissipation_loss_vanishes_for_the_true_stress():
+    """The training loss term of the SGS dissipation: zero for the labels themselves, and for
+    a prediction of the mean stress the mean squared error of its Pi over the variance of Pi."""
+    import torch
+
+    from eddylearn.validate import sgs_dissipation_loss
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(500, 9))
+    lab = rng.normal(size=(500, 6))
+    lm, ls = lab.mean(0), lab.std(0)
+    loss = sgs_dissipation_loss(f, lab, lm, ls)
+    batch = torch.arange(500)
+    exact = torch.tensor((lab - lm) / ls, dtype=torch.float32)
+    assert float(loss(exact, batch)) < 1e-10
+    pi = sgs.sgs_dissipation(lab, f)
+    mean_pred = torch.zeros((500, 6))
+    expected = np.mean((sgs.sgs_dissipation(np.tile(lm, (500, 1)), f) - pi) ** 2) / np.var(pi)
+    assert float(loss(mean_pred, batch)) == pytest.approx(expected, rel=1e-4)

@@ -28,3 +28,8 @@ def stream_executable() -> Path:
 def reference_tgv() -> Path:
     """512^3 spectral DNS of the Re = 1600 Taylor-Green vortex (see data/README.md)."""
     return PACKAGE_DIR / "data" / "tgv_re1600_spectral_512.gdiag"
+
+
+def reference_spectrum() -> Path:
+    """The model spectrum of isotropic turbulence used by validate iso-les (data/README.md)."""
+    return PACKAGE_DIR / "data" / "spectrum_pope.txt"

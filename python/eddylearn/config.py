@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._sgs_models import MODEL_NAMES
 from .io import NAMELIST_KEYS
 
 if sys.version_info >= (3, 11):
@@ -323,11 +324,20 @@ def _namelist_values(where: str, groups: dict, err) -> list[int] | None:
               ("time", "t_end", 20.0, lambda v: v >= 0, "non-negative"),
               ("time", "cfl", 0.5, lambda v: 0 < v <= 1.7, "in (0, 1.7]"),
               ("time", "dt", 0.0, lambda v: v >= 0, "non-negative (0: from cfl)"),
-              ("sgs", "cs", 0.17, lambda v: v >= 0, "non-negative"))
+              ("sgs", "cs", 0.17, lambda v: v >= 0, "non-negative"),
+              ("sgs", "c_wale", 0.325, lambda v: v >= 0, "non-negative"),
+              ("sgs", "c_vreman", 0.07, lambda v: v >= 0, "non-negative"),
+              ("sgs", "c_gradient", 1 / 12, lambda v: v >= 0, "non-negative"))
     for group, key, default, ok, what in checks:
         v = num(group, key, default)
         if v is not None and not ok(v):
             err(f"{where}.{group}.{key} must be {what}, got {v}")
+    model = groups["sgs"].get("model")
+    if model is not None and str(model).lower() not in MODEL_NAMES:
+        err(f"{where}.sgs.model must be one of {', '.join(MODEL_NAMES)}, got {model!r}")
+    average = groups["sgs"].get("dynamic_average")
+    if average is not None and str(average).lower() not in ("box", "local"):
+        err(f"{where}.sgs.dynamic_average must be box or local, got {average!r}")
     for group, key, default, low in (("time", "max_steps", 0, 0), ("output", "diag_every", 1, 1),
                                      ("output", "checkpoint_every", 0, 0),
                                      ("physics", "seed", 0, -2**31),
@@ -444,8 +454,6 @@ def _validate(cfg: ExperimentConfig, err) -> None:
             err("les.sgs.model_key is set by the driver (the trainers' "
                               "<prefix>sgs_model)")
         model = str(les.sgs.get("model", "learned")).lower()
-        if model not in ("none", "smagorinsky", "learned"):
-            err(f"les.sgs.model must be none, smagorinsky or learned, got {model!r}")
         if model == "learned" and les.wait_for_version and not cfg.trainer:
             err("les.wait_for_version needs a [[trainer]] that stores the model")
         if les.trainer and les.trainer not in [t.name for t in cfg.trainer]:

@@ -13,7 +13,7 @@ NAMELIST_KEYS: dict[str, tuple[str, ...]] = {
     "physics": ("nu", "initial", "u0", "k_peak", "seed", "forcing_a"),
     "time": ("t_end", "max_steps", "cfl", "dt", "fft_planner", "allow_unstable"),
     "sgs": ("model", "cs", "clip_backscatter", "model_key", "timeout_ms", "version_every",
-            "retry_every", "infer_every"),
+            "retry_every", "infer_every", "c_wale", "c_vreman", "c_gradient", "dynamic_average"),
     "output": ("dir", "diag_every", "checkpoint_every", "checkpoint_at_end", "restart_file",
                "verbose"),
     "staging": ("enabled", "snapshot_every", "fields", "sgs_every", "sgs_width", "sgs_samples",

@@ -63,3 +63,52 @@ def apriori_scores(predicted: np.ndarray, true: np.ndarray, features: np.ndarray
                                       sgs_dissipation(true, features)),
         "n_samples": int(len(true)),
     }
+
+
+# ---- the solver's pointwise baseline models, for a-priori comparisons ----------------------
+# The same formulas as solver/src/les/ (wale.f90, vreman.f90, gradient.f90), as functions of
+# the gradient features. Dynamic Smagorinsky needs the resolved field around each sample (its
+# test filter), so it has no pointwise a-priori form here.
+
+def _six(t: np.ndarray) -> np.ndarray:
+    return np.stack([t[:, a, b] for a, b in PAIRS], axis=1)
+
+
+def wale(features: np.ndarray, delta: float, cw: float = 0.325) -> np.ndarray:
+    """WALE stresses -2 nu_t S_ij, nu_t = (cw delta)^2 (Sd:Sd)^(3/2) / ((S:S)^(5/2) +
+    (Sd:Sd)^(5/4)), as (n, 6)."""
+    g = np.asarray(features, dtype=np.float64).reshape(-1, 3, 3)
+    s = strain_rate(features)
+    g2 = g @ g
+    sd = 0.5 * (g2 + g2.transpose(0, 2, 1)) - np.trace(g2, axis1=1, axis2=2)[:, None, None] \
+        * np.eye(3) / 3
+    ss, sdsd = np.sum(s * s, axis=(1, 2)), np.sum(sd * sd, axis=(1, 2))
+    den = ss ** 2.5 + sdsd ** 1.25
+    nut = np.where(den > 0, (cw * delta) ** 2 * sdsd ** 1.5 / np.where(den > 0, den, 1), 0)
+    return _six(-2 * nut[:, None, None] * s)
+
+
+def vreman(features: np.ndarray, delta: float, c: float = 0.07) -> np.ndarray:
+    """Vreman stresses -2 nu_t S_ij, nu_t = c sqrt(B_beta / (a_ij a_ij)), as (n, 6)."""
+    g = np.asarray(features, dtype=np.float64).reshape(-1, 3, 3)
+    b = delta ** 2 * g @ g.transpose(0, 2, 1)
+    bb = (b[:, 0, 0] * b[:, 1, 1] - b[:, 0, 1] ** 2 + b[:, 0, 0] * b[:, 2, 2] - b[:, 0, 2] ** 2
+          + b[:, 1, 1] * b[:, 2, 2] - b[:, 1, 2] ** 2)
+    aa = np.sum(g * g, axis=(1, 2))
+    ok = (aa > 0) & (bb > 0)
+    nut = np.where(ok, c * np.sqrt(np.where(ok, bb, 0) / np.where(aa > 0, aa, 1)), 0)
+    return _six(-2 * nut[:, None, None] * strain_rate(features))
+
+
+def gradient_model(features: np.ndarray, delta: float, c: float = 1 / 12) -> np.ndarray:
+    """Gradient (Clark) stresses c delta^2 G_ik G_jk, as (n, 6)."""
+    g = np.asarray(features, dtype=np.float64).reshape(-1, 3, 3)
+    return _six(c * delta ** 2 * g @ g.transpose(0, 2, 1))
+
+
+def baseline_apriori(features: np.ndarray, labels: np.ndarray, delta: float,
+                     cs: float = 0.17) -> dict:
+    """apriori_scores of every pointwise baseline of the solver (named as in the namelist)."""
+    return {name: apriori_scores(tau, labels, features) for name, tau in (
+        ("smagorinsky", smagorinsky(features, delta, cs)), ("wale", wale(features, delta)),
+        ("vreman", vreman(features, delta)), ("gradient", gradient_model(features, delta)))}

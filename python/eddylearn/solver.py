@@ -204,6 +204,17 @@ class Solver:
         self._check(self._api.el_sgs_samples(int(width), features, labels))
         return features, labels
 
+    def sgs_stress(self) -> tuple[np.ndarray, float]:
+        """The SGS model's stress of the current field at the cell centres and its dissipation.
+
+        Returns tau (nx*ny*nz, 6), tau_11, tau_22, tau_33, tau_12, tau_13, tau_23 per cell with
+        x fastest (after the model's backscatter clipping), and the sum over cells of
+        -tau_ij S_ij. The model is evaluated once, as in an RK stage; the field is unchanged."""
+        tau = np.zeros((int(np.prod(self.shape)), 6), dtype=np.float64, order="F")
+        eps, ierr = self._api.el_sgs_stress(tau)
+        self._check(ierr)
+        return tau, float(eps)
+
     def checkpoint(self, name: str) -> None:
         """Write checkpoint `name` into the run's output folder."""
         self._check(self._api.el_checkpoint(name))

@@ -8,7 +8,7 @@ module el_api
                        diag_t, solver_done, solver_checkpoint
   implicit none
   private
-  public :: el_sgs_count, el_sgs_samples
+  public :: el_sgs_count, el_sgs_samples, el_sgs_stress
   public :: el_init, el_step, el_advance, el_grid, el_get_field, el_set_field, el_state, &
             el_diagnostics, el_checkpoint, el_finalize, el_last_error
 
@@ -208,6 +208,42 @@ contains
       call sgs_samples(s%d, m, s%u, s%v, s%w, features, labels, ierr, api_state%last_error)
     end associate
   end subroutine el_sgs_samples
+
+  ! The SGS model's stress of the current field at the cell centres, tau (nx*ny*nz, 6) with the
+  ! cells in Fortran order (after the model's clipping), and its SGS dissipation (the sum over
+  ! cells of -tau_ij S_ij): one prepare and compute of the model, its tendency discarded. A
+  ! model without a stress (none) gives zeros.
+  subroutine el_sgs_stress(tau, eps_sgs, ierr)
+    use el_les_stress, only: les_stress_t
+    real(8), intent(inout) :: tau(:,:)
+    real(8), intent(out) :: eps_sgs
+    integer, intent(out) :: ierr
+    real(rp), allocatable :: du(:,:,:), dv(:,:,:), dw(:,:,:)
+    eps_sgs = 0
+    if (.not. ready(ierr)) return
+    associate(s => api_state%solver, n => api_state%solver%d%n)
+      if (size(tau, 1) /= product(n) .or. size(tau, 2) /= 6) then
+        ierr = 1
+        write(api_state%last_error, '(a,i0,a)') 'the stress array must be shaped (', &
+          product(n), ', 6)'
+        return
+      end if
+      tau = 0
+      select type (m => s%les)
+      class is (les_stress_t)
+        allocate(du(0:n(1)+1, 0:n(2)+1, 0:n(3)+1), source=0.0_rp)
+        allocate(dv, dw, mold=du)
+        dv = 0; dw = 0
+        call m%prepare(s%d, s%u, s%v, s%w)
+        call m%compute(s%d, s%u, s%v, s%w, du, dv, dw)
+        if (m%err /= 0) then
+          ierr = 4; api_state%last_error = 'the SGS model failed: '//trim(m%errmsg)
+          return
+        end if
+        tau = m%tau; eps_sgs = m%eps_sgs
+      end select
+    end associate
+  end subroutine el_sgs_stress
 
   ! Release the solver (MPI stays initialised for the life of the process).
   subroutine el_finalize()

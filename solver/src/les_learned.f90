@@ -1,4 +1,4 @@
-! The learned SGS model, run in the database, and the factory of all SGS models.
+! The learned SGS model, run in the database (el_les_factory makes it by name).
 !
 ! Each RK stage every rank sends its centre velocity gradients (ncell, 9) to the database, runs
 ! the model stored under model_key on them and reads back the stresses (ncell, 6) (el_les
@@ -19,7 +19,7 @@
 ! caller") and broadcasts it; from the next stage all ranks run <model_key>.v<version> (the key
 ! the trainer stores each version under; <model_key> itself when there is no metadata). Each
 ! change of version is printed with the step it takes effect.
-module el_les_models
+module el_les_learned
   use, intrinsic :: iso_c_binding
   use mpi_f08
   use el_types, only: rp, i8, msg_len
@@ -32,7 +32,7 @@ module el_les_models
                              ELC_INFER_MAX_NORM, ELC_LAYOUT_FORTRAN, c_str, get_last_error
   implicit none
   private
-  public :: les_model_factory, les_learned_t
+  public :: les_learned_t
 
   integer(c_int), parameter :: ELC_OK = 0, ELC_ERR_DATABASE = 2, ELC_ERR_TIMEOUT = 6, &
                                ELC_ERR_KEY = 7
@@ -79,26 +79,6 @@ module el_les_models
   integer, parameter :: ok_db = 0, fell_back = 1, fatal = 2
 
 contains
-
-  ! Allocate the model called `name`; ierr /= 0 and msg name the problem for an unknown name.
-  subroutine les_model_factory(name, model, ierr, msg)
-    character(len=*), intent(in) :: name
-    class(les_model_t), allocatable, intent(out) :: model
-    integer, intent(out) :: ierr
-    character(len=msg_len), intent(out) :: msg
-    ierr = 0; msg = ''
-    select case (trim(name))
-    case ('none')
-      allocate(les_none_t :: model)
-    case ('smagorinsky')
-      allocate(les_smagorinsky_t :: model)
-    case ('learned')
-      allocate(les_learned_t :: model)
-    case default
-      ierr = 1
-      msg = '&sgs: unknown SGS model '''//trim(name)//''' (known: none, smagorinsky, learned)'
-    end select
-  end subroutine les_model_factory
 
   subroutine learned_init(this, d, cfg, ierr, msg)
     class(les_learned_t), intent(inout) :: this
@@ -469,4 +449,4 @@ contains
     p(len(s) + 1) = c_null_char
   end subroutine set_cstr
 
-end module el_les_models
+end module el_les_learned

@@ -2,6 +2,7 @@
 ! read_config reads and validates it and returns an error code and a message that names the problem.
 module el_param
   use el_types, only: rp, i8, pi, msg_len
+  use el_les_names, only: les_model_known, les_model_list
   implicit none
   private
   public :: config_t, read_config, validate_config
@@ -25,8 +26,12 @@ module el_param
     logical  :: allow_unstable = .false.     ! a fixed dt past the stability limit: warn only
     character(len=16) :: fft_planner = 'estimate'  ! estimate (bit-reproducible) | measure
     ! &sgs: subgrid-scale model by name and its constant
-    character(len=32) :: model = 'none'      ! none | smagorinsky | learned
+    character(len=32) :: model = 'none'      ! one of el_les_names' list
     real(rp) :: cs = 0.17_rp                 ! Smagorinsky constant (also the learned fallback)
+    real(rp) :: c_wale = 0.325_rp            ! WALE constant C_w
+    real(rp) :: c_vreman = 0.07_rp           ! Vreman constant c (about 2.5 cs^2)
+    real(rp) :: c_gradient = 1.0_rp/12       ! gradient model: tau = c_gradient Delta^2 G G^T
+    character(len=16) :: dynamic_average = 'box'  ! dynamic_smagorinsky: box | local
     logical  :: clip_backscatter = .true.    ! zero the stress in cells where it would backscatter
     character(len=128) :: model_key = 'sgs_model'  ! learned: the model's key in the database
     integer  :: timeout_ms = 2000            ! learned: deadline of one inference request
@@ -67,6 +72,8 @@ contains
     character(len=msg_len), intent(out) :: msg
     integer :: nx, ny, nz, seed, max_steps, diag_every, checkpoint_every
     real(rp) :: lx, ly, lz, nu, u0, k_peak, forcing_a, t_end, cfl, dt, cs
+    real(rp) :: c_wale, c_vreman, c_gradient
+    character(len=16) :: dynamic_average
     logical :: allow_unstable
     character(len=32) :: initial, model
     logical :: clip_backscatter
@@ -86,7 +93,7 @@ contains
     namelist /physics/ nu, initial, u0, k_peak, seed, forcing_a
     namelist /time/ t_end, max_steps, cfl, dt, fft_planner, allow_unstable
     namelist /sgs/ model, cs, clip_backscatter, model_key, timeout_ms, version_every, &
-                   retry_every, infer_every
+                   retry_every, infer_every, c_wale, c_vreman, c_gradient, dynamic_average
     namelist /output/ dir, diag_every, checkpoint_every, checkpoint_at_end, restart_file, verbose
     namelist /staging/ enabled, snapshot_every, fields, sgs_every, sgs_width, sgs_samples, &
                        queue_mb, policy, prefix, flush_timeout, synchronous
@@ -102,6 +109,8 @@ contains
     t_end = cfg%t_end; max_steps = cfg%max_steps; cfl = cfg%cfl; dt = cfg%dt
     fft_planner = cfg%fft_planner; allow_unstable = cfg%allow_unstable
     model = cfg%model; cs = cfg%cs; clip_backscatter = cfg%clip_backscatter
+    c_wale = cfg%c_wale; c_vreman = cfg%c_vreman; c_gradient = cfg%c_gradient
+    dynamic_average = cfg%dynamic_average
     model_key = cfg%model_key; timeout_ms = cfg%timeout_ms; version_every = cfg%version_every
     retry_every = cfg%retry_every; infer_every = cfg%infer_every
     dir = cfg%dir; diag_every = cfg%diag_every; checkpoint_every = cfg%checkpoint_every
@@ -140,6 +149,8 @@ contains
     cfg%t_end = t_end; cfg%max_steps = max_steps; cfg%cfl = cfl; cfg%dt = dt
     cfg%fft_planner = fft_planner; cfg%allow_unstable = allow_unstable
     cfg%model = model; cfg%cs = cs; cfg%clip_backscatter = clip_backscatter
+    cfg%c_wale = c_wale; cfg%c_vreman = c_vreman; cfg%c_gradient = c_gradient
+    cfg%dynamic_average = dynamic_average
     cfg%model_key = model_key; cfg%timeout_ms = timeout_ms; cfg%version_every = version_every
     cfg%retry_every = retry_every; cfg%infer_every = infer_every
     cfg%dir = dir; cfg%diag_every = diag_every; cfg%checkpoint_every = checkpoint_every
@@ -326,10 +337,19 @@ contains
     if (.not. (cfg%cs >= 0)) then
       msg = '&sgs: cs must be non-negative'; return
     end if
-    select case (trim(cfg%model))
-    case ('none', 'smagorinsky', 'learned')
+    if (.not. les_model_known(cfg%model)) then
+      msg = '&sgs: unknown SGS model '''//trim(cfg%model)//''' (known: '//les_model_list()//')'
+      return
+    end if
+    if (.not. (cfg%c_wale >= 0 .and. cfg%c_vreman >= 0 .and. cfg%c_gradient >= 0)) then
+      msg = '&sgs: c_wale, c_vreman and c_gradient must be non-negative'; return
+    end if
+    cfg%dynamic_average = lower(cfg%dynamic_average)
+    select case (trim(cfg%dynamic_average))
+    case ('box', 'local')
     case default
-      msg = '&sgs: unknown SGS model '''//trim(cfg%model)//''' (known: none, smagorinsky, learned)'
+      msg = '&sgs: unknown dynamic_average '''//trim(cfg%dynamic_average)// &
+            ''' (known: box, local)'
       return
     end select
     if (len_trim(cfg%model_key) == 0 .or. scan(trim(cfg%model_key), ' ') > 0) then

@@ -11,7 +11,7 @@ module el_solver
   use el_ops, only: momentum_rhs, divergence, project, kinetic_energy_sum, enstrophy_sum, &
                     max_cfl_rate, max_abs_interior
   use el_les, only: les_model_t
-  use el_les_models, only: les_model_factory
+  use el_les_factory, only: les_model_factory
   use el_initflow, only: init_flow
   use el_checkpoint, only: checkpoint_write, checkpoint_read
   use el_staging, only: staging_t, staging_init, staging_step, staging_finish, staging_counters

@@ -475,8 +475,7 @@ class Trainer:
                                                 device=self.cfg.device)).cpu().numpy()
             result["apriori"] = {
                 "learned": sgs_scores.apriori_scores(pred, vl, vf),
-                "smagorinsky": sgs_scores.apriori_scores(
-                    sgs_scores.smagorinsky(vf, self.delta, self.cfg.cs), vl, vf),
+                **sgs_scores.baseline_apriori(vf, vl, self.delta, self.cfg.cs),
             }
             self._plots(pred, vl)
         (self.out / f"{self.cfg.name}.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -1,6 +1,6 @@
-! Subgrid-scale models in the shape of an abstract les_model_t (init/prepare/compute/free).
+! The stress form every SGS model but 'none' shares (les_stress_t).
 !
-! Every stress model (les_stress_t: Smagorinsky, the learned model of el_les_learned) works the
+! Every stress model (Smagorinsky, dynamic Smagorinsky, WALE, Vreman, gradient, learned) works the
 ! same way: the velocity gradient G at the cell centres (the filtered gradient with a one-cell
 ! filter, exactly what a learned model is trained on) -> the stress tau_ij at the cell centres ->
 ! its divergence on the faces, with the off-diagonal stresses averaged to the cell edges. By
@@ -9,63 +9,17 @@
 ! because the four-edge average of the edge strain equals the centre strain. Models therefore
 ! differ only in how they map G to tau, which is what lets the learned path be checked against
 ! Smagorinsky to round-off.
-module el_les
-  use mpi_f08
+module el_les_stress
   use el_types, only: rp, msg_len
   use el_decomp, only: decomp_t
   use el_halo, only: update_halo_n
   use el_param, only: config_t
   use el_sgs_samples, only: filtered_gradient
+  use el_les_model, only: les_model_t
   implicit none
   private
-  public :: les_model_t, les_none_t, les_stress_t, les_smagorinsky_t, smagorinsky_stress
+  public :: les_stress_t
   public :: stress_init, stress_prepare, stress_free   ! for extensions of les_stress_t
-
-  type, abstract :: les_model_t
-    real(rp) :: nut_max = 0     ! largest (effective) eddy viscosity of the last compute
-    real(rp) :: eps_sgs = 0     ! SGS dissipation of the last compute, summed over local cells
-    integer :: err = 0          ! /= 0 after a compute that failed (same on all ranks)
-    character(len=msg_len) :: errmsg = ''
-  contains
-    procedure(les_init_if), deferred :: init
-    procedure(les_compute_if), deferred :: compute
-    procedure(les_free_if), deferred :: free
-    procedure :: prepare => les_prepare
-    procedure :: name => les_name
-    procedure :: status => les_status
-  end type les_model_t
-
-  abstract interface
-    subroutine les_init_if(this, d, cfg, ierr, msg)
-      import :: les_model_t, decomp_t, config_t, msg_len
-      class(les_model_t), intent(inout) :: this
-      type(decomp_t), intent(in) :: d
-      type(config_t), intent(in) :: cfg
-      integer, intent(out) :: ierr
-      character(len=msg_len), intent(out) :: msg
-    end subroutine les_init_if
-    ! Add the divergence of the modelled SGS stress, -d tau_ij/dx_j, to du, dv, dw.
-    subroutine les_compute_if(this, d, u, v, w, du, dv, dw)
-      import :: les_model_t, decomp_t, rp
-      class(les_model_t), intent(inout) :: this
-      type(decomp_t), intent(in) :: d
-      real(rp), intent(in) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:)
-      real(rp), intent(inout) :: du(0:, 0:, 0:), dv(0:, 0:, 0:), dw(0:, 0:, 0:)
-    end subroutine les_compute_if
-    subroutine les_free_if(this)
-      import :: les_model_t
-      class(les_model_t), intent(inout) :: this
-    end subroutine les_free_if
-  end interface
-
-  ! No model: DNS or implicit LES.
-  type, extends(les_model_t) :: les_none_t
-  contains
-    procedure :: init => none_init
-    procedure :: compute => none_compute
-    procedure :: free => none_free
-    procedure :: name => none_name
-  end type les_none_t
 
   ! A model given as a stress at the cell centres from the centre velocity gradient.
   type, abstract, extends(les_model_t) :: les_stress_t
@@ -95,61 +49,7 @@ module el_les
     end subroutine stress_if
   end interface
 
-  ! Smagorinsky: tau_ij = -2 (cs Delta)^2 |S| S_ij, |S| = sqrt(2 S_ij S_ij), Delta = (dx dy dz)^(1/3).
-  type, extends(les_stress_t) :: les_smagorinsky_t
-  contains
-    procedure :: stress => smag_stress
-    procedure :: name => smag_name
-  end type les_smagorinsky_t
-
 contains
-
-  function les_name(this) result(s)
-    class(les_model_t), intent(in) :: this
-    character(len=:), allocatable :: s
-    s = 'abstract'
-  end function les_name
-
-  ! Work that can start before the rest of the right-hand side (default: none).
-  subroutine les_prepare(this, d, u, v, w)
-    class(les_model_t), intent(inout) :: this
-    type(decomp_t), intent(in) :: d
-    real(rp), intent(in) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:)
-  end subroutine les_prepare
-
-  ! A one-line account of the run (rank 0 prints it at the end); empty by default.
-  function les_status(this) result(s)
-    class(les_model_t), intent(in) :: this
-    character(len=:), allocatable :: s
-    s = ''
-  end function les_status
-
-  subroutine none_init(this, d, cfg, ierr, msg)
-    class(les_none_t), intent(inout) :: this
-    type(decomp_t), intent(in) :: d
-    type(config_t), intent(in) :: cfg
-    integer, intent(out) :: ierr
-    character(len=msg_len), intent(out) :: msg
-    ierr = 0; msg = ''
-    this%nut_max = 0; this%eps_sgs = 0
-  end subroutine none_init
-
-  subroutine none_compute(this, d, u, v, w, du, dv, dw)
-    class(les_none_t), intent(inout) :: this
-    type(decomp_t), intent(in) :: d
-    real(rp), intent(in) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:)
-    real(rp), intent(inout) :: du(0:, 0:, 0:), dv(0:, 0:, 0:), dw(0:, 0:, 0:)
-  end subroutine none_compute
-
-  subroutine none_free(this)
-    class(les_none_t), intent(inout) :: this
-  end subroutine none_free
-
-  function none_name(this) result(s)
-    class(les_none_t), intent(in) :: this
-    character(len=:), allocatable :: s
-    s = 'none'
-  end function none_name
 
   subroutine stress_init(this, d, cfg, ierr, msg)
     class(les_stress_t), intent(inout) :: this
@@ -173,37 +73,6 @@ contains
     real(rp), intent(in) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:)
     call filtered_gradient(d, 1, u, v, w, this%grad)
   end subroutine stress_prepare
-
-  ! Smagorinsky stress of the gradients g (ncell, 9) with c2 = (cs Delta)^2.
-  pure subroutine smagorinsky_stress(c2, g, tau)
-    real(rp), intent(in) :: c2, g(:, :)
-    real(rp), intent(out) :: tau(:, :)
-    integer :: p
-    real(rp) :: s11, s22, s33, s12, s13, s23, nut
-    do p = 1, size(g, 1)
-      s11 = g(p, 1); s22 = g(p, 5); s33 = g(p, 9)
-      s12 = 0.5_rp*(g(p, 2) + g(p, 4))
-      s13 = 0.5_rp*(g(p, 3) + g(p, 7))
-      s23 = 0.5_rp*(g(p, 6) + g(p, 8))
-      nut = c2*sqrt(2*(s11**2 + s22**2 + s33**2 + 2*(s12**2 + s13**2 + s23**2)))
-      tau(p, 1) = -2*nut*s11; tau(p, 2) = -2*nut*s22; tau(p, 3) = -2*nut*s33
-      tau(p, 4) = -2*nut*s12; tau(p, 5) = -2*nut*s13; tau(p, 6) = -2*nut*s23
-    end do
-  end subroutine smagorinsky_stress
-
-  subroutine smag_stress(this, d, grad, tau)
-    class(les_smagorinsky_t), intent(inout) :: this
-    type(decomp_t), intent(in) :: d
-    real(rp), intent(in) :: grad(:, :)
-    real(rp), intent(out) :: tau(:, :)
-    call smagorinsky_stress((this%cs*this%delta)**2, grad, tau)
-  end subroutine smag_stress
-
-  function smag_name(this) result(s)
-    class(les_smagorinsky_t), intent(in) :: this
-    character(len=:), allocatable :: s
-    s = 'smagorinsky'
-  end function smag_name
 
   ! The stress of the model, clipped where it backscatters (if asked), its exact energy drain,
   ! the effective viscosity for the time step, and -d tau_ij/dx_j added to du, dv, dw.
@@ -289,4 +158,4 @@ contains
     if (allocated(this%tf)) deallocate(this%tf)
     if (allocated(this%ed)) deallocate(this%ed)
   end subroutine stress_free
-end module el_les
+end module el_les_stress

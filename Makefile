@@ -29,7 +29,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 APT_PACKAGES := gfortran gcc g++ make pkg-config openmpi-bin libopenmpi-dev \
                 libfftw3-dev libhiredis-dev redis-server redis-tools
 # beside the default MPI, the tests build against Debian's MPICH
-APT_TEST_PACKAGES := mpich libmpich-dev
+APT_TEST_PACKAGES := mpich libmpich-dev cmake
 SOURCES := $(shell find solver python database client -type f \
              \( -name '*.f90' -o -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.py' \
                 -o -name 'meson.build' -o -name '*.gdiag' -o -name '*.md' -o -name '*.in' \) \

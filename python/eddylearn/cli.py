@@ -1,8 +1,11 @@
 """The eddylearn command line: one entry point, one subcommand per task.
 
+  eddylearn run CONFIG [--out DIR]            an online-learning experiment through SmartSim
   eddylearn solve CONFIG [--np N]             the solver alone, under its MPI launcher
   eddylearn validate CASE ... [--json FILE]   validation against exact or reference data
   eddylearn bench WHAT ... [--json FILE]      benchmarks, each figure next to its baseline
+  eddylearn db start|stop|status ...          a database per address, outside an experiment
+  eddylearn spectrum init|of|compare ...      isotropic turbulence from a spectrum; spectra
   eddylearn smartsim setup|check              SmartSim set up to launch eddylearn's database
 """
 from __future__ import annotations
@@ -287,7 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "spectral DNS. tgv-les: the same as an N^3 LES with every "
                                    "SGS model (--models to choose), the learned one run in the "
                                    "database (--model FILE, or one trained on samples staged "
-                                   "by a (4N)^3 DNS). Exits 1 when a target is missed.")
+                                   "by a (4N)^3 DNS). iso-les: decaying isotropic "
+                                   "turbulence from a spectrum, every SGS model as an N^3 "
+                                   "LES against a (4N)^3 DNS of the same initial field. "
+                                   "Exits 1 when a target is missed.")
     v.add_argument("case", choices=["tg2d", "tgv", "tgv-les", "iso-les"])
     v.add_argument("--n", help="grid: N for tgv (default 32); comma list for tg2d")
     v.add_argument("--np", type=int, default=1, help="number of MPI ranks (default 1)")

@@ -64,7 +64,7 @@ class DatabaseSection:
     interface: str = "lo"
     shards: int = 1                  # 1, or 3 and more: a Redis Cluster
     threads_per_queue: int = 1
-    retention: int = 40              # keep the last K entries of each list (0: keep all)
+    retention: int = 40              # keep the entries of the last K steps of each list (0: keep all)
     persist: str = "none"            # none | rdb | aof: data kept in OUT/database across runs
     retention_max_lag: int = 200     # steps a registered reader may lag before entries go anyway
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from .entities import Settings, build_entities
 from .stopping import end_processes
 from .config import ExperimentConfig, les_model_key
 from .io import read_diagnostics
-from .progress import _progress_table, progress_lines, progress_rows  # noqa: F401
+from .progress import _progress_table, _status, progress_lines, progress_rows  # noqa: F401
 from .report import build_report  # noqa: F401
 
 log = logging.getLogger("eddylearn.experiment")
@@ -263,10 +262,6 @@ def _let_consumers_finish(exp, entities, monitor, procs, grace: float) -> list[s
     if names:
         log.warning("consumers that did not finish within %.0f s: %s", grace, ", ".join(names))
     return sorted(set(names))
-
-
-def _status(exp, entity):
-    return exp.get_status(entity)[0]
 
 
 def run_experiment(cfg: ExperimentConfig, out: str | Path, progress: bool = True) -> dict:

@@ -7,12 +7,9 @@ from pathlib import Path
 
 from ._paths import reference_tgv
 from .io import read_diagnostics, read_reference
+from .progress import _status
 
 CONSUMERS = ("analyser", "compressor", "visualiser")
-
-
-def _status(exp, entity):
-    return exp.get_status(entity)[0]
 
 
 def _before_peak(m: dict) -> dict:

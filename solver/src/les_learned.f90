@@ -25,8 +25,8 @@ module el_les_learned
   use el_types, only: rp, i8, msg_len
   use el_decomp, only: decomp_t
   use el_param, only: config_t
-  use el_les, only: les_model_t, les_none_t, les_stress_t, les_smagorinsky_t, smagorinsky_stress, &
-                    stress_init, stress_prepare, stress_free
+  use el_les, only: les_stress_t, smagorinsky_stress, stress_init, stress_prepare, stress_free
+  use eddylearn_client_c, only: ELC_OK, ELC_ERR_DATABASE, ELC_ERR_TIMEOUT, ELC_ERR_KEY
   use eddylearn_infer, only: elc_infer_meta, elc_infer_stats, elc_infer_create, elc_infer_start, &
                              elc_infer_finish, elc_infer_stats_get, elc_infer_destroy, &
                              ELC_INFER_MAX_NORM, ELC_LAYOUT_FORTRAN, c_str, get_last_error
@@ -34,8 +34,6 @@ module el_les_learned
   private
   public :: les_learned_t
 
-  integer(c_int), parameter :: ELC_OK = 0, ELC_ERR_DATABASE = 2, ELC_ERR_TIMEOUT = 6, &
-                               ELC_ERR_KEY = 7
   integer, parameter :: max_norm = ELC_INFER_MAX_NORM
 
   type, extends(les_stress_t) :: les_learned_t

@@ -14,6 +14,9 @@ module eddylearn_client_c
        SRInternalError = 3, SRRuntimeError = 4, SRParameterError = 5, SRTimeoutError = 6, &
        SRKeyError = 7, SRInvalidError = 8, SRTypeError = 9
   integer(c_int), parameter, public :: ELC_OK = 0
+  integer(c_int), parameter, public :: ELC_ERR_NOMEM = 1, ELC_ERR_DATABASE = 2, &
+       ELC_ERR_INTERNAL = 3, ELC_ERR_RUNTIME = 4, ELC_ERR_PARAMETER = 5, ELC_ERR_TIMEOUT = 6, &
+       ELC_ERR_KEY = 7, ELC_ERR_INVALID = 8, ELC_ERR_TYPE = 9
 
   integer(c_int), parameter, public :: ELC_DOUBLE = 1, ELC_FLOAT = 2, ELC_INT8 = 3, &
        ELC_INT16 = 4, ELC_INT32 = 5, ELC_INT64 = 6, ELC_UINT8 = 7, ELC_UINT16 = 8

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .consumers.fields import energy_spectrum
 from .io import read_checkpoint
 
 #: shell energies of a generated field match the table to this relative tolerance (they are
@@ -79,13 +80,10 @@ def spectrum(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, n
     n = u.shape[0]
     if u.shape != (n, n, n) or v.shape != u.shape or w.shape != u.shape:
         raise ValueError(f"spectra need a cubic grid, got {u.shape}, {v.shape}, {w.shape}")
-    kmag, _ = _wavenumbers(n)
-    shell = np.rint(kmag).astype(int)
-    e = sum(np.abs(np.fft.fftn(a)) ** 2 for a in (u, v, w)) * 0.5 / float(n) ** 6
+    # the analyser's shell spectrum in a 2 pi box (dk = 1), cut at the grid's Nyquist shell
+    k, e = energy_spectrum(u, v, w, (2 * math.pi,) * 3)
     kmax = n // 2
-    inside = shell <= kmax
-    return np.arange(kmax + 1, dtype=float), np.bincount(shell[inside], weights=e[inside],
-                                                         minlength=kmax + 1)
+    return k[:kmax + 1], e[:kmax + 1]
 
 
 def checkpoint_spectrum(path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:

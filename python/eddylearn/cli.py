@@ -136,7 +136,7 @@ def _validate_iso_les(args) -> int:
     from .validate import write_json
     n = int(args.n or 32)
     models = (tuple(m.strip() for m in args.models.split(",")) if args.models
-              else ("none", "smagorinsky", "dynamic_smagorinsky", "wale", "vreman", "gradient")
+              else tuple(m for m in MODEL_NAMES if m != "learned")
               + (("learned",) if args.model else ()))
     res = isotropic.validate_iso_les(n, args.np, models=models, model=args.model,
                                      spectrum_table=args.spectrum, workdir=args.workdir,

@@ -13,6 +13,9 @@ from typing import Any
 from ._sgs_models import MODEL_NAMES
 from .io import NAMELIST_KEYS
 
+#: the snapshot consumers an experiment may run, each in its own [table]
+CONSUMERS = ("analyser", "compressor", "visualiser")
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # the same parser, from PyPI
@@ -205,7 +208,7 @@ def from_dict(data: dict[str, Any]) -> ExperimentConfig:
     errors: list[str] = []
     data = dict(data)
     trainers = data.pop("trainer", None)
-    for key in ("analyser", "compressor", "visualiser"):
+    for key in CONSUMERS:
         if key in data and isinstance(data[key], dict):
             table = dict(data[key])
             enabled = table.pop("enabled", True)

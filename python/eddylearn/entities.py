@@ -18,11 +18,10 @@ from pathlib import Path
 
 from . import launch
 from ._paths import solver_executable
-from .config import ExperimentConfig, les_model_key, trainer_model_key
+from .config import CONSUMERS, ExperimentConfig, les_model_key, trainer_model_key
 from .io import write_namelist
 from .placement import Allocation, Place
 
-CONSUMERS = ("analyser", "compressor", "visualiser")
 #: the port of a trainer's rendezvous at its first node, offset by a hash of its name
 RENDEZVOUS_PORT = 29400
 

@@ -18,14 +18,12 @@ import psutil
 from . import database, smartsim_setup
 from .entities import Settings, build_entities
 from .stopping import end_processes
-from .config import ExperimentConfig, les_model_key
+from .config import CONSUMERS, ExperimentConfig, les_model_key
 from .io import read_diagnostics
 from .progress import _progress_table, _status, progress_lines, progress_rows  # noqa: F401
 from .report import build_report  # noqa: F401
 
 log = logging.getLogger("eddylearn.experiment")
-
-CONSUMERS = ("analyser", "compressor", "visualiser")
 
 
 class ExperimentError(RuntimeError):

@@ -100,6 +100,22 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     return Checkpoint(int(step), float(time), float(dt), *fields)
 
 
+def write_checkpoint(path: str | Path, u: np.ndarray, v: np.ndarray, w: np.ndarray,
+                     p: np.ndarray | None = None, step: int = 0, time: float = 0.0,
+                     dt: float = 0.0) -> Path:
+    """Write a checkpoint in the solver's format (the solver restarts from it on any rank
+    count); p = 0 when not given."""
+    nx, ny, nz = u.shape
+    path = Path(path)
+    with path.open("wb") as fh:
+        fh.write(_MAGIC)
+        fh.write(np.array([nx, ny, nz, step], dtype="<i8").tobytes())
+        fh.write(np.array([time, dt], dtype="<f8").tobytes())
+        for a in (u, v, w, np.zeros_like(u) if p is None else p):
+            fh.write(np.asarray(a, dtype="<f8").tobytes(order="F"))
+    return path
+
+
 def read_reference(path: str | Path) -> dict[str, np.ndarray]:
     """The TGV reference file: time, energy, dissipation (-dE/dt), enstrophy."""
     data = np.loadtxt(path, comments="#")

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 from pathlib import Path
 
 import numpy as np
 
 from .consumers.fields import energy_spectrum
-from .io import read_checkpoint
+from .io import read_checkpoint, write_checkpoint
 
 #: shell energies of a generated field match the table to this relative tolerance (they are
 #: set exactly; the tolerance covers round-off in the transforms)
@@ -168,15 +167,7 @@ def write_initial_checkpoint(path: str | Path, u: np.ndarray, v: np.ndarray,
                              w: np.ndarray) -> Path:
     """A solver checkpoint at step 0, t = 0 (p = 0) of the given face velocities: the
     solver's restart_file (any rank count)."""
-    nx, ny, nz = u.shape
-    path = Path(path)
-    with path.open("wb") as fh:
-        fh.write(b"ELCHK001")
-        fh.write(struct.pack("<4q", nx, ny, nz, 0))
-        fh.write(struct.pack("<2d", 0.0, 0.0))
-        for a in (u, v, w, np.zeros_like(u)):
-            fh.write(np.asarray(a, dtype="<f8").tobytes(order="F"))
-    return path
+    return write_checkpoint(path, u, v, w)
 
 
 def compare(les_k: np.ndarray, les_e: np.ndarray, ref_k: np.ndarray, ref_e: np.ndarray,

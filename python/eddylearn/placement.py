@@ -27,9 +27,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from .config import ExperimentConfig, Placement
-
-CONSUMERS = ("analyser", "compressor", "visualiser")
+from .config import CONSUMERS, ExperimentConfig, Placement
 
 
 class PlacementError(RuntimeError):

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 from ._paths import reference_tgv
+from .config import CONSUMERS
 from .io import read_diagnostics, read_reference
 from .progress import _status
-
-CONSUMERS = ("analyser", "compressor", "visualiser")
 
 
 def _before_peak(m: dict) -> dict:

@@ -618,17 +618,8 @@ static void append_cmd(elc_client *c, elc_cmd *p, char *lk, const char *entry, s
     size_t tagn = 0;
     elc_shard_prefix(elc_key_slot(lk ? lk : "", lkn), tag, &tagn);
     /* {tag} pins the side key to the list's hash slot whatever braces the list name holds */
-    static const char suffix[] = ".appends";
-    size_t skn = 1 + tagn + 2 + lkn + sizeof suffix - 1;
-    char *sk = malloc(skn + 1);
-    if (sk) { /* the tag may hold any byte, NUL included: built with lengths, not printf */
-        char *q = sk;
-        *q++ = '{';
-        memcpy(q, tag, tagn), q += tagn;
-        *q++ = '}', *q++ = '.';
-        memcpy(q, lk ? lk : "", lkn), q += lkn;
-        memcpy(q, suffix, sizeof suffix);
-    }
+    size_t skn = 0;
+    char *sk = elc_tagged_key(tag, tagn, lk ? lk : "", ".appends", &skn);
     char *token = malloc(40);
     unsigned long long seq = __atomic_add_fetch(&c->append_seq, 1, __ATOMIC_RELAXED);
     if (token) snprintf(token, 40, "%016llx.%llx", c->append_id, seq);
@@ -895,11 +886,8 @@ elc_status elc_copy_dataset(elc_client *c, const char *src, const char *dest)
     elc_dataset *ds;
     elc_status st = elc_get_dataset(c, src, &ds);
     if (st) return st;
-    char *nn = strdup(dest);
-    if (!nn) { elc_dataset_destroy(ds); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
-    free(ds->name);
-    ds->name = nn;
-    st = elc_put_dataset(c, ds);
+    st = elc_dataset_set_name(ds, dest);
+    if (!st) st = elc_put_dataset(c, ds);
     elc_dataset_destroy(ds);
     return st;
 }

@@ -77,6 +77,9 @@ elc_status elc_client_create_opts(elc_client **out, const char *address, int clu
                                   const char *suffix, int conn_attempts, int socket_timeout_ms);
 /* Key of a model or tensor on shard range i in cluster mode ("{prefix}.key" + suffix), key +
  * suffix otherwise; malloc'd. */
+/* "{tag}.key<suffix>" (malloc'd; *len its length when len is given). The tag may hold any byte,
+ * NUL included: the key is built with lengths. */
+char *elc_tagged_key(const char *tag, size_t tagn, const char *key, const char *suffix, size_t *len);
 char *elc_shard_key(elc_client *c, size_t i, const char *key, const char *suffix);
 /* Its length in bytes (a shard prefix may contain NUL bytes: never use strlen on it). */
 size_t elc_shard_key_len(elc_client *c, size_t i, const char *key, const char *suffix);

@@ -90,3 +90,18 @@ elc_status elc_set_data_source(elc_client *c, const char *source)
     }
     return elc_err(ELC_ERR_RUNTIME, "Client error: data source %s could not be found during client initialization.", source);
 }
+
+char *elc_tagged_key(const char *tag, size_t tagn, const char *key, const char *suffix, size_t *len)
+{
+    size_t lk = strlen(key), ls = strlen(suffix), n = tagn + lk + ls + 3;
+    char *s = malloc(n + 1);
+    if (!s) return NULL;
+    char *q = s;
+    *q++ = '{';
+    memcpy(q, tag, tagn), q += tagn;
+    *q++ = '}', *q++ = '.';
+    memcpy(q, key, lk), q += lk;
+    memcpy(q, suffix, ls + 1); /* with the terminating NUL */
+    if (len) *len = n;
+    return s;
+}

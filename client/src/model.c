@@ -11,22 +11,7 @@
 char *elc_shard_key(elc_client *c, size_t i, const char *key, const char *suffix)
 {
     if (!c->cluster) return elc_strcat3(key, suffix, "");
-    const elc_range *r = &c->ranges[i];
-    size_t lk = strlen(key), ls = strlen(suffix);
-    char *s = malloc(r->prefix_len + lk + ls + 4);
-    if (!s) return NULL;
-    size_t o = 0;
-    s[o++] = '{';
-    memcpy(s + o, r->prefix, r->prefix_len);
-    o += r->prefix_len;
-    s[o++] = '}';
-    s[o++] = '.';
-    memcpy(s + o, key, lk);
-    o += lk;
-    memcpy(s + o, suffix, ls);
-    o += ls;
-    s[o] = '\0';
-    return s;
+    return elc_tagged_key(c->ranges[i].prefix, c->ranges[i].prefix_len, key, suffix, NULL);
 }
 
 size_t elc_shard_key_len(elc_client *c, size_t i, const char *key, const char *suffix)

@@ -114,7 +114,9 @@ void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
             for (;;) {
                 Clock::time_point wake;
                 batch = take_next(*q, Clock::now(), &wake);
-                // Queued tasks only change state under q->mu (the watchdog), so this claims them all.
+                // A queued task may have expired meanwhile (the watchdog, or its client gone:
+                // Exec_Disconnected on the main thread): the swap claims only those still queued,
+                // so a batch may run below MINBATCHSIZE when one of its requests was withdrawn.
                 for (auto it = batch.begin(); it != batch.end();) {
                     int expect = QueueTask::QUEUED;
                     if ((*it)->state.compare_exchange_strong(expect, QueueTask::RUNNING)) ++it;

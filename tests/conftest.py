@@ -64,7 +64,9 @@ def slurm_cluster(tmp_path_factory):
     if missing_executables():
         install_packages()
     root = Path(f"/tmp/eddylearn-slurm-{os.getpid()}")   # short: socket paths are limited
-    with SlurmCluster(root, nodes=5, cpus=4) as cluster:
-        yield cluster
     import shutil
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        with SlurmCluster(root, nodes=5, cpus=4) as cluster:
+            yield cluster
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

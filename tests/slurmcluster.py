@@ -283,36 +283,48 @@ class SlurmCluster:
     def stop(self) -> None:
         """Cancel every job, stop the daemons this cluster started (by PID), then end what
         still runs in its namespaces, and remove the namespaces and links."""
-        if "slurmctld" in self.procs and self.procs["slurmctld"].poll() is None:
-            self._run(["scancel", "--full", "--quiet", f"--clusters={self.cluster_name}",
-                       "--user=root"])
-            deadline = time.time() + 20
-            while time.time() < deadline and self._run(["squeue", "-h"]).stdout.strip():
-                time.sleep(0.5)
-        for name in [k for k in self.procs if k.startswith("slurmd-")] + [
-                "slurmctld", "slurmdbd", "mariadbd", "munged"]:
-            p = self.procs.get(name)
-            if p is None or p.poll() is not None:
-                continue
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
-        for ns in self.made_netns:
-            r = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
-            for pid in [int(x) for x in r.stdout.split()]:
+        try:
+            if "slurmctld" in self.procs and self.procs["slurmctld"].poll() is None:
                 try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        for link in reversed(self.made_links):
-            subprocess.run(["ip", "link", "del", link], capture_output=True)
-        self.made_links.clear()
-        for ns in self.made_netns:
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-        self.made_netns.clear()
+                    self._run(["scancel", "--full", "--quiet", f"--clusters={self.cluster_name}",
+                               "--user=root"])
+                    deadline = time.time() + 20
+                    while time.time() < deadline and self._run(["squeue", "-h"]).stdout.strip():
+                        time.sleep(0.5)
+                except (subprocess.SubprocessError, OSError):
+                    pass   # the daemons are stopped below whatever the jobs' state
+            for name in [k for k in self.procs if k.startswith("slurmd-")] + [
+                    "slurmctld", "slurmdbd", "mariadbd", "munged"]:
+                p = self.procs.get(name)
+                if p is None or p.poll() is not None:
+                    continue
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    try:
+                        p.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        pass   # stuck in the kernel: the namespaces' clean-up below still runs
+        finally:
+            for ns in self.made_netns:
+                try:
+                    r = subprocess.run(["ip", "netns", "pids", ns], capture_output=True,
+                                       text=True, timeout=30)
+                except subprocess.TimeoutExpired:
+                    continue
+                for pid in [int(x) for x in r.stdout.split()]:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            for link in reversed(self.made_links):
+                subprocess.run(["ip", "link", "del", link], capture_output=True, timeout=30)
+            self.made_links.clear()
+            for ns in self.made_netns:
+                subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+            self.made_netns.clear()
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -176,6 +176,8 @@ def test_submit_does_not_wait_for_a_dead_database(tmp_path, programs):
         env = Db("standalone", [srv]).env(SR_CMD_INTERVAL=200, SR_CMD_TIMEOUT=5, SR_SOCKET_TIMEOUT=500)
         p = subprocess.Popen([str(programs["ctest"]), "stager_dead", "20", str(flag)], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, env=env)
+        import select
+        assert select.select([p.stdout], [], [], 60)[0], "the program never said READY"
         assert p.stdout.readline().strip() == "READY"
         os.kill(srv.proc.pid, signal.SIGKILL)
         srv.proc.wait(timeout=10)

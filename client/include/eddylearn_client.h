@@ -310,6 +310,16 @@ elc_status elc_dataset_add_tensor(elc_dataset *ds, const char *name, const void 
 elc_status elc_dataset_add_block3(elc_dataset *ds, const char *name, const void *base,
                                   const size_t extent[3], const size_t lo[3], const size_t n[3],
                                   elc_dtype dtype);
+/* Keep `count` idle tensor buffers of nbytes ready (their pages already written), so that the
+ * next elc_dataset_add_tensor/add_block3 of that size copies at memory speed: a solver calls it
+ * once before its first snapshot (a stager's thread keeps them stocked from then on). Buffers
+ * under 1 MiB are not kept; at most 16 buffers and 128 MiB in all (ELC_ERR_PARAMETER for more
+ * than 16). */
+elc_status elc_buffers_reserve(size_t nbytes, size_t count);
+/* CPU time of the calling thread so far, in seconds (-1 when the system cannot tell). */
+double elc_thread_cpu_seconds(void);
+/* Minor page faults of the calling thread so far (-1 when the system cannot tell). */
+int64_t elc_thread_minor_faults(void);
 /* Append one scalar (value points at one element of the given type) to a metadata field. A
  * field keeps the type of its first value (ELC_ERR_TYPE otherwise). */
 elc_status elc_dataset_add_meta_scalar(elc_dataset *ds, const char *field, const void *value,

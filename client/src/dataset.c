@@ -87,6 +87,41 @@ void *elc_buf_alloc(size_t n)
     return malloc(n ? n : 1);
 }
 
+/* Make sure the pool holds at least `count` idle buffers of n bytes (as far as its limits let
+ * it), each with its pages already written once, so that whoever takes one next copies at memory
+ * speed instead of faulting the pages in. The stager's thread calls this for the sizes of the
+ * item it has just taken, on its own core; a solver can call it once before its first snapshot. */
+void elc_buf_reserve(size_t n, size_t count)
+{
+    if (n < POOL_MIN_BYTES) return;
+    for (;;) {
+        size_t have = 0, room = 0;
+        pthread_mutex_lock(&pool_mu);
+        for (int i = 0; i < POOL_SLOTS; i++) {
+            if (!pool[i].p) room++;
+            else if (pool[i].n == n) have++;
+        }
+        int more = have < count && room > 0 && pool_bytes + n <= POOL_MAX_BYTES;
+        pthread_mutex_unlock(&pool_mu);
+        if (!more) return;
+        volatile char *p = malloc(n);
+        if (!p) return;
+        for (size_t off = 0; off < n; off += 4096) p[off] = 0;
+        p[n - 1] = 0;
+        elc_buf_free((void *)p, n);
+    }
+}
+
+elc_status elc_buffers_reserve(size_t nbytes, size_t count)
+{
+    elc_err_clear();
+    if (count > POOL_SLOTS)
+        return elc_err(ELC_ERR_PARAMETER, "elc_buffers_reserve: at most %d buffers can be kept, not %zu",
+                       POOL_SLOTS, count);
+    elc_buf_reserve(nbytes, count);
+    return ELC_OK;
+}
+
 void elc_buf_free(void *p, size_t n)
 {
     if (!p) return;
@@ -104,6 +139,22 @@ void elc_buf_free(void *p, size_t n)
         pthread_mutex_unlock(&pool_mu);
     }
     free(p);
+}
+
+/* For each tensor size of ds (1 MiB or more), as many idle buffers as ds has tensors of that
+ * size, plus one for the transposition, ready in the pool. */
+void elc_dataset_keep_buffers_ready(const elc_dataset *ds)
+{
+    size_t nt = ds->nt;
+    for (size_t i = 0; i < nt; i++) {
+        size_t n = ds->t[i].nbytes, count = 1;
+        int seen = 0;
+        for (size_t j = 0; j < nt; j++) {
+            if (j < i && ds->t[j].nbytes == n) seen = 1;
+            if (j != i && ds->t[j].nbytes == n) count++;
+        }
+        if (!seen) elc_buf_reserve(n, count + 1);
+    }
 }
 
 static void free_tensor(ds_tensor *t)
@@ -227,6 +278,43 @@ elc_status elc_dataset_add_tensor(elc_dataset *ds, const char *name, const void 
     return add_tensor_owned(ds, name, copy, nb, dims, ndims, dtype, layout == ELC_LAYOUT_FORTRAN && ndims > 1);
 }
 
+/* ---- streaming copy ---------------------------------------------------------------------
+ * A snapshot's block is written once here and read next by the sending thread on another core,
+ * usually into a recycled buffer that core wrote last. Ordinary stores first fetch each line
+ * (from memory or from the other core's cache) and then leave 8 MiB of it in the solver's
+ * caches, evicting the solver's own fields; streaming stores write the lines straight to memory.
+ * On x86-64 (SSE2: every such CPU) the rows go out 16 bytes at a time to a 16-byte aligned
+ * destination; elsewhere, or for rows of other lengths, memcpy. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static int stream_copy_fits(const void *dst, size_t line)
+{
+    return ((uintptr_t)dst % 16) == 0 && line % 16 == 0;
+}
+static void stream_copy(char *dst, const char *src, size_t len)
+{
+    size_t i = 0;
+    for (; i + 64 <= len; i += 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(src + i + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(src + i + 32));
+        __m128i d = _mm_loadu_si128((const __m128i *)(src + i + 48));
+        _mm_stream_si128((__m128i *)(dst + i), a);
+        _mm_stream_si128((__m128i *)(dst + i + 16), b);
+        _mm_stream_si128((__m128i *)(dst + i + 32), c);
+        _mm_stream_si128((__m128i *)(dst + i + 48), d);
+    }
+    for (; i < len; i += 16)
+        _mm_stream_si128((__m128i *)(dst + i), _mm_loadu_si128((const __m128i *)(src + i)));
+}
+/* streaming stores are weakly ordered: fence them before another thread may read the buffer */
+static void stream_copy_done(void) { _mm_sfence(); }
+#else
+static int stream_copy_fits(const void *dst, size_t line) { (void)dst; (void)line; return 0; }
+static void stream_copy(char *dst, const char *src, size_t len) { memcpy(dst, src, len); }
+static void stream_copy_done(void) {}
+#endif
+
 elc_status elc_dataset_add_block3(elc_dataset *ds, const char *name, const void *base,
                                   const size_t extent[3], const size_t lo[3], const size_t n[3],
                                   elc_dtype dtype)
@@ -248,12 +336,16 @@ elc_status elc_dataset_add_block3(elc_dataset *ds, const char *name, const void 
     if (!dst) return elc_err(ELC_ERR_NOMEM, "out of memory (%zu bytes)", nb);
     const char *src = base;
     size_t line = n[0] * es, at = 0;
+    /* a large block goes past the caches (streaming stores), a small one through them */
+    int stream = nb >= POOL_MIN_BYTES && stream_copy_fits(dst, line);
     for (size_t k = 0; k < n[2]; k++)
         for (size_t j = 0; j < n[1]; j++) {
             size_t off = ((lo[2] + k) * extent[1] + lo[1] + j) * extent[0] + lo[0];
-            memcpy(dst + at, src + off * es, line);
+            if (stream) stream_copy(dst + at, src + off * es, line);
+            else memcpy(dst + at, src + off * es, line);
             at += line;
         }
+    if (stream) stream_copy_done();
     return add_tensor_owned(ds, name, dst, nb, n, 3, dtype, 1);
 }
 

@@ -150,6 +150,8 @@ void elc_f2c(void *dst, const void *src, const size_t *dims, size_t ndims, size_
 /* Tensor buffers of datasets (dataset.c): malloc'd, buffers of 1 MiB or more recycled by size. */
 void *elc_buf_alloc(size_t n);
 void elc_buf_free(void *p, size_t n);
+void elc_buf_reserve(size_t n, size_t count);
+void elc_dataset_keep_buffers_ready(const elc_dataset *ds);
 void elc_c2f(void *dst, const void *src, const size_t *dims, size_t ndims, size_t esize);
 /* Parse an AI.TENSORGET META BLOB reply; blob/dims point into the reply / a malloc'd array. */
 elc_status elc_parse_tensor_reply(redisReply *r, const char *key, elc_dtype *dtype,

@@ -59,6 +59,9 @@ static void *stager_main(void *arg)
         pthread_cond_broadcast(&s->cv_space);
         pthread_mutex_unlock(&s->mu);
 
+        /* the solver's next snapshot will want buffers of these sizes again: keep them ready
+         * (pages written) from this core rather than let the solver's copy fault them in */
+        elc_dataset_keep_buffers_ready(it->ds);
         unsigned long long r0 = s->client->retries;
         /* while the database is known to be gone, one attempt per item: a backlog fails fast
          * instead of waiting SR_CMD_TIMEOUT for each item; the first success resets this */

@@ -209,11 +209,11 @@ def _pin_all_threads(pid: int, cpus: set[int]) -> None:
 
 
 def _staging_run_free_core(n: int, steps: int, mode: str, every: int, env: dict, workdir: Path,
-                           solver_cpu: int, free_cpu: int) -> dict:
+                           solver_cpu: int, free_cpu: int, warmup: int = 5) -> dict:
     """One run of TGV n^3 on 1 rank pinned to `solver_cpu`, its stager's sending thread on
     `free_cpu` (where the database runs too); mode none or async, a snapshot (u v w p) every
-    `every` steps. Returns the steps' wall time (what is left queued at the end included) and the
-    staging counters."""
+    `every` steps. Returns the wall time of the steps after the first `warmup` (what is left
+    queued at the end included), the wall time of all steps, and the staging counters."""
     run_dir = workdir / f"free_core_{mode}_{every}"
     run_dir.mkdir(parents=True, exist_ok=True)
     nml = write_namelist(run_dir / "input.nml", {
@@ -226,21 +226,36 @@ def _staging_run_free_core(n: int, steps: int, mode: str, every: int, env: dict,
         [str(_solver.solver_executable()), str(nml)]
     run_env = dict(env, EDDYLEARN_STAGER_CPUS=str(free_cpu), OMP_NUM_THREADS="1")
     subprocess.run(cmd, check=True, capture_output=True, env=_solver.child_env(run_env), timeout=900)
-    out = {"wall_s": float(read_diagnostics(run_dir / "diagnostics.csv")["wall_step"][1:].sum())}
+    wall = read_diagnostics(run_dir / "diagnostics.csv")["wall_step"][1:]
+    out = {"wall_s": float(wall[warmup:].sum()), "all_steps_s": float(wall.sum())}
     if mode != "none":
         st = json.loads((run_dir / "staging.json").read_text())
         out.update(st)
         out["wall_s"] += st["flush_s"]
+        out["all_steps_s"] += st["flush_s"]
     return out
 
 
-def bench_transport_free_core(server, raw, n: int = 64, steps: int = 60, repeats: int = 2,
+def _median_spread(values) -> tuple[float, float, float]:
+    """Median, lowest and highest of a list."""
+    v = sorted(values)
+    return float(np.median(v)), float(v[0]), float(v[-1])
+
+
+def bench_transport_free_core(server, raw, n: int = 64, steps: int = 100, repeats: int = 5,
                               echo=print) -> dict:
     """The configuration of a node with a core to spare: 1 solver rank at n^3 on one core, the
     database and the stager's sending thread on another; a snapshot (u v w p) every step and
-    every 5 steps against none. Reports the wall overhead, the solver thread's time in the
-    hand-over per step, the bytes it copies per snapshot, and the sustained staging rate beside
-    redis-py SETs of the same bytes from the same (free) core."""
+    every 5 steps against none.
+
+    The cases run in rounds, each round all of them in a rotated order: two runs without
+    staging (their ratio is the noise floor: what the solver alone differs from itself), a
+    snapshot every step and every 5 steps. Each overhead is the ratio to the first no-staging
+    run of the same round; the median and the range over the rounds are reported, the noise
+    floor beside them. Also: the solver thread's time in the hand-over per step (wall and CPU
+    time; copying, and waiting for queue space — back-pressure — apart), its page faults, the
+    bytes it copies per snapshot, and the sustained staging rate beside redis-py SETs of the
+    same bytes from the same (free) core."""
     import time
 
     cpus = sorted(os.sched_getaffinity(0))
@@ -251,62 +266,123 @@ def bench_transport_free_core(server, raw, n: int = 64, steps: int = 60, repeats
     _pin_all_threads(server.proc.pid, {free_cpu})
     env = {"SSDB": server.address, "SR_DB_TYPE": "Standalone", "SR_LOG_LEVEL": "QUIET",
            "SR_LOG_FILE": "/dev/null"}
-    res = {"free_core_n": n, "free_core_steps": steps, "free_core_cpus": [solver_cpu, free_cpu]}
+    warmup = min(5, steps // 4)
+    res = {"free_core_n": n, "free_core_steps": steps, "free_core_warmup_steps": warmup,
+           "free_core_repeats": repeats, "free_core_cpus": [solver_cpu, free_cpu],
+           "load_average_before": os.getloadavg()}
+    cases = ["none", "none_again", "async_1", "async_5"]
+    runs = {k: [] for k in cases}
     with tempfile.TemporaryDirectory(prefix="eddylearn-bench-") as tmp:
-        runs = {"none": [], "async_1": [], "async_5": []}
-        for _ in range(repeats):   # alternating, so that a burst of load hits all alike
-            for key in runs:
-                mode, every = ("none", 1) if key == "none" else ("async", int(key.split("_")[1]))
+        for r in range(repeats):
+            for key in cases[r % len(cases):] + cases[:r % len(cases)]:
+                mode, every = ("async", int(key.split("_")[1])) if key.startswith("async") \
+                    else ("none", 1)
                 runs[key].append(_staging_run_free_core(n, steps, mode, every, env, Path(tmp),
-                                                        solver_cpu, free_cpu))
+                                                        solver_cpu, free_cpu, warmup))
                 raw.flushall()
-    best = {k: min(v, key=lambda r: r["wall_s"]) for k, v in runs.items()}
-    base = best["none"]["wall_s"]
-    a1, a5 = best["async_1"], best["async_5"]
-    snap_bytes = a1["bytes"] / max(a1["sent"], 1)
+    res["load_average_after"] = os.getloadavg()
+
+    def ratios(key):
+        return [a["wall_s"] / b["wall_s"] - 1 for a, b in zip(runs[key], runs["none"])]
+
+    noise = _median_spread(ratios("none_again"))
+    o1, o5 = _median_spread(ratios("async_1")), _median_spread(ratios("async_5"))
+    a1, a5 = runs["async_1"], runs["async_5"]
+    nsnap1 = [r["sent"] for r in a1]
+
+    def per_run(key, f):
+        return _median_spread([f(r) for r in runs[key]])
+
+    blocked = per_run("async_1", lambda r: r["handover_s"] / r["all_steps_s"])
+    blocked5 = per_run("async_5", lambda r: r["handover_s"] / r["all_steps_s"])
+    blocked_ms = per_run("async_1", lambda r: 1e3 * r["handover_s"] / steps)
+    copy_ms = per_run("async_1", lambda r: 1e3 * r["handover_copy_s"] / r["submitted"])
+    submit_ms = per_run("async_1", lambda r: 1e3 * r["handover_submit_s"] / r["submitted"])
+    cpu_frac = per_run("async_1", lambda r: r["handover_cpu_s"] / r["solver_thread_cpu_s"])
+    step_ms = per_run("none", lambda r: 1e3 * r["all_steps_s"] / steps)
+    faults = [r["handover_faults"] for r in a1]
+    faults5 = [r["handover_faults"] for r in a5]
+    high_water = max(r["queue_high_water_bytes"] for r in a1)
+    snap_bytes = a1[0]["bytes"] / max(a1[0]["sent"], 1)
+    # the sender: a snapshot from submission to the database's reply (the queue never held
+    # more than one snapshot when high_water is one snapshot: then this is the sending itself)
+    send_ms = per_run("async_1", lambda r: 1e3 * r["mean_latency_s"])
+    stage_rate = per_run("async_1", lambda r: r["bytes"] / r["all_steps_s"])
     # redis-py SET of a snapshot's bytes from the free core: what one core can push to this server
     blob = np.zeros(int(snap_bytes) // 8).tobytes()
     old = os.sched_getaffinity(0)
+    set_rates = []
     try:
         os.sched_setaffinity(0, {free_cpu})
         raw.set("bench_set", blob)
-        count = max(10, min(200, int(2e9 // max(len(blob), 1))))
-        t0 = time.perf_counter()
-        for _ in range(count):
-            raw.set("bench_set", blob)
-        set_rate = len(blob) * count / (time.perf_counter() - t0)
+        count = max(10, min(100, int(1e9 // max(len(blob), 1))))
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for _ in range(count):
+                raw.set("bench_set", blob)
+            set_rates.append(len(blob) * count / (time.perf_counter() - t0))
         raw.delete("bench_set")
     finally:
         os.sched_setaffinity(0, old)
+    set_rate = float(np.median(set_rates))
     res.update({
         "free_core_runs": {k: [r["wall_s"] for r in v] for k, v in runs.items()},
-        "async_overhead_1rank": a1["wall_s"] / base - 1,
-        "async_overhead_1rank_every5": a5["wall_s"] / base - 1,
-        "blocked_s_per_step_1rank": a1["handover_s"] / steps,
-        "blocked_fraction_1rank": a1["handover_s"] / a1["wall_s"],
-        "blocked_fraction_1rank_every5": a5["handover_s"] / a5["wall_s"],
+        "free_core_staging": {k: runs[k] for k in ("async_1", "async_5")},
+        "noise_floor_1rank": noise[0], "noise_floor_1rank_range": noise[1:],
+        "async_overhead_1rank": o1[0], "async_overhead_1rank_range": o1[1:],
+        "async_overhead_1rank_every5": o5[0], "async_overhead_1rank_every5_range": o5[1:],
+        "step_ms_1rank": step_ms[0],
+        "blocked_s_per_step_1rank": blocked_ms[0] / 1e3,
+        "blocked_fraction_1rank": blocked[0], "blocked_fraction_1rank_range": blocked[1:],
+        "blocked_fraction_1rank_every5": blocked5[0],
+        "blocked_cpu_fraction_1rank": cpu_frac[0],
+        "handover_copy_ms_per_snapshot": copy_ms[0],
+        "handover_submit_ms_per_snapshot": submit_ms[0],
+        "handover_page_faults": faults, "handover_page_faults_every5": faults5,
+        "snapshots_1rank": nsnap1,
+        "queue_high_water_bytes_1rank": high_water,
         "snapshot_bytes_1rank": snap_bytes,
-        "solver_copy_bytes_per_snapshot": a1["snapshot_copy_bytes"],
+        "solver_copy_bytes_per_snapshot": a1[0]["snapshot_copy_bytes"],
         # the solver thread copies each field once; the sending thread transposes it once
-        "sender_copy_bytes_per_snapshot": a1["snapshot_copy_bytes"],
-        "staging_rate_Bps_1rank": a1["bytes"] / a1["wall_s"],
-        "redis_set_Bps_free_core": set_rate,
+        "sender_copy_bytes_per_snapshot": a1[0]["snapshot_copy_bytes"],
+        "sender_ms_per_snapshot": send_ms[0],
+        "staging_rate_Bps_1rank": stage_rate[0],
+        "sender_rate_Bps_1rank": snap_bytes / (send_ms[0] / 1e3),
+        "redis_set_Bps_free_core": set_rate, "redis_set_Bps_free_core_runs": set_rates,
     })
+
+    def pct(m):
+        return f"{100 * m[0]:+.1f} % [{100 * m[1]:+.1f}, {100 * m[2]:+.1f}]"
+
     echo(f"free core: solver {n}^3 on 1 rank (core {solver_cpu}), database and sender on core "
-         f"{free_cpu}, {steps} steps: none {base:.3f} s; a snapshot every step "
-         f"{a1['wall_s']:.3f} s ({100 * res['async_overhead_1rank']:+.1f} %, target <= 10 %); every 5 steps "
-         f"{a5['wall_s']:.3f} s ({100 * res['async_overhead_1rank_every5']:+.1f} %, target <= 3 %)")
-    echo(f"  solver thread in the hand-over: {1e3 * res['blocked_s_per_step_1rank']:.2f} ms per step, "
-         f"{100 * res['blocked_fraction_1rank']:.1f} % of the step (target <= 5 %); copied per snapshot: "
-         f"{snap_bytes / 2**20:.1f} MiB by the solver thread (one copy), the same by the sender (transpose)")
-    echo(f"  staging sustained {res['staging_rate_Bps_1rank'] / 1e6:.0f} MB/s over the run (a snapshot every "
-         f"step), redis-py SET of the same bytes from core {free_cpu}: {set_rate / 1e6:.0f} MB/s")
+         f"{free_cpu}; {repeats} rounds of {steps} steps (the first {warmup} not timed), cases "
+         f"alternated; load average {res['load_average_before'][0]:.1f} before, "
+         f"{res['load_average_after'][0]:.1f} after")
+    echo(f"  no staging: {step_ms[0]:.1f} ms per step; noise floor (no staging against itself): "
+         f"{pct(noise)}  — median [range] over the rounds")
+    echo(f"  a snapshot every step : overhead {pct(o1)}   (target <= 10 %; noise floor "
+         f"{100 * noise[0]:+.1f} %)")
+    echo(f"  a snapshot every 5    : overhead {pct(o5)}   (target <= 3 %; noise floor "
+         f"{100 * noise[0]:+.1f} %)")
+    echo(f"  solver thread in the hand-over: {blocked_ms[0]:.2f} ms per step, "
+         f"{100 * blocked[0]:.1f} % [{100 * blocked[1]:.1f}, {100 * blocked[2]:.1f}] of the step "
+         f"(target <= 5 %); of its CPU time {100 * cpu_frac[0]:.1f} %; copying "
+         f"{copy_ms[0]:.2f} ms per snapshot, waiting for queue space (back-pressure) "
+         f"{submit_ms[0]:.3f} ms; page faults {faults} over {nsnap1[0]} hand-overs; queue high "
+         f"water {high_water / 2**20:.1f} MiB")
+    echo(f"  copied per snapshot: {snap_bytes / 2**20:.1f} MiB by the solver thread (one copy), "
+         f"the same by the sender (transpose)")
+    echo(f"  staging sustained {stage_rate[0] / 1e6:.0f} MB/s over the run (a snapshot every step: "
+         f"the solver's production rate); the sender takes {send_ms[0]:.1f} ms per snapshot "
+         f"({res['sender_rate_Bps_1rank'] / 1e6:.0f} MB/s); redis-py SET of the same bytes from "
+         f"core {free_cpu}: {set_rate / 1e6:.0f} MB/s")
     return res
 
 
 def bench_transport(sizes=(256 * 1024, 8 * 1024 * 1024), n: int = 64, steps: int = 60,
                     repeats: int = 3, json_path: str | Path | None = None, echo=print,
-                    free_core_only: bool = False) -> dict:
+                    free_core_only: bool = False, free_core_steps: int = 100,
+                    free_core_repeats: int = 5) -> dict:
     """Put throughput of the Fortran client against the SmartRedis Python client and a plain
     Redis SET of the same bytes on the same server; the solver's time at n^3 on 2 ranks with a
     snapshot staged every step, synchronously and asynchronously, against no staging."""
@@ -377,9 +453,8 @@ def bench_transport(sizes=(256 * 1024, 8 * 1024 * 1024), n: int = 64, steps: int
         result.update({"staging_n": n, "staging_steps": steps,
                        "snapshot_bytes_per_rank": 4 * 8 * n * n * (n // 2)})
         # last: it pins the database's threads to one core
-        result.update(bench_transport_free_core(server, raw, n=n, steps=steps,
-                                                repeats=min(repeats, 2) if free_core_only else repeats,
-                                                echo=echo))
+        result.update(bench_transport_free_core(server, raw, n=n, steps=free_core_steps,
+                                                repeats=free_core_repeats, echo=echo))
     finally:
         server.close()
     if json_path:

@@ -234,7 +234,8 @@ def _cmd_bench_transport(args) -> int:
         return 0
     from .bench import bench_transport
     bench_transport(n=args.n, steps=args.steps, repeats=args.repeats, json_path=args.json,
-                    free_core_only=args.free_core_only)
+                    free_core_only=args.free_core_only, free_core_steps=args.free_core_steps,
+                    free_core_repeats=args.free_core_repeats)
     return 0
 
 
@@ -372,6 +373,10 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--free-core-only", action="store_true",
                     help="only the free-core configuration (1 solver rank; database and sender "
                          "on another core)")
+    bt.add_argument("--free-core-steps", type=int, default=100,
+                    help="solver steps per run of the free-core configuration")
+    bt.add_argument("--free-core-repeats", type=int, default=5,
+                    help="rounds of the free-core configuration (its cases alternate in each)")
     bt.add_argument("--shards", type=int, default=0,
                     help="instead: the solver's staging into a Redis Cluster of this many "
                          "shards (3 or more) next to one shard")

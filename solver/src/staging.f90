@@ -18,7 +18,8 @@ module el_staging
                                 elc_dataset_destroy, elc_dataset_add_tensor, &
                                 elc_dataset_add_meta_scalar, elc_stager_create, &
                                 elc_stager_submit, elc_stager_flush, elc_stager_stats_get, &
-                                elc_stager_destroy, elc_stager_last_error, elc_last_error_copy
+                                elc_stager_destroy, elc_stager_last_error, elc_last_error_copy, &
+                                elc_buffers_reserve, elc_thread_minor_faults, elc_thread_cpu_seconds
   use el_staging_handover, only: handover_add_field
   implicit none
   private
@@ -33,6 +34,11 @@ module el_staging
     type(c_ptr) :: stager = c_null_ptr
     integer(i8) :: errors = 0            ! submissions refused (already counted as lost)
     real(rp) :: handover_s = 0           ! time the solver thread spent in staging_step
+    real(rp) :: copy_s = 0               ! ... of which copying snapshot fields into datasets
+    real(rp) :: submit_s = 0             ! ... of which submitting (waits for queue space)
+    integer(i8) :: faults = 0            ! page faults of the solver thread in staging_step
+    real(rp) :: handover_cpu_s = 0       ! CPU time of the solver thread in staging_step
+    real(rp) :: cpu_start = 0            ! CPU time of the solver thread when staging started
     real(rp) :: snapshot_copy_bytes = 0  ! bytes the solver thread copies per snapshot
   end type staging_t
 
@@ -75,6 +81,11 @@ contains
         msg = 'staging: '//trim(last_error())
       end if
     end if
+    ! the snapshot buffers, their pages written now rather than in the first hand-overs
+    if (ierr == 0 .and. snapshot_every > 0) &
+      rc = elc_buffers_reserve(int(8*product(int(d%n, c_size_t)), c_size_t), &
+                               int(merge(5, 4, st%pressure), c_size_t))
+    st%cpu_start = elc_thread_cpu_seconds()
     call MPI_Allreduce(ierr, gerr, 1, MPI_INTEGER, MPI_MAX, d%comm)
     if (gerr /= 0 .and. ierr == 0) msg = 'staging could not start on another rank'
     ierr = gerr
@@ -90,10 +101,13 @@ contains
     integer, intent(out) :: ierr
     character(len=msg_len), intent(out) :: msg
     integer :: gerr
-    real(rp) :: t_enter
+    real(rp) :: t_enter, c_enter
+    integer(i8) :: f_enter
     ierr = 0; msg = ''
     if (.not. st%enabled) return
     t_enter = MPI_Wtime()
+    f_enter = elc_thread_minor_faults()
+    c_enter = elc_thread_cpu_seconds()
     if (due(st%snapshot_every)) call snapshot()
     if (ierr == 0 .and. due(st%sgs_every)) call samples()
     if (ierr /= 0) write(0, '(a,i0,a)') 'eddylearn-solver: rank ', d%rank, ': '//trim(msg)
@@ -104,6 +118,8 @@ contains
       ierr = gerr
     end if
     st%handover_s = st%handover_s + (MPI_Wtime() - t_enter)
+    st%faults = st%faults + (elc_thread_minor_faults() - f_enter)
+    st%handover_cpu_s = st%handover_cpu_s + (elc_thread_cpu_seconds() - c_enter)
   contains
     logical function due(every)
       integer, intent(in) :: every
@@ -113,11 +129,14 @@ contains
 
     subroutine snapshot()
       type(c_ptr) :: ds
+      real(rp) :: t0
       ds = new_dataset('snapshot', step, d%rank)
+      t0 = MPI_Wtime()
       call add_field(ds, 'u', u)
       call add_field(ds, 'v', v)
       call add_field(ds, 'w', w)
       if (st%pressure) call add_field(ds, 'p', p)
+      st%copy_s = st%copy_s + (MPI_Wtime() - t0)
       st%snapshot_copy_bytes = real(merge(4, 3, st%pressure), rp) * 8 * product(real(d%n, rp))
       call add_common_meta(ds)
       call submit(ds, 'snapshots')
@@ -225,10 +244,13 @@ contains
       type(c_ptr), intent(in) :: ds
       character(len=*), intent(in) :: list
       integer(c_int) :: rc
+      real(rp) :: t0
       if (ierr /= 0) then
         call elc_dataset_destroy(ds); return
       end if
+      t0 = MPI_Wtime()
       rc = elc_stager_submit(st%stager, ds, cstr(trim(st%prefix)//list))
+      st%submit_s = st%submit_s + (MPI_Wtime() - t0)
       if (rc == ELC_OK .and. st%synchronous) rc = elc_stager_flush(st%stager, -1.0_c_double)
       if (rc /= ELC_OK) then
         st%errors = st%errors + 1
@@ -269,7 +291,8 @@ contains
     real(rp) :: c(8)
     integer(c_int) :: rc
     integer :: gerr, unit, ios, i
-    real(rp) :: t0, t_flush, t_handover
+    real(rp) :: t0, t_flush, t_handover, parts(6)
+    type(elc_stager_stats) :: s
     character(kind=c_char) :: buf(msg_len)
     integer(c_size_t) :: n
     ierr = 0; msg = ''
@@ -283,6 +306,10 @@ contains
     end if
     call staging_counters(st, d, c)
     call MPI_Allreduce(st%handover_s, t_handover, 1, MPI_DOUBLE_PRECISION, MPI_MAX, d%comm)
+    rc = elc_stager_stats_get(st%stager, s)
+    parts = [st%copy_s, st%submit_s, real(st%faults, rp), real(s%high_water_bytes, rp), &
+             st%handover_cpu_s, elc_thread_cpu_seconds() - st%cpu_start]
+    call MPI_Allreduce(MPI_IN_PLACE, parts, 6, MPI_DOUBLE_PRECISION, MPI_MAX, d%comm)
     if (c(6) > 0) then
       buf = ' '
       n = elc_stager_last_error(st%stager, buf, int(msg_len, c_size_t))
@@ -304,8 +331,13 @@ contains
           nint(c(4), i8), ', "dropped": ', nint(c(5), i8), ', "failed": ', nint(c(6), i8), &
           ', "mean_latency_s": ', c(7), ', "max_latency_s": ', c(8), ', "flush_s": ', &
           t_flush, ','
-        write(unit, '(2(a,es12.5),a)') ' "handover_s": ', t_handover, &
-          ', "snapshot_copy_bytes": ', st%snapshot_copy_bytes, '}'
+        write(unit, '(a,es12.5,a,i0,a)') ' "handover_s": ', t_handover, &
+          ', "snapshot_copy_bytes": ', nint(st%snapshot_copy_bytes, i8), ','
+        write(unit, '(2(a,es12.5),2(a,i0),a)') ' "handover_copy_s": ', parts(1), &
+          ', "handover_submit_s": ', parts(2), ', "handover_faults": ', nint(parts(3), i8), &
+          ', "queue_high_water_bytes": ', nint(parts(4), i8), ','
+        write(unit, '(2(a,es12.5),a)') ' "handover_cpu_s": ', parts(5), &
+          ', "solver_thread_cpu_s": ', parts(6), '}'
         close(unit)
       end if
     end if

@@ -76,6 +76,7 @@ module eddylearn_client_c
             elc_dataset_get_meta_scalars, elc_dataset_get_meta_string_count, &
             elc_dataset_get_meta_type, elc_f_get_meta_string
   ! stager
+  public :: elc_buffers_reserve, elc_thread_minor_faults, elc_thread_cpu_seconds
   public :: elc_stager_create, elc_stager_submit, elc_stager_flush, elc_stager_stats_get, &
             elc_stager_last_error, elc_f_stager_last_error, elc_stager_destroy
   ! inference
@@ -420,6 +421,16 @@ module eddylearn_client_c
       import :: c_ptr, c_int, c_double
       type(c_ptr), value :: s
       real(c_double), value :: timeout
+    end function
+    integer(c_int) function elc_buffers_reserve(nbytes, count) bind(c)
+      import :: c_int, c_size_t
+      integer(c_size_t), value :: nbytes, count
+    end function
+    real(c_double) function elc_thread_cpu_seconds() bind(c)
+      import :: c_double
+    end function
+    integer(c_int64_t) function elc_thread_minor_faults() bind(c)
+      import :: c_int64_t
     end function
     integer(c_int) function elc_stager_stats_get(s, stats) bind(c)
       import :: c_ptr, c_int, elc_stager_stats

@@ -124,6 +124,8 @@ class LESSection:
     enabled: bool = False
     ranks: int = 2
     wait_for_version: int = 1       # start the LES once this model version is stored (0: at once)
+    after_solver: bool = False      # start it only once the solver has completed: every version
+                                    # it runs has then learned from the whole simulated time
     trainer: str = ""               # whose model it runs (default: the first [[trainer]])
     domain: dict = field(default_factory=lambda: {"nx": 32, "ny": 32, "nz": 32})
     physics: dict = field(default_factory=lambda: {"nu": 1 / 1600, "initial": "tgv3d"})

@@ -102,12 +102,15 @@ def test_tiny_experiment_end_to_end(tmp_path):
     assert leftovers(out) == []
 
 
-def test_les_runs_the_learned_model_while_the_trainer_trains(tmp_path):
+@pytest.mark.parametrize("after_solver", [False, True])
+def test_les_runs_the_learned_model_while_the_trainer_trains(tmp_path, after_solver):
     """A second solver (an 8^3 LES of the 16^3 DNS) starts when the trainer has stored the
-    first model version and runs it in the database every RK stage, picking up newer
-    versions; the report has its comparison with the reference and the database's account."""
+    first model version (or, with after_solver, once the DNS has completed) and runs it in the
+    database every RK stage, picking up newer versions; the report has its comparison with the
+    reference and the database's account."""
     cfg = write_config(tmp_path, steps=60, extra=(
         "[les]\nenabled = true\nranks = 2\nwait_for_version = 1\n"
+        f"after_solver = {str(after_solver).lower()}\n"
         "[les.domain]\nnx = 8\nny = 8\nnz = 8\n"
         "[les.time]\nt_end = 100.0\nmax_steps = 80\n"
         "[les.sgs]\nmodel = \"learned\"\nversion_every = 2\n"))
@@ -122,7 +125,10 @@ def test_les_runs_the_learned_model_while_the_trainer_trains(tmp_path):
     acc = les["database"]
     assert acc["stages"] == 240 and acc["stages_database"] > 0
     assert acc["last_version"] >= 1 and acc["key"].startswith("sgs_model.v")
-    assert report["timings"]["les_start_s"] > report["timings"]["database_start_s"]
+    timings = report["timings"]
+    assert timings["les_start_s"] > timings["database_start_s"]
+    if after_solver:
+        assert timings["les_start_s"] >= timings["database_start_s"] + timings["solver_s"]
     log = (out / "les" / "les.out").read_text()
     assert "learned SGS model version" in log
     assert (out / "les_dissipation.png").stat().st_size > 10_000
@@ -262,6 +268,8 @@ def test_a_taken_database_port_is_refused_and_that_server_untouched(tmp_path):
      "solver.sgs.dynamic_average must be box or local"),
     ("[les]\nenabled = true\n[les.sgs]\nmodel_key = 'x'\n", "les.sgs.model_key is set by"),
     ("[les]\nenabled = true\nranks = 3\n", "les.ranks = 3 does not divide"),
+    ("[les]\nenabled = true\nafter_solver = 'yes'\n",
+     "les.after_solver must be true or false, got 'yes'"),
     ("[les]\nenabled = true\n[les.time]\nsteps = 3\n", "unknown key 'steps' in [les.time]"),
     ("[solver.domain]\nnx = -8\n", "solver.domain: grid nx, ny, nz = -8, 64, 64 is too small"),
     ("[solver.physics]\nnu = nan\n", "solver.physics.nu must be a finite number, got nan"),

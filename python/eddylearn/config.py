@@ -108,6 +108,7 @@ class TrainerSection:
     val_every: int = 5
     max_steps: int = 0
     extra_steps: int = 5000          # optimizer steps after the solver ends (0: stop at once)
+    renormalise_drift: float = 0.5   # see eddylearn.consumers.trainer (0: first samples' for good)
     seed: int = 0
 
 
@@ -124,6 +125,8 @@ class LESSection:
     enabled: bool = False
     ranks: int = 2
     wait_for_version: int = 1       # start the LES once this model version is stored (0: at once)
+    after_solver: bool = False      # start it only once the solver has completed: every version
+                                    # it runs has then learned from the whole simulated time
     trainer: str = ""               # whose model it runs (default: the first [[trainer]])
     domain: dict = field(default_factory=lambda: {"nx": 32, "ny": 32, "nz": 32})
     physics: dict = field(default_factory=lambda: {"nu": 1 / 1600, "initial": "tgv3d"})
@@ -438,6 +441,8 @@ def _validate(cfg: ExperimentConfig, err) -> None:
             err(f"trainer {t.name!r}: ranks >= 1 and positive integer hidden widths")
         if t.lr <= 0 or t.batch < 1:
             err(f"trainer {t.name!r}: lr must be positive and batch >= 1")
+        if t.renormalise_drift < 0:
+            err(f"trainer {t.name!r}: renormalise_drift must be >= 0")
         if min(t.steps_per_round, t.report_every, t.publish_every, t.val_every) < 1:
             err(f"trainer {t.name!r}: steps_per_round, report_every, "
                               "publish_every and val_every must be at least 1")

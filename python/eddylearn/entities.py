@@ -144,6 +144,7 @@ def build_entities(exp, cfg: ExperimentConfig, out: Path, settings: Settings) ->
                 "--report-every", str(t.report_every),
                 "--publish-every", str(t.publish_every), "--val-every", str(t.val_every),
                 "--max-steps", str(t.max_steps), "--seed", str(t.seed), "--no-resume",
+                "--renormalise-drift", str(t.renormalise_drift),
                 "--model-key", trainer_model_key(cfg, t.name)]
         key = f"trainer:{t.name}"
         entities[key] = exp.create_model(

@@ -522,7 +522,7 @@ class Run:
                             f"{self.cfg.les.wait_for_version} was never stored")
         elif self.status("les") == "Failed":
             self.outcome = f"completed; the LES failed (see {self.out / 'les' / 'les.err'})"
-        elif self.over_time():
+        elif self.status("les") not in _ENDED and self.over_time():
             self.outcome = "completed; the time limit stopped the LES"
 
     def stop_consumers(self) -> None:
@@ -554,6 +554,8 @@ class Run:
         wait = self.cfg.les.wait_for_version
         if wait and self.monitor.model_version() < wait:
             return
+        if self.cfg.les.after_solver and "solver_s" not in self.timings:
+            return      # the solver phase records solver_s when the solver has completed
         _start(self.exp, self.entities["les"], block=False)
         self.les_started = True
         self.timings["les_start_s"] = time.time() - self.t0

@@ -58,6 +58,8 @@ class TrainerConfig:
     val_every: int = 5              # every n-th list entry is held out for validation
     max_steps: int = 0              # stop after this many optimizer steps (0: until stopped)
     max_buffer: int = 500_000       # samples kept per rank (oldest dropped beyond)
+    renormalise_drift: float = 0.5  # renew the normalisation when its statistics drift this far
+                                    # (normalisation_drift; 0: keep the first samples' for good)
     poll_interval: float = 0.5
     idle_timeout: float = 0.0       # stop after this many seconds without new data (0: never)
     resume: bool = True
@@ -84,6 +86,8 @@ class TrainerConfig:
                 raise ValueError(f"{key} must be at least 1")
         if self.max_steps < 0:
             raise ValueError("max_steps must be >= 0")
+        if not self.renormalise_drift >= 0:
+            raise ValueError("renormalise_drift must be >= 0")
 
 
 class SGSNet(nn.Module):
@@ -113,6 +117,32 @@ class SGSNet(nn.Module):
         for name, val in (("f_mean", f_mean), ("f_std", f_std), ("l_mean", l_mean),
                           ("l_std", l_std)):
             getattr(self, name).copy_(torch.as_tensor(val, dtype=torch.float32))
+
+    @torch.no_grad()
+    def renormalise(self, f_mean, f_std, l_mean, l_std) -> None:
+        """New normalisation statistics without changing what the model computes: the first
+        layer absorbs the change of the input scaling, the last that of the output scaling."""
+        new = [torch.as_tensor(v, dtype=torch.float32, device=self.f_mean.device)
+               for v in (f_mean, f_std, l_mean, l_std)]
+        fm, fs, lm, ls = new
+        first, last = self.mlp[0], self.mlp[-1]
+        # z_old = (s_new z_new + m_new - m_old) / s_old
+        first.bias += first.weight @ ((fm - self.f_mean) / self.f_std)
+        first.weight *= (fs / self.f_std)[None, :]
+        # y = (W h + b) l_std + l_mean, kept equal under the new l_std, l_mean
+        last.bias.copy_((last.bias * self.l_std + self.l_mean - lm) / ls)
+        last.weight *= (self.l_std / ls)[:, None]
+        self.set_normalisation(fm, fs, lm, ls)
+
+
+def normalisation_drift(old: tuple[np.ndarray, ...], new: tuple[np.ndarray, ...]) -> float:
+    """How far statistics (f_mean, f_std, l_mean, l_std) have moved from those in use: the
+    largest factor between the standard deviations (as |log ratio|) or mean shift in units of
+    the old standard deviation."""
+    fm, fs, lm, ls = old
+    fm2, fs2, lm2, ls2 = new
+    return float(max(np.max(np.abs(np.log(fs2 / fs))), np.max(np.abs(np.log(ls2 / ls))),
+                     np.max(np.abs(fm2 - fm) / fs), np.max(np.abs(lm2 - lm) / ls)))
 
 
 def scripted_bytes(net: SGSNet) -> bytes:
@@ -254,6 +284,8 @@ class Trainer:
         self.version = 0
         self.published_step = -1
         self.normalised = False
+        self.norm_seen = 0.0            # samples read when the normalisation was last checked
+        self.renormalisations = 0
         self.delta = float("nan")
         self.history: list[dict] = []
         self.entries_read = 0
@@ -305,16 +337,40 @@ class Trainer:
         self.entries_missed = self.reader.missed
         return self.reader.cursor - before
 
-    def _fix_normalisation(self) -> None:
+    def _normalisation_stats(self) -> tuple[float, tuple[np.ndarray, ...]]:
+        """Samples read so far (all ranks, dropped ones included) and the statistics of the
+        training buffers (a collective)."""
         n = float(len(self.train))
-        s = self.world.reduce([n, *self.train.f.sum(0), *self.train.l.sum(0),
+        s = self.world.reduce([n, float(len(self.train) + self.train.dropped),
+                               *self.train.f.sum(0), *self.train.l.sum(0),
                                *(self.train.f ** 2).sum(0), *(self.train.l ** 2).sum(0)])
-        n = s[0]
-        fm, lm = s[1:10] / n, s[10:16] / n
-        fs = np.sqrt(np.maximum(s[16:25] / n - fm ** 2, 0)) + 1e-12
-        ls = np.sqrt(np.maximum(s[25:31] / n - lm ** 2, 0)) + 1e-12
-        self.net.set_normalisation(fm, fs, lm, ls)
-        self.normalised = True
+        n, seen, s = s[0], s[1], s[2:]
+        fm, lm = s[0:9] / n, s[9:15] / n
+        fs = np.sqrt(np.maximum(s[15:24] / n - fm ** 2, 0)) + 1e-12
+        ls = np.sqrt(np.maximum(s[24:30] / n - lm ** 2, 0)) + 1e-12
+        return seen, (fm, fs, lm, ls)
+
+    def _fix_normalisation(self) -> None:
+        """Normalisation from the first samples; later, once the samples read have grown by
+        half since the last time, from the buffers again if the statistics have drifted (the
+        flow develops: the laminar start of a TGV has stresses orders of magnitude below its
+        turbulent phase), the model's function kept (SGSNet.renormalise)."""
+        seen, stats = self._normalisation_stats()
+        if not self.normalised:
+            self.net.set_normalisation(*stats)
+            self.normalised = True
+        else:
+            old = tuple(getattr(self.net, k).cpu().numpy().astype(np.float64)
+                        for k in ("f_mean", "f_std", "l_mean", "l_std"))
+            drift = normalisation_drift(old, stats)
+            if drift < self.cfg.renormalise_drift:
+                self.norm_seen = seen
+                return
+            self.net.renormalise(*stats)
+            self.renormalisations += 1
+            log.info("%s: normalisation renewed at step %d from %d samples (drift %.2f)",
+                     self.cfg.name, self.step, int(seen), drift)
+        self.norm_seen = seen
 
     # ---- training ----------------------------------------------------------------------
     def _loss(self, f: np.ndarray, l: np.ndarray, grad: bool) -> torch.Tensor:
@@ -413,6 +469,11 @@ class Trainer:
                 self._fix_normalisation()
             loss = self.train_round()
             self.rounds += 1
+            if self.cfg.renormalise_drift > 0 and self.rounds % self.cfg.report_every == 0:
+                # collective: every rank takes the same rounds
+                seen = self.world.reduce([float(len(self.train) + self.train.dropped)])[0]
+                if seen >= 1.5 * self.norm_seen:
+                    self._fix_normalisation()
             if self.rounds % self.cfg.report_every == 0:
                 self.report_progress(loss, self.val_loss())
             self.last_loss = loss
@@ -516,7 +577,7 @@ def parse_args(argv=None) -> TrainerConfig:
     p.add_argument("--out", default=d.out)
     p.add_argument("--hidden", default=",".join(map(str, d.hidden)),
                    help="hidden layer widths, comma separated (default 64,64)")
-    for key in ("lr", "poll_interval", "idle_timeout", "cs"):
+    for key in ("lr", "poll_interval", "idle_timeout", "cs", "renormalise_drift"):
         p.add_argument("--" + key.replace("_", "-"), type=float, default=getattr(d, key))
     for key in ("batch", "steps_per_round", "report_every", "publish_every", "val_every",
                 "max_steps", "max_buffer", "seed"):

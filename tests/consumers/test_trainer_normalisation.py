@@ -1,0 +1,49 @@
+"""The online trainer's normalisation can be renewed as the flow develops without changing
+what the network computes."""
+import numpy as np
+import pytest
+import torch
+
+from eddylearn.consumers.trainer import SGSNet, TrainerConfig, normalisation_drift
+
+
+def _stats(rng, scale):
+    return (rng.normal(size=9) * scale, rng.uniform(0.5, 2.0, 9) * scale,
+            rng.normal(size=6) * scale ** 2, rng.uniform(0.5, 2.0, 6) * scale ** 2)
+
+
+@pytest.mark.parametrize("hidden", [(16,), (64, 64)])
+def test_renormalise_keeps_the_models_outputs(hidden):
+    rng = np.random.default_rng(3)
+    torch.manual_seed(3)
+    net = SGSNet(hidden)
+    net.set_normalisation(*_stats(rng, 1.0))
+    x = torch.tensor(rng.normal(size=(500, 9)) * 30, dtype=torch.float32)
+    with torch.no_grad():
+        before = net(x)
+    new = _stats(rng, 30.0)
+    net.renormalise(*new)
+    with torch.no_grad():
+        after = net(x)
+    scale = before.abs().max()
+    assert torch.allclose(after, before, rtol=0, atol=1e-4 * float(scale))
+    for name, val in zip(("f_mean", "f_std", "l_mean", "l_std"), new):
+        assert np.allclose(getattr(net, name).numpy(), val, rtol=1e-6)
+    # and the scripted model (what the database runs) computes the same
+    scripted = torch.jit.script(net)
+    with torch.no_grad():
+        assert torch.allclose(scripted(x), after)
+
+
+def test_normalisation_drift_measures_std_factor_and_mean_shift():
+    old = (np.zeros(9), np.ones(9), np.zeros(6), np.ones(6))
+    assert normalisation_drift(old, old) == 0.0
+    wider = (np.zeros(9), np.ones(9), np.zeros(6), np.full(6, np.e))
+    assert normalisation_drift(old, wider) == pytest.approx(1.0)
+    shifted = (np.full(9, 0.25), np.ones(9), np.zeros(6), np.ones(6))
+    assert normalisation_drift(old, shifted) == pytest.approx(0.25)
+
+
+def test_negative_renormalise_drift_is_refused():
+    with pytest.raises(ValueError, match="renormalise_drift must be >= 0"):
+        TrainerConfig(renormalise_drift=-1.0).validate()

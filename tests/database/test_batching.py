@@ -206,3 +206,32 @@ def test_servers_started_by_eddylearn_let_openmp_threads_sleep():
 
     assert database.server_env({})["OMP_WAIT_POLICY"] == "PASSIVE"
     assert database.server_env({"OMP_WAIT_POLICY": "ACTIVE"})["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_infer_bench_clients_in_step_all_reach_the_batched_model(server, r):
+    """`eddylearn-infer-bench ... pipelined CLIENTS` (the clients of `bench database`, batching):
+    every client's requests run and come back with the model's answer shape; a bad CLIENTS is
+    refused by name."""
+    import re
+    import subprocess
+
+    from eddylearn import solver
+    from eddylearn.client_config import prefix
+    from eddylearn.consumers.trainer import SGSNet, scripted_bytes
+
+    r.execute_command("AI.MODELSTORE", "sgs", "TORCH", "CPU", "BATCHSIZE", 64, "BLOB",
+                      scripted_bytes(SGSNet((8,))))
+    exe = str(prefix() / "bin" / "eddylearn-infer-bench")
+    env = solver.child_env({"SSDB": server.address, "SR_DB_TYPE": "Standalone"})
+    out = subprocess.run([exe, "sgs", "5", "4", "6", "pipelined", "3"], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"clients=3 ", out.stdout), out.stdout
+    st = info(r, "sgs")
+    # 3 clients x (3 warm-up + 4 timed) requests of 5 rows, in at most as many forward calls
+    assert st["samples"] == 3 * 7 * 5 and st["errors"] == 0 and 7 <= st["calls"] <= 21, st
+    for k in (1, 2, 3):
+        assert r.execute_command("AI.TENSORGET", f"infer_bench{k}.out", "META")[-1] == [5, 6]
+    bad = subprocess.run([exe, "sgs", "5", "4", "6", "pipelined", "0"], capture_output=True,
+                         text=True, env=env, timeout=60)
+    assert bad.returncode == 1 and "CLIENTS must be a positive integer" in bad.stderr

@@ -1,12 +1,15 @@
 ! eddylearn-infer-bench — latency of one model inference from Fortran through the native client
 ! (for `eddylearn bench inference`): the round trip the solver's learned SGS model makes every
 ! RK stage (put the (ROWS, 9) features, run MODEL, get the (ROWS, 6) output; elc_infer).
-! usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT [MODE]]
+! usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT [MODE [CLIENTS]]]
 ! MODE pipelined (default): one pipelined round trip per call, as the solver makes it;
 ! sequential: put_tensor, run_model, unpack_tensor of the SmartRedis-style Fortran client, three
 ! round trips (the baseline of what the pipelining saves).
-! After 3 warm-up calls, prints one line:
-!   infer_bench rows=<R> count=<N> mean_s=<mean> min_s=<min> p50_s=<median> max_s=<max>
+! CLIENTS (pipelined only, default 1): that many connections, each with its own keys, act as as
+! many solver ranks in step: a call starts one request on every connection, then waits for all
+! of them (the ranks' requests of one RK stage; `eddylearn bench database`, batching).
+! After 3 warm-up calls, prints one line (times of one call, all its requests):
+!   infer_bench rows=<R> count=<N> clients=<C> mean_s=<mean> min_s=<min> p50_s=<median> max_s=<max>
 ! Connection from SSDB / SR_DB_TYPE. Exit status 1 with a message on error.
 program infer_bench
   use, intrinsic :: iso_c_binding
@@ -18,19 +21,20 @@ program infer_bench
 
   integer(c_int), parameter :: ELC_OK = 0
 
-  type(c_ptr) :: f
+  type(c_ptr), allocatable :: f(:)
   type(elc_infer_meta) :: meta
   character(len=256) :: arg, model
   character(kind=c_char, len=:), allocatable, target :: cmodel
   real(c_double), allocatable, target :: x(:,:), y(:,:)
   real(real64), allocatable :: lat(:)
   integer(int64) :: rows, n, i, t0, t1, rate
-  integer :: code, nout
+  integer :: code, nout, clients, k
   logical :: sequential
+  character(len=32) :: base
   type(client_type) :: client
 
   if (command_argument_count() < 3) then
-    write(error_unit, '(a)') 'usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT]'
+    write(error_unit, '(a)') 'usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT [MODE [CLIENTS]]]'
     call exit(2)
   end if
   call get_command_argument(1, model)
@@ -57,6 +61,13 @@ program infer_bench
       call fail('MODE must be pipelined or sequential, got '//trim(arg))
     end select
   end if
+  clients = 1
+  if (command_argument_count() >= 6) then
+    call get_command_argument(6, arg)
+    read(arg, *, iostat=code) clients
+    if (code /= 0 .or. clients < 1) call fail('CLIENTS must be a positive integer, got '//trim(arg))
+    if (sequential .and. clients > 1) call fail('CLIENTS > 1 needs MODE pipelined')
+  end if
   cmodel = trim(model)//c_null_char
   allocate(x(rows, 9), y(rows, nout), lat(n))
   call random_number(x)
@@ -65,8 +76,13 @@ program infer_bench
     code = client%initialize()
     if (code /= SRNoError) call fail(get_last_error())
   else
-    code = elc_infer_create(f, c_null_ptr, 'infer_bench'//c_null_char, 0_c_int, 60000_c_int)
-    if (code /= ELC_OK) call fail(get_last_error())
+    allocate(f(clients))
+    do k = 1, clients
+      base = 'infer_bench'
+      if (clients > 1) write(base, '(a,i0)') 'infer_bench', k
+      code = elc_infer_create(f(k), c_null_ptr, trim(base)//c_null_char, 0_c_int, 60000_c_int)
+      if (code /= ELC_OK) call fail(get_last_error())
+    end do
   end if
   call system_clock(count_rate=rate)
   do i = 1, n + 3
@@ -78,11 +94,16 @@ program infer_bench
       if (code == SRNoError) code = client%unpack_tensor('infer_bench.out', y, shape(y))
       if (code /= SRNoError) call fail(get_last_error())
     else
-      code = elc_infer_start(f, c_loc(cmodel), c_null_ptr, c_loc(x), int(rows, c_size_t), &
-                             9_c_size_t, ELC_LAYOUT_FORTRAN)
-      if (code == ELC_OK) code = elc_infer_finish(f, c_loc(y), int(rows, c_size_t), &
-                                                  int(nout, c_size_t), ELC_LAYOUT_FORTRAN, meta)
-      if (code /= ELC_OK) call fail(get_last_error())
+      do k = 1, clients
+        code = elc_infer_start(f(k), c_loc(cmodel), c_null_ptr, c_loc(x), int(rows, c_size_t), &
+                               9_c_size_t, ELC_LAYOUT_FORTRAN)
+        if (code /= ELC_OK) call fail(get_last_error())
+      end do
+      do k = 1, clients
+        code = elc_infer_finish(f(k), c_loc(y), int(rows, c_size_t), int(nout, c_size_t), &
+                                ELC_LAYOUT_FORTRAN, meta)
+        if (code /= ELC_OK) call fail(get_last_error())
+      end do
     end if
     call system_clock(t1)
     if (i > 3) lat(i - 3) = real(t1 - t0, real64)/real(rate, real64)
@@ -90,11 +111,13 @@ program infer_bench
   if (sequential) then
     call client%destroy()
   else
-    call elc_infer_destroy(f)
+    do k = 1, clients
+      call elc_infer_destroy(f(k))
+    end do
   end if
   call sort(lat)
-  write(output_unit, '(a,i0,a,i0,4(a,es12.5))') 'infer_bench rows=', rows, ' count=', n, &
-    ' mean_s=', sum(lat)/n, ' min_s=', lat(1), ' p50_s=', lat((n + 1)/2), ' max_s=', lat(n)
+  write(output_unit, '(a,i0,a,i0,a,i0,4(a,es12.5))') 'infer_bench rows=', rows, ' count=', n, &
+    ' clients=', clients, ' mean_s=', sum(lat)/n, ' min_s=', lat(1), ' p50_s=', lat((n + 1)/2), ' max_s=', lat(n)
 
 contains
 

@@ -167,7 +167,10 @@ at::Tensor to_torch(const Tensor *t, const c10::Device &device) {
     return out;
 }
 
-bool from_torch(const at::Tensor &src, std::vector<Tensor *> *outputs, std::string *err) {
+// Hands `src` to a new keyspace tensor appended to outputs. `part_of_batch`: src is one
+// request's rows of a batch's output, kept as a view of it (no copy; the batch's buffer lives
+// until every request's part is freed).
+bool from_torch(const at::Tensor &src, std::vector<Tensor *> *outputs, std::string *err, bool part_of_batch = false) {
     DType dt;
     if (!from_scalar(src.scalar_type(), &dt)) {
         *err = std::string("ERR model output has a dtype this database cannot store: ") +
@@ -184,7 +187,7 @@ bool from_torch(const at::Tensor &src, std::vector<Tensor *> *outputs, std::stri
     // The stored tensor keeps libtorch's buffer instead of a copy, unless the output is a small
     // view of a larger buffer, which it would keep alive.
     size_t storage = c.storage().nbytes();
-    if (storage > nbytes + nbytes / 2 + 4096) c = c.clone();
+    if (!part_of_batch && storage > nbytes + nbytes / 2 + 4096) c = c.clone();
     Tensor *t = new Tensor();
     t->dtype = dt;
     t->dims.assign(c.sizes().begin(), c.sizes().end());
@@ -196,26 +199,37 @@ bool from_torch(const at::Tensor &src, std::vector<Tensor *> *outputs, std::stri
     return true;
 }
 
-// Appends every tensor in an IValue (a tensor, or a tuple/list of them, nested) to outputs.
-bool collect_outputs(const c10::IValue &v, std::vector<Tensor *> *outputs, std::string *err) {
-    if (v.isTensor()) return from_torch(v.toTensor(), outputs, err);
+// Appends every tensor in an IValue (a tensor, or a tuple/list of them, nested) to out.
+bool flatten_tensors(const c10::IValue &v, std::vector<at::Tensor> *out, std::string *err) {
+    if (v.isTensor()) {
+        out->push_back(v.toTensor());
+        return true;
+    }
     if (v.isTuple()) {
         for (const auto &e : v.toTupleRef().elements())
-            if (!collect_outputs(e, outputs, err)) return false;
+            if (!flatten_tensors(e, out, err)) return false;
         return true;
     }
     if (v.isTensorList()) {
-        for (const at::Tensor &e : v.toTensorVector())
-            if (!from_torch(e, outputs, err)) return false;
+        for (const at::Tensor &e : v.toTensorVector()) out->push_back(e);
         return true;
     }
     if (v.isList()) {
         for (const auto &e : v.toListRef())
-            if (!collect_outputs(e, outputs, err)) return false;
+            if (!flatten_tensors(e, out, err)) return false;
         return true;
     }
     *err = "ERR model or function returned something other than tensors";
     return false;
+}
+
+// Appends every tensor in an IValue to outputs, as keyspace tensors.
+bool collect_outputs(const c10::IValue &v, std::vector<Tensor *> *outputs, std::string *err) {
+    std::vector<at::Tensor> ts;
+    if (!flatten_tensors(v, &ts, err)) return false;
+    for (const at::Tensor &t : ts)
+        if (!from_torch(t, outputs, err)) return false;
+    return true;
 }
 
 void release_all(std::vector<Tensor *> *outputs, size_t from) {
@@ -505,6 +519,72 @@ bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
         release_all(outputs, start);
         *err = "ERR model execution failed";
         return false;
+    }
+    return true;
+}
+
+bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Tensor *> *> &requests,
+                           std::vector<std::vector<Tensor *>> *outputs, std::string *err) {
+    auto build = [m](std::string *e) {
+        return parse_device(m->build.device, &m->device, e) && load_into(m, *m->build.bytes, e);
+    };
+    outputs->assign(requests.size(), {});
+    if (!ensure_built(&m->build, "model", build, err)) return false;
+    std::vector<int64_t> rows;
+    int64_t total = 0;
+    for (const auto *r : requests) {
+        rows.push_back((*r)[0]->dims[0]);
+        total += rows.back();
+    }
+    auto fail = [&](std::string msg) {
+        for (auto &outs : *outputs) release_all(&outs, 0);
+        *err = std::move(msg);
+        return false;
+    };
+    try {
+        c10::InferenceMode guard;
+        std::vector<c10::IValue> args;
+        for (size_t k = 0; k < requests[0]->size(); k++) {
+            const Tensor *first = (*requests[0])[k];
+            std::vector<int64_t> dims = first->dims;
+            dims[0] = total;
+            at::Tensor merged = torch::empty(dims, torch::TensorOptions().dtype(to_scalar(first->dtype)));
+            char *at = static_cast<char *>(merged.data_ptr());
+            for (const auto *r : requests) {
+                const Tensor *t = (*r)[k];
+                if (t->nbytes) std::memcpy(at, t->data, t->nbytes);
+                at += t->nbytes;
+            }
+            if (m->device.is_cuda()) merged = merged.to(m->device);
+            args.emplace_back(std::move(merged));
+        }
+        c10::IValue out = m->module.forward(std::move(args));
+        std::vector<at::Tensor> outs;
+        std::string e;
+        if (!flatten_tensors(out, &outs, &e)) return fail(e);
+        for (size_t o = 0; o < outs.size(); o++) {
+            if (outs[o].dim() == 0 || outs[o].size(0) != total)
+                return fail("ERR the model's output " + std::to_string(o) + " does not have the batch's " +
+                            std::to_string(total) +
+                            " rows along its first dimension, so it cannot be split among the batched requests");
+        }
+        for (const at::Tensor &t : outs) {
+            at::Tensor c = t.to(c10::kCPU).contiguous();
+            // as from_torch: not a small view of a larger buffer, which every part would keep
+            size_t nbytes = static_cast<size_t>(c.numel()) * c.element_size();
+            if (c.storage().nbytes() > nbytes + nbytes / 2 + 4096) c = c.clone();
+            int64_t from = 0;
+            for (size_t j = 0; j < requests.size(); j++) {
+                if (!from_torch(c.narrow(0, from, rows[j]), &(*outputs)[j], &e, true)) return fail(e);
+                from += rows[j];
+            }
+        }
+    } catch (const c10::Error &e) {
+        return fail("ERR " + torch_message(e));
+    } catch (const std::exception &e) {
+        return fail("ERR " + first_line(e.what()));
+    } catch (...) {
+        return fail("ERR model execution failed");
     }
     return true;
 }

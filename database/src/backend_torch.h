@@ -45,6 +45,16 @@ int torch_model_num_inputs(const TorchModel *m);
 bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
                      std::vector<Tensor *> *outputs, std::string *err);
 
+// Runs forward() once on several requests' inputs concatenated along the first dimension
+// (requests[j] are request j's inputs; all requests have as many, of the same dtypes and the
+// same dimensions but the first) and gives each request its own rows of every output in
+// (*outputs)[j]. The inputs are copied once, into the merged tensors (as torch_model_run copies
+// a single request's); the outputs are not copied: each request's part is a view of the batch's
+// output, whose buffer lives until the last part is freed. An output without the batch's rows
+// along its first dimension is an error (for every request).
+bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Tensor *> *> &requests,
+                           std::vector<std::vector<Tensor *>> *outputs, std::string *err);
+
 // Compiles a script after the nesting check and walks its graphs (trust.h); call on a worker.
 TorchScript *torch_script_compile(const std::string &source, const std::string &device,
                                   std::string *err);

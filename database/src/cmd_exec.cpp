@@ -151,68 +151,26 @@ struct ExecJob final : QueueTask, std::enable_shared_from_this<ExecJob> {
     long long batch_min() const override { return model ? model->minbatchsize : 0; }
     long long batch_wait_ms() const override { return model ? model->minbatchtimeout : 0; }
 
-    // Concatenates the inputs of this job and `others` along the first dimension, runs the model
-    // once and hands each job its own rows of every output.
+    // Runs this job and `others` as one forward call on their inputs concatenated along the
+    // first dimension, and hands each job its own rows of every output (torch_model_run_batch).
     void run_batch(const std::vector<QueueTask *> &others) override {
         auto t0 = std::chrono::steady_clock::now();
         std::vector<ExecJob *> jobs{this};
         for (QueueTask *t : others) jobs.push_back(static_cast<ExecJob *>(t));
-        std::vector<int64_t> rows;
-        int64_t total = 0;
-        for (ExecJob *j : jobs) {
-            rows.push_back(j->inputs[0]->dims[0]);
-            total += rows.back();
-        }
-        std::vector<Tensor *> merged, outs;
+        std::vector<const std::vector<Tensor *> *> ins;
+        for (ExecJob *j : jobs) ins.push_back(&j->inputs);
+        std::vector<std::vector<Tensor *>> outs;
         std::string e;
-        for (size_t k = 0; k < inputs.size() && e.empty(); k++) {
-            std::vector<int64_t> dims = inputs[k]->dims;
-            dims[0] = total;
-            Tensor *m = tensor_new_owned(inputs[k]->dtype, dims, false);
-            if (!m) {
-                e = "ERR not enough memory to batch the inputs";
-                break;
-            }
-            merged.push_back(m);
-            size_t at = 0;
-            for (ExecJob *j : jobs) {
-                const Tensor *t = j->inputs[k];
-                if (t->nbytes) memcpy(m->owned + at, t->data, t->nbytes);
-                at += t->nbytes;
-            }
-        }
-        if (e.empty()) torch_model_run(model->torch, merged, &outs, &e);
-        for (Tensor *m : merged) tensor_release(m);
-        for (size_t o = 0; o < outs.size() && e.empty(); o++) {
-            if (outs[o]->dims.empty() || outs[o]->dims[0] != total)
-                e = "ERR the model's output " + std::to_string(o) + " does not have the batch's " + std::to_string(total) +
-                    " rows along its first dimension, so it cannot be split among the batched requests";
-        }
-        for (size_t o = 0; o < outs.size() && e.empty(); o++) {
-            const Tensor *src = outs[o];
-            size_t row_bytes = total ? src->nbytes / static_cast<size_t>(total) : 0;
-            size_t at = 0;
-            for (size_t j = 0; j < jobs.size(); j++) {
-                std::vector<int64_t> dims = src->dims;
-                dims[0] = rows[j];
-                Tensor *part = tensor_new_owned(src->dtype, dims, false);
-                if (!part) {
-                    e = "ERR not enough memory to split the batch's outputs";
-                    break;
-                }
-                if (part->nbytes) memcpy(part->owned, src->data + at, part->nbytes);
-                at += row_bytes * static_cast<size_t>(rows[j]);
-                jobs[j]->outputs.push_back(part);
-            }
-        }
-        for (Tensor *t : outs) tensor_release(t);
+        torch_model_run_batch(model->torch, ins, &outs, &e);
         long long us =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
         auto counted = std::make_shared<bool>(false);
-        for (ExecJob *j : jobs) {
+        for (size_t k = 0; k < jobs.size(); k++) {
+            ExecJob *j = jobs[k];
             j->duration_us = us;
             j->call_counted = counted;
             if (!e.empty()) j->err = e;
+            else j->outputs = std::move(outs[k]);
         }
     }
     void expire(bool) override {

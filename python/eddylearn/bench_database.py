@@ -8,8 +8,9 @@
 * PING latency while a ~100 MB model is stored (AI.MODELSTORE), against PING latency of the
   same server when idle.
 * requests per second of 8 clients sending 256-row requests, and of 2 clients sending
-  16384-row requests, to one model stored with BATCHSIZE (requests merged) against the same
-  model stored without (batching_speedup_small, batching_speedup_large);
+  16384-row requests, to the learned SGS network stored with BATCHSIZE (requests merged) against
+  the same model stored without (batching_speedup_small, batching_speedup_large); the clients
+  are the solver's native client in step, as ranks are (eddylearn-infer-bench CLIENTS);
 * PING latency (p50/p99/max) while another client reads the largest tensor a VALUES reply may
   hold (2^18 elements) or a 64 MiB tensor as BLOB, against PING latency on the idle server.
 """
@@ -20,7 +21,9 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import re
 import statistics
+import subprocess
 import time
 from pathlib import Path
 
@@ -202,81 +205,82 @@ def bench_concurrency(threads: int, clients: int, runs: int) -> dict:
         server.close()
 
 
-def _batch_client(address: str, rows: int, jobs, barrier, out) -> None:
-    """A client process of bench_batching: puts its own input once, then, for each (model, runs)
-    taken from `jobs`, runs the model `runs` times after all clients are ready."""
-    client = _client(address)
-    key = f"bench_bx_{os.getpid()}"
-    client.put_tensor(key, np.random.default_rng(os.getpid()).standard_normal((rows, FEATURES)).astype(np.float32))
-    while True:
-        job = jobs.get()
-        if job is None:
-            return
-        model, runs = job
-        client.run_model(model, [key], [key + "_y"])  # warm-up
-        barrier.wait()
-        t0 = time.perf_counter()
-        for _ in range(runs):
-            client.run_model(model, [key], [key + "_y"])
-        out.put((t0, time.perf_counter()))
+def _sgs_model_bytes() -> bytes:
+    """The solver's learned SGS network (the trainer's SGSNet, hidden layers 64 64, initial
+    weights: the weights do not change the cost) as TorchScript bytes."""
+    import torch
+
+    from .consumers.trainer import SGSNet, scripted_bytes
+    torch.manual_seed(0)
+    return scripted_bytes(SGSNet((64, 64)))
 
 
-def bench_batching(clients: int, rows: int, runs: int, repeats: int = 5) -> dict:
-    """Requests per second of `clients` SmartRedis clients each running the MLP on `rows` rows,
-    against the same model stored with BATCHSIZE clients*rows (concurrent requests merged);
-    THREADS_PER_QUEUE 1. Repeated alternately; the speedup is the median of the repetitions'
-    ratios (the best of each is reported beside it)."""
+def _infer_rounds(address: str, model: str, clients: int, rows: int, count: int) -> dict:
+    """eddylearn-infer-bench with `clients` connections in step: each round puts every client's
+    (rows, 9) features, runs `model` and gets its (rows, 6) output (the solver's pipelined round
+    trip), and waits for all of them. Times of one round, after 3 warm-up rounds."""
+    from . import solver as _solver
+    from .client_config import prefix
+    exe = prefix() / "bin" / "eddylearn-infer-bench"
+    env = _solver.child_env({"SSDB": address, "SR_DB_TYPE": "Standalone"})
+    out = subprocess.run([str(exe), model, str(rows), str(count), "6", "pipelined", str(clients)],
+                         capture_output=True, text=True, env=env, timeout=1800)
+    if out.returncode != 0:
+        raise RuntimeError(f"eddylearn-infer-bench failed: {out.stderr.strip()}")
+    fields = dict(re.findall(r"(\w+)=\s*(\S+)", out.stdout))
+    return {k: float(v) for k, v in fields.items() if k.endswith("_s")}
+
+
+def bench_batching(clients: int, rows: int, count: int, repeats: int = 5) -> dict:
+    """Requests per second of `clients` solver-like clients in step (the native client's
+    pipelined put/run/get, one process, so that the clients' own cost stays small), each running
+    the learned SGS network on `rows` rows, with the model stored with BATCHSIZE clients*rows
+    (concurrent requests merged) against the same model stored without; THREADS_PER_QUEUE 1.
+    Each repetition measures both, one right after the other, `count` rounds each; a rate is
+    clients / median round time, and the speedup is the median of the repetitions' ratios."""
     import redis
 
     server = database.LocalServer(threads=1)
-    ctx = mp.get_context("spawn")
-    procs = []
     try:
-        _, blob = _mlp_bytes()
+        blob = _sgs_model_bytes()
         host, port = server.address.rsplit(":", 1)
         r = redis.Redis(host=host, port=int(port), socket_timeout=600)
-        r.execute_command("AI.MODELSTORE", "bench_unbatched", "TORCH", "CPU", "BLOB", blob)
-        r.execute_command("AI.MODELSTORE", "bench_batched", "TORCH", "CPU", "BATCHSIZE", clients * rows, "BLOB", blob)
-        jobs, barrier, out = ctx.Queue(), ctx.Barrier(clients), ctx.Queue()
-        procs = [ctx.Process(target=_batch_client, args=(server.address, rows, jobs, barrier, out))
-                 for _ in range(clients)]
-        for p in procs:
-            p.start()
-        rates = {"bench_unbatched": [], "bench_batched": []}
-        calls = {}
+        models = {"unbatched": ("bench_unbatched", []),
+                  "batched": ("bench_batched", ["BATCHSIZE", clients * rows])}
+        for key, args in models.values():
+            r.execute_command("AI.MODELSTORE", key, "TORCH", "CPU", *args, "BLOB", blob)
+        for key, _ in models.values():  # warm-up: the first runs of a model are slower
+            _infer_rounds(server.address, key, clients, rows, max(1, count // 5))
+        rates = {name: [] for name in models}
+        calls, forward_ms = {}, {}
         for _ in range(repeats):
-            for model in rates:
-                r.execute_command("AI.INFO", model, "RESETSTAT")
-                for _ in procs:
-                    jobs.put((model, runs))
-                spans = [out.get(timeout=1800) for _ in procs]
-                wall = max(e for _, e in spans) - min(s for s, _ in spans)
-                rates[model].append(runs * clients / wall)
-                raw = r.execute_command("AI.INFO", model)
-                calls[model] = dict(zip(raw[::2], raw[1::2]))[b"calls"]
-        for _ in procs:
-            jobs.put(None)
-        best = {k: max(v) for k, v in rates.items()}
+            for name, (key, _) in models.items():
+                r.execute_command("AI.INFO", key, "RESETSTAT")
+                t = _infer_rounds(server.address, key, clients, rows, count)
+                rates[name].append(clients / t["p50_s"])
+                raw = r.execute_command("AI.INFO", key)
+                st = dict(zip(raw[::2], raw[1::2]))
+                calls.setdefault(name, []).append(st[b"calls"] / ((count + 3) * clients))
+                forward_ms.setdefault(name, []).append(st[b"duration"] / max(st[b"calls"], 1) / 1e3)
         # each repetition measures both, one right after the other: the median of their ratios
         # is the figure least moved by other load on the machine
-        pairs = [b / u for u, b in zip(rates["bench_unbatched"], rates["bench_batched"])]
-        res = {"clients": clients, "rows": rows, "runs_per_client": runs,
-               "requests_per_s_unbatched": best["bench_unbatched"], "requests_per_s_batched": best["bench_batched"],
-               "runs_unbatched": rates["bench_unbatched"], "runs_batched": rates["bench_batched"],
-               "speedup_best": best["bench_batched"] / best["bench_unbatched"], "speedup_pairs": pairs,
-               # forward calls per request in the last batched repetition, warm-up included
-               # (1 = nothing merged)
-               "calls_per_request_batched": calls["bench_batched"] / ((runs + 1) * clients),
-               "speedup": statistics.median(pairs)}
+        pairs = [b / u for u, b in zip(rates["unbatched"], rates["batched"])]
+        med = {k: statistics.median(v) for k, v in rates.items()}
+        res = {"clients": clients, "rows": rows, "rounds": count, "repeats": repeats,
+               "model": "SGSNet(64, 64), DOUBLE (rows, 9) -> (rows, 6)",
+               "client": "eddylearn-infer-bench (native client, pipelined put/run/get, clients in step)",
+               "requests_per_s_unbatched": med["unbatched"], "requests_per_s_batched": med["batched"],
+               "runs_unbatched": rates["unbatched"], "runs_batched": rates["batched"],
+               "speedup_pairs": pairs, "speedup": statistics.median(pairs),
+               # forward calls per request (warm-up rounds included; 1 = nothing merged) and the
+               # time of one forward call (AI.INFO duration / calls), medians of the repetitions
+               "calls_per_request_batched": statistics.median(calls["batched"]),
+               "forward_ms_unbatched": statistics.median(forward_ms["unbatched"]),
+               "forward_ms_batched": statistics.median(forward_ms["batched"])}
         log.info("%d clients x %d rows: %.1f requests/s unbatched, %.1f batched (%.2fx, %.2f forward calls per request)",
-                 clients, rows, res["requests_per_s_unbatched"], res["requests_per_s_batched"], res["speedup"],
-                 res["calls_per_request_batched"])
+                 clients, rows, med["unbatched"], med["batched"], res["speedup"], res["calls_per_request_batched"])
         return res
     finally:
-        for p in procs:
-            p.join(60)
-            if p.is_alive():
-                p.kill()
         server.close()
 
 
@@ -423,8 +427,8 @@ def bench_database(json_path: str | Path | None = None, sizes: list[int] | None 
     if "concurrency" in parts:
         result["concurrency"] = [bench_concurrency(t, clients, concurrent_runs) for t in (1, 2)]
     if "batching" in parts:
-        result["batching_small"] = bench_batching(clients=8, rows=256, runs=100)
-        result["batching_large"] = bench_batching(clients=2, rows=16384, runs=30)
+        result["batching_small"] = bench_batching(clients=8, rows=256, count=200)
+        result["batching_large"] = bench_batching(clients=2, rows=16384, count=20)
         result["batching_speedup_small"] = result["batching_small"]["speedup"]
         result["batching_speedup_large"] = result["batching_large"]["speedup"]
     result["targets"] = {"ratio_put_vs_set": ">= 0.9", "ratio_get_vs_get": ">= 0.9",
@@ -452,9 +456,11 @@ def report(res: dict) -> str:
             b = res[key]
             target = ">= 2" if key == "batching_small" else ">= 1.0"
             lines.append(f"{b['clients']} clients x {b['rows']} rows: {b['requests_per_s_batched']:.1f} requests/s with "
-                         f"BATCHSIZE {b['clients'] * b['rows']} vs {b['requests_per_s_unbatched']:.1f} without -> "
-                         f"{b['speedup_best']:.2f}x best vs best; median of paired ratios {b['speedup']:.2f}x (target {target}); "
-                         f"{b['calls_per_request_batched']:.2f} forward calls per request")
+                         f"BATCHSIZE {b['clients'] * b['rows']} vs {b['requests_per_s_unbatched']:.1f} without; median of "
+                         f"paired ratios {b['speedup']:.2f}x (target {target}; single ratios "
+                         f"{', '.join(f'{p:.2f}' for p in b['speedup_pairs'])}); {b['calls_per_request_batched']:.2f} "
+                         f"forward calls per request, {b['forward_ms_batched']:.2f} ms per batched call vs "
+                         f"{b['forward_ms_unbatched']:.2f} ms per single one")
     return "\n".join(lines + _report_ping(res))
 
 

@@ -398,11 +398,16 @@ def server_env(base: dict | None = None) -> dict:
     returns blocks above 8 MiB to the kernel on every free; model runs that allocate such
     activations then page-fault them in again each time (an MLP on 32³ points: 60 ms instead
     of 7 ms). ``oversize_threshold:0`` turns that off. The module also gives libtorch its own
-    jemalloc arena, which recovers most of the loss when a server is started without this."""
+    jemalloc arena, which recovers most of the loss when a server is started without this.
+    libtorch's OpenMP threads wait passively (``OMP_WAIT_POLICY=PASSIVE``, unless set): by
+    default each spins for a while after every parallel region of a model run, taking a core
+    from Redis's main thread and from the solver ranks that share the node (two cores, eight
+    clients: about 0.65 ms of spinning per 0.25 ms model run; docs/database.md, "Batching")."""
     env = dict(os.environ if base is None else base)
     conf = env.get("MALLOC_CONF", "")
     if "oversize_threshold" not in conf:
         env["MALLOC_CONF"] = (conf + "," if conf else "") + "oversize_threshold:0"
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return env
 
 

@@ -173,3 +173,65 @@ def test_a_request_whose_client_disconnected_is_withdrawn(server, r):
                              "TIMEOUT", 500) == b"TIMEDOUT"
     assert r.exists("stale") == 0 and r.exists("y") == 0
     assert info(r, "aff")["calls"] == 0
+
+
+def test_each_request_keeps_its_rows_when_the_others_outputs_go(server, client, r):
+    """Each request's output is its own rows of the batch's output: deleting, overwriting or
+    renaming another request's output leaves a request's value intact."""
+    client.set_model("aff", to_bytes(torch.jit.script(Affine())), "TORCH", "CPU", batch_size=64,
+                     min_batch_size=12)
+    inputs = {t: np.arange(12, dtype=np.float32).reshape(4, 3) + 100 * i for i, t in enumerate("abc")}
+    got = run_clients(server.address, "aff", inputs)
+    assert all(s == "ok" for s, _ in got.values()), got
+    assert info(r, "aff")["calls"] == 1
+    r.delete("y_a")
+    r.execute_command("AI.TENSORSET", "y_b", "FLOAT", 1, "VALUES", 7)
+    r.rename("y_c", "z")
+    blob = r.execute_command("AI.TENSORGET", "z", "BLOB")
+    np.testing.assert_array_equal(np.frombuffer(blob, np.float32).reshape(4, 3), 2 * inputs["c"] + 1)
+    meta = r.execute_command("AI.TENSORGET", "z", "META")
+    assert meta[-1] == [4, 3]
+    # serialised (DUMP/RESTORE) like any other tensor
+    r.restore("w", 0, r.dump("z"))
+    blob = r.execute_command("AI.TENSORGET", "w", "BLOB")
+    np.testing.assert_array_equal(np.frombuffer(blob, np.float32).reshape(4, 3), 2 * inputs["c"] + 1)
+
+
+def test_servers_started_by_eddylearn_let_openmp_threads_sleep():
+    """libtorch's OpenMP threads must not spin on cores that Redis's main thread and the solver
+    need (docs/database.md, "Batching"): the environment of the servers eddylearn starts (locally,
+    through SmartSim, and in these tests) makes them wait passively, unless the user chose
+    otherwise. (Redis overwrites its own /proc environ with its title, so it is checked here.)"""
+    from eddylearn import database
+
+    assert database.server_env({})["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert database.server_env({"OMP_WAIT_POLICY": "ACTIVE"})["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_infer_bench_clients_in_step_all_reach_the_batched_model(server, r):
+    """`eddylearn-infer-bench ... pipelined CLIENTS` (the clients of `bench database`, batching):
+    every client's requests run and come back with the model's answer shape; a bad CLIENTS is
+    refused by name."""
+    import re
+    import subprocess
+
+    from eddylearn import solver
+    from eddylearn.client_config import prefix
+    from eddylearn.consumers.trainer import SGSNet, scripted_bytes
+
+    r.execute_command("AI.MODELSTORE", "sgs", "TORCH", "CPU", "BATCHSIZE", 64, "BLOB",
+                      scripted_bytes(SGSNet((8,))))
+    exe = str(prefix() / "bin" / "eddylearn-infer-bench")
+    env = solver.child_env({"SSDB": server.address, "SR_DB_TYPE": "Standalone"})
+    out = subprocess.run([exe, "sgs", "5", "4", "6", "pipelined", "3"], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"clients=3 ", out.stdout), out.stdout
+    st = info(r, "sgs")
+    # 3 clients x (3 warm-up + 4 timed) requests of 5 rows, in at most as many forward calls
+    assert st["samples"] == 3 * 7 * 5 and st["errors"] == 0 and 7 <= st["calls"] <= 21, st
+    for k in (1, 2, 3):
+        assert r.execute_command("AI.TENSORGET", f"infer_bench{k}.out", "META")[-1] == [5, 6]
+    bad = subprocess.run([exe, "sgs", "5", "4", "6", "pipelined", "0"], capture_output=True,
+                         text=True, env=env, timeout=60)
+    assert bad.returncode == 1 and "CLIENTS must be a positive integer" in bad.stderr

@@ -206,6 +206,39 @@ def staged_tgv_sgs_samples(address: str, workdir: Path, n: int = TGV_LES_TRAIN["
             np.concatenate([np.full(len(x[3]), x[2]) for x in sets]))
 
 
+def les_stencil_features(features: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """The staged filtered gradients as the LES computes them on its own grid.
+
+    A DNS stages the exact gradient of the box-filtered field (the difference of face averages
+    of the cube over Delta); an LES on the coarse grid computes the diagonal components the same
+    way but the off-diagonal ones, du_a/dx_b, by central differences over two cells of its
+    cell-centre velocity (the mean of the two a-faces), which damps the short waves. Per sample
+    time the samples form the whole coarse field (the ranks' z-slabs in (step, rank) order, each
+    in Fortran order), and each off-diagonal component is multiplied in Fourier space by the
+    ratio of the two stencils' responses, sinc(k_b Delta) (k_a Delta / 2) / tan(k_a Delta / 2)
+    (exact for the waves the coarse grid resolves; the box-filtered field's content beyond them
+    is aliased as the grid sees it). Returns the (N, 9) gradients the LES would see."""
+    out = np.array(features, dtype=np.float64, copy=True)
+    for t in np.unique(times):
+        m = times == t
+        n = round(m.sum() ** (1 / 3))
+        if n ** 3 != m.sum():
+            raise ValueError(f"the samples at t = {t:g} are not a cubic coarse field "
+                             f"({m.sum()} samples)")
+        g = out[m].reshape(n, n, n, 9)                 # [z, y, x, component]
+        kd = np.fft.fftfreq(n, 1 / n) * 2 * np.pi / n  # k Delta on the coarse grid
+        axis_k = (kd[None, None, :], kd[None, :, None], kd[:, None, None])   # x, y, z
+        for a in range(3):
+            half = axis_k[a] / 2
+            along_a = np.where(half == 0, 1.0, half * np.cos(half) / np.where(half == 0, 1, np.sin(half)))
+            for b in range(3):
+                if a != b:
+                    resp = np.sinc(axis_k[b] / np.pi) * along_a
+                    g[..., 3 * a + b] = np.real(np.fft.ifftn(np.fft.fftn(g[..., 3 * a + b]) * resp))
+        out[m] = g.reshape(-1, 9)
+    return out
+
+
 def filtered_dns_budget(features: np.ndarray, labels: np.ndarray, times: np.ndarray,
                         nu: float = 1 / 1600) -> dict:
     """What an LES with a perfect SGS model should dissipate, from filtered DNS samples: per

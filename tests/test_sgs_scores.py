@@ -114,3 +114,48 @@ def test_les_stencil_features_are_the_les_gradient_of_the_filtered_field():
     np.testing.assert_array_equal(got[:, [0, 4, 8]], np.concatenate([exact, 2 * exact])[:, [0, 4, 8]])
     with pytest.raises(ValueError, match="not a cubic coarse field"):
         les_stencil_features(exact[:100], np.zeros(100))
+
+
+def test_sgs_dissipation_loss_against_a_given_transfer():
+    """With transfer given, the loss compares the drain through the features' strain with it:
+    zero for stresses that drain exactly that, the scaled error otherwise."""
+    import torch
+
+    from eddylearn.validate import sgs_dissipation_loss
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=(400, 9))
+    lab = rng.normal(size=(400, 6))
+    lm, ls = lab.mean(0), lab.std(0)
+    target = 1.5 * sgs.sgs_dissipation(lab, f)
+    loss = sgs_dissipation_loss(f, lab, lm, ls, transfer=target)
+    batch = torch.arange(400)
+    scaled = torch.tensor((1.5 * lab - lm) / ls, dtype=torch.float32)
+    assert float(loss(scaled, batch)) < 1e-10
+    exact = torch.tensor((lab - lm) / ls, dtype=torch.float32)
+    expected = np.mean((target / 1.5 - target) ** 2) / np.var(target)
+    assert float(loss(exact, batch)) == pytest.approx(expected, rel=1e-4)
+
+
+def test_train_sgs_model_on_les_stencil_features(tmp_path):
+    """The offline training learns from the LES-stencil gradients when asked (the default),
+    reports its drain against the true transfer, and names a bad feature form or missing
+    times."""
+    import torch
+
+    from eddylearn.validate import les_stencil_features, train_sgs_model
+    n = 8
+    exact, _ = _mode_fields(n, [((1, 2, 0), (2.0, -1.0, 0.5)), ((2, -3, 1), (0.3, 0.1, -0.2))])
+    f = np.concatenate([exact, 0.5 * exact])
+    times = np.repeat([0.0, 1.0], n ** 3)
+    lab = sgs.gradient_model(f, 0.3)
+    res = train_sgs_model(tmp_path / "m.pt", f, lab, delta=0.3, steps=20, times=times)
+    assert res["feature_form"] == "les" and res["samples"] == len(f)
+    assert np.isfinite(res["drain_over_transfer"])
+    model = torch.jit.load(str(tmp_path / "m.pt"))
+    les = les_stencil_features(f, times)
+    assert model(torch.tensor(les)).shape == (len(f), 6)
+    with pytest.raises(ValueError, match="needs the samples' times"):
+        train_sgs_model(tmp_path / "m2.pt", f, lab, delta=0.3, steps=2)
+    with pytest.raises(ValueError, match="unknown feature form 'spectral'"):
+        train_sgs_model(tmp_path / "m2.pt", f, lab, delta=0.3, steps=2, times=times,
+                        feature_form="spectral")

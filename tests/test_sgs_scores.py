@@ -137,9 +137,8 @@ def test_sgs_dissipation_loss_against_a_given_transfer():
 
 
 def test_train_sgs_model_on_les_stencil_features(tmp_path):
-    """The offline training learns from the LES-stencil gradients when asked (the default),
-    reports its drain against the true transfer, and names a bad feature form or missing
-    times."""
+    """The offline training learns from the LES-stencil gradients when asked, reports its
+    drain against the true transfer, and names a bad feature form or missing times."""
     import torch
 
     from eddylearn.validate import les_stencil_features, train_sgs_model
@@ -148,14 +147,15 @@ def test_train_sgs_model_on_les_stencil_features(tmp_path):
     f = np.concatenate([exact, 0.5 * exact])
     times = np.repeat([0.0, 1.0], n ** 3)
     lab = sgs.gradient_model(f, 0.3)
-    res = train_sgs_model(tmp_path / "m.pt", f, lab, delta=0.3, steps=20, times=times)
+    res = train_sgs_model(tmp_path / "m.pt", f, lab, delta=0.3, steps=20, times=times,
+                          feature_form="les")
     assert res["feature_form"] == "les" and res["samples"] == len(f)
     assert np.isfinite(res["drain_over_transfer"])
     model = torch.jit.load(str(tmp_path / "m.pt"))
     les = les_stencil_features(f, times)
     assert model(torch.tensor(les)).shape == (len(f), 6)
     with pytest.raises(ValueError, match="needs the samples' times"):
-        train_sgs_model(tmp_path / "m2.pt", f, lab, delta=0.3, steps=2)
+        train_sgs_model(tmp_path / "m2.pt", f, lab, delta=0.3, steps=2, feature_form="les")
     with pytest.raises(ValueError, match="unknown feature form 'spectral'"):
         train_sgs_model(tmp_path / "m2.pt", f, lab, delta=0.3, steps=2, times=times,
                         feature_form="spectral")

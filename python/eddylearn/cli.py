@@ -316,8 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tgv-les: weight of the SGS-dissipation error in the training loss "
                         "(default 0: stresses only)")
     v.add_argument("--train-features", choices=["les", "exact"],
-                   help="tgv-les: train on the gradients the LES's stencil computes from the "
-                        "filtered DNS (les, the default) or on the exact filtered gradients")
+                   help="tgv-les: train on the exact filtered gradients (exact, the default) or on "
+                        "the gradients the LES's stencil computes from the filtered DNS (les)")
     v.add_argument("--infer-every", type=int, default=0,
                    help="tgv-les: run the learned model every k steps (default 0: every RK "
                         "stage)")

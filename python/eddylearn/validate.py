@@ -164,9 +164,12 @@ def write_json(result: dict, path: str | Path | None) -> None:
 
 #: what validate tgv-les trains its model on when no --model is given: the DNS grid and
 #: box-filter width (Delta = width * h_DNS = h_LES: 128^3 and 4 cells for a 32^3 LES), the steps
-#: between staged sample sets, and the optimiser (the online trainer's network and loss)
+#: between staged sample sets, the optimiser (the online trainer's network and loss) and the
+#: feature form: the exact filtered gradient, which scores best against the DNS's eps(t) (the
+#: LES-stencil gradients follow the filtered DNS's budget more closely but drain the resolved
+#: energy earlier; docs/validation.md, "What each change to the learned model did")
 TGV_LES_TRAIN = {"n": 128, "width": 4, "every": 25, "steps": 6000, "batch": 1024, "lr": 1e-3,
-                 "hidden": (64, 64), "seed": 0, "features": "les"}
+                 "hidden": (64, 64), "seed": 0, "features": "exact"}
 
 #: the feature forms train_sgs_model knows: the exact filtered gradient the DNS stages, or the
 #: gradient the LES's own stencil computes from the same filtered field (les_stencil_features)

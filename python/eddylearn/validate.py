@@ -237,7 +237,8 @@ def les_stencil_features(features: np.ndarray, times: np.ndarray) -> np.ndarray:
         axis_k = (kd[None, None, :], kd[None, :, None], kd[:, None, None])   # x, y, z
         for a in range(3):
             half = axis_k[a] / 2
-            along_a = np.where(half == 0, 1.0, half * np.cos(half) / np.where(half == 0, 1, np.sin(half)))
+            safe = np.where(half == 0, 1.0, half)
+            along_a = np.where(half == 0, 1.0, safe * np.cos(safe) / np.sin(safe))
             for b in range(3):
                 if a != b:
                     resp = np.sinc(axis_k[b] / np.pi) * along_a

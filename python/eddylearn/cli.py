@@ -88,7 +88,9 @@ def _validate_tgv_les(args, v) -> int:
                                                   else models[0])
     plot = args.plot or (Path(args.json).with_suffix(".png") if args.json else None)
     opts = {"infer_every": args.infer_every} if args.infer_every else None
-    train = {"dissipation_weight": args.dissipation_weight} if args.dissipation_weight else None
+    train = {"dissipation_weight": args.dissipation_weight} if args.dissipation_weight else {}
+    if args.train_features:
+        train["feature_form"] = args.train_features
     res = v.validate_tgv_les(n, args.np, sgs=sgs, model=args.model, workdir=args.workdir,
                              cfl=args.cfl, plot=plot, stream=args.verbose,
                              learned_options=opts, models=models, train_options=train)
@@ -314,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--dissipation-weight", type=float, default=0.0,
                    help="tgv-les: weight of the SGS-dissipation error in the training loss "
                         "(default 0: stresses only)")
+    v.add_argument("--train-features", choices=["les", "exact"],
+                   help="tgv-les: train on the exact filtered gradients (exact, the default) or on "
+                        "the gradients the LES's stencil computes from the filtered DNS (les)")
     v.add_argument("--infer-every", type=int, default=0,
                    help="tgv-les: run the learned model every k steps (default 0: every RK "
                         "stage)")

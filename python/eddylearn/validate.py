@@ -164,9 +164,16 @@ def write_json(result: dict, path: str | Path | None) -> None:
 
 #: what validate tgv-les trains its model on when no --model is given: the DNS grid and
 #: box-filter width (Delta = width * h_DNS = h_LES: 128^3 and 4 cells for a 32^3 LES), the steps
-#: between staged sample sets, and the optimiser (the online trainer's network and loss)
+#: between staged sample sets, the optimiser (the online trainer's network and loss) and the
+#: feature form: the exact filtered gradient, which scores best against the DNS's eps(t) (the
+#: LES-stencil gradients follow the filtered DNS's budget more closely but drain the resolved
+#: energy earlier; docs/validation.md, "What each change to the learned model did")
 TGV_LES_TRAIN = {"n": 128, "width": 4, "every": 25, "steps": 6000, "batch": 1024, "lr": 1e-3,
-                 "hidden": (64, 64), "seed": 0}
+                 "hidden": (64, 64), "seed": 0, "features": "exact"}
+
+#: the feature forms train_sgs_model knows: the exact filtered gradient the DNS stages, or the
+#: gradient the LES's own stencil computes from the same filtered field (les_stencil_features)
+TRAIN_FEATURES = ("exact", "les")
 
 
 def staged_tgv_sgs_samples(address: str, workdir: Path, n: int = TGV_LES_TRAIN["n"],
@@ -206,6 +213,40 @@ def staged_tgv_sgs_samples(address: str, workdir: Path, n: int = TGV_LES_TRAIN["
             np.concatenate([np.full(len(x[3]), x[2]) for x in sets]))
 
 
+def les_stencil_features(features: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """The staged filtered gradients as the LES computes them on its own grid.
+
+    A DNS stages the exact gradient of the box-filtered field (the difference of face averages
+    of the cube over Delta); an LES on the coarse grid computes the diagonal components the same
+    way but the off-diagonal ones, du_a/dx_b, by central differences over two cells of its
+    cell-centre velocity (the mean of the two a-faces), which damps the short waves. Per sample
+    time the samples form the whole coarse field (the ranks' z-slabs in (step, rank) order, each
+    in Fortran order), and each off-diagonal component is multiplied in Fourier space by the
+    ratio of the two stencils' responses, sinc(k_b Delta) (k_a Delta / 2) / tan(k_a Delta / 2)
+    (exact for the waves the coarse grid resolves; the box-filtered field's content beyond them
+    is aliased as the grid sees it). Returns the (N, 9) gradients the LES would see."""
+    out = np.array(features, dtype=np.float64, copy=True)
+    for t in np.unique(times):
+        m = times == t
+        n = round(m.sum() ** (1 / 3))
+        if n ** 3 != m.sum():
+            raise ValueError(f"the samples at t = {t:g} are not a cubic coarse field "
+                             f"({m.sum()} samples)")
+        g = out[m].reshape(n, n, n, 9)                 # [z, y, x, component]
+        kd = np.fft.fftfreq(n, 1 / n) * 2 * np.pi / n  # k Delta on the coarse grid
+        axis_k = (kd[None, None, :], kd[None, :, None], kd[:, None, None])   # x, y, z
+        for a in range(3):
+            half = axis_k[a] / 2
+            safe = np.where(half == 0, 1.0, half)
+            along_a = np.where(half == 0, 1.0, safe * np.cos(safe) / np.sin(safe))
+            for b in range(3):
+                if a != b:
+                    resp = np.sinc(axis_k[b] / np.pi) * along_a
+                    g[..., 3 * a + b] = np.real(np.fft.ifftn(np.fft.fftn(g[..., 3 * a + b]) * resp))
+        out[m] = g.reshape(-1, 9)
+    return out
+
+
 def filtered_dns_budget(features: np.ndarray, labels: np.ndarray, times: np.ndarray,
                         nu: float = 1 / 1600) -> dict:
     """What an LES with a perfect SGS model should dissipate, from filtered DNS samples: per
@@ -227,17 +268,31 @@ def filtered_dns_budget(features: np.ndarray, labels: np.ndarray, times: np.ndar
 
 def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, delta: float,
                     steps: int = TGV_LES_TRAIN["steps"], seed: int = TGV_LES_TRAIN["seed"],
-                    dissipation_weight: float = 0.0) -> dict:
+                    dissipation_weight: float = 0.0, times: np.ndarray | None = None,
+                    feature_form: str = TGV_LES_TRAIN["features"]) -> dict:
     """Train the online trainer's SGS network (same network and normalisation) offline on
-    the samples and save it as TorchScript at path. The loss is the mean squared error of the
-    normalised stresses plus, with dissipation_weight > 0, that weight times the mean squared
-    error of the SGS dissipation -tau_ij S_ij over its variance (sgs_dissipation_loss).
-    Returns the a-priori scores of it and of Smagorinsky on a held-out tenth of the samples."""
+    the samples and save it as TorchScript at path. feature_form "les": the network learns from
+    the gradients the LES's stencil computes from the filtered field (les_stencil_features,
+    which needs the samples' times), what it will be given in the LES; "exact": from the staged
+    exact filtered gradients. The loss is the mean squared error of the normalised stresses
+    plus, with dissipation_weight > 0, that weight times the mean squared error over its
+    variance of the energy the predicted stress drains through the strain of the features,
+    against the filtered DNS's transfer Pi = -tau_ij S_ij of the exact filtered strain
+    (sgs_dissipation_loss). Returns the a-priori scores of it and of the baselines on a
+    held-out tenth of the samples (against the features it learned from)."""
     import torch
 
     from . import sgs as sgs_scores
     from .consumers.trainer import SGSNet, scripted_bytes
 
+    if feature_form not in TRAIN_FEATURES:
+        raise ValueError(f"unknown feature form {feature_form!r} (known: "
+                         f"{', '.join(TRAIN_FEATURES)})")
+    transfer = sgs_scores.sgs_dissipation(labels, features)
+    if feature_form == "les":
+        if times is None:
+            raise ValueError("feature form 'les' needs the samples' times")
+        features = les_stencil_features(features, times)
     f, lab = features, labels
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(f))
@@ -253,7 +308,8 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
     opt = torch.optim.Adam(net.parameters(), lr=TGV_LES_TRAIN["lr"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     gen = torch.Generator().manual_seed(seed)
-    diss = sgs_dissipation_loss(f[tr], lab[tr], lm, ls) if dissipation_weight > 0 else None
+    diss = (sgs_dissipation_loss(f[tr], lab[tr], lm, ls, transfer=transfer[tr])
+            if dissipation_weight > 0 else None)
     for k in range(steps):
         b = torch.randint(0, len(x), (TGV_LES_TRAIN["batch"],), generator=gen)
         pred = net.mlp(x[b])
@@ -269,22 +325,28 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
     with torch.no_grad():
         pred = net(torch.tensor(f[val], dtype=torch.float32)).double().numpy()
     Path(path).write_bytes(scripted_bytes(net))
+    drain = sgs_scores.sgs_dissipation(pred, f[val])
     return {"samples": int(len(f)), "steps": steps, "delta": delta,
-            "dissipation_weight": dissipation_weight,
+            "dissipation_weight": dissipation_weight, "feature_form": feature_form,
+            # the mean energy the model drains through the LES's strain, over the true transfer
+            "drain_over_transfer": float(np.mean(drain) / np.mean(transfer[val])),
+            "drain_over_transfer_clipped": float(np.mean(np.maximum(drain, 0))
+                                                 / np.mean(transfer[val])),
             "learned": sgs_scores.apriori_scores(pred, lab[val], f[val]),
             **sgs_scores.baseline_apriori(f[val], lab[val], delta)}
 
 
 def sgs_dissipation_loss(features: np.ndarray, labels: np.ndarray, l_mean: np.ndarray,
-                         l_std: np.ndarray):
-    """loss(pred, batch): the mean squared error of the SGS dissipation Pi = -tau_ij S_ij of the
-    normalised predictions pred of the samples `batch` (indices), over the variance of Pi."""
+                         l_std: np.ndarray, transfer: np.ndarray | None = None):
+    """loss(pred, batch): the mean squared error of the SGS dissipation -tau_ij S_ij of the
+    normalised predictions pred of the samples `batch` (indices), S the strain of features,
+    against transfer (default: the labels' own -tau_ij S_ij), over the variance of transfer."""
     import torch
 
     from . import sgs as sgs_scores
     s = sgs_scores.strain_rate(features)
     s6 = np.stack([s[:, a, b] * (1 if a == b else 2) for a, b in sgs_scores.PAIRS], axis=1)
-    pi = sgs_scores.sgs_dissipation(labels, features)
+    pi = sgs_scores.sgs_dissipation(labels, features) if transfer is None else transfer
     s6_t = torch.tensor(s6, dtype=torch.float32)
     pi_t = torch.tensor(pi, dtype=torch.float32)
     lm_t = torch.tensor(l_mean, dtype=torch.float32)
@@ -433,7 +495,7 @@ def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options
                     np.savez(cache, features=f, labels=lab, times=times)
             budget = filtered_dns_budget(f, lab, times)
             result["training"] = {"dns_n": t["n"], "width": t["width"], **train_sgs_model(
-                model, f, lab, delta=t["width"] * 2 * math.pi / t["n"],
+                model, f, lab, delta=t["width"] * 2 * math.pi / t["n"], times=times,
                 **(train_options or {}))}
             result["model_source"] = (f"trained offline on samples staged by a {t['n']}^3 "
                                       f"DNS (box filter of {t['width']} cells)")

@@ -6,8 +6,8 @@
 2. Time per LES step of the TGV with each SGS model (none, smagorinsky, learned every RK stage,
    learned every k steps), and step_time_ratio_learned_vs_smagorinsky.
 
-The model is the online trainer's network (SGSNet, hidden layers 64 64) with its initial weights,
-or a TorchScript file (--model): the weights do not change the cost.
+The model is the online trainer's network (SGSNet, hidden layers config.SGS_HIDDEN or --hidden)
+with its initial weights, or a TorchScript file (--model): the weights do not change the cost.
 """
 from __future__ import annotations
 
@@ -24,17 +24,18 @@ import numpy as np
 
 from . import solver as _solver
 from .bench import machine_info
+from .config import SGS_HIDDEN
 from .io import read_diagnostics, write_namelist
 
 
-def _model_bytes(model: str | Path | None) -> bytes:
+def _model_bytes(model: str | Path | None, hidden: tuple[int, ...] = SGS_HIDDEN) -> bytes:
     if model is not None:
         return Path(model).read_bytes()
     import torch
 
     from .consumers.trainer import SGSNet, scripted_bytes
     torch.manual_seed(0)
-    return scripted_bytes(SGSNet((64, 64)))
+    return scripted_bytes(SGSNet(tuple(hidden)))
 
 
 def _inprocess_latency(blob: bytes, rows: int, count: int) -> dict:
@@ -94,7 +95,8 @@ def _les_step_time(n: int, nranks: int, steps: int, sgs: dict, env: dict, workdi
 
 
 def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 50,
-                    infer_every: int = 4, model: str | Path | None = None, threads: int = 2,
+                    infer_every: int = 4, model: str | Path | None = None,
+                    hidden: tuple[int, ...] = SGS_HIDDEN, threads: int = 2,
                     repeats: int = 3, json_path: str | Path | None = None, echo=print) -> dict:
     from smartredis import Client
 
@@ -105,10 +107,10 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
     os.environ.setdefault("SR_LOG_FILE", "/dev/null")
     info = machine_info()
     echo(f"machine: {info['cpu']}, {info['cores']} cores; database worker threads {threads}")
-    blob = _model_bytes(model)
+    blob = _model_bytes(model, hidden)
     rows_list = sorted({n ** 3 // nranks, n ** 3, (2 * n) ** 3 // nranks})
     result: dict = {"benchmark": "inference", "machine": info, "n": n, "nranks": nranks,
-                    "model": str(model) if model else "SGSNet(64, 64), initial weights",
+                    "model": str(model) if model else f"SGSNet{tuple(hidden)}, initial weights",
                     "threads_per_queue": threads, "latency": {}}
     db = LocalServer(threads=threads)
     try:

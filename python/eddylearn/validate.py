@@ -12,6 +12,7 @@ import numpy as np
 
 from . import solver as _solver
 from ._paths import reference_tgv
+from .config import SGS_HIDDEN
 from .io import read_checkpoint, read_diagnostics, read_reference, write_namelist
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ def write_json(result: dict, path: str | Path | None) -> None:
 #: box-filter width (Delta = width * h_DNS = h_LES: 128^3 and 4 cells for a 32^3 LES), the steps
 #: between staged sample sets, and the optimiser (the online trainer's network and loss)
 TGV_LES_TRAIN = {"n": 128, "width": 4, "every": 25, "steps": 6000, "batch": 1024, "lr": 1e-3,
-                 "hidden": (64, 64), "seed": 0}
+                 "hidden": SGS_HIDDEN, "seed": 0}
 
 
 def staged_tgv_sgs_samples(address: str, workdir: Path, n: int = TGV_LES_TRAIN["n"],
@@ -227,7 +228,8 @@ def filtered_dns_budget(features: np.ndarray, labels: np.ndarray, times: np.ndar
 
 def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, delta: float,
                     steps: int = TGV_LES_TRAIN["steps"], seed: int = TGV_LES_TRAIN["seed"],
-                    dissipation_weight: float = 0.0) -> dict:
+                    dissipation_weight: float = 0.0,
+                    hidden: tuple[int, ...] = TGV_LES_TRAIN["hidden"]) -> dict:
     """Train the online trainer's SGS network (same network and normalisation) offline on
     the samples and save it as TorchScript at path. The loss is the mean squared error of the
     normalised stresses plus, with dissipation_weight > 0, that weight times the mean squared
@@ -244,7 +246,7 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
     nval = len(f) // 10
     val, tr = idx[:nval], idx[nval:]
     torch.manual_seed(seed)
-    net = SGSNet(TGV_LES_TRAIN["hidden"])
+    net = SGSNet(tuple(hidden))
     fm, fs = f[tr].mean(0), f[tr].std(0) + 1e-12
     lm, ls = lab[tr].mean(0), lab[tr].std(0) + 1e-12
     net.set_normalisation(fm, fs, lm, ls)
@@ -270,7 +272,7 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
         pred = net(torch.tensor(f[val], dtype=torch.float32)).double().numpy()
     Path(path).write_bytes(scripted_bytes(net))
     return {"samples": int(len(f)), "steps": steps, "delta": delta,
-            "dissipation_weight": dissipation_weight,
+            "dissipation_weight": dissipation_weight, "hidden": list(hidden),
             "learned": sgs_scores.apriori_scores(pred, lab[val], f[val]),
             **sgs_scores.baseline_apriori(f[val], lab[val], delta)}
 
@@ -335,7 +337,8 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
     grid spacing).
 
     learned_options: further &sgs keys of the learned run (for example clip_backscatter).
-    train_options: further arguments of train_sgs_model (dissipation_weight, steps, seed).
+    train_options: further arguments of train_sgs_model (dissipation_weight, steps, seed,
+    hidden).
     With a workdir the staged samples are kept there and reused by a later run in it.
     Returns the metrics of `sgs` at the top level and of every model under "models" (named as
     in the namelist), the best baseline and the learned model's margin over it."""

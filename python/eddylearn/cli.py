@@ -267,7 +267,8 @@ def _cmd_bench_inference(args) -> int:
     hidden = _hidden_widths(args.hidden, "--hidden") if args.hidden else SGS_HIDDEN
     bench_inference(n=args.n, nranks=args.np, steps=args.steps, count=args.count,
                     infer_every=args.infer_every, model=args.model, hidden=hidden,
-                    json_path=args.json)
+                    sizes=tuple(_hidden_widths(x, "--sizes") for x in args.sizes.split()),
+                    repeats=args.repeats, json_path=args.json)
     return 0
 
 
@@ -411,6 +412,11 @@ def build_parser() -> argparse.ArgumentParser:
     bi.add_argument("--model", help="TorchScript model file (default: the trainer's network)")
     bi.add_argument("--hidden", help="hidden layer widths of the trainer's network, comma "
                                      "separated (default " + ",".join(map(str, SGS_HIDDEN)) + ")")
+    bi.add_argument("--sizes", default="",
+                    help="also time the network with each of these hidden sizes, separated by "
+                         "spaces (for example \"16 32,32 64,64\"): forward and LES step")
+    bi.add_argument("--repeats", type=int, default=3, help="alternated rounds, best kept "
+                                                           "(default 3)")
     bi.add_argument("--json", help="write the figures as JSON to this file")
     bi.set_defaults(func=_cmd_bench_inference)
     _register_optional(sub, bsub)

@@ -89,15 +89,40 @@ def test_bench_inference_writes_its_figures(tmp_path):
     """A short run of the inference benchmark: every figure is there (no timing asserted)."""
     out = tmp_path / "inference.json"
     proc = cli("bench", "inference", "--n", "16", "--steps", "8", "--count", "3",
-               "--json", str(out))
+               "--sizes", "4 8,8", "--repeats", "1", "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     res = json.loads(out.read_text())
     assert set(res["latency"]) == {"2048", "4096", "16384"}
     for entry in res["latency"].values():
         assert entry["fortran_database"]["mean_s"] > 0 and entry["python_inprocess"]["mean_s"] > 0
-    assert set(res["step_time_s"]) == {"none", "smagorinsky", "learned", "learned_every_4"}
+    sized = {"learned_sgs_model.h4", "learned_sgs_model.h8_8"}
+    assert set(res["step_time_s"]) == {"none", "smagorinsky", "learned", "learned_every_4",
+                                       *sized}
     assert res["step_time_ratio_learned_vs_smagorinsky"] > 0
     assert "step_time_ratio_learned_vs_smagorinsky" in proc.stdout
+    # the sizes of the cost/accuracy table, each run by the LES from its own key
+    assert set(res["sizes"]) == {"4", "8,8"}
+    for label, entry in res["sizes"].items():
+        assert entry["hidden"] == [int(x) for x in label.split(",")]
+        assert entry["forward_rows"] == 2048 and entry["forward_p50_s"] > 0
+        assert entry["step_time_s"] == res["step_time_s"][
+            "learned_sgs_model.h" + label.replace(",", "_")]
+    # the time rank 0 waited for its answers, for every learned case
+    assert set(res["learned_wait_rank0"]) == {"learned", "learned_every_4", *sized}
+    for entry in res["learned_wait_rank0"].values():
+        assert 0 <= entry["wait_mean_s"] and 0 < entry["latency_mean_s"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["bench", "inference", "--hidden", "64,x"], "--hidden must be positive integers"),
+    (["bench", "inference", "--sizes", "16 0"], "--sizes must be positive integers"),
+    (["bench", "inference", "--hidden", "8", "--model", "m.pt"], "exclude each other"),
+    (["validate", "tgv-les", "--hidden", "32,,32"], "--hidden must be positive integers"),
+])
+def test_bad_network_sizes_are_named(tmp_path, args, message):
+    (tmp_path / "m.pt").write_bytes(b"")
+    proc = cli(*args, cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
 
 
 def _tree(pid: int) -> list:

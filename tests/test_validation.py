@@ -59,3 +59,29 @@ def test_tgv_les_learned_model_a_posteriori(tmp_path):
     assert models["learned"]["database"]["stages_fallback"] == 0
     assert res["training"]["learned"]["sgs_dissipation_corr"] > 0.8
     assert (tmp_path / "les.png").stat().st_size > 10_000
+
+
+def test_train_sgs_model_builds_the_network_size_asked_for(tmp_path):
+    """train_sgs_model trains (and saves) the network with the hidden layers it is given, and
+    without them the one default (config.SGS_HIDDEN) that the trainer and the experiment use."""
+    import numpy as np
+    import torch
+
+    from eddylearn.config import SGS_HIDDEN, TrainerSection
+    from eddylearn.consumers.trainer import TrainerConfig
+
+    assert validate.TGV_LES_TRAIN["hidden"] == SGS_HIDDEN == TrainerConfig().hidden
+    assert TrainerSection().hidden == list(SGS_HIDDEN)
+    rng = np.random.default_rng(1)
+    f = rng.standard_normal((400, 9))
+    lab = rng.standard_normal((400, 6))
+    for hidden in [(8,), (5, 7), None]:
+        path = tmp_path / f"m{hidden}.pt"
+        opts = {} if hidden is None else {"hidden": hidden}
+        res = validate.train_sgs_model(path, f, lab, delta=0.1, steps=3, **opts)
+        want = SGS_HIDDEN if hidden is None else hidden
+        assert res["hidden"] == list(want)
+        m = torch.jit.load(str(path))
+        linear = [p for n, p in m.named_parameters() if n.endswith("weight")]
+        assert [w.shape[0] for w in linear] == [*want, 6]
+        assert m(torch.zeros(3, 9, dtype=torch.float64)).shape == (3, 6)

@@ -18,11 +18,23 @@ from pathlib import Path
 
 from . import __version__
 from ._sgs_models import MODEL_NAMES
+from .config import SGS_HIDDEN
 
 log = logging.getLogger("eddylearn")
 
 #: acceptance targets of the validation cases (docs/validation.md)
 TG2D_ORDER = (1.9, 2.1)
+
+
+def _hidden_widths(text: str, option: str) -> tuple[int, ...]:
+    """Hidden layer widths from "32,32"; a clear error for anything else."""
+    try:
+        widths = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        widths = ()
+    if not widths or any(h < 1 for h in widths):
+        raise ValueError(f"{option} must be positive integers separated by commas, got {text!r}")
+    return widths
 
 
 def tgv_targets(n: int) -> tuple[float, float]:
@@ -91,9 +103,11 @@ def _validate_tgv_les(args, v) -> int:
     train = {"dissipation_weight": args.dissipation_weight} if args.dissipation_weight else {}
     if args.train_features:
         train["feature_form"] = args.train_features
+    if args.hidden:
+        train["hidden"] = _hidden_widths(args.hidden, "--hidden")
     res = v.validate_tgv_les(n, args.np, sgs=sgs, model=args.model, workdir=args.workdir,
                              cfl=args.cfl, plot=plot, stream=args.verbose,
-                             learned_options=opts, models=models, train_options=train)
+                             learned_options=opts, models=models, train_options=train or None)
     print(f"tgv-les {n}^3 LES on {args.np} rank(s), a posteriori against the 512^3 DNS"
           + (f" (model: {res['model_source']})" if "model_source" in res else ""))
     filt = "filtered_dns" in res
@@ -251,8 +265,13 @@ def _cmd_bench_inference(args) -> int:
     from .bench_inference import bench_inference
     if args.model and not Path(args.model).is_file():
         raise FileNotFoundError(f"model file not found: {args.model}")
+    if args.model and args.hidden:
+        raise ValueError("--model and --hidden exclude each other (a model file has its size)")
+    hidden = _hidden_widths(args.hidden, "--hidden") if args.hidden else SGS_HIDDEN
     bench_inference(n=args.n, nranks=args.np, steps=args.steps, count=args.count,
-                    infer_every=args.infer_every, model=args.model, json_path=args.json)
+                    infer_every=args.infer_every, model=args.model, hidden=hidden,
+                    sizes=tuple(_hidden_widths(x, "--sizes") for x in args.sizes.split()),
+                    repeats=args.repeats, json_path=args.json)
     return 0
 
 
@@ -319,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--train-features", choices=["les", "exact"],
                    help="tgv-les: train on the exact filtered gradients (exact, the default) or on "
                         "the gradients the LES's stencil computes from the filtered DNS (les)")
+    v.add_argument("--hidden", help="tgv-les: hidden layer widths of the network it trains, comma "
+                                    "separated (default " + ",".join(map(str, SGS_HIDDEN)) + ")")
     v.add_argument("--infer-every", type=int, default=0,
                    help="tgv-les: run the learned model every k steps (default 0: every RK "
                         "stage)")
@@ -399,6 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     bi.add_argument("--infer-every", type=int, default=4,
                     help="the extra learned case runs the model every k steps (default 4)")
     bi.add_argument("--model", help="TorchScript model file (default: the trainer's network)")
+    bi.add_argument("--hidden", help="hidden layer widths of the trainer's network, comma "
+                                     "separated (default " + ",".join(map(str, SGS_HIDDEN)) + ")")
+    bi.add_argument("--sizes", default="",
+                    help="also time the network with each of these hidden sizes, separated by "
+                         "spaces (for example \"16 32,32 64,64\"): forward and LES step")
+    bi.add_argument("--repeats", type=int, default=3, help="alternated rounds, best kept "
+                                                           "(default 3)")
     bi.add_argument("--json", help="write the figures as JSON to this file")
     bi.set_defaults(func=_cmd_bench_inference)
     _register_optional(sub, bsub)

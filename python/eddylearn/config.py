@@ -16,6 +16,11 @@ from .io import NAMELIST_KEYS
 #: the snapshot consumers an experiment may run, each in its own [table]
 CONSUMERS = ("analyser", "compressor", "visualiser")
 
+#: hidden layer widths of the learned SGS network (SGSNet), the one default of the trainer, the
+#: experiment's [trainer] and validate tgv-les; chosen from the cost/accuracy table of network
+#: sizes in docs/benchmarks.md ("Inference")
+SGS_HIDDEN = (64, 64)
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # the same parser, from PyPI
@@ -99,7 +104,7 @@ class SolverSection:
 class TrainerSection:
     name: str = "trainer"
     ranks: int = 2
-    hidden: list = field(default_factory=lambda: [64, 64])
+    hidden: list = field(default_factory=lambda: list(SGS_HIDDEN))
     lr: float = 1e-3
     batch: int = 256
     steps_per_round: int = 50

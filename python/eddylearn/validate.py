@@ -12,6 +12,7 @@ import numpy as np
 
 from . import solver as _solver
 from ._paths import reference_tgv
+from .config import SGS_HIDDEN
 from .io import read_checkpoint, read_diagnostics, read_reference, write_namelist
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ def write_json(result: dict, path: str | Path | None) -> None:
 #: LES-stencil gradients follow the filtered DNS's budget more closely but drain the resolved
 #: energy earlier; docs/validation.md, "What each change to the learned model did")
 TGV_LES_TRAIN = {"n": 128, "width": 4, "every": 25, "steps": 6000, "batch": 1024, "lr": 1e-3,
-                 "hidden": (64, 64), "seed": 0, "features": "exact"}
+                 "hidden": SGS_HIDDEN, "seed": 0, "features": "exact"}
 
 #: the feature forms train_sgs_model knows: the exact filtered gradient the DNS stages, or the
 #: gradient the LES's own stencil computes from the same filtered field (les_stencil_features)
@@ -269,7 +270,8 @@ def filtered_dns_budget(features: np.ndarray, labels: np.ndarray, times: np.ndar
 def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, delta: float,
                     steps: int = TGV_LES_TRAIN["steps"], seed: int = TGV_LES_TRAIN["seed"],
                     dissipation_weight: float = 0.0, times: np.ndarray | None = None,
-                    feature_form: str = TGV_LES_TRAIN["features"]) -> dict:
+                    feature_form: str = TGV_LES_TRAIN["features"],
+                    hidden: tuple[int, ...] = TGV_LES_TRAIN["hidden"]) -> dict:
     """Train the online trainer's SGS network (same network and normalisation) offline on
     the samples and save it as TorchScript at path. feature_form "les": the network learns from
     the gradients the LES's stencil computes from the filtered field (les_stencil_features,
@@ -299,7 +301,7 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
     nval = len(f) // 10
     val, tr = idx[:nval], idx[nval:]
     torch.manual_seed(seed)
-    net = SGSNet(TGV_LES_TRAIN["hidden"])
+    net = SGSNet(tuple(hidden))
     fm, fs = f[tr].mean(0), f[tr].std(0) + 1e-12
     lm, ls = lab[tr].mean(0), lab[tr].std(0) + 1e-12
     net.set_normalisation(fm, fs, lm, ls)
@@ -328,6 +330,7 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
     drain = sgs_scores.sgs_dissipation(pred, f[val])
     return {"samples": int(len(f)), "steps": steps, "delta": delta,
             "dissipation_weight": dissipation_weight, "feature_form": feature_form,
+            "hidden": list(hidden),
             # the mean energy the model drains through the LES's strain, over the true transfer
             "drain_over_transfer": float(np.mean(drain) / np.mean(transfer[val])),
             "drain_over_transfer_clipped": float(np.mean(np.maximum(drain, 0))
@@ -397,7 +400,8 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
     grid spacing).
 
     learned_options: further &sgs keys of the learned run (for example clip_backscatter).
-    train_options: further arguments of train_sgs_model (dissipation_weight, steps, seed).
+    train_options: further arguments of train_sgs_model (dissipation_weight, steps, seed,
+    hidden).
     With a workdir the staged samples are kept there and reused by a later run in it.
     Returns the metrics of `sgs` at the top level and of every model under "models" (named as
     in the namelist), the best baseline and the learned model's margin over it."""

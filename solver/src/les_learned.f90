@@ -63,6 +63,9 @@ module el_les_learned
     ! counters (stages, same on every rank)
     integer(i8) :: n_db = 0, n_fallback = 0, n_timeout = 0, n_unreachable = 0, n_missing = 0
     integer(i8) :: n_versions = 0, n_reused = 0
+    ! time this rank waited for the answers it collected (the part of the latency not overlapped)
+    real(rp) :: wait_sum = 0
+    integer(i8) :: n_wait = 0
     logical :: warned = .false.
   contains
     procedure :: init => learned_init
@@ -234,6 +237,7 @@ contains
     type(elc_infer_meta), target :: meta
     integer :: st, code(2), gcode(2), q, root, kind_local
     logical :: served
+    real(rp) :: t0
     real(rp) :: mbuf(5 + 4*max_norm)
     character(len=msg_len) :: m
     character(len=:), allocatable :: used_key
@@ -247,8 +251,11 @@ contains
       return
     end if
     if (this%started) then
+      t0 = MPI_Wtime()
       st = elc_infer_finish(this%inf, c_loc(this%out), int(this%ncell, c_size_t), 6_c_size_t, &
                             ELC_LAYOUT_FORTRAN, meta)
+      this%wait_sum = this%wait_sum + (MPI_Wtime() - t0)
+      this%n_wait = this%n_wait + 1
       ! the request reached the database (the metadata read, if asked, is then valid)
       served = st /= ELC_ERR_TIMEOUT .and. st /= ELC_ERR_DATABASE
       if (st /= ELC_OK) then
@@ -407,13 +414,14 @@ contains
     integer :: e
     st%mean_latency_s = 0; st%max_latency_s = 0
     if (c_associated(this%inf)) e = elc_infer_stats_get(this%inf, st)
-    write(line, '(a,10(a,i0),2(a,es12.5),a)') '{"model": "learned", "key": "'//this%key//'"', &
+    write(line, '(a,10(a,i0),3(a,es12.5),a)') '{"model": "learned", "key": "'//this%key//'"', &
       ', "last_version": ', this%version, ', "versions_used": ', this%n_versions, &
       ', "stages": ', this%n_db + this%n_fallback + this%n_reused, ', "stages_database": ', this%n_db, &
       ', "stages_fallback": ', this%n_fallback, ', "timeouts": ', this%n_timeout, &
       ', "unreachable": ', this%n_unreachable, ', "missing_model": ', this%n_missing, &
       ', "infer_every": ', this%infer_every, ', "stages_reused": ', this%n_reused, &
-      ', "latency_mean_s": ', st%mean_latency_s, ', "latency_max_s": ', st%max_latency_s, '}'
+      ', "latency_mean_s": ', st%mean_latency_s, ', "latency_max_s": ', st%max_latency_s, &
+      ', "wait_mean_s": ', this%wait_sum/max(this%n_wait, 1_i8), '}'
     s = trim(line)
   end function learned_status
 

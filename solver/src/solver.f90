@@ -41,6 +41,8 @@ module el_solver
     real(rp) :: time = 0, dt = 0
     integer(i8) :: step = 0, steps_this_run = 0
     real(rp) :: wall_step = 0, wall_total = 0, energy_before = -1
+    ! the first stage's CFL rate and local energy sum, taken while an SGS request is in flight
+    real(rp) :: cfl_rate = 0, energy_local = 0
     integer :: diag_unit = -1
     logical :: initialised = .false.
   end type solver_t
@@ -230,12 +232,19 @@ contains
   end function solver_done
 
   ! Right-hand side of the momentum equations at the current velocity (advection, diffusion,
-  ! SGS stress divergence, linear forcing A*u).
-  subroutine rhs(s)
+  ! SGS stress divergence, linear forcing A*u). On the first stage of a step (first) also the
+  ! CFL rate and the local kinetic energy of the velocity before the step.
+  subroutine rhs(s, first)
     type(solver_t), intent(inout) :: s
-    ! the SGS model may start work (a database request) that overlaps the other terms
+    logical, intent(in) :: first
+    ! the SGS model may start work (a database request) that overlaps everything up to its
+    ! compute: the advection and diffusion terms and the first stage's reductions
     call s%les%prepare(s%d, s%u, s%v, s%w)
     call momentum_rhs(s%d%n, s%d%dx, s%d%dy, s%d%dz, s%cfg%nu, s%u, s%v, s%w, s%du, s%dv, s%dw)
+    if (first) then
+      if (s%cfg%dt <= 0) s%cfl_rate = max_cfl_rate(s%d%n, s%d%dx, s%d%dy, s%d%dz, s%u, s%v, s%w)
+      s%energy_local = kinetic_energy_sum(s%d%n, s%u, s%v, s%w)
+    end if
     call s%les%compute(s%d, s%u, s%v, s%w, s%du, s%dv, s%dw)
     if (s%cfg%forcing_a /= 0) then
       s%du = s%du + s%cfg%forcing_a*s%u
@@ -244,14 +253,15 @@ contains
     end if
   end subroutine rhs
 
-  ! Time step from the CFL number and the viscous limit (or the fixed dt), clipped to t_end.
+  ! Time step from the CFL number and the viscous limit (or the fixed dt), clipped to t_end;
+  ! after the first stage's rhs (its CFL rate and the model's nut_max).
   real(rp) function next_dt(s) result(dt)
     type(solver_t), intent(inout) :: s
     real(rp) :: loc(2), glob(2), grate, gnut, dtv
     if (s%cfg%dt > 0) then
       dt = s%cfg%dt
     else
-      loc = [max_cfl_rate(s%d%n, s%d%dx, s%d%dy, s%d%dz, s%u, s%v, s%w), s%les%nut_max]
+      loc = [s%cfl_rate, s%les%nut_max]
       call MPI_Allreduce(loc, glob, 2, MPI_DOUBLE_PRECISION, MPI_MAX, s%d%comm)
       grate = glob(1); gnut = glob(2)
       dt = huge(1.0_rp)
@@ -268,10 +278,10 @@ contains
   subroutine solver_step(s)
     type(solver_t), intent(inout) :: s
     integer :: st
-    real(rp) :: t0, alp, dt, energy_sum, e
+    real(rp) :: t0, alp, dt, e
     t0 = MPI_Wtime()
     do st = 1, 3
-      call rhs(s)
+      call rhs(s, st == 1)
       if (st == 1) then
         dt = next_dt(s)
         s%dt = dt
@@ -280,8 +290,7 @@ contains
         if (mod(s%step + 1, int(s%cfg%diag_every, i8)) == 0 .or. &
             s%time + dt >= s%cfg%t_end*(1 - 1e-12_rp) .or. &
             s%steps_this_run + 1 >= s%cfg%max_steps) then
-          energy_sum = kinetic_energy_sum(s%d%n, s%u, s%v, s%w)
-          call MPI_Allreduce(energy_sum, e, 1, MPI_DOUBLE_PRECISION, MPI_SUM, s%d%comm)
+          call MPI_Allreduce(s%energy_local, e, 1, MPI_DOUBLE_PRECISION, MPI_SUM, s%d%comm)
           s%energy_before = 0.5_rp*e/(real(s%d%nx, rp)*s%d%ny*s%d%nz)
         end if
       end if

@@ -38,6 +38,7 @@ import torch.distributed as dist
 from torch import nn
 
 from .. import sgs as sgs_scores
+from ..config import SGS_HIDDEN
 from ..sgs_publish import publish_model
 from ..snapshots import ListCursor, stop_requested
 
@@ -49,7 +50,7 @@ class TrainerConfig:
     name: str = "trainer"
     prefix: str = ""
     out: str = "."
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: tuple[int, ...] = SGS_HIDDEN
     lr: float = 1e-3
     batch: int = 256
     steps_per_round: int = 50       # optimizer steps between looks at the database
@@ -94,7 +95,7 @@ class SGSNet(nn.Module):
     """MLP from the 9 filtered-gradient features to the 6 SGS stresses, with the normalisation
     of inputs and outputs held as buffers so that the scripted model works on raw values."""
 
-    def __init__(self, hidden: tuple[int, ...] = (64, 64), n_in: int = 9, n_out: int = 6):
+    def __init__(self, hidden: tuple[int, ...] = SGS_HIDDEN, n_in: int = 9, n_out: int = 6):
         super().__init__()
         layers: list[nn.Module] = []
         width = n_in
@@ -576,7 +577,8 @@ def parse_args(argv=None) -> TrainerConfig:
     p.add_argument("--prefix", default=d.prefix)
     p.add_argument("--out", default=d.out)
     p.add_argument("--hidden", default=",".join(map(str, d.hidden)),
-                   help="hidden layer widths, comma separated (default 64,64)")
+                   help="hidden layer widths, comma separated (default "
+                        + ",".join(map(str, SGS_HIDDEN)) + ")")
     for key in ("lr", "poll_interval", "idle_timeout", "cs", "renormalise_drift"):
         p.add_argument("--" + key.replace("_", "-"), type=float, default=getattr(d, key))
     for key in ("batch", "steps_per_round", "report_every", "publish_every", "val_every",

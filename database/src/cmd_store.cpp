@@ -44,7 +44,11 @@ struct StoreJob {
     std::unique_ptr<Script> script;
     std::string err;
 
-    ~StoreJob() {  // on the main thread (free callback)
+    // On the release thread (release_later): the job may hold the last reference to a BLOB
+    // argument of 100 MB and more, and the copy of a model that failed to load. The chunks are
+    // released without the module lock: Redis has dropped its references to them by then, so
+    // freeing them touches nothing it shares (its allocator and memory counter are thread-safe).
+    ~StoreJob() {
         for (RedisModuleString *c : chunks) RM_FreeString(nullptr, c);
         if (model) model_release(model.release());
         if (script) script_release(script.release());
@@ -143,7 +147,10 @@ int Store_Timeout(RedisModuleCtx *ctx, RedisModuleString **, int) {
     return RM_ReplyWithError(ctx, msg.c_str());
 }
 
-void Store_Free(RedisModuleCtx *, void *privdata) { delete static_cast<StoreJob *>(privdata); }
+void Store_Free(RedisModuleCtx *, void *privdata) {
+    StoreJob *job = static_cast<StoreJob *>(privdata);
+    release_later([job] { delete job; });
+}
 
 // Loads or compiles on a thread and replies from Store_Reply. Where the client cannot be
 // blocked (AOF loading, a replica applying its master's stream, MULTI, Lua) the value is
@@ -162,7 +169,10 @@ int start_store(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, std::un
         } else {
             job->script->torch = torch_script_deferred(&job->script->source, job->script->device);
         }
-        return finish_store(ctx, argv, argc, job.get(), true);
+        int rc = finish_store(ctx, argv, argc, job.get(), true);
+        StoreJob *done = job.release();
+        release_later([done] { delete done; });
+        return rc;
     }
     if (g_loads_in_flight.load() >= kMaxLoadsInFlight) {
         std::string msg = "ERR " + std::to_string(kMaxLoadsInFlight) +

@@ -11,6 +11,7 @@
 
 #include "backend_torch.h"
 #include "config.h"
+#include "worker_queue.h"
 
 namespace eai {
 
@@ -87,10 +88,15 @@ Model *model_retain(Model *m) {
     m->refs.fetch_add(1, std::memory_order_relaxed);
     return m;
 }
+// The last release of a model or script frees its bytes and libtorch's module on the release
+// thread: for a large model that is milliseconds of returning pages, which the main thread (a
+// DEL, a MODELSTORE over the key) or a worker holding the module lock would otherwise spend.
 void model_release(Model *m) {
     if (!m || m->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    if (m->torch) torch_model_free(m->torch);
-    delete m;
+    release_later([m] {
+        if (m->torch) torch_model_free(m->torch);
+        delete m;
+    });
 }
 Script *script_retain(Script *s) {
     s->refs.fetch_add(1, std::memory_order_relaxed);
@@ -98,8 +104,10 @@ Script *script_retain(Script *s) {
 }
 void script_release(Script *s) {
     if (!s || s->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    if (s->torch) torch_script_free(s->torch);
-    delete s;
+    release_later([s] {
+        if (s->torch) torch_script_free(s->torch);
+        delete s;
+    });
 }
 
 static const struct {

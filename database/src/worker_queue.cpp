@@ -254,7 +254,53 @@ void *thread_main(void *arg) {
 
 std::thread::id g_main_thread;
 RedisModuleCtx *g_lock_ctx = nullptr;
+
+// The release thread (release_later). Never destroyed: the thread waits on it until the
+// process exits, and a condition variable destroyed at exit would wait for it.
+struct ReleaseQueue {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::function<void()>> items;
+};
+ReleaseQueue *g_release = nullptr;
+std::once_flag g_release_once;
+thread_local bool t_release_thread = false;
+
+void release_loop() {
+    t_release_thread = true;
+    for (;;) {
+        std::vector<std::function<void()>> batch;
+        {
+            std::unique_lock<std::mutex> lk(g_release->mu);
+            g_release->cv.wait(lk, [] { return !g_release->items.empty(); });
+            batch.swap(g_release->items);
+        }
+        // The main thread holds the module lock from the call of release_later until it next
+        // waits for events, having freed the client's arguments (unblocking a client resets it
+        // in the same pass). Taking the lock once orders the release after that; the release
+        // itself runs without it, so the main thread never waits for it.
+        { MainThreadLock after_main_thread; }
+        for (auto &fn : batch) fn();
+    }
+}
 }  // namespace
+
+void release_later(std::function<void()> fn) {
+    std::call_once(g_release_once, [] {
+        auto *q = new ReleaseQueue();
+        g_release = q;
+        if (!thread_start(release_loop)) g_release = nullptr;
+    });
+    if (!g_release || t_release_thread) {  // no thread could be started, or on it already
+        fn();
+        return;
+    }
+    {
+        std::lock_guard<std::mutex> lk(g_release->mu);
+        g_release->items.push_back(std::move(fn));
+    }
+    g_release->cv.notify_one();
+}
 
 bool thread_start(std::function<void()> fn) {
     pthread_attr_t attr;

@@ -65,6 +65,13 @@ long long queue_abandoned_total();
 // with a 1 MiB guard below it), enough for libtorch's recursive compiler and loader.
 bool thread_start(std::function<void()> fn);
 
+// Runs `fn` on the release thread, once Redis's main thread has let go of the module lock after
+// the call: by then Redis has dropped its own references to the client arguments of the command
+// being replied to, so a retained argument released by `fn` is freed there. For values whose
+// release takes milliseconds (a 100 MB model argument or a model's bytes and parameters: the
+// pages go back to the kernel), which the main thread would otherwise spend between two events.
+void release_later(std::function<void()> fn);
+
 // Module API calls made off Redis's main thread hold this (the module GIL); on the main thread
 // it does nothing. Set the main thread once, at load.
 void main_thread_set();

@@ -19,7 +19,7 @@ CONSUMERS = ("analyser", "compressor", "visualiser")
 #: hidden layer widths of the learned SGS network (SGSNet), the one default of the trainer, the
 #: experiment's [trainer] and validate tgv-les; chosen from the cost/accuracy table of network
 #: sizes in docs/benchmarks.md ("Inference")
-SGS_HIDDEN = (64, 64)
+SGS_HIDDEN = (32,)
 
 if sys.version_info >= (3, 11):
     import tomllib

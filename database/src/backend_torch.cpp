@@ -541,6 +541,11 @@ bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Te
         *err = std::move(msg);
         return false;
     };
+    // every input of a request must have that request's rows (the merged tensors are sized so)
+    for (size_t i = 0; i < requests.size(); i++)
+        for (const Tensor *t : *requests[i])
+            if (t->dims.empty() || t->dims[0] != rows[i])
+                return fail("batched inputs of one request differ in their first dimension");
     try {
         c10::InferenceMode guard;
         std::vector<c10::IValue> args;

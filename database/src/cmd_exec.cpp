@@ -127,11 +127,12 @@ struct ExecJob final : QueueTask, std::enable_shared_from_this<ExecJob> {
     void complete() override { unblock(); }
 
     // Batching: requests for one model stored with BATCHSIZE > 0 whose inputs agree in number,
-    // dtypes and every dimension but the first, asking for as many outputs.
+    // dtypes and every dimension but the first, asking for as many outputs. A request whose
+    // inputs differ in their first dimension has no batch dimension to merge along: it runs alone.
     const void *batch_group() const override {
         if (!model || model->batchsize <= 0) return nullptr;
         for (const Tensor *t : inputs)
-            if (t->dims.empty()) return nullptr;
+            if (t->dims.empty() || t->dims[0] != inputs[0]->dims[0]) return nullptr;
         return model;
     }
     bool batch_fits(const QueueTask &other) const override {

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from eddylearn.consumers.trainer import SGSNet, TrainerConfig, normalisation_drift
+from eddylearn.consumers.trainer import SGSNet, TrainerConfig, group_std, normalisation_drift
 
 
 def _stats(rng, scale):
@@ -47,3 +47,10 @@ def test_normalisation_drift_measures_std_factor_and_mean_shift():
 def test_negative_renormalise_drift_is_refused():
     with pytest.raises(ValueError, match="renormalise_drift must be >= 0"):
         TrainerConfig(renormalise_drift=-1.0).validate()
+
+
+def test_a_vanishing_standard_deviation_takes_the_groups_largest():
+    """w is zero in the TGV's first samples: its gradients' spread must not become 1e-12."""
+    std = group_std(np.array([4.0, 1.0, 0.0, 1e-20]))
+    assert std.tolist() == [2.0, 1.0, 2.0, 2.0]
+    assert group_std(np.zeros(6)).tolist() == [1.0] * 6

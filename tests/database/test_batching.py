@@ -235,3 +235,50 @@ def test_infer_bench_clients_in_step_all_reach_the_batched_model(server, r):
     bad = subprocess.run([exe, "sgs", "5", "4", "6", "pipelined", "0"], capture_output=True,
                          text=True, env=env, timeout=60)
     assert bad.returncode == 1 and "CLIENTS must be a positive integer" in bad.stderr
+
+
+class TwoInputs(torch.nn.Module):
+    """Row-wise on each input alone: its inputs need not share a first dimension."""
+
+    def forward(self, x, y):
+        return 2 * x + 1, y - 1
+
+
+def test_a_request_whose_inputs_differ_in_rows_runs_alone(server, r):
+    """Inputs of one request with different first dimensions have no batch dimension to merge
+    along: such requests are not merged (each gets exactly its own results) and the server
+    stays up."""
+    import threading
+
+    r.execute_command("AI.MODELSTORE", "two", "TORCH", "CPU", "BATCHSIZE", 512, "MINBATCHSIZE", 4,
+                      "MINBATCHTIMEOUT", 300, "BLOB", to_bytes(torch.jit.script(TwoInputs())))
+    host, port = server.address.rsplit(":", 1)
+    results, errors = {}, []
+
+    def one(i):
+        c = redis.Redis(host=host, port=int(port), socket_timeout=60)
+        x = np.full((1, 3), i, np.float32)
+        y = np.full((100, 3), 10 * i, np.float32)
+        c.execute_command("AI.TENSORSET", f"x{i}", "FLOAT", 1, 3, "BLOB", x.tobytes())
+        c.execute_command("AI.TENSORSET", f"y{i}", "FLOAT", 100, 3, "BLOB", y.tobytes())
+        try:
+            c.execute_command("AI.MODELEXECUTE", "two", "INPUTS", 2, f"x{i}", f"y{i}",
+                              "OUTPUTS", 2, f"a{i}", f"b{i}")
+        except redis.ResponseError as e:
+            errors.append(str(e))
+            return
+        a = np.frombuffer(c.execute_command("AI.TENSORGET", f"a{i}", "BLOB"), np.float32)
+        b = np.frombuffer(c.execute_command("AI.TENSORGET", f"b{i}", "BLOB"), np.float32)
+        results[i] = (a, b)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and sorted(results) == [1, 2]
+    for i, (a, b) in results.items():
+        np.testing.assert_array_equal(a, np.full(3, 2 * i + 1, np.float32))
+        np.testing.assert_array_equal(b, np.full(300, 10 * i - 1, np.float32))
+    assert info(r, "two")["calls"] == 2
+    assert r.ping()

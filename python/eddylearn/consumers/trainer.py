@@ -136,6 +136,18 @@ class SGSNet(nn.Module):
         self.set_normalisation(fm, fs, lm, ls)
 
 
+def group_std(var: np.ndarray) -> np.ndarray:
+    """Standard deviations of one group of quantities in the same units (the nine gradients, the
+    six stresses) from their variances; one that is (nearly) zero — w and its gradients vanish
+    in the TGV's first samples — takes the group's largest, so that neither the scaled input nor
+    a later renewal of the normalisation (SGSNet.renormalise) divides by almost nothing."""
+    std = np.sqrt(np.maximum(var, 0))
+    top = float(std.max())
+    if not top > 0:
+        return np.ones_like(std)
+    return np.where(std > 1e-6 * top, std, top)
+
+
 def normalisation_drift(old: tuple[np.ndarray, ...], new: tuple[np.ndarray, ...]) -> float:
     """How far statistics (f_mean, f_std, l_mean, l_std) have moved from those in use: the
     largest factor between the standard deviations (as |log ratio|) or mean shift in units of
@@ -347,8 +359,8 @@ class Trainer:
                                *(self.train.f ** 2).sum(0), *(self.train.l ** 2).sum(0)])
         n, seen, s = s[0], s[1], s[2:]
         fm, lm = s[0:9] / n, s[9:15] / n
-        fs = np.sqrt(np.maximum(s[15:24] / n - fm ** 2, 0)) + 1e-12
-        ls = np.sqrt(np.maximum(s[24:30] / n - lm ** 2, 0)) + 1e-12
+        fs = group_std(s[15:24] / n - fm ** 2)
+        ls = group_std(s[24:30] / n - lm ** 2)
         return seen, (fm, fs, lm, ls)
 
     def _fix_normalisation(self) -> None:
@@ -368,6 +380,10 @@ class Trainer:
                 self.norm_seen = seen
                 return
             self.net.renormalise(*stats)
+            # Adam's moments of the rescaled layers are in the old scale: start them afresh
+            for layer in (self.net.mlp[0], self.net.mlp[-1]):
+                for p in layer.parameters():
+                    self.opt.state.pop(p, None)
             self.renormalisations += 1
             log.info("%s: normalisation renewed at step %d from %d samples (drift %.2f)",
                      self.cfg.name, self.step, int(seen), drift)

@@ -298,7 +298,6 @@ class Trainer:
         self.published_step = -1
         self.normalised = False
         self.norm_seen = 0.0            # samples read when the normalisation was last checked
-        self.renormalisations = 0
         self.delta = float("nan")
         self.history: list[dict] = []
         self.entries_read = 0
@@ -384,7 +383,6 @@ class Trainer:
             for layer in (self.net.mlp[0], self.net.mlp[-1]):
                 for p in layer.parameters():
                     self.opt.state.pop(p, None)
-            self.renormalisations += 1
             log.info("%s: normalisation renewed at step %d from %d samples (drift %.2f)",
                      self.cfg.name, self.step, int(seen), drift)
         self.norm_seen = seen

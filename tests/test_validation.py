@@ -82,6 +82,6 @@ def test_train_sgs_model_builds_the_network_size_asked_for(tmp_path):
         want = SGS_HIDDEN if hidden is None else hidden
         assert res["hidden"] == list(want)
         m = torch.jit.load(str(path))
-        linear = [p for n, p in m.named_parameters() if n.endswith("weight")]
+        linear = [p for n, p in m.named_buffers() if n.endswith("weight")]
         assert [w.shape[0] for w in linear] == [*want, 6]
         assert m(torch.zeros(3, 9, dtype=torch.float64)).shape == (3, 6)

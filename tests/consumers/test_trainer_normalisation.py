@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from eddylearn.consumers.trainer import SGSNet, TrainerConfig, group_std, normalisation_drift
+import io
+
+from eddylearn.consumers.trainer import (DEPLOY_BLOCK_ROWS, DeployedSGS, SGSNet, TrainerConfig,
+                                         group_std, normalisation_drift, scripted_bytes)
 
 
 def _stats(rng, scale):
@@ -33,6 +36,39 @@ def test_renormalise_keeps_the_models_outputs(hidden):
     scripted = torch.jit.script(net)
     with torch.no_grad():
         assert torch.allclose(scripted(x), after)
+
+
+@pytest.mark.parametrize("hidden", [(8,), (32,), (16, 16)])
+def test_the_deployed_model_computes_the_networks_function(hidden):
+    """The TorchScript model stored in the database (normalisation folded into the layers,
+    rows in blocks) gives the trained network's stresses for any number of rows — none, fewer
+    than a block, a block and one more — in the input's floating type."""
+    rng = np.random.default_rng(5)
+    torch.manual_seed(5)
+    net = SGSNet(hidden)
+    net.set_normalisation(*_stats(rng, 3.0))
+    deployed = torch.jit.load(io.BytesIO(scripted_bytes(net)))
+    assert [b.shape for n, b in deployed.named_buffers() if n.endswith("weight")] == \
+        [p.shape for n, p in net.mlp.named_parameters() if n.endswith("weight")]
+    for rows in (0, 1, DEPLOY_BLOCK_ROWS - 1, DEPLOY_BLOCK_ROWS + 1, 3 * DEPLOY_BLOCK_ROWS):
+        x = torch.tensor(rng.normal(size=(rows, 9)) * 3, dtype=torch.float64)
+        with torch.no_grad():
+            want = net(x)
+            got = deployed(x)
+            got32 = deployed(x.float())
+        assert got.shape == (rows, 6) and got.dtype == torch.float64 and got.is_contiguous()
+        assert got32.dtype == torch.float32
+        scale = float(want.abs().max()) if rows else 1.0
+        assert torch.allclose(got, want, rtol=0, atol=1e-5 * scale)
+        assert torch.allclose(got32.double(), want, rtol=0, atol=1e-5 * scale)
+    # a change of the live network after deployment does not reach the deployed copy
+    x = torch.ones(4, 9, dtype=torch.float64)
+    with torch.no_grad():
+        frozen = DeployedSGS(net)
+        before = frozen(x)
+        net.mlp[0].bias += 1.0
+        assert torch.equal(frozen(x), before)
+        assert not torch.allclose(net(x), before)
 
 
 def test_normalisation_drift_measures_std_factor_and_mean_shift():

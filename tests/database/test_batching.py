@@ -282,3 +282,18 @@ def test_a_request_whose_inputs_differ_in_rows_runs_alone(server, r):
         np.testing.assert_array_equal(b, np.full(300, 10 * i - 1, np.float32))
     assert info(r, "two")["calls"] == 2
     assert r.ping()
+
+
+def test_bench_batching_measures_three_settings_and_merges_clients_in_step():
+    """`bench database --parts batching` in miniature: the unbatched, BATCHSIZE and MINBATCHSIZE
+    settings each measured, and with MINBATCHSIZE the in-step clients' requests merged into
+    fewer forward calls than requests (no timing asserted)."""
+    from eddylearn.bench_database import bench_batching
+
+    res = bench_batching(clients=3, rows=16, count=4, repeats=1)
+    for name in ("unbatched", "batched", "minbatch"):
+        assert len(res[f"runs_{name}"]) == 1 and res[f"requests_per_s_{name}"] > 0
+    assert res["speedup"] == res["speedup_minbatch"] > 0
+    # 3 clients in step, a batch waits for all three rows up to MINBATCHTIMEOUT
+    assert res["calls_per_request_minbatch"] < 0.75, res
+    assert res["forward_ms_unbatched"] > 0

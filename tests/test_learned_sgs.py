@@ -90,6 +90,40 @@ def test_learned_with_a_smagorinsky_model_matches_smagorinsky_to_round_off(tmp_p
     assert account(run_dir)["key"] == "sgs_model.v2"
 
 
+def test_a_single_precision_model_gets_single_precision_inputs_and_the_same_answers(tmp_path, db):
+    """The trainer's deployed network computes in float32 and says so (metadata input_dtype
+    FLOAT): the solver then sends its features as FLOAT, half the bytes, and the LES is bit for
+    bit the one with the same model fed DOUBLE features."""
+    from eddylearn.consumers.trainer import SGSNet, scripted_bytes
+    torch.manual_seed(4)
+    net = SGSNet((8,))
+    net.set_normalisation(np.zeros(9), np.full(9, 2.0), np.zeros(6), np.full(6, 1e-3))
+    blob = scripted_bytes(net)
+    c = Client(False, db.address)
+    publish_model(c, "sgs_model", blob, 1, delta=DELTA)
+    meta = c.get_dataset("sgs_model.meta")
+    assert meta.get_meta_strings("input_dtype") == ["FLOAT"]
+    run_dir, _ = run_les(tmp_path, "float", {"model": "learned"}, db.env())
+    acc = account(run_dir)
+    assert acc["input_dtype"] == "FLOAT" and acc["stages_database"] == 60
+    assert c.get_tensor("sgs_model.rank0.in").dtype == np.float32
+    assert c.get_tensor("sgs_model.rank1.out").dtype == np.float32
+    single = read_checkpoint(run_dir / "checkpoint.bin")
+
+    publish_model(c, "sgs_model", blob, 2, delta=DELTA, input_dtype="DOUBLE")
+    run_dir, _ = run_les(tmp_path, "double", {"model": "learned"}, db.env())
+    acc = account(run_dir)
+    assert acc["input_dtype"] == "DOUBLE" and acc["key"] == "sgs_model.v2"
+    assert c.get_tensor("sgs_model.rank0.in").dtype == np.float64
+    double = read_checkpoint(run_dir / "checkpoint.bin")
+    for f in "uvw":
+        assert np.array_equal(getattr(single, f), getattr(double, f)), f
+    assert not np.array_equal(single.u, read_checkpoint(
+        run_les(tmp_path, "none", {"model": "none"}, db.env())[0] / "checkpoint.bin").u)
+    with pytest.raises(ValueError, match="input_dtype must be 'FLOAT' or 'DOUBLE', got 'HALF'"):
+        publish_model(c, "sgs_model", blob, 3, delta=DELTA, input_dtype="HALF")
+
+
 def test_learned_falls_back_to_smagorinsky_without_a_model_and_says_so_once(tmp_path, db):
     """No model stored yet: every stage uses Smagorinsky (the same field, bit for bit), the
     stages are counted, and the warning comes once."""

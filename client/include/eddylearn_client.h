@@ -435,6 +435,8 @@ typedef struct elc_infer_meta {
     size_t n_in, n_out;
     double f_mean[ELC_INFER_MAX_NORM], f_std[ELC_INFER_MAX_NORM];
     double l_mean[ELC_INFER_MAX_NORM], l_std[ELC_INFER_MAX_NORM];
+    int float_inputs;           /* 1: string field input_dtype = "FLOAT": the model computes in
+                                   single precision, so single-precision inputs lose nothing */
 } elc_infer_meta;
 
 typedef struct elc_infer_stats {
@@ -465,6 +467,10 @@ elc_status elc_infer_start(elc_infer *f, const char *model, const char *meta, co
 elc_status elc_infer_finish(elc_infer *f, double *out, size_t n, size_t nout, elc_layout layout,
                             elc_infer_meta *meta);
 elc_status elc_infer_stats_get(elc_infer *f, elc_infer_stats *stats);
+/* The type the inputs of the following requests are sent in: ELC_DOUBLE (the default) or
+ * ELC_FLOAT (converted while copied; half the bytes each way, for a model that computes in
+ * single precision: elc_infer_meta.float_inputs). The caller's arrays stay double. */
+elc_status elc_infer_set_input_dtype(elc_infer *f, elc_dtype dtype);
 /* Stop the thread (a request in flight ends within its socket timeout) and free. NULL allowed. */
 void elc_infer_destroy(elc_infer *f);
 

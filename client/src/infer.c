@@ -41,8 +41,9 @@ struct elc_infer {
     unsigned long long seq_req, seq_done;
     int busy;                       /* the worker is running a request */
     char *model, *meta;             /* meta may be NULL */
-    double *in;                     /* row-major n x nin */
-    size_t n, nin, cap_in;
+    void *in;                       /* row-major n x nin, of in_dtype */
+    size_t n, nin, cap_in;          /* cap_in in bytes */
+    elc_dtype in_dtype, next_dtype; /* of the request in flight; of the next ones */
     double t_start;
     /* the result of request seq_done */
     double lat;                     /* its start-to-answer seconds */
@@ -93,6 +94,8 @@ static elc_status read_meta(elc_client *c, const char *name, elc_infer_meta *m)
         static const char by_caller[] = "applied by the caller";
         m->caller_normalises = len == sizeof by_caller - 1 && memcmp(s, by_caller, len) == 0;
     }
+    if (elc_dataset_get_meta_string(ds, "input_dtype", 0, &s, &len) == ELC_OK)
+        m->float_inputs = len == 5 && memcmp(s, "FLOAT", 5) == 0;
     if (m->caller_normalises) {
         const char *names[4] = {"f_mean", "f_std", "l_mean", "l_std"};
         double *dst[4] = {m->f_mean, m->f_std, m->l_mean, m->l_std};
@@ -118,8 +121,8 @@ static elc_status read_meta(elc_client *c, const char *name, elc_infer_meta *m)
 
 /* One request: connect if needed, optionally read the metadata, run the pipeline. Called by the
  * worker without the lock; writes f->st/err/out/rows/cols/meta_res. */
-static void serve(elc_infer *f, const char *model, const char *meta, const double *in, size_t n,
-                  size_t nin)
+static void serve(elc_infer *f, const char *model, const char *meta, const void *in,
+                  elc_dtype in_dtype, size_t n, size_t nin)
 {
     f->st = ELC_OK;
     f->err[0] = '\0';
@@ -166,11 +169,11 @@ static void serve(elc_infer *f, const char *model, const char *meta, const doubl
     elc_cmd_str(&cmds[0], "AI.TENSORSET");
     elc_cmd_arg(&cmds[0], kin, lkin);
     elc_cmd_route(&cmds[0], 1);
-    elc_cmd_str(&cmds[0], "DOUBLE");
+    elc_cmd_str(&cmds[0], in_dtype == ELC_FLOAT ? "FLOAT" : "DOUBLE");
     elc_cmd_fmt(&cmds[0], "%zu", n);
     elc_cmd_fmt(&cmds[0], "%zu", nin);
     elc_cmd_str(&cmds[0], "BLOB");
-    elc_cmd_arg(&cmds[0], in, n * nin * sizeof(double));
+    elc_cmd_arg(&cmds[0], in, n * nin * elc_dtype_size(in_dtype));
     elc_cmd_str(&cmds[1], "AI.MODELEXECUTE");
     elc_cmd_arg(&cmds[1], skey, lskey);
     elc_cmd_route(&cmds[1], 1);
@@ -258,12 +261,13 @@ static void *infer_main(void *arg)
         char *model = f->model ? strdup(f->model) : NULL;
         char *meta = f->meta ? strdup(f->meta) : NULL;
         size_t n = f->n, nin = f->nin;
+        elc_dtype in_dtype = f->in_dtype;
         double t0 = f->t_start;
         int oom = (f->model && !model) || (f->meta && !meta);
         /* the input buffer is not touched by start() while busy */
         pthread_mutex_unlock(&f->mu);
         if (oom) set_result_err(f, ELC_ERR_NOMEM, "out of memory");
-        else serve(f, model, meta, f->in, n, nin);
+        else serve(f, model, meta, f->in, in_dtype, n, nin);
         free(model);
         free(meta);
         double lat = elc_now() - t0;
@@ -296,6 +300,7 @@ elc_status elc_infer_create(elc_infer **out, const char *address, const char *ba
     f->base = strdup(base);
     f->shard = shard;
     f->timeout_ms = timeout_ms;
+    f->in_dtype = f->next_dtype = ELC_DOUBLE;
     if ((address && !f->address) || !f->base) {
         free(f->address); free(f->base); free(f);
         return elc_err(ELC_ERR_NOMEM, "out of memory");
@@ -312,6 +317,30 @@ elc_status elc_infer_create(elc_infer **out, const char *address, const char *ba
         return elc_err(ELC_ERR_RUNTIME, "cannot start the inference thread: %s", strerror(rc));
     }
     *out = f;
+    return ELC_OK;
+}
+
+/* in (n, nin) doubles in the caller's layout -> dst row-major floats, in one pass */
+static void copy_to_float(float *dst, const double *in, size_t n, size_t nin, elc_layout layout)
+{
+    if (layout == ELC_LAYOUT_FORTRAN) {
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < nin; j++) dst[i * nin + j] = (float)in[i + j * n];
+    } else {
+        for (size_t k = 0; k < n * nin; k++) dst[k] = (float)in[k];
+    }
+}
+
+elc_status elc_infer_set_input_dtype(elc_infer *f, elc_dtype dtype)
+{
+    elc_err_clear();
+    if (!f) return elc_err(ELC_ERR_PARAMETER, "elc_infer_set_input_dtype: NULL handle");
+    if (dtype != ELC_DOUBLE && dtype != ELC_FLOAT)
+        return elc_err(ELC_ERR_PARAMETER, "The inputs of an inference are sent as DOUBLE or FLOAT, "
+                       "not %s", elc_dtype_name(dtype));
+    pthread_mutex_lock(&f->mu);
+    f->next_dtype = dtype;
+    pthread_mutex_unlock(&f->mu);
     return ELC_OK;
 }
 
@@ -335,16 +364,20 @@ elc_status elc_infer_start(elc_infer *f, const char *model, const char *meta, co
     }
     elc_status st = ELC_OK;
     if (meta_only) n = nin = 0;
-    if (n * nin > f->cap_in) {
-        double *p = realloc(f->in, n * nin * sizeof *p);
+    elc_dtype dt = f->next_dtype;
+    size_t bytes = n * nin * elc_dtype_size(dt);
+    if (bytes > f->cap_in) {
+        void *p = realloc(f->in, bytes);
         if (!p) { pthread_mutex_unlock(&f->mu); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
         f->in = p;
-        f->cap_in = n * nin;
+        f->cap_in = bytes;
     }
     size_t dims[2] = {n, nin};
     if (meta_only) { /* nothing to copy */ }
+    else if (dt == ELC_FLOAT) copy_to_float(f->in, in, n, nin, layout);
     else if (layout == ELC_LAYOUT_FORTRAN) elc_f2c(f->in, in, dims, 2, sizeof(double));
-    else memcpy(f->in, in, n * nin * sizeof(double));
+    else memcpy(f->in, in, bytes);
+    f->in_dtype = dt;
     char *m = meta_only ? NULL : strdup(model), *mt = meta && *meta ? strdup(meta) : NULL;
     if ((!meta_only && !m) || (meta && *meta && !mt)) {
         free(m); free(mt);

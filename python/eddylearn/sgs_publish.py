@@ -7,7 +7,9 @@ Layout (docs/consumers.md, "The model in the database"):
 - ``<key>.meta``: dataset with ``version`` (int64), ``step``, ``delta`` (filter width the model
   was trained for), string ``normalisation`` ("applied inside the model" or "applied by the
   caller", then tensors ``f_mean``, ``f_std`` (9) and ``l_mean``, ``l_std`` (6): the solver sends
-  (g - f_mean)/f_std and reads back tau = y*l_std + l_mean).
+  (g - f_mean)/f_std and reads back tau = y*l_std + l_mean), string ``input_dtype`` ("FLOAT"
+  when the model computes in single precision, so the solver sends its features as FLOAT, half
+  the bytes; "DOUBLE" otherwise).
 
 The solver reads the metadata every ``version_every`` steps and then runs ``<key>.v<version>``,
 so a model in use is never replaced under a running step.
@@ -60,22 +62,41 @@ def scripted(module: nn.Module) -> bytes:
     return buf.getvalue()
 
 
+def model_input_dtype(blob: bytes) -> str:
+    """"FLOAT" for a TorchScript model that says it computes in single precision (an attribute
+    ``computes_in`` = "FLOAT", as the trainer's deployed SGS network has), else "DOUBLE" (also
+    for bytes torch cannot load: the database judges those when they are stored)."""
+    try:
+        module = torch.jit.load(io.BytesIO(blob), map_location="cpu")
+    except Exception:   # noqa: BLE001 - torch raises RuntimeError and others
+        return "DOUBLE"
+    return "FLOAT" if getattr(module, "computes_in", None) == "FLOAT" else "DOUBLE"
+
+
 def publish_model(client, key: str, blob: bytes, version: int, *, step: int = 0,
                   delta: float = 0.0, normalisation=None, keep: int = 5,
-                  device: str = "CPU", extra_meta: dict | None = None) -> None:
+                  device: str = "CPU", extra_meta: dict | None = None,
+                  input_dtype: str | None = None) -> None:
     """Store TorchScript bytes as version ``version`` of ``key`` with a SmartRedis client:
     ``<key>.v<version>``, ``<key>`` and ``<key>.meta`` (the metadata last, so a reader that sees
-    the new version finds its model); delete ``<key>.v<version - keep>``."""
+    the new version finds its model); delete ``<key>.v<version - keep>``. ``input_dtype``
+    ("FLOAT" or "DOUBLE"; default: what the model says, model_input_dtype) is the precision the
+    solver sends the features in."""
     from smartredis import Dataset
 
     if version < 1:
         raise ValueError(f"model versions start at 1, got {version}")
+    if input_dtype is None:
+        input_dtype = model_input_dtype(blob)
+    if input_dtype not in ("FLOAT", "DOUBLE"):
+        raise ValueError(f"input_dtype must be 'FLOAT' or 'DOUBLE', got {input_dtype!r}")
     client.set_model(f"{key}.v{version}", blob, "TORCH", device)
     client.set_model(key, blob, "TORCH", device)
     meta = Dataset(f"{key}.meta")
     meta.add_meta_scalar("version", np.int64(version))
     meta.add_meta_scalar("step", np.int64(step))
     meta.add_meta_scalar("delta", np.float64(delta))
+    meta.add_meta_string("input_dtype", input_dtype)
     if normalisation is None:
         meta.add_meta_string("normalisation", INSIDE)
     else:

@@ -29,12 +29,16 @@ module el_les_learned
   use eddylearn_client_c, only: ELC_OK, ELC_ERR_DATABASE, ELC_ERR_TIMEOUT, ELC_ERR_KEY
   use eddylearn_infer, only: elc_infer_meta, elc_infer_stats, elc_infer_create, elc_infer_start, &
                              elc_infer_finish, elc_infer_stats_get, elc_infer_destroy, &
+                             elc_infer_set_input_dtype, ELC_FLOAT, ELC_DOUBLE, &
                              ELC_INFER_MAX_NORM, ELC_LAYOUT_FORTRAN, c_str, get_last_error
   implicit none
   private
   public :: les_learned_t
 
   integer, parameter :: max_norm = ELC_INFER_MAX_NORM
+  ! the metadata broadcast from rank 0: answered, version, normalisation, n_in, n_out, the four
+  ! normalisation vectors, inputs in single precision
+  integer, parameter :: nbuf = 6 + 4*max_norm
 
   type, extends(les_stress_t) :: les_learned_t
     type(c_ptr) :: inf = c_null_ptr
@@ -57,6 +61,7 @@ module el_les_learned
     character(len=msg_len) :: local_msg = ''
     ! normalisation applied by the solver ("applied by the caller" in the metadata)
     logical :: normalise = .false.
+    logical :: float_inputs = .false.                 ! inputs sent in single precision
     real(rp) :: f_mean(9) = 0, f_std(9) = 1, l_mean(6) = 0, l_std(6) = 1
     real(rp), pointer, contiguous :: feat(:,:) => null(), out(:,:) => null()
     integer(i8) :: req_version = -1                   ! version of the key this stage ran
@@ -126,7 +131,7 @@ contains
     class(les_learned_t), intent(inout) :: this
     integer, intent(out) :: kind
     type(elc_infer_meta) :: meta
-    real(rp) :: mbuf(5 + 4*max_norm)
+    real(rp) :: mbuf(nbuf)
     integer :: st
     mbuf = 0
     if (this%rank == 0) then
@@ -238,7 +243,7 @@ contains
     integer :: st, code(2), gcode(2), q, root, kind_local
     logical :: served
     real(rp) :: t0
-    real(rp) :: mbuf(5 + 4*max_norm)
+    real(rp) :: mbuf(nbuf)
     character(len=msg_len) :: m
     character(len=:), allocatable :: used_key
     used_key = this%key               ! the key this stage's request ran (a switch comes later)
@@ -353,6 +358,7 @@ contains
     mbuf(6+max_norm:5+2*max_norm) = meta%f_std
     mbuf(6+2*max_norm:5+3*max_norm) = meta%l_mean
     mbuf(6+3*max_norm:5+4*max_norm) = meta%l_std
+    mbuf(nbuf) = real(meta%float_inputs, rp)
   end subroutine pack_meta
 
   ! Switch to the version (and normalisation) the metadata names, from the next stage on.
@@ -385,6 +391,15 @@ contains
       end if
     end if
     this%normalise = norm
+    ! a model that computes in single precision gets its inputs in single precision (half the
+    ! bytes each way); the arrays here stay double
+    this%float_inputs = nint(mbuf(1)) == 1 .and. nint(mbuf(nbuf)) == 1
+    if (elc_infer_set_input_dtype(this%inf, merge(ELC_FLOAT, ELC_DOUBLE, this%float_inputs)) &
+        /= ELC_OK) then
+      this%err = 1
+      this%errmsg = 'learned SGS model: '//get_last_error()
+      return
+    end if
     if (v == this%version .and. (v >= 0 .or. this%n_versions > 0)) return
     this%n_versions = this%n_versions + 1
     if (v >= 0) then
@@ -421,8 +436,9 @@ contains
       ', "unreachable": ', this%n_unreachable, ', "missing_model": ', this%n_missing, &
       ', "infer_every": ', this%infer_every, ', "stages_reused": ', this%n_reused, &
       ', "latency_mean_s": ', st%mean_latency_s, ', "latency_max_s": ', st%max_latency_s, &
-      ', "wait_mean_s": ', this%wait_sum/max(this%n_wait, 1_i8), '}'
-    s = trim(line)
+      ', "wait_mean_s": ', this%wait_sum/max(this%n_wait, 1_i8), &
+      ', "input_dtype": "'//merge('FLOAT ', 'DOUBLE', this%float_inputs)
+    s = trim(line)//'"}'
   end function learned_status
 
   subroutine learned_free(this)

@@ -43,6 +43,7 @@ module eddylearn_client_c
     integer(c_size_t) :: n_in, n_out
     real(c_double) :: f_mean(ELC_INFER_MAX_NORM), f_std(ELC_INFER_MAX_NORM)
     real(c_double) :: l_mean(ELC_INFER_MAX_NORM), l_std(ELC_INFER_MAX_NORM)
+    integer(c_int) :: float_inputs
   end type
 
   !> Counters of an inference handle (elc_infer_stats).
@@ -81,7 +82,7 @@ module eddylearn_client_c
             elc_stager_last_error, elc_f_stager_last_error, elc_stager_destroy
   ! inference
   public :: elc_infer_create, elc_infer_start, elc_infer_finish, elc_infer_stats_get, &
-            elc_infer_destroy
+            elc_infer_destroy, elc_infer_set_input_dtype
 
   interface
     ! --- errors and helpers ---
@@ -479,6 +480,11 @@ module eddylearn_client_c
       import :: c_int, c_ptr, elc_infer_stats
       type(c_ptr), value :: f
       type(elc_infer_stats), intent(out) :: stats
+    end function
+    integer(c_int) function elc_infer_set_input_dtype(f, dtype) bind(c)
+      import :: c_int, c_ptr
+      type(c_ptr), value :: f
+      integer(c_int), value :: dtype
     end function
     subroutine elc_infer_destroy(f) bind(c)
       import :: c_ptr

@@ -8,12 +8,13 @@ module eddylearn_infer
   use eddylearn_client_c, only: ELC_LAYOUT_C, ELC_LAYOUT_FORTRAN, c_str, get_last_error, &
                                 ELC_INFER_MAX_NORM, elc_infer_meta, elc_infer_stats, &
                                 elc_infer_create, elc_infer_start, elc_infer_finish, &
-                                elc_infer_stats_get, elc_infer_destroy
+                                elc_infer_stats_get, elc_infer_destroy, &
+                                elc_infer_set_input_dtype, ELC_DOUBLE, ELC_FLOAT
   implicit none
   private
 
   public :: ELC_LAYOUT_C, ELC_LAYOUT_FORTRAN, c_str, get_last_error
   public :: ELC_INFER_MAX_NORM, elc_infer_meta, elc_infer_stats
   public :: elc_infer_create, elc_infer_start, elc_infer_finish, elc_infer_stats_get, &
-            elc_infer_destroy
+            elc_infer_destroy, elc_infer_set_input_dtype, ELC_DOUBLE, ELC_FLOAT
 end module eddylearn_infer

@@ -180,6 +180,9 @@ class DeployedSGS(nn.Module):
         self.n_layers = len(w)
         self.n_out = int(w[-1].shape[0])
         self.block_rows = int(block_rows)
+        # it computes in single precision: callers may send single-precision inputs and lose
+        # nothing (eddylearn.sgs_publish puts this in the model's metadata as input_dtype)
+        self.computes_in = "FLOAT"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]

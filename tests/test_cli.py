@@ -97,8 +97,13 @@ def test_bench_inference_writes_its_figures(tmp_path):
         assert entry["fortran_database"]["mean_s"] > 0 and entry["python_inprocess"]["mean_s"] > 0
     sized = {"learned_sgs_model.h4", "learned_sgs_model.h8_8"}
     assert set(res["step_time_s"]) == {"none", "smagorinsky", "learned", "learned_every_4",
-                                       *sized}
+                                       "learned_training_form", *sized}
     assert res["step_time_ratio_learned_vs_smagorinsky"] > 0
+    # the deployed network (FLOAT features) beside the same network as trained (DOUBLE)
+    dep = res["deployed"]
+    assert dep["input_dtype"] == "FLOAT" and dep["input_dtype_training_form"] == "DOUBLE"
+    assert dep["forward_p50_s_deployed"] > 0 and dep["forward_p50_s_training_form"] > 0
+    assert dep["step_time_ratio_training_form_vs_smagorinsky"] > 0
     assert "step_time_ratio_learned_vs_smagorinsky" in proc.stdout
     # the sizes of the cost/accuracy table, each run by the LES from its own key
     assert set(res["sizes"]) == {"4", "8,8"}
@@ -108,7 +113,8 @@ def test_bench_inference_writes_its_figures(tmp_path):
         assert entry["step_time_s"] == res["step_time_s"][
             "learned_sgs_model.h" + label.replace(",", "_")]
     # the time rank 0 waited for its answers, for every learned case
-    assert set(res["learned_wait_rank0"]) == {"learned", "learned_every_4", *sized}
+    assert set(res["learned_wait_rank0"]) == {"learned", "learned_every_4",
+                                              "learned_training_form", *sized}
     for entry in res["learned_wait_rank0"].values():
         assert 0 <= entry["wait_mean_s"] and 0 < entry["latency_mean_s"]
 

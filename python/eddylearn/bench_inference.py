@@ -7,6 +7,10 @@
    learned every k steps), and step_time_ratio_learned_vs_smagorinsky; with the learned model
    the time rank 0 waited for the answer per stage beside the request's latency (the rest of
    the latency is overlapped with the solver's own work).
+   Beside them, with the default network (no --model), the same network as trained
+   (SGSNet scripted as it is: normalisation as separate passes, row-major layers, fed DOUBLE
+   features) against its deployed form (DeployedSGS, fed FLOAT): `deployed` in the JSON has
+   both forwards and LES steps.
 3. With --sizes: the same for the trainer's network with each of several hidden-layer sizes
    (the in-process forward of one rank's block and the LES step with the model every stage),
    run in the same rounds as the cases above: the cost column of the cost/accuracy table.
@@ -41,6 +45,19 @@ def _model_bytes(model: str | Path | None, hidden: tuple[int, ...] = SGS_HIDDEN)
     from .consumers.trainer import SGSNet, scripted_bytes
     torch.manual_seed(0)
     return scripted_bytes(SGSNet(tuple(hidden)))
+
+
+def _training_form_bytes(hidden: tuple[int, ...]) -> bytes:
+    """The same network as _model_bytes (same seed), scripted in the form it is trained in."""
+    import io
+
+    import torch
+
+    from .consumers.trainer import SGSNet
+    torch.manual_seed(0)
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(SGSNet(tuple(hidden))), buf)
+    return buf.getvalue()
 
 
 def _inprocess_latency(blob: bytes, rows: int, count: int) -> dict:
@@ -153,6 +170,11 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
         # the network sizes of the table, each under its own key (timeouts generous: a loaded
         # machine must not turn the measurement into Smagorinsky's)
         size_blobs = {}
+        plain_blob = None
+        if model is None:
+            plain_blob = _training_form_bytes(hidden)
+            publish_model(client, "sgs_model.plain", plain_blob, 1, delta=2 * math.pi / n,
+                          input_dtype="DOUBLE")
         for h in sizes:
             key = f"sgs_model.h{_size_label(h).replace(',', '_')}"
             size_blobs[key] = (h, _model_bytes(None, h))
@@ -163,6 +185,10 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
                      f"learned_every_{infer_every}": {"model": "learned",
                                                       "infer_every": infer_every,
                                                       "timeout_ms": 20000}}
+            if plain_blob is not None:
+                cases["learned_training_form"] = {"model": "learned",
+                                                  "model_key": "sgs_model.plain",
+                                                  "timeout_ms": 20000}
             cases.update({f"learned_{key}": {"model": "learned", "model_key": key,
                                              "timeout_ms": 20000} for key in size_blobs})
             times = {k: [] for k in cases}
@@ -193,6 +219,20 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
                     "hidden": list(h), "forward_rows": rows, "forward_p50_s": fwd["p50_s"],
                     "step_time_s": t, "step_time_ratio_vs_smagorinsky": t / best["smagorinsky"],
                     **overlap[f"learned_{key}"]}
+        if plain_blob is not None:
+            rows = n ** 3 // nranks
+            fwd = {name: min((_inprocess_latency(b, rows, count) for _ in range(repeats)),
+                             key=lambda r: r["p50_s"])["p50_s"]
+                   for name, b in (("deployed", blob), ("training_form", plain_blob))}
+            result["deployed"] = {
+                "forward_rows": rows, "forward_p50_s_deployed": fwd["deployed"],
+                "forward_p50_s_training_form": fwd["training_form"],
+                "forward_speedup": fwd["training_form"] / fwd["deployed"],
+                "step_time_ratio_training_form_vs_smagorinsky":
+                    best["learned_training_form"] / best["smagorinsky"],
+                "input_dtype": accounts["learned"][0].get("input_dtype"),
+                "input_dtype_training_form":
+                    accounts["learned_training_form"][0].get("input_dtype")}
         result.update({"steps": steps, "step_time_s": best, "step_time_runs_s": times,
                        "step_time_ratio_learned_vs_smagorinsky":
                            best["learned"] / best["smagorinsky"],
@@ -206,6 +246,14 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
                         f"{1e3 * o['latency_mean_s']:.2f} ms per request")
             echo(f"LES {n}^3 on {nranks} ranks, {name:18s}: {1e3 * t:8.3f} ms per step "
                  f"({t / best['smagorinsky']:.2f}x smagorinsky{wait})")
+        if "deployed" in result:
+            d = result["deployed"]
+            echo(f"the network as deployed ({d['input_dtype']} features) against its training "
+                 f"form ({d['input_dtype_training_form']} features): in-process forward of "
+                 f"{d['forward_rows']} rows {1e3 * d['forward_p50_s_deployed']:.2f} against "
+                 f"{1e3 * d['forward_p50_s_training_form']:.2f} ms ({d['forward_speedup']:.2f}x "
+                 f"faster); LES step {result['step_time_ratio_learned_vs_smagorinsky']:.2f}x "
+                 f"against {d['step_time_ratio_training_form_vs_smagorinsky']:.2f}x smagorinsky")
         for label, r in result.get("sizes", {}).items():
             echo(f"hidden {label:8s}: in-process forward of {r['forward_rows']} rows "
                  f"{1e3 * r['forward_p50_s']:6.2f} ms; LES step, model every stage "

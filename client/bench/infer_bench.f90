@@ -1,13 +1,15 @@
 ! eddylearn-infer-bench — latency of one model inference from Fortran through the native client
 ! (for `eddylearn bench inference`): the round trip the solver's learned SGS model makes every
 ! RK stage (put the (ROWS, 9) features, run MODEL, get the (ROWS, 6) output; elc_infer).
-! usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT [MODE [CLIENTS]]]
+! usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT [MODE [CLIENTS [DTYPE]]]]
 ! MODE pipelined (default): one pipelined round trip per call, as the solver makes it;
 ! sequential: put_tensor, run_model, unpack_tensor of the SmartRedis-style Fortran client, three
 ! round trips (the baseline of what the pipelining saves).
 ! CLIENTS (pipelined only, default 1): that many connections, each with its own keys, act as as
 ! many solver ranks in step: a call starts one request on every connection, then waits for all
 ! of them (the ranks' requests of one RK stage; `eddylearn bench database`, batching).
+! DTYPE (pipelined only): DOUBLE (default) or FLOAT, the type the features are sent in
+! (elc_infer_set_input_dtype; the solver sends FLOAT when the model's metadata says so).
 ! After 3 warm-up calls, prints one line (times of one call, all its requests):
 !   infer_bench rows=<R> count=<N> clients=<C> mean_s=<mean> min_s=<min> p50_s=<median> max_s=<max>
 ! Connection from SSDB / SR_DB_TYPE. Exit status 1 with a message on error.
@@ -16,7 +18,8 @@ program infer_bench
   use iso_fortran_env, only: int64, real64, error_unit, output_unit
   use eddylearn_client, only: client_type, SRNoError, get_last_error
   use eddylearn_infer, only: elc_infer_meta, elc_infer_create, elc_infer_start, &
-                             elc_infer_finish, elc_infer_destroy, ELC_LAYOUT_FORTRAN
+                             elc_infer_finish, elc_infer_destroy, ELC_LAYOUT_FORTRAN, &
+                             elc_infer_set_input_dtype, ELC_DOUBLE, ELC_FLOAT
   implicit none
 
   integer(c_int), parameter :: ELC_OK = 0
@@ -29,12 +32,13 @@ program infer_bench
   real(real64), allocatable :: lat(:)
   integer(int64) :: rows, n, i, t0, t1, rate
   integer :: code, nout, clients, k
+  integer(c_int) :: dtype
   logical :: sequential
   character(len=32) :: base
   type(client_type) :: client
 
   if (command_argument_count() < 3) then
-    write(error_unit, '(a)') 'usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT [MODE [CLIENTS]]]'
+    write(error_unit, '(a)') 'usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT [MODE [CLIENTS [DTYPE]]]]'
     call exit(2)
   end if
   call get_command_argument(1, model)
@@ -68,6 +72,18 @@ program infer_bench
     if (code /= 0 .or. clients < 1) call fail('CLIENTS must be a positive integer, got '//trim(arg))
     if (sequential .and. clients > 1) call fail('CLIENTS > 1 needs MODE pipelined')
   end if
+  dtype = ELC_DOUBLE
+  if (command_argument_count() >= 7) then
+    call get_command_argument(7, arg)
+    select case (trim(arg))
+    case ('DOUBLE')
+    case ('FLOAT')
+      dtype = ELC_FLOAT
+    case default
+      call fail('DTYPE must be DOUBLE or FLOAT, got '//trim(arg))
+    end select
+    if (sequential .and. dtype /= ELC_DOUBLE) call fail('DTYPE FLOAT needs MODE pipelined')
+  end if
   cmodel = trim(model)//c_null_char
   allocate(x(rows, 9), y(rows, nout), lat(n))
   call random_number(x)
@@ -81,6 +97,7 @@ program infer_bench
       base = 'infer_bench'
       if (clients > 1) write(base, '(a,i0)') 'infer_bench', k
       code = elc_infer_create(f(k), c_null_ptr, trim(base)//c_null_char, 0_c_int, 60000_c_int)
+      if (code == ELC_OK) code = elc_infer_set_input_dtype(f(k), dtype)
       if (code /= ELC_OK) call fail(get_last_error())
     end do
   end if

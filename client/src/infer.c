@@ -1,7 +1,7 @@
 /* infer.c — model inference for a solver that runs one model every step (the learned SGS model).
  *
  * One request is one pipelined round trip on the caller's own keys:
- *     AI.TENSORSET <base>.in DOUBLE n nin BLOB ...
+ *     AI.TENSORSET <base>.in DOUBLE|FLOAT n nin BLOB ...   (elc_infer_set_input_dtype)
  *     AI.MODELEXECUTE <model> INPUTS 1 <base>.in OUTPUTS 1 <base>.out TIMEOUT <ms>
  *     AI.TENSORGET <base>.out META BLOB
  * (Redis runs a client's pipelined commands in order, and holds them while AI.MODELEXECUTE

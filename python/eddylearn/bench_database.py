@@ -9,9 +9,11 @@
   PING latency of the same server when idle, with the pinger and the storer in processes of
   their own, and the server's latency monitor beside it.
 * requests per second of 8 clients sending 256-row requests, and of 2 clients sending
-  16384-row requests, to the learned SGS network stored with BATCHSIZE (requests merged) against
-  the same model stored without (batching_speedup_small, batching_speedup_large); the clients
-  are the solver's native client in step, as ranks are (eddylearn-infer-bench CLIENTS);
+  16384-row requests, to the learned SGS network stored with BATCHSIZE = MINBATCHSIZE (requests
+  merged, a batch waiting for every client's rows) against the same model stored without
+  (batching_speedup_small, batching_speedup_large), and with BATCHSIZE alone beside it; the
+  clients are the solver's native client in step, as ranks are (eddylearn-infer-bench CLIENTS),
+  sending FLOAT features as the solver does to this model;
 * PING latency (p50/p99/max) while another client reads the largest tensor a VALUES reply may
   hold (2^18 elements) or a 64 MiB tensor as BLOB, against PING latency on the idle server.
 """
@@ -208,7 +210,8 @@ def bench_concurrency(threads: int, clients: int, runs: int) -> dict:
 
 def _sgs_model_bytes() -> bytes:
     """The solver's learned SGS network (the trainer's SGSNet, hidden layers 64 64, initial
-    weights: the weights do not change the cost) as TorchScript bytes."""
+    weights: the weights do not change the cost) as the trainer stores it (its deployed form,
+    DeployedSGS), TorchScript bytes."""
     import torch
 
     from .consumers.trainer import SGSNet, scripted_bytes
@@ -218,13 +221,14 @@ def _sgs_model_bytes() -> bytes:
 
 def _infer_rounds(address: str, model: str, clients: int, rows: int, count: int) -> dict:
     """eddylearn-infer-bench with `clients` connections in step: each round puts every client's
-    (rows, 9) features, runs `model` and gets its (rows, 6) output (the solver's pipelined round
+    (rows, 9) features (FLOAT, as the solver sends them to the deployed network), runs `model` and gets its (rows, 6) output (the solver's pipelined round
     trip), and waits for all of them. Times of one round, after 3 warm-up rounds."""
     from . import solver as _solver
     from .client_config import prefix
     exe = prefix() / "bin" / "eddylearn-infer-bench"
     env = _solver.child_env({"SSDB": address, "SR_DB_TYPE": "Standalone"})
-    out = subprocess.run([str(exe), model, str(rows), str(count), "6", "pipelined", str(clients)],
+    out = subprocess.run([str(exe), model, str(rows), str(count), "6", "pipelined", str(clients),
+                          "FLOAT"],
                          capture_output=True, text=True, env=env, timeout=1800)
     if out.returncode != 0:
         raise RuntimeError(f"eddylearn-infer-bench failed: {out.stderr.strip()}")

@@ -8,9 +8,10 @@
    the time rank 0 waited for the answer per stage beside the request's latency (the rest of
    the latency is overlapped with the solver's own work).
    Beside them, with the default network (no --model), the same network as trained
-   (SGSNet scripted as it is: normalisation as separate passes, row-major layers, fed DOUBLE
-   features) against its deployed form (DeployedSGS, fed FLOAT): `deployed` in the JSON has
-   both forwards and LES steps.
+   (SGSNet scripted as it is: normalisation as separate passes, row-major layers; the LES sends
+   it DOUBLE features) against its deployed form (DeployedSGS; the LES sends it FLOAT
+   features): `deployed` in the JSON has both in-process forwards (on the same float64 rows)
+   and both LES steps.
 3. With --sizes: the same for the trainer's network with each of several hidden-layer sizes
    (the in-process forward of one rank's block and the LES step with the model every stage),
    run in the same rounds as the cases above: the cost column of the cost/accuracy table.
@@ -81,10 +82,11 @@ def _inprocess_latency(blob: bytes, rows: int, count: int) -> dict:
 
 
 def _fortran_latency(key: str, rows: int, count: int, env: dict,
-                     mode: str = "pipelined") -> dict:
+                     mode: str = "pipelined", dtype: str = "DOUBLE") -> dict:
     from .client_config import prefix
     exe = prefix() / "bin" / "eddylearn-infer-bench"
-    out = subprocess.run([str(exe), key, str(rows), str(count), "6", mode], capture_output=True,
+    args = [key, str(rows), str(count), "6", mode] + (["1", dtype] if mode == "pipelined" else [])
+    out = subprocess.run([str(exe), *args], capture_output=True,
                          text=True, env=_solver.child_env(env), timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"eddylearn-infer-bench failed: {out.stderr.strip()}")
@@ -131,13 +133,15 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
     from smartredis import Client
 
     from .database import LocalServer
-    from .sgs_publish import publish_model
+    from .sgs_publish import model_input_dtype, publish_model
 
     os.environ.setdefault("SR_LOG_LEVEL", "QUIET")
     os.environ.setdefault("SR_LOG_FILE", "/dev/null")
     info = machine_info()
     echo(f"machine: {info['cpu']}, {info['cores']} cores; database worker threads {threads}")
     blob = _model_bytes(model, hidden)
+    # the features go as the solver sends them to this model (its metadata's input_dtype)
+    dtype = model_input_dtype(blob)
     rows_list = sorted({n ** 3 // nranks, n ** 3, (2 * n) ** 3 // nranks})
     result: dict = {"benchmark": "inference", "machine": info, "n": n, "nranks": nranks,
                     "model": str(model) if model else f"SGSNet{tuple(hidden)}, initial weights",
@@ -152,7 +156,7 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
             # alternated, best median of the repeats (the machine's noise is in the tails)
             forts, seqs, locs = [], [], []
             for _ in range(repeats):
-                forts.append(_fortran_latency("sgs_model", rows, count, env))
+                forts.append(_fortran_latency("sgs_model", rows, count, env, dtype=dtype))
                 seqs.append(_fortran_latency("sgs_model", rows, count, env, "sequential"))
                 locs.append(_inprocess_latency(blob, rows, count))
             fort = min(forts, key=lambda r: r["p50_s"])
@@ -160,11 +164,11 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
             local = min(locs, key=lambda r: r["p50_s"])
             ratio = fort["p50_s"] / local["p50_s"]
             result["latency"][str(rows)] = {
-                "fortran_database": fort, "fortran_sequential": seq, "python_inprocess": local,
+                "input_dtype": dtype, "fortran_database": fort, "fortran_sequential": seq, "python_inprocess": local,
                 "ratio_database_vs_inprocess": ratio,
                 "ratio_sequential_vs_pipelined": seq["p50_s"] / fort["p50_s"]}
             echo(f"inference of {rows:7d} rows (median of {count}): Fortran via the database "
-                 f"{1e3 * fort['p50_s']:7.2f} ms (put/run/get as three calls "
+                 f"{1e3 * fort['p50_s']:7.2f} ms ({dtype} features; put/run/get as three calls "
                  f"{1e3 * seq['p50_s']:.2f} ms), in-process Python forward "
                  f"{1e3 * local['p50_s']:7.2f} ms -> ratio {ratio:.2f}")
         # the network sizes of the table, each under its own key (timeouts generous: a loaded

@@ -328,8 +328,13 @@ contains
         this%n_missing = this%n_missing + 1
         ! the versioned key this stage ran is gone (and no newer one was announced): go back
         ! to the base key until the next look at the metadata
-        if (this%req_version >= 0 .and. this%version == this%req_version) &
+        if (this%req_version >= 0 .and. this%version == this%req_version) then
           call set_key(this, trim(this%base), -1_i8)
+          ! what the base key holds is unknown until the next metadata read: double features
+          ! are right for any model
+          this%float_inputs = .false.
+          st = elc_infer_set_input_dtype(this%inf, ELC_DOUBLE)     ! cannot fail for DOUBLE
+        end if
       case (ELC_ERR_TIMEOUT)
         this%n_timeout = this%n_timeout + 1
         this%skip_until = this%stage + 3*this%retry_every

@@ -235,6 +235,15 @@ def test_infer_bench_clients_in_step_all_reach_the_batched_model(server, r):
     bad = subprocess.run([exe, "sgs", "5", "4", "6", "pipelined", "0"], capture_output=True,
                          text=True, env=env, timeout=60)
     assert bad.returncode == 1 and "CLIENTS must be a positive integer" in bad.stderr
+    # DTYPE FLOAT: the features go as FLOAT (half the bytes), the answer comes back as FLOAT
+    out = subprocess.run([exe, "sgs", "5", "2", "6", "pipelined", "2", "FLOAT"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert r.execute_command("AI.TENSORGET", "infer_bench1.in", "META")[1] == b"FLOAT"
+    assert r.execute_command("AI.TENSORGET", "infer_bench2.out", "META")[1] == b"FLOAT"
+    bad = subprocess.run([exe, "sgs", "5", "2", "6", "pipelined", "1", "HALF"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert bad.returncode == 1 and "DTYPE must be DOUBLE or FLOAT, got HALF" in bad.stderr
 
 
 class TwoInputs(torch.nn.Module):

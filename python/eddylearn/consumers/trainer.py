@@ -179,6 +179,8 @@ class DeployedSGS(nn.Module):
         self.layers = nn.ModuleList([_Affine(wi, bi) for wi, bi in zip(w, b)])
         self.n_layers = len(w)
         self.n_out = int(w[-1].shape[0])
+        if int(block_rows) < 1:
+            raise ValueError(f"block_rows must be at least 1, got {block_rows}")
         self.block_rows = int(block_rows)
         # it computes in single precision: callers may send single-precision inputs and lose
         # nothing (eddylearn.sgs_publish puts this in the model's metadata as input_dtype)
@@ -500,7 +502,7 @@ class Trainer:
                    self.checkpoint_path.with_suffix(".tmp"))
         os.replace(self.checkpoint_path.with_suffix(".tmp"), self.checkpoint_path)
         publish_model(self.client, self.key(self.cfg.model_key), blob, self.version,
-                      step=self.step, delta=self.delta,
+                      step=self.step, delta=self.delta, input_dtype="FLOAT",
                       extra_meta={"trainer": self.cfg.name,
                                   **{name: getattr(self.net, name).cpu().numpy()
                                      for name in ("f_mean", "f_std", "l_mean", "l_std")}})

@@ -152,6 +152,15 @@ void *elc_buf_alloc(size_t n);
 void elc_buf_free(void *p, size_t n);
 void elc_buf_reserve(size_t n, size_t count);
 void elc_dataset_keep_buffers_ready(const elc_dataset *ds);
+/* Deferred blocks (elc_dataset_add_block3_deferred), for the stager, which holds its lock to
+ * read or change a state: tensor i is ELC_DEFER_PENDING until someone claims its copy
+ * (ELC_DEFER_COPYING), then ELC_DEFER_NONE. elc_dataset_copy_deferred copies tensor i's block
+ * from the caller's array (no lock; a failure marks the tensor lost, reported when it is sent). */
+enum { ELC_DEFER_NONE = 0, ELC_DEFER_PENDING = 1, ELC_DEFER_COPYING = 2 };
+int elc_dataset_has_deferred(const elc_dataset *ds);
+int elc_dataset_tensor_deferred(const elc_dataset *ds, size_t i);
+void elc_dataset_tensor_set_deferred(elc_dataset *ds, size_t i, int state);
+void elc_dataset_copy_deferred(elc_dataset *ds, size_t i);
 void elc_c2f(void *dst, const void *src, const size_t *dims, size_t ndims, size_t esize);
 /* Parse an AI.TENSORGET META BLOB reply; blob/dims point into the reply / a malloc'd array. */
 elc_status elc_parse_tensor_reply(redisReply *r, const char *key, elc_dtype *dtype,

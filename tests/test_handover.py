@@ -340,7 +340,8 @@ def test_deferred_blocks_are_copied_by_the_sender_or_by_the_fence(db, monkeypatc
     dataset, so the fence copies the next one's blocks; (3) block policy, a queue of one
     dataset: a submission waits for space (the pause ends 0.5 s later) and the queued dataset's
     blocks are still copied before the fence returns; (4) drop_oldest, a queue of one: a dataset
-    dropped before its copy is never copied, the fence copies the one that replaced it. After
+    dropped before its copy is never copied, the fence copies the one that replaced it. The
+    sender transposes as it copies: blocks of odd extents, offsets and float32 arrive exact. After
     each fence the arrays are overwritten; every dataset sent holds the values it had when it
     was registered, bit for bit, and the counters say who copied how many blocks."""
     monkeypatch.setenv("SR_DB_TYPE", "Standalone")
@@ -353,6 +354,24 @@ def test_deferred_blocks_are_copied_by_the_sender_or_by_the_fence(db, monkeypatc
         s.submit("idle")
         assert lib.elc_stager_flush(s.stager, 30.0) == 0, lib.elc_last_error()
         assert (s.stats().copied_by_sender, s.stats().copied_by_fence) == (2, 0)
+        # the sender's copy transposes on the way: blocks of other shapes and types too
+        sz = ctypes.c_size_t
+        cases = [((65, 73, 34), (1, 2, 3), (63, 70, 30), np.float64, 1),
+                 ((66, 66, 66), (1, 1, 1), (64, 64, 64), np.float32, 2),
+                 ((10, 9, 8), (2, 1, 0), (5, 7, 8), np.float64, 1)]
+        for k, (extent, lo, n, dt, code) in enumerate(cases):
+            a = np.asfortranarray(s.rng.standard_normal(extent).astype(dt))
+            ds = ctypes.c_void_p()
+            assert lib.elc_dataset_create(ctypes.byref(ds), f"shape{k}".encode()) == 0
+            assert lib.elc_dataset_add_block3_deferred(ds, b"f", a.ctypes.data,
+                                                       (sz * 3)(*extent), (sz * 3)(*lo),
+                                                       (sz * 3)(*n), code) == 0
+            assert lib.elc_stager_submit(s.stager, ds, b"") == 0
+            assert lib.elc_stager_flush(s.stager, 30.0) == 0, lib.elc_last_error()
+            got = Client(False, db.address).get_dataset(f"shape{k}").get_tensor("f")
+            block = a[lo[0]:lo[0] + n[0], lo[1]:lo[1] + n[1], lo[2]:lo[2] + n[2]]
+            assert got.dtype == dt and np.array_equal(got, block), (extent, lo, n, dt)
+        assert (s.stats().copied_by_sender, s.stats().copied_by_fence) == (5, 0)
         assert lib.elc_stager_fence(s.stager) == 0            # nothing pending: returns at once
         _pause_writes(db, 30)
         try:
@@ -360,7 +379,7 @@ def test_deferred_blocks_are_copied_by_the_sender_or_by_the_fence(db, monkeypatc
             s.wait_taken()                                     # now stuck on "first"'s reply
             s.submit("second")
             assert lib.elc_stager_fence(s.stager) == 0
-            assert (s.stats().copied_by_sender, s.stats().copied_by_fence) == (4, 2)
+            assert (s.stats().copied_by_sender, s.stats().copied_by_fence) == (7, 2)
             s.overwrite()
         finally:
             _unpause(db)

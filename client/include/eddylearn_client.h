@@ -313,8 +313,9 @@ elc_status elc_dataset_add_block3(elc_dataset *ds, const char *name, const void 
 /* As elc_dataset_add_block3, but the block is only registered, not copied: it is copied later,
  * straight from the array at base. Until then the caller must neither change nor free the
  * array's block. Submitted to a stager, the dataset's blocks are copied by the stager's thread
- * before it sends anything else, and elc_stager_fence returns once they are copied (copying
- * those the thread has not reached): call it before the array is written or freed. A dataset
+ * before it sends anything else (transposed to row-major on the way: one pass), and
+ * elc_stager_fence returns once they are copied (copying those the thread has not reached):
+ * call it before the array is written or freed. A dataset
  * kept by the caller is copied when it is first read, sent or copied (elc_dataset_get_tensor,
  * elc_put_dataset, ...). If a deferred copy cannot allocate its buffer, the dataset fails when
  * it is sent or read (ELC_ERR_NOMEM naming the tensor). */

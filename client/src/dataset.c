@@ -441,11 +441,22 @@ int elc_dataset_has_deferred(const elc_dataset *ds)
     return 0;
 }
 
-void elc_dataset_copy_deferred(elc_dataset *ds, size_t i)
+void elc_dataset_copy_deferred(elc_dataset *ds, size_t i, int transpose)
 {
     ds_tensor *t = &ds->t[i];
     char *d;
-    elc_status st = copy_block3(&d, t->src, t->extent, t->lo, t->dims, elc_dtype_size(t->dtype));
+    elc_status st = ELC_OK;
+    if (transpose) {
+        d = elc_buf_alloc(t->nbytes);
+        if (d) {
+            elc_f2c_block3(d, t->src, t->extent, t->lo, t->dims, elc_dtype_size(t->dtype));
+            t->colmajor = 0;
+        } else {
+            st = ELC_ERR_NOMEM;
+        }
+    } else {
+        st = copy_block3(&d, t->src, t->extent, t->lo, t->dims, elc_dtype_size(t->dtype));
+    }
     t->data = d;
     t->lost = st != ELC_OK;
     t->src = NULL;

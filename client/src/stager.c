@@ -3,7 +3,9 @@
  * resending on connection loss.
  *
  * Deferred blocks (elc_dataset_add_block3_deferred) are copied from the caller's arrays by the
- * background thread before it sends anything else, so that the caller's thread does not copy;
+ * background thread before it sends anything else, transposed to row-major on the way (one
+ * pass from the caller's array to the bytes that go on the wire), so that the caller's thread
+ * does not copy;
  * elc_stager_fence is the caller's promise-keeper: it returns once no queued dataset still
  * needs the caller's arrays, copying itself the blocks the thread has not reached (it is busy
  * sending) and waiting for those it is copying. The copies are claimed one tensor at a time
@@ -55,8 +57,9 @@ static void item_free(st_item *it)
 }
 
 /* With s->mu held: claim the oldest queued deferred block nobody is copying, copy it (the lock
- * released meanwhile) and mark it copied; returns 0 when there was none to claim. */
-static int copy_one_pending(elc_stager *s, uint64_t *counter)
+ * released meanwhile; transposed to row-major on the way for the sending thread, a plain copy
+ * for a fence, which the caller waits for) and mark it copied; returns 0 when there was none. */
+static int copy_one_pending(elc_stager *s, uint64_t *counter, int transpose)
 {
     for (st_item *it = s->head; it; it = it->next) {
         if (it->pending == it->copying) continue;
@@ -66,7 +69,7 @@ static int copy_one_pending(elc_stager *s, uint64_t *counter)
             elc_dataset_tensor_set_deferred(it->ds, i, ELC_DEFER_COPYING);
             it->copying++;
             pthread_mutex_unlock(&s->mu);
-            elc_dataset_copy_deferred(it->ds, i);
+            elc_dataset_copy_deferred(it->ds, i, transpose);
             pthread_mutex_lock(&s->mu);
             elc_dataset_tensor_set_deferred(it->ds, i, ELC_DEFER_NONE);
             it->copying--;
@@ -88,7 +91,7 @@ static void *stager_main(void *arg)
         while (!s->head && !s->stop) pthread_cond_wait(&s->cv_work, &s->mu);
         if (!s->head) break;
         /* the caller's arrays first: copy every deferred block queued before sending more */
-        if (copy_one_pending(s, &s->stats.copied_by_sender)) continue;
+        if (copy_one_pending(s, &s->stats.copied_by_sender, 1)) continue;
         if (s->head->pending) { /* a fence is copying the head's last blocks */
             pthread_cond_wait(&s->cv_copied, &s->mu);
             continue;
@@ -345,7 +348,7 @@ elc_status elc_stager_fence(elc_stager *s)
     if (__atomic_load_n(&s->pending, __ATOMIC_ACQUIRE) == 0) return ELC_OK;
     pthread_mutex_lock(&s->mu);
     while (s->pending) {
-        if (copy_one_pending(s, &s->stats.copied_by_fence)) continue;
+        if (copy_one_pending(s, &s->stats.copied_by_fence, 0)) continue;
         pthread_cond_wait(&s->cv_copied, &s->mu); /* the rest is being copied by the thread */
     }
     pthread_mutex_unlock(&s->mu);

@@ -387,9 +387,10 @@ def bench_transport_free_core(server, raw, n: int = 64, steps: int = 100, repeat
         "deferred_vs_copy_wall_1rank_every5": paired5[0],
         "deferred_vs_copy_wall_1rank_every5_range": paired5[1:],
         "snapshot_bytes_1rank": snap_bytes,
+        # copied out of the fields once per snapshot: deferred, by the sender transposing as it
+        # copies (one pass to the bytes sent; a block the fence copies is transposed later);
+        # copy, by the solver thread, then transposed by the sender (two passes)
         "solver_copy_bytes_per_snapshot": a1[0]["snapshot_copy_bytes"],
-        # one copy out of the fields (deferred: by the sender, or the fence), then the sending
-        # thread's transposition
         "sender_copy_bytes_per_snapshot": a1[0]["snapshot_copy_bytes"],
         "redis_set_Bps_free_core": set_rate, "redis_set_Bps_free_core_runs": set_rates,
     })
@@ -422,8 +423,9 @@ def bench_transport_free_core(server, raw, n: int = 64, steps: int = 100, repeat
              f"{f['send_ms'][0]:.1f} ms per snapshot")
     echo(f"  deferred against copy, same round: every step {pct(paired1)}, every 5 steps "
          f"{pct(paired5)} (wall time)")
-    echo(f"  copied per snapshot: {snap_bytes / 2**20:.1f} MiB once out of the fields, the same "
-         f"by the sender (transpose); redis-py SET of the same bytes from core {free_cpu}: "
+    echo(f"  copied per snapshot: {snap_bytes / 2**20:.1f} MiB out of the fields; deferred: by the "
+         f"sender, transposing as it copies (one pass); copy: by the solver thread, then "
+         f"transposed by the sender (two); redis-py SET of the same bytes from core {free_cpu}: "
          f"{set_rate / 1e6:.0f} MB/s")
     return res
 

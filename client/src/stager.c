@@ -5,11 +5,10 @@
  * Deferred blocks (elc_dataset_add_block3_deferred) are copied from the caller's arrays by the
  * background thread before it sends anything else, transposed to row-major on the way (one
  * pass from the caller's array to the bytes that go on the wire), so that the caller's thread
- * does not copy;
- * elc_stager_fence is the caller's promise-keeper: it returns once no queued dataset still
- * needs the caller's arrays, copying itself the blocks the thread has not reached (it is busy
- * sending) and waiting for those it is copying. The copies are claimed one tensor at a time
- * under the lock, so that the thread and a fence can share the work of one snapshot. */
+ * does not copy. elc_stager_fence returns once no queued dataset still needs the caller's
+ * arrays: it copies itself the blocks the thread has not reached (it is busy sending) and
+ * waits for those it is copying. The copies are claimed one tensor at a time under the lock,
+ * so that the thread and a fence can share the work of one snapshot. */
 #define _GNU_SOURCE
 #include "elc_internal.h"
 

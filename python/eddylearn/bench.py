@@ -369,6 +369,11 @@ def bench_transport_free_core(server, raw, n: int = 64, steps: int = 100, repeat
                 "handover_fence_ms_per_snapshot": f["fence_ms"][0],
                 "handover_page_faults": f["faults"], "handover_page_faults_every5": f["faults5"],
                 "solver_copied_share": f["solver_copied_share"],
+                # what the solver thread copied per snapshot (deferred: the blocks it copied at
+                # a fence); the sender passes once over every snapshot either way (deferred:
+                # copying and transposing at once; copy: transposing the solver's copy)
+                "solver_copy_bytes_per_snapshot":
+                    snap_bytes * float(np.median(f["solver_copied_share"])),
                 "snapshots_1rank": f["nsnap"],
                 "queue_high_water_bytes_1rank": f["high_water"],
                 "sender_ms_per_snapshot": f["send_ms"][0],
@@ -390,7 +395,7 @@ def bench_transport_free_core(server, raw, n: int = 64, steps: int = 100, repeat
         # copied out of the fields once per snapshot: deferred, by the sender transposing as it
         # copies (one pass to the bytes sent; a block the fence copies is transposed later);
         # copy, by the solver thread, then transposed by the sender (two passes)
-        "solver_copy_bytes_per_snapshot": a1[0]["snapshot_copy_bytes"],
+        "snapshot_copy_bytes": a1[0]["snapshot_copy_bytes"],
         "sender_copy_bytes_per_snapshot": a1[0]["snapshot_copy_bytes"],
         "redis_set_Bps_free_core": set_rate, "redis_set_Bps_free_core_runs": set_rates,
     })

@@ -42,11 +42,12 @@ module el_staging
     character(len=128) :: prefix = ''
     type(c_ptr) :: stager = c_null_ptr
     integer(i8) :: errors = 0            ! submissions refused (already counted as lost)
-    real(rp) :: handover_s = 0           ! time the solver thread spent in staging_step
+    real(rp) :: handover_s = 0           ! time the solver thread spent in staging_step and
+                                         ! staging_fence
     real(rp) :: copy_s = 0               ! ... of which copying snapshot fields into datasets
                                          !     (deferred: registering them)
-    real(rp) :: fence_s = 0              ! time in staging_fence (also counted in handover_s)
     real(rp) :: submit_s = 0             ! ... of which submitting (waits for queue space)
+    real(rp) :: fence_s = 0              ! ... of which waiting (or copying) at the fence
     integer(i8) :: faults = 0            ! page faults of the solver thread in staging_step
     real(rp) :: handover_cpu_s = 0       ! CPU time of the solver thread in staging_step
     real(rp) :: cpu_start = 0            ! CPU time of the solver thread when staging started

@@ -31,6 +31,7 @@ def run_text(tmp_path, text: str, nranks: int = 2, path=None):
     ("&time dt=-0.1 /\n", "dt must be non-negative"),
     ("&time fft_planner='patient' /\n", "unknown fft_planner"),
     ("&output diag_every=0 /\n", "diag_every must be >= 1"),
+    ("&staging handover='inline' /\n", "&staging: unknown handover 'inline' (known: deferred, copy)"),
     ("&output restart_file='nowhere.bin' /\n", "restart file not found: nowhere.bin"),
     ("&domain nx=16, ny=16, nz=16, nx='abc' /\n", "domain"),
     ("&domain nx=16 /\n&time t_end=1 /\n&domain ny=16 /\n",

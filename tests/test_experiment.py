@@ -261,6 +261,8 @@ def test_a_taken_database_port_is_refused_and_that_server_untouched(tmp_path):
     ("[solver.output]\nrestart_file = 'nowhere.bin'\n", "restart_file not found"),
     ("[[trainer]]\nname = 'a'\nhidden = [0]\n", "positive integer hidden widths"),
     ("[solver.staging]\nsgs_every = 0\n", "trainers need SGS samples"),
+    ("[solver.staging]\nhandover = 'inline'\n",
+     "solver.staging.handover must be deferred or copy, got 'inline'"),
     ("this is not toml", "not valid TOML"),
     ("[les]\nenabled = true\ntrainer = 'nobody'\n", "les.trainer 'nobody' is not the name"),
     ("[les]\nenabled = true\n[les.sgs]\nmodel = 'magic'\n",

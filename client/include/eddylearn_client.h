@@ -310,6 +310,18 @@ elc_status elc_dataset_add_tensor(elc_dataset *ds, const char *name, const void 
 elc_status elc_dataset_add_block3(elc_dataset *ds, const char *name, const void *base,
                                   const size_t extent[3], const size_t lo[3], const size_t n[3],
                                   elc_dtype dtype);
+/* As elc_dataset_add_block3, but the block is only registered, not copied: it is copied later,
+ * straight from the array at base. Until then the caller must neither change nor free the
+ * array's block. Submitted to a stager, the dataset's blocks are copied by the stager's thread
+ * before it sends anything else (transposed to row-major on the way: one pass), and
+ * elc_stager_fence returns once they are copied (copying those the thread has not reached):
+ * call it before the array is written or freed. A dataset
+ * kept by the caller is copied when it is first read, sent or copied (elc_dataset_get_tensor,
+ * elc_put_dataset, ...). If a deferred copy cannot allocate its buffer, the dataset fails when
+ * it is sent or read (ELC_ERR_NOMEM naming the tensor). */
+elc_status elc_dataset_add_block3_deferred(elc_dataset *ds, const char *name, const void *base,
+                                           const size_t extent[3], const size_t lo[3],
+                                           const size_t n[3], elc_dtype dtype);
 /* Keep `count` idle tensor buffers of nbytes ready (their pages already written), so that the
  * next elc_dataset_add_tensor/add_block3 of that size copies at memory speed: a solver calls it
  * once before its first snapshot (a stager's thread keeps them stocked from then on). Buffers
@@ -381,6 +393,8 @@ typedef struct elc_stager_stats {
     uint64_t high_water_items; /* highest queue length seen */
     double mean_latency_s;   /* mean time from submit to acknowledgement */
     double max_latency_s;    /* highest time from submit to acknowledgement */
+    uint64_t copied_by_sender; /* deferred blocks copied by the stager's thread */
+    uint64_t copied_by_fence;  /* deferred blocks copied by elc_stager_fence (the caller's thread) */
 } elc_stager_stats;
 
 /* Create a stager: a background thread with its own client (created as elc_client_create with
@@ -402,6 +416,11 @@ elc_status elc_stager_submit(elc_stager *s, elc_dataset *ds, const char *list);
  * (negative: no limit). ELC_ERR_TIMEOUT when time ran out; ELC_ERR_DATABASE when items failed
  * since the previous flush (the message counts them and gives the last error). */
 elc_status elc_stager_flush(elc_stager *s, double timeout_s);
+/* Return once no dataset queued in s still needs the caller's arrays: its deferred blocks
+ * (elc_dataset_add_block3_deferred) that the stager's thread has not yet copied are copied by
+ * this call, those it is copying are waited for. Afterwards the caller may write or free the
+ * arrays. Returns at once when nothing deferred is queued. */
+elc_status elc_stager_fence(elc_stager *s);
 /* Copy the counters into *stats. */
 elc_status elc_stager_stats_get(elc_stager *s, elc_stager_stats *stats);
 /* Last error met by the background thread, copied into buf; returns its full length. */

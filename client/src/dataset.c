@@ -17,6 +17,12 @@ typedef struct ds_tensor {
     size_t nbytes;
     int colmajor; /* added with ELC_LAYOUT_FORTRAN: transposed lazily, when it is sent or
                      borrowed, so that the caller (the solver) only pays a memcpy */
+    /* a deferred block (elc_dataset_add_block3_deferred): data stays NULL until the block is
+     * copied from the caller's array src (extent and lo as for add_block3) */
+    int deferred; /* ELC_DEFER_NONE, _PENDING or _COPYING (a stager's thread or fence has it) */
+    int lost;     /* the deferred copy failed (out of memory): the tensor cannot be sent */
+    const void *src;
+    size_t extent[3], lo[3];
 } ds_tensor;
 
 typedef struct ds_meta {
@@ -238,13 +244,40 @@ static elc_status add_tensor_owned(elc_dataset *ds, const char *name, void *data
     t->data = data;
     t->nbytes = nbytes;
     t->colmajor = colmajor;
+    t->deferred = ELC_DEFER_NONE;
+    t->lost = 0;
+    t->src = NULL;
     ds->nbytes += nbytes;
+    return ELC_OK;
+}
+
+static elc_status copy_block3(char **out, const void *base, const size_t extent[3],
+                              const size_t lo[3], const size_t n[3], size_t es);
+
+/* Copy a deferred block that is still pending (a dataset no stager holds: whoever reads or
+ * sends it has the caller's array). Fails when the block could not be copied. */
+static elc_status hold(ds_tensor *t)
+{
+    if (t->deferred == ELC_DEFER_PENDING) {
+        char *d;
+        elc_status st = copy_block3(&d, t->src, t->extent, t->lo, t->dims, elc_dtype_size(t->dtype));
+        t->data = d;
+        t->src = NULL;
+        t->deferred = ELC_DEFER_NONE;
+        t->lost = st != ELC_OK;
+        return st;
+    }
+    if (t->lost)
+        return elc_err(ELC_ERR_NOMEM, "The block of tensor %s could not be copied from the caller's "
+                       "array (out of memory)", t->name);
     return ELC_OK;
 }
 
 /* Bring a tensor to row-major order (a no-op unless it was added in Fortran layout). */
 static elc_status materialize(ds_tensor *t)
 {
+    elc_status st = hold(t);
+    if (st) return st;
     if (!t->colmajor) return ELC_OK;
     void *rm = elc_buf_alloc(t->nbytes);
     if (!rm) return elc_err(ELC_ERR_NOMEM, "out of memory (%zu bytes)", t->nbytes);
@@ -315,11 +348,11 @@ static void stream_copy(char *dst, const char *src, size_t len) { memcpy(dst, sr
 static void stream_copy_done(void) {}
 #endif
 
-elc_status elc_dataset_add_block3(elc_dataset *ds, const char *name, const void *base,
-                                  const size_t extent[3], const size_t lo[3], const size_t n[3],
-                                  elc_dtype dtype)
+/* Check the arguments of a block of a 3-D Fortran array; *nb: the block's bytes. */
+static elc_status check_block3(const elc_dataset *ds, const char *name, const void *base,
+                               const size_t extent[3], const size_t lo[3], const size_t n[3],
+                               elc_dtype dtype, size_t *nb)
 {
-    elc_err_clear();
     if (!ds) return elc_err(ELC_ERR_PARAMETER, "dataset is NULL");
     if (!name || !*name) return elc_err(ELC_ERR_PARAMETER, "The tensor name must not be empty");
     size_t es = elc_dtype_size(dtype);
@@ -331,8 +364,17 @@ elc_status elc_dataset_add_block3(elc_dataset *ds, const char *name, const void 
             return elc_err(ELC_ERR_PARAMETER, "Block %zu+%zu of dimension %d passes the array's extent %zu",
                            lo[k], n[k], k + 1, extent[k]);
     }
+    *nb = n[0] * n[1] * n[2] * es;
+    return ELC_OK;
+}
+
+/* The block lo..lo+n-1 of the array at base into a new tensor buffer *out, in one pass. */
+static elc_status copy_block3(char **out, const void *base, const size_t extent[3],
+                              const size_t lo[3], const size_t n[3], size_t es)
+{
     size_t nb = n[0] * n[1] * n[2] * es;
     char *dst = elc_buf_alloc(nb);
+    *out = dst;
     if (!dst) return elc_err(ELC_ERR_NOMEM, "out of memory (%zu bytes)", nb);
     const char *src = base;
     size_t line = n[0] * es, at = 0;
@@ -346,7 +388,78 @@ elc_status elc_dataset_add_block3(elc_dataset *ds, const char *name, const void 
             at += line;
         }
     if (stream) stream_copy_done();
+    return ELC_OK;
+}
+
+elc_status elc_dataset_add_block3(elc_dataset *ds, const char *name, const void *base,
+                                  const size_t extent[3], const size_t lo[3], const size_t n[3],
+                                  elc_dtype dtype)
+{
+    elc_err_clear();
+    size_t nb;
+    elc_status st = check_block3(ds, name, base, extent, lo, n, dtype, &nb);
+    if (st) return st;
+    char *dst;
+    st = copy_block3(&dst, base, extent, lo, n, elc_dtype_size(dtype));
+    if (st) return st;
     return add_tensor_owned(ds, name, dst, nb, n, 3, dtype, 1);
+}
+
+elc_status elc_dataset_add_block3_deferred(elc_dataset *ds, const char *name, const void *base,
+                                           const size_t extent[3], const size_t lo[3],
+                                           const size_t n[3], elc_dtype dtype)
+{
+    elc_err_clear();
+    size_t nb;
+    elc_status st = check_block3(ds, name, base, extent, lo, n, dtype, &nb);
+    if (st) return st;
+    st = add_tensor_owned(ds, name, NULL, nb, n, 3, dtype, 1);
+    if (st) return st;
+    ds_tensor *t = find_tensor(ds, name);
+    t->deferred = ELC_DEFER_PENDING;
+    t->src = base;
+    memcpy(t->extent, extent, sizeof t->extent);
+    memcpy(t->lo, lo, sizeof t->lo);
+    return ELC_OK;
+}
+
+/* ---- deferred blocks, for the stager (which serialises the state changes) ---- */
+int elc_dataset_tensor_deferred(const elc_dataset *ds, size_t i)
+{
+    return i < ds->nt ? ds->t[i].deferred : ELC_DEFER_NONE;
+}
+
+void elc_dataset_tensor_set_deferred(elc_dataset *ds, size_t i, int state)
+{
+    if (i < ds->nt) ds->t[i].deferred = state;
+}
+
+int elc_dataset_has_deferred(const elc_dataset *ds)
+{
+    for (size_t i = 0; i < ds->nt; i++)
+        if (ds->t[i].deferred != ELC_DEFER_NONE) return 1;
+    return 0;
+}
+
+void elc_dataset_copy_deferred(elc_dataset *ds, size_t i, int transpose)
+{
+    ds_tensor *t = &ds->t[i];
+    char *d;
+    elc_status st = ELC_OK;
+    if (transpose) {
+        d = elc_buf_alloc(t->nbytes);
+        if (d) {
+            elc_f2c_block3(d, t->src, t->extent, t->lo, t->dims, elc_dtype_size(t->dtype));
+            t->colmajor = 0;
+        } else {
+            st = ELC_ERR_NOMEM;
+        }
+    } else {
+        st = copy_block3(&d, t->src, t->extent, t->lo, t->dims, elc_dtype_size(t->dtype));
+    }
+    t->data = d;
+    t->lost = st != ELC_OK;
+    t->src = NULL;
 }
 
 static ds_meta *get_or_add_meta(elc_dataset *ds, const char *field, elc_meta_type type,
@@ -476,6 +589,8 @@ elc_status elc_dataset_unpack_tensor(const elc_dataset *ds, const char *name, vo
     if (!ds || !name || !data || !dims) return elc_err(ELC_ERR_PARAMETER, "elc_dataset_unpack_tensor: NULL argument");
     ds_tensor *t = find_tensor(ds, name);
     if (!t) return elc_err(ELC_ERR_KEY, "The tensor %s is not in the dataset %s", name, ds->name);
+    elc_status st = hold(t);
+    if (st) return st;
     if (t->dtype != dtype)
         return elc_err(ELC_ERR_TYPE, "The type of the fetched tensor %s (%s) does not match the provided type (%s)",
                        name, elc_dtype_name(t->dtype), elc_dtype_name(dtype));
@@ -1151,7 +1266,8 @@ elc_status elc_dataset_copy(const elc_dataset *src, const char *name, elc_datase
     elc_status st = elc_dataset_create(&ds, name ? name : src->name);
     if (st) return st;
     for (size_t i = 0; i < src->nt && !st; i++) {
-        const ds_tensor *t = &src->t[i];
+        ds_tensor *t = &src->t[i];
+        if ((st = hold(t))) break;
         void *d = malloc(t->nbytes ? t->nbytes : 1);
         if (!d) { st = elc_err(ELC_ERR_NOMEM, "out of memory"); break; }
         memcpy(d, t->data, t->nbytes);

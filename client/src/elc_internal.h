@@ -147,11 +147,25 @@ double elc_now(void);
 elc_dtype elc_dtype_from_name(const char *s, size_t len);
 /* transpose between Fortran (column-major) and C (row-major) for dims in Fortran order */
 void elc_f2c(void *dst, const void *src, const size_t *dims, size_t ndims, size_t esize);
+/* the block lo..lo+n-1 of a 3-D column-major array of extents ext, transposed into row-major dst */
+void elc_f2c_block3(void *dst, const void *src, const size_t ext[3], const size_t lo[3],
+                    const size_t n[3], size_t esize);
 /* Tensor buffers of datasets (dataset.c): malloc'd, buffers of 1 MiB or more recycled by size. */
 void *elc_buf_alloc(size_t n);
 void elc_buf_free(void *p, size_t n);
 void elc_buf_reserve(size_t n, size_t count);
 void elc_dataset_keep_buffers_ready(const elc_dataset *ds);
+/* Deferred blocks (elc_dataset_add_block3_deferred), for the stager, which holds its lock to
+ * read or change a state: tensor i is ELC_DEFER_PENDING until someone claims its copy
+ * (ELC_DEFER_COPYING), then ELC_DEFER_NONE. elc_dataset_copy_deferred copies tensor i's block
+ * from the caller's array (no lock; a failure marks the tensor lost, reported when it is sent):
+ * transposed to row-major on the way (the stager's thread: one pass instead of a copy and a
+ * transposition) or not (a fence: the quickest copy, transposed later by the sending thread). */
+enum { ELC_DEFER_NONE = 0, ELC_DEFER_PENDING = 1, ELC_DEFER_COPYING = 2 };
+int elc_dataset_has_deferred(const elc_dataset *ds);
+int elc_dataset_tensor_deferred(const elc_dataset *ds, size_t i);
+void elc_dataset_tensor_set_deferred(elc_dataset *ds, size_t i, int state);
+void elc_dataset_copy_deferred(elc_dataset *ds, size_t i, int transpose);
 void elc_c2f(void *dst, const void *src, const size_t *dims, size_t ndims, size_t esize);
 /* Parse an AI.TENSORGET META BLOB reply; blob/dims point into the reply / a malloc'd array. */
 elc_status elc_parse_tensor_reply(redisReply *r, const char *key, elc_dtype *dtype,

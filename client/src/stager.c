@@ -1,6 +1,14 @@
 /* stager.c — asynchronous snapshot staging: a bounded queue of datasets and one background
  * thread that sends each with put_dataset + append_to_list pipelined, reconnecting and
- * resending on connection loss. */
+ * resending on connection loss.
+ *
+ * Deferred blocks (elc_dataset_add_block3_deferred) are copied from the caller's arrays by the
+ * background thread before it sends anything else, transposed to row-major on the way (one
+ * pass from the caller's array to the bytes that go on the wire), so that the caller's thread
+ * does not copy. elc_stager_fence returns once no queued dataset still needs the caller's
+ * arrays: it copies itself the blocks the thread has not reached (it is busy sending) and
+ * waits for those it is copying. The copies are claimed one tensor at a time under the lock,
+ * so that the thread and a fence can share the work of one snapshot. */
 #define _GNU_SOURCE
 #include "elc_internal.h"
 
@@ -16,12 +24,14 @@ typedef struct st_item {
     char *list;
     size_t bytes;
     double t_submit;
+    size_t pending; /* deferred blocks not yet copied (claimed ones included) */
+    size_t copying; /* ... of which a thread is copying now: the item must stay */
     struct st_item *next;
 } st_item;
 
 struct elc_stager {
     pthread_mutex_t mu;
-    pthread_cond_t cv_work, cv_space, cv_idle;
+    pthread_cond_t cv_work, cv_space, cv_idle, cv_copied;
     st_item *head, *tail;
     size_t max_bytes;
     elc_stager_policy policy;
@@ -32,6 +42,8 @@ struct elc_stager {
     elc_stager_stats stats;
     double lat_sum;
     unsigned long long failed_reported; /* failures a flush has already returned */
+    size_t pending; /* deferred blocks of all queued items not yet copied; read without the
+                       lock by elc_stager_fence (atomics) to return at once when nothing is */
     char err[2048];
 };
 
@@ -43,6 +55,33 @@ static void item_free(st_item *it)
     free(it);
 }
 
+/* With s->mu held: claim the oldest queued deferred block nobody is copying, copy it (the lock
+ * released meanwhile; transposed to row-major on the way for the sending thread, a plain copy
+ * for a fence, which the caller waits for) and mark it copied; returns 0 when there was none. */
+static int copy_one_pending(elc_stager *s, uint64_t *counter, int transpose)
+{
+    for (st_item *it = s->head; it; it = it->next) {
+        if (it->pending == it->copying) continue;
+        size_t nt = elc_dataset_num_tensors(it->ds);
+        for (size_t i = 0; i < nt; i++) {
+            if (elc_dataset_tensor_deferred(it->ds, i) != ELC_DEFER_PENDING) continue;
+            elc_dataset_tensor_set_deferred(it->ds, i, ELC_DEFER_COPYING);
+            it->copying++;
+            pthread_mutex_unlock(&s->mu);
+            elc_dataset_copy_deferred(it->ds, i, transpose);
+            pthread_mutex_lock(&s->mu);
+            elc_dataset_tensor_set_deferred(it->ds, i, ELC_DEFER_NONE);
+            it->copying--;
+            it->pending--;
+            __atomic_store_n(&s->pending, s->pending - 1, __ATOMIC_RELEASE);
+            (*counter)++;
+            pthread_cond_broadcast(&s->cv_copied);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void *stager_main(void *arg)
 {
     elc_stager *s = arg;
@@ -50,6 +89,12 @@ static void *stager_main(void *arg)
     for (;;) {
         while (!s->head && !s->stop) pthread_cond_wait(&s->cv_work, &s->mu);
         if (!s->head) break;
+        /* the caller's arrays first: copy every deferred block queued before sending more */
+        if (copy_one_pending(s, &s->stats.copied_by_sender, 1)) continue;
+        if (s->head->pending) { /* a fence is copying the head's last blocks */
+            pthread_cond_wait(&s->cv_copied, &s->mu);
+            continue;
+        }
         st_item *it = s->head;
         s->head = it->next;
         if (!s->head) s->tail = NULL;
@@ -143,6 +188,7 @@ elc_status elc_stager_create(elc_stager **out, size_t max_queue_bytes, elc_stage
     pthread_cond_init(&s->cv_work, NULL);
     pthread_cond_init(&s->cv_space, NULL);
     pthread_cond_init(&s->cv_idle, NULL);
+    pthread_cond_init(&s->cv_copied, NULL);
     int rc = pthread_create(&s->thread, NULL, stager_main, s);
     if (rc) {
         elc_client_destroy(s->client);
@@ -150,6 +196,7 @@ elc_status elc_stager_create(elc_stager **out, size_t max_queue_bytes, elc_stage
         pthread_cond_destroy(&s->cv_work);
         pthread_cond_destroy(&s->cv_space);
         pthread_cond_destroy(&s->cv_idle);
+        pthread_cond_destroy(&s->cv_copied);
         free(s);
         return elc_err(ELC_ERR_INTERNAL, "cannot start the staging thread: %s", strerror(rc));
     }
@@ -167,6 +214,9 @@ elc_status elc_stager_submit(elc_stager *s, elc_dataset *ds, const char *list)
     if (!it) { elc_dataset_destroy(ds); return elc_err(ELC_ERR_NOMEM, "out of memory"); }
     it->ds = ds;
     it->bytes = elc_dataset_nbytes(ds);
+    if (elc_dataset_has_deferred(ds))
+        for (size_t i = 0; i < elc_dataset_num_tensors(ds); i++)
+            if (elc_dataset_tensor_deferred(ds, i) == ELC_DEFER_PENDING) it->pending++;
     it->t_submit = elc_now();
     if (list && *list && !(it->list = strdup(list))) {
         item_free(it);
@@ -192,6 +242,14 @@ elc_status elc_stager_submit(elc_stager *s, elc_dataset *ds, const char *list)
             if (s->stats.queued_bytes <= limit && !(it->bytes > s->max_bytes && s->head)) break;
             if (s->policy == ELC_POLICY_DROP_OLDEST && s->head) {
                 st_item *old = s->head;
+                if (old->copying) { /* a block of it is being copied: wait for that copy */
+                    pthread_cond_wait(&s->cv_copied, &s->mu);
+                    continue;
+                }
+                if (old->pending) {
+                    __atomic_store_n(&s->pending, s->pending - old->pending, __ATOMIC_RELEASE);
+                    pthread_cond_broadcast(&s->cv_copied);
+                }
                 s->head = old->next;
                 if (!s->head) s->tail = NULL;
                 s->stats.queued--;
@@ -235,6 +293,7 @@ elc_status elc_stager_submit(elc_stager *s, elc_dataset *ds, const char *list)
     s->tail = it;
     s->stats.queued++;
     s->stats.queued_bytes += it->bytes;
+    __atomic_store_n(&s->pending, s->pending + it->pending, __ATOMIC_RELEASE);
     if (s->stats.queued_bytes > s->stats.high_water_bytes) s->stats.high_water_bytes = s->stats.queued_bytes;
     if (s->stats.queued > s->stats.high_water_items) s->stats.high_water_items = s->stats.queued;
     pthread_cond_signal(&s->cv_work);
@@ -282,6 +341,19 @@ elc_status elc_stager_flush(elc_stager *s, double timeout_s)
     return st;
 }
 
+elc_status elc_stager_fence(elc_stager *s)
+{
+    if (!s) return elc_err(ELC_ERR_PARAMETER, "stager is NULL");
+    if (__atomic_load_n(&s->pending, __ATOMIC_ACQUIRE) == 0) return ELC_OK;
+    pthread_mutex_lock(&s->mu);
+    while (s->pending) {
+        if (copy_one_pending(s, &s->stats.copied_by_fence, 0)) continue;
+        pthread_cond_wait(&s->cv_copied, &s->mu); /* the rest is being copied by the thread */
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ELC_OK;
+}
+
 elc_status elc_stager_stats_get(elc_stager *s, elc_stager_stats *stats)
 {
     if (!s || !stats) return elc_err(ELC_ERR_PARAMETER, "stager or stats is NULL");
@@ -325,6 +397,7 @@ elc_status elc_stager_destroy(elc_stager *s)
     pthread_cond_destroy(&s->cv_work);
     pthread_cond_destroy(&s->cv_space);
     pthread_cond_destroy(&s->cv_idle);
+    pthread_cond_destroy(&s->cv_copied);
     free(s);
     return st;
 }

@@ -86,6 +86,28 @@ static void transpose(void *dst, const void *src, const size_t *dims, size_t ndi
     }
 }
 
+/* F -> C of the block lo..lo+n-1 of a 3-D column-major array of extents ext (a field with its
+ * halos) straight into row-major dst of dims n: the copy out of the array and the transposition
+ * in one pass. For every index of the middle axis a 2D transpose in cache tiles, as above. */
+void elc_f2c_block3(void *dst, const void *src, const size_t ext[3], const size_t lo[3],
+                    const size_t n[3], size_t es)
+{
+    const int dir = 0;
+    size_t d0 = n[0], dl = n[2], cs_last = ext[0] * ext[1], rs_first = n[1] * n[2];
+    for (size_t j = 0; j < n[1]; j++) {
+        size_t coff = (lo[2] * ext[1] + lo[1] + j) * ext[0] + lo[0], roff = j * n[2];
+        if (es == 8) {
+            TILE_LOOP(uint64_t)
+        } else if (es == 4) {
+            TILE_LOOP(uint32_t)
+        } else if (es == 2) {
+            TILE_LOOP(uint16_t)
+        } else {
+            TILE_LOOP(uint8_t)
+        }
+    }
+}
+
 void elc_f2c(void *dst, const void *src, const size_t *dims, size_t ndims, size_t es)
 {
     transpose(dst, src, dims, ndims, es, 0);

@@ -209,19 +209,21 @@ def _pin_all_threads(pid: int, cpus: set[int]) -> None:
 
 
 def _staging_run_free_core(n: int, steps: int, mode: str, every: int, env: dict, workdir: Path,
-                           solver_cpu: int, free_cpu: int, warmup: int = 5) -> dict:
+                           solver_cpu: int, free_cpu: int, warmup: int = 5,
+                           handover: str = "deferred") -> dict:
     """One run of TGV n^3 on 1 rank pinned to `solver_cpu`, its stager's sending thread on
     `free_cpu` (where the database runs too); mode none or async, a snapshot (u v w p) every
-    `every` steps. Returns the wall time of the steps after the first `warmup` (what is left
-    queued at the end included), the wall time of all steps, and the staging counters."""
-    run_dir = workdir / f"free_core_{mode}_{every}"
+    `every` steps, handed over `handover` (deferred or copy). Returns the wall time of the steps
+    after the first `warmup` (what is left queued at the end included), the wall time of all
+    steps, and the staging counters."""
+    run_dir = workdir / f"free_core_{mode}_{every}_{handover}"
     run_dir.mkdir(parents=True, exist_ok=True)
     nml = write_namelist(run_dir / "input.nml", {
         "domain": {"nx": n, "ny": n, "nz": n},
         "time": {"t_end": 1e9, "max_steps": steps, "cfl": 0.5},
         "output": {"dir": str(run_dir), "diag_every": 1, "checkpoint_at_end": False, "verbose": False},
         "staging": {"enabled": mode != "none", "snapshot_every": every, "synchronous": False,
-                    "prefix": f"fc{every}."}})
+                    "handover": handover, "prefix": f"fc{every}{handover}."}})
     cmd = ["taskset", "-c", str(solver_cpu)] + _solver.mpirun_command(1) + \
         [str(_solver.solver_executable()), str(nml)]
     run_env = dict(env, EDDYLEARN_STAGER_CPUS=str(free_cpu), OMP_NUM_THREADS="1")
@@ -242,20 +244,28 @@ def _median_spread(values) -> tuple[float, float, float]:
     return float(np.median(v)), float(v[0]), float(v[-1])
 
 
+#: The hand-overs the free-core configuration compares (the solver's default first).
+HANDOVERS = ("deferred", "copy")
+
+
 def bench_transport_free_core(server, raw, n: int = 64, steps: int = 100, repeats: int = 5,
                               echo=print) -> dict:
     """The configuration of a node with a core to spare: 1 solver rank at n^3 on one core, the
     database and the stager's sending thread on another; a snapshot (u v w p) every step and
-    every 5 steps against none.
+    every 5 steps against none, with each hand-over (deferred: the sender copies the fields;
+    copy: the solver thread does).
 
     The cases run in rounds, each round all of them in a rotated order: two runs without
     staging (their ratio is the noise floor: what the solver alone differs from itself), a
-    snapshot every step and every 5 steps. Each overhead is the ratio to the first no-staging
-    run of the same round; the median and the range over the rounds are reported, the noise
-    floor beside them. Also: the solver thread's time in the hand-over per step (wall and CPU
-    time; copying, and waiting for queue space — back-pressure — apart), its page faults, the
-    bytes it copies per snapshot, and the sustained staging rate beside redis-py SETs of the
-    same bytes from the same (free) core."""
+    snapshot every step and every 5 steps with each hand-over. Each overhead is the ratio to the
+    first no-staging run of the same round; the median and the range over the rounds are
+    reported, the noise floor beside them, and the two hand-overs against each other round by
+    round. The target keys (`async_overhead_1rank`, `blocked_fraction_1rank`, ...) carry the
+    default hand-over (deferred); `handovers` has both. Also: the solver thread's time in the
+    hand-over per step (wall and CPU time; copying or registering, waiting for queue space —
+    back-pressure — and waiting at the fence apart), its page faults, the bytes copied per
+    snapshot and by whom, and the sustained staging rate beside redis-py SETs of the same bytes
+    from the same (free) core."""
     import time
 
     cpus = sorted(os.sched_getaffinity(0))
@@ -270,44 +280,62 @@ def bench_transport_free_core(server, raw, n: int = 64, steps: int = 100, repeat
     res = {"free_core_n": n, "free_core_steps": steps, "free_core_warmup_steps": warmup,
            "free_core_repeats": repeats, "free_core_cpus": [solver_cpu, free_cpu],
            "load_average_before": os.getloadavg()}
-    cases = ["none", "none_again", "async_1", "async_5"]
+    cases = ["none", "none_again"] + [f"{h}_{e}" for h in HANDOVERS for e in (1, 5)]
     runs = {k: [] for k in cases}
     with tempfile.TemporaryDirectory(prefix="eddylearn-bench-") as tmp:
         for r in range(repeats):
             for key in cases[r % len(cases):] + cases[:r % len(cases)]:
-                mode, every = ("async", int(key.split("_")[1])) if key.startswith("async") \
-                    else ("none", 1)
+                if key.startswith("none"):
+                    mode, every, handover = "none", 1, HANDOVERS[0]
+                else:
+                    handover, every = key.split("_")
+                    mode, every = "async", int(every)
                 runs[key].append(_staging_run_free_core(n, steps, mode, every, env, Path(tmp),
-                                                        solver_cpu, free_cpu, warmup))
+                                                        solver_cpu, free_cpu, warmup, handover))
                 raw.flushall()
     res["load_average_after"] = os.getloadavg()
 
-    def ratios(key):
-        return [a["wall_s"] / b["wall_s"] - 1 for a, b in zip(runs[key], runs["none"])]
-
-    noise = _median_spread(ratios("none_again"))
-    o1, o5 = _median_spread(ratios("async_1")), _median_spread(ratios("async_5"))
-    a1, a5 = runs["async_1"], runs["async_5"]
-    nsnap1 = [r["sent"] for r in a1]
+    def ratios(key, base="none"):
+        return [a["wall_s"] / b["wall_s"] - 1 for a, b in zip(runs[key], runs[base])]
 
     def per_run(key, f):
         return _median_spread([f(r) for r in runs[key]])
 
-    blocked = per_run("async_1", lambda r: r["handover_s"] / r["all_steps_s"])
-    blocked5 = per_run("async_5", lambda r: r["handover_s"] / r["all_steps_s"])
-    blocked_ms = per_run("async_1", lambda r: 1e3 * r["handover_s"] / steps)
-    copy_ms = per_run("async_1", lambda r: 1e3 * r["handover_copy_s"] / r["submitted"])
-    submit_ms = per_run("async_1", lambda r: 1e3 * r["handover_submit_s"] / r["submitted"])
-    cpu_frac = per_run("async_1", lambda r: r["handover_cpu_s"] / r["solver_thread_cpu_s"])
+    noise = _median_spread(ratios("none_again"))
     step_ms = per_run("none", lambda r: 1e3 * r["all_steps_s"] / steps)
-    faults = [r["handover_faults"] for r in a1]
-    faults5 = [r["handover_faults"] for r in a5]
-    high_water = max(r["queue_high_water_bytes"] for r in a1)
+    figures = {}
+    for h in HANDOVERS:
+        k1, k5 = f"{h}_1", f"{h}_5"
+        a1 = runs[k1]
+        blocks = [r["blocks_copied_by_sender"] + r["blocks_copied_by_fence"] for r in a1]
+        figures[h] = {
+            "overhead": _median_spread(ratios(k1)), "overhead_every5": _median_spread(ratios(k5)),
+            "blocked": per_run(k1, lambda r: r["handover_s"] / r["all_steps_s"]),
+            "blocked5": per_run(k5, lambda r: r["handover_s"] / r["all_steps_s"]),
+            "blocked_ms": per_run(k1, lambda r: 1e3 * r["handover_s"] / steps),
+            "copy_ms": per_run(k1, lambda r: 1e3 * r["handover_copy_s"] / r["submitted"]),
+            "submit_ms": per_run(k1, lambda r: 1e3 * r["handover_submit_s"] / r["submitted"]),
+            "fence_ms": per_run(k1, lambda r: 1e3 * r["handover_fence_s"] / r["submitted"]),
+            "cpu_frac": per_run(k1, lambda r: r["handover_cpu_s"] / r["solver_thread_cpu_s"]),
+            "faults": [r["handover_faults"] for r in a1],
+            "faults5": [r["handover_faults"] for r in runs[k5]],
+            # the share of the snapshot blocks the solver thread copied itself (copy: all)
+            "solver_copied_share": [r["blocks_copied_by_fence"] / b if b else 1.0
+                                    for r, b in zip(a1, blocks)],
+            "high_water": max(r["queue_high_water_bytes"] for r in a1),
+            "nsnap": [r["sent"] for r in a1],
+            # the sender: a snapshot from submission to the database's reply (the queue never
+            # held more than one snapshot when high_water is one snapshot: then this is the
+            # sending itself, the deferred copy included)
+            "send_ms": per_run(k1, lambda r: 1e3 * r["mean_latency_s"]),
+            "stage_rate": per_run(k1, lambda r: r["bytes"] / r["all_steps_s"]),
+        }
+    d, c = figures[HANDOVERS[0]], figures[HANDOVERS[1]]
+    # the hand-overs against each other in the same round (no-staging run not involved)
+    paired1 = _median_spread(ratios(f"{HANDOVERS[0]}_1", f"{HANDOVERS[1]}_1"))
+    paired5 = _median_spread(ratios(f"{HANDOVERS[0]}_5", f"{HANDOVERS[1]}_5"))
+    a1 = runs[f"{HANDOVERS[0]}_1"]
     snap_bytes = a1[0]["bytes"] / max(a1[0]["sent"], 1)
-    # the sender: a snapshot from submission to the database's reply (the queue never held
-    # more than one snapshot when high_water is one snapshot: then this is the sending itself)
-    send_ms = per_run("async_1", lambda r: 1e3 * r["mean_latency_s"])
-    stage_rate = per_run("async_1", lambda r: r["bytes"] / r["all_steps_s"])
     # redis-py SET of a snapshot's bytes from the free core: what one core can push to this server
     blob = np.zeros(int(snap_bytes) // 8).tobytes()
     old = os.sched_getaffinity(0)
@@ -325,29 +353,50 @@ def bench_transport_free_core(server, raw, n: int = 64, steps: int = 100, repeat
     finally:
         os.sched_setaffinity(0, old)
     set_rate = float(np.median(set_rates))
+
+    def summary(f):
+        return {"async_overhead_1rank": f["overhead"][0],
+                "async_overhead_1rank_range": f["overhead"][1:],
+                "async_overhead_1rank_every5": f["overhead_every5"][0],
+                "async_overhead_1rank_every5_range": f["overhead_every5"][1:],
+                "blocked_s_per_step_1rank": f["blocked_ms"][0] / 1e3,
+                "blocked_fraction_1rank": f["blocked"][0],
+                "blocked_fraction_1rank_range": f["blocked"][1:],
+                "blocked_fraction_1rank_every5": f["blocked5"][0],
+                "blocked_cpu_fraction_1rank": f["cpu_frac"][0],
+                "handover_copy_ms_per_snapshot": f["copy_ms"][0],
+                "handover_submit_ms_per_snapshot": f["submit_ms"][0],
+                "handover_fence_ms_per_snapshot": f["fence_ms"][0],
+                "handover_page_faults": f["faults"], "handover_page_faults_every5": f["faults5"],
+                "solver_copied_share": f["solver_copied_share"],
+                # what the solver thread copied per snapshot (deferred: the blocks it copied at
+                # a fence); the sender passes once over every snapshot either way (deferred:
+                # copying and transposing at once; copy: transposing the solver's copy)
+                "solver_copy_bytes_per_snapshot":
+                    snap_bytes * float(np.median(f["solver_copied_share"])),
+                "snapshots_1rank": f["nsnap"],
+                "queue_high_water_bytes_1rank": f["high_water"],
+                "sender_ms_per_snapshot": f["send_ms"][0],
+                "staging_rate_Bps_1rank": f["stage_rate"][0],
+                "sender_rate_Bps_1rank": snap_bytes / (f["send_ms"][0] / 1e3)}
+
     res.update({
         "free_core_runs": {k: [r["wall_s"] for r in v] for k, v in runs.items()},
-        "free_core_staging": {k: runs[k] for k in ("async_1", "async_5")},
+        "free_core_staging": {k: runs[k] for k in cases if not k.startswith("none")},
         "noise_floor_1rank": noise[0], "noise_floor_1rank_range": noise[1:],
-        "async_overhead_1rank": o1[0], "async_overhead_1rank_range": o1[1:],
-        "async_overhead_1rank_every5": o5[0], "async_overhead_1rank_every5_range": o5[1:],
         "step_ms_1rank": step_ms[0],
-        "blocked_s_per_step_1rank": blocked_ms[0] / 1e3,
-        "blocked_fraction_1rank": blocked[0], "blocked_fraction_1rank_range": blocked[1:],
-        "blocked_fraction_1rank_every5": blocked5[0],
-        "blocked_cpu_fraction_1rank": cpu_frac[0],
-        "handover_copy_ms_per_snapshot": copy_ms[0],
-        "handover_submit_ms_per_snapshot": submit_ms[0],
-        "handover_page_faults": faults, "handover_page_faults_every5": faults5,
-        "snapshots_1rank": nsnap1,
-        "queue_high_water_bytes_1rank": high_water,
+        "handover_default": HANDOVERS[0],
+        **summary(d),
+        "handovers": {h: summary(f) for h, f in figures.items()},
+        "deferred_vs_copy_wall_1rank": paired1[0], "deferred_vs_copy_wall_1rank_range": paired1[1:],
+        "deferred_vs_copy_wall_1rank_every5": paired5[0],
+        "deferred_vs_copy_wall_1rank_every5_range": paired5[1:],
         "snapshot_bytes_1rank": snap_bytes,
-        "solver_copy_bytes_per_snapshot": a1[0]["snapshot_copy_bytes"],
-        # the solver thread copies each field once; the sending thread transposes it once
+        # copied out of the fields once per snapshot: deferred, by the sender transposing as it
+        # copies (one pass to the bytes sent; a block the fence copies is transposed later);
+        # copy, by the solver thread, then transposed by the sender (two passes)
+        "snapshot_copy_bytes": a1[0]["snapshot_copy_bytes"],
         "sender_copy_bytes_per_snapshot": a1[0]["snapshot_copy_bytes"],
-        "sender_ms_per_snapshot": send_ms[0],
-        "staging_rate_Bps_1rank": stage_rate[0],
-        "sender_rate_Bps_1rank": snap_bytes / (send_ms[0] / 1e3),
         "redis_set_Bps_free_core": set_rate, "redis_set_Bps_free_core_runs": set_rates,
     })
 
@@ -360,22 +409,29 @@ def bench_transport_free_core(server, raw, n: int = 64, steps: int = 100, repeat
          f"{res['load_average_after'][0]:.1f} after")
     echo(f"  no staging: {step_ms[0]:.1f} ms per step; noise floor (no staging against itself): "
          f"{pct(noise)}  — median [range] over the rounds")
-    echo(f"  a snapshot every step : overhead {pct(o1)}   (target <= 10 %; noise floor "
-         f"{100 * noise[0]:+.1f} %)")
-    echo(f"  a snapshot every 5    : overhead {pct(o5)}   (target <= 3 %; noise floor "
-         f"{100 * noise[0]:+.1f} %)")
-    echo(f"  solver thread in the hand-over: {blocked_ms[0]:.2f} ms per step, "
-         f"{100 * blocked[0]:.1f} % [{100 * blocked[1]:.1f}, {100 * blocked[2]:.1f}] of the step "
-         f"(target <= 5 %); of its CPU time {100 * cpu_frac[0]:.1f} %; copying "
-         f"{copy_ms[0]:.2f} ms per snapshot, waiting for queue space (back-pressure) "
-         f"{submit_ms[0]:.3f} ms; page faults {faults} over {nsnap1[0]} hand-overs; queue high "
-         f"water {high_water / 2**20:.1f} MiB")
-    echo(f"  copied per snapshot: {snap_bytes / 2**20:.1f} MiB by the solver thread (one copy), "
-         f"the same by the sender (transpose)")
-    echo(f"  staging sustained {stage_rate[0] / 1e6:.0f} MB/s over the run (a snapshot every step: "
-         f"the solver's production rate); the sender takes {send_ms[0]:.1f} ms per snapshot "
-         f"({res['sender_rate_Bps_1rank'] / 1e6:.0f} MB/s); redis-py SET of the same bytes from "
-         f"core {free_cpu}: {set_rate / 1e6:.0f} MB/s")
+    for h, f in figures.items():
+        share = float(np.median(f["solver_copied_share"]))
+        echo(f"  hand-over {h}{' (default)' if h == HANDOVERS[0] else ''}:")
+        echo(f"    a snapshot every step : overhead {pct(f['overhead'])}   (target <= 10 %; "
+             f"noise floor {100 * noise[0]:+.1f} %)")
+        echo(f"    a snapshot every 5    : overhead {pct(f['overhead_every5'])}   (target <= 3 %)")
+        echo(f"    solver thread blocked: {f['blocked_ms'][0]:.2f} ms per step, "
+             f"{100 * f['blocked'][0]:.1f} % [{100 * f['blocked'][1]:.1f}, "
+             f"{100 * f['blocked'][2]:.1f}] of the step (target <= 5 %); of its CPU time "
+             f"{100 * f['cpu_frac'][0]:.1f} %; per snapshot: "
+             f"{'registering' if h == 'deferred' else 'copying'} {f['copy_ms'][0]:.2f} ms, "
+             f"at the fence {f['fence_ms'][0]:.2f} ms, waiting for queue space "
+             f"{f['submit_ms'][0]:.3f} ms; the solver thread copied {100 * share:.0f} % of the "
+             f"blocks; page faults {f['faults']}; queue high water "
+             f"{f['high_water'] / 2**20:.1f} MiB")
+        echo(f"    staging sustained {f['stage_rate'][0] / 1e6:.0f} MB/s; the sender takes "
+             f"{f['send_ms'][0]:.1f} ms per snapshot")
+    echo(f"  deferred against copy, same round: every step {pct(paired1)}, every 5 steps "
+         f"{pct(paired5)} (wall time)")
+    echo(f"  copied per snapshot: {snap_bytes / 2**20:.1f} MiB out of the fields; deferred: by the "
+         f"sender, transposing as it copies (one pass); copy: by the solver thread, then "
+         f"transposed by the sender (two); redis-py SET of the same bytes from core {free_cpu}: "
+         f"{set_rate / 1e6:.0f} MB/s")
     return res
 
 

@@ -87,6 +87,8 @@ class StagingSection:
     sgs_samples: int = 0             # samples per rank and set (0: every coarse cell)
     queue_mb: float = 256.0          # memory limit of the staging queue
     policy: str = "block"            # block | drop_oldest
+    handover: str = "deferred"       # deferred: the sender copies a snapshot out of the fields;
+                                     # copy: the solver thread does (docs/solver.md)
 
 
 @dataclass
@@ -406,6 +408,8 @@ def _validate(cfg: ExperimentConfig, err) -> None:
             f"nz = {n[2]} (slab decomposition)")
     if st.policy not in ("block", "drop_oldest"):
         err(f"solver.staging.policy must be block or drop_oldest, got {st.policy!r}")
+    if st.handover not in ("deferred", "copy"):
+        err(f"solver.staging.handover must be deferred or copy, got {st.handover!r}")
     if st.fields not in ("uvw", "uvwp"):
         err(f"solver.staging.fields must be uvw or uvwp, got {st.fields!r}")
     if st.snapshot_every < 0 or st.sgs_every < 0 or st.sgs_samples < 0 or st.queue_mb <= 0:

@@ -37,7 +37,8 @@ def solver_groups(cfg: ExperimentConfig, out: Path) -> dict:
         "staging": {"enabled": st.enabled, "snapshot_every": st.snapshot_every,
                     "fields": st.fields, "sgs_every": st.sgs_every, "sgs_width": st.sgs_width,
                     "sgs_samples": st.sgs_samples, "queue_mb": st.queue_mb,
-                    "policy": st.policy, "prefix": cfg.experiment.prefix},
+                    "policy": st.policy, "handover": st.handover,
+                    "prefix": cfg.experiment.prefix},
     }
 
 

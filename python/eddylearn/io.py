@@ -17,7 +17,7 @@ NAMELIST_KEYS: dict[str, tuple[str, ...]] = {
     "output": ("dir", "diag_every", "checkpoint_every", "checkpoint_at_end", "restart_file",
                "verbose"),
     "staging": ("enabled", "snapshot_every", "fields", "sgs_every", "sgs_width", "sgs_samples",
-                "queue_mb", "policy", "prefix", "flush_timeout", "synchronous"),
+                "queue_mb", "policy", "prefix", "flush_timeout", "synchronous", "handover"),
 }
 
 _MAGIC = b"ELCHK001"

@@ -58,6 +58,8 @@ module el_param
     character(len=128) :: prefix = ''        ! key prefix of datasets and lists
     real(rp) :: flush_timeout = 600.0_rp     ! seconds to wait for the queue at the end
     logical  :: synchronous = .false.        ! wait for each dataset to be sent (baseline)
+    character(len=32) :: handover = 'deferred' ! deferred: the sender copies the snapshots out of
+                                             ! the fields; copy: the solver thread does
   end type config_t
 
 contains
@@ -86,6 +88,7 @@ contains
     real(rp) :: queue_mb, flush_timeout
     character(len=8) :: fields
     character(len=16) :: policy
+    character(len=32) :: handover
     character(len=128) :: prefix
     integer :: unit, ios
     character(len=msg_len) :: iom
@@ -96,7 +99,7 @@ contains
                    retry_every, infer_every, c_wale, c_vreman, c_gradient, dynamic_average
     namelist /output/ dir, diag_every, checkpoint_every, checkpoint_at_end, restart_file, verbose
     namelist /staging/ enabled, snapshot_every, fields, sgs_every, sgs_width, sgs_samples, &
-                       queue_mb, policy, prefix, flush_timeout, synchronous
+                       queue_mb, policy, prefix, flush_timeout, synchronous, handover
 
     ierr = 0; msg = ''
     inquire(file=path, exist=exists)
@@ -119,7 +122,7 @@ contains
     enabled = cfg%staging; snapshot_every = cfg%snapshot_every; fields = cfg%fields
     sgs_every = cfg%sgs_every; sgs_width = cfg%sgs_width; sgs_samples = cfg%sgs_samples
     queue_mb = cfg%queue_mb; policy = cfg%policy; prefix = cfg%prefix
-    flush_timeout = cfg%flush_timeout; synchronous = cfg%synchronous
+    flush_timeout = cfg%flush_timeout; synchronous = cfg%synchronous; handover = cfg%handover
 
     open(newunit=unit, file=path, status='old', action='read', iostat=ios, iomsg=iom)
     if (ios /= 0) then
@@ -159,7 +162,7 @@ contains
     cfg%staging = enabled; cfg%snapshot_every = snapshot_every; cfg%fields = fields
     cfg%sgs_every = sgs_every; cfg%sgs_width = sgs_width; cfg%sgs_samples = sgs_samples
     cfg%queue_mb = queue_mb; cfg%policy = policy; cfg%prefix = prefix
-    cfg%flush_timeout = flush_timeout; cfg%synchronous = synchronous
+    cfg%flush_timeout = flush_timeout; cfg%synchronous = synchronous; cfg%handover = handover
     call validate_config(cfg, nranks, ierr, msg)
     if (ierr /= 0) msg = trim(path)//': '//msg
   contains
@@ -371,6 +374,7 @@ contains
       msg = '&output: checkpoint_every must be >= 0'; return
     end if
     cfg%fields = lower(cfg%fields); cfg%policy = lower(cfg%policy)
+    cfg%handover = lower(cfg%handover)
     if (cfg%snapshot_every < 0 .or. cfg%sgs_every < 0 .or. cfg%sgs_samples < 0) then
       msg = '&staging: snapshot_every, sgs_every and sgs_samples must be >= 0'; return
     end if
@@ -389,6 +393,12 @@ contains
     case ('block', 'drop_oldest')
     case default
       msg = '&staging: unknown policy '''//trim(cfg%policy)//''' (known: block, drop_oldest)'
+      return
+    end select
+    select case (trim(cfg%handover))
+    case ('deferred', 'copy')
+    case default
+      msg = '&staging: unknown handover '''//trim(cfg%handover)//''' (known: deferred, copy)'
       return
     end select
     if (scan(trim(cfg%prefix), ' {}') > 0) then

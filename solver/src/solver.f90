@@ -14,7 +14,8 @@ module el_solver
   use el_les_factory, only: les_model_factory
   use el_initflow, only: init_flow
   use el_checkpoint, only: checkpoint_write, checkpoint_read
-  use el_staging, only: staging_t, staging_init, staging_step, staging_finish, staging_counters
+  use el_staging, only: staging_t, staging_init, staging_step, staging_fence, staging_finish, &
+                        staging_counters
   implicit none
   private
   public :: solver_t, solver_init, solver_step, solver_run, solver_free, solver_diagnostics, &
@@ -130,7 +131,7 @@ contains
     end if
     call staging_init(s%staging, s%d, s%cfg%staging, s%cfg%snapshot_every, s%cfg%fields, &
                       s%cfg%sgs_every, s%cfg%sgs_width, s%cfg%sgs_samples, s%cfg%queue_mb, &
-                      s%cfg%policy, s%cfg%prefix, s%cfg%synchronous, ierr, msg)
+                      s%cfg%policy, s%cfg%prefix, s%cfg%synchronous, s%cfg%handover, ierr, msg)
     if (ierr /= 0) return
     s%initialised = .true.
   contains
@@ -294,6 +295,9 @@ contains
           s%energy_before = 0.5_rp*e/(real(s%d%nx, rp)*s%d%ny*s%d%nz)
         end if
       end if
+      ! the first write to u, v, w (p follows in the projection) since the last snapshot: a
+      ! deferred hand-over must have copied them out first (the rhs above only reads them)
+      call staging_fence(s%staging)
       associate(n1 => s%d%n(1), n2 => s%d%n(2), n3 => s%d%n(3))
         s%u(1:n1,1:n2,1:n3) = s%u(1:n1,1:n2,1:n3) + dt*(gam(st)*s%du(1:n1,1:n2,1:n3) &
                                                       + zet(st)*s%duo(1:n1,1:n2,1:n3))

@@ -1,6 +1,11 @@
 ! Asynchronous staging of snapshots and SGS training samples to the database. Each rank hands
 ! its datasets to a stager of the native client (a bounded queue and a background thread that
-! sends with pipelining, reconnects and resends) and goes on computing.
+! sends with pipelining, reconnects and resends) and goes on computing. With the deferred
+! hand-over (&staging handover = 'deferred', the default) a snapshot's fields are not even
+! copied by the solver thread: their blocks are registered with the stager, whose thread copies
+! them out of u, v, w, p; staging_fence, called before the solver next writes those arrays (or
+! frees them), waits for that copy (or makes it, if the thread has not reached it). The fence's
+! time counts as hand-over time.
 !   snapshot: dataset <prefix>snapshot.<step>.<rank>, tensors u v w [p] (local block, Fortran
 !             order and dims), metadata step time rank nranks n(3) offset(3) dx(3); list
 !             <prefix>snapshots
@@ -18,28 +23,37 @@ module el_staging
                                 elc_dataset_destroy, elc_dataset_add_tensor, &
                                 elc_dataset_add_meta_scalar, elc_stager_create, &
                                 elc_stager_submit, elc_stager_flush, elc_stager_stats_get, &
+                                elc_stager_fence, &
                                 elc_stager_destroy, elc_stager_last_error, elc_last_error_copy, &
                                 elc_buffers_reserve, elc_thread_minor_faults, elc_thread_cpu_seconds
   use el_staging_handover, only: handover_add_field
   implicit none
   private
-  public :: staging_t, staging_init, staging_step, staging_finish, staging_counters
+  public :: staging_t, staging_init, staging_step, staging_fence, staging_finish, &
+            staging_counters
 
   type :: staging_t
     logical :: enabled = .false.
     integer :: snapshot_every = 0, sgs_every = 0, sgs_width = 4, sgs_samples = 0
     logical :: pressure = .true.
     logical :: synchronous = .false.     ! flush after every submission (a baseline)
+    logical :: deferred = .true.         ! the stager's thread copies the snapshot's fields
+    logical :: fence_due = .false.       ! a deferred snapshot may still read u, v, w, p
     character(len=128) :: prefix = ''
     type(c_ptr) :: stager = c_null_ptr
     integer(i8) :: errors = 0            ! submissions refused (already counted as lost)
-    real(rp) :: handover_s = 0           ! time the solver thread spent in staging_step
+    real(rp) :: handover_s = 0           ! time the solver thread spent in staging_step and
+                                         ! staging_fence
     real(rp) :: copy_s = 0               ! ... of which copying snapshot fields into datasets
+                                         !     (deferred: registering them)
     real(rp) :: submit_s = 0             ! ... of which submitting (waits for queue space)
+    real(rp) :: fence_s = 0              ! ... of which waiting (or copying) at the fence
     integer(i8) :: faults = 0            ! page faults of the solver thread in staging_step
     real(rp) :: handover_cpu_s = 0       ! CPU time of the solver thread in staging_step
     real(rp) :: cpu_start = 0            ! CPU time of the solver thread when staging started
-    real(rp) :: snapshot_copy_bytes = 0  ! bytes the solver thread copies per snapshot
+    real(rp) :: snapshot_copy_bytes = 0  ! bytes copied out of the fields per snapshot (by the
+                                         ! solver thread, or deferred: by the stager's thread
+                                         ! or the fence)
   end type staging_t
 
 contains
@@ -47,12 +61,13 @@ contains
   ! Create this rank's stager (collective; ierr agrees on all ranks). Fails with a clear
   ! message when the database cannot be reached within SR_CONN_TIMEOUT.
   subroutine staging_init(st, d, enabled, snapshot_every, fields, sgs_every, sgs_width, &
-                          sgs_nsamples, queue_mb, policy, prefix, synchronous, ierr, msg)
+                          sgs_nsamples, queue_mb, policy, prefix, synchronous, handover, ierr, &
+                          msg)
     type(staging_t), intent(out) :: st
     type(decomp_t), intent(in) :: d
     logical, intent(in) :: enabled
     integer, intent(in) :: snapshot_every, sgs_every, sgs_width, sgs_nsamples
-    character(len=*), intent(in) :: fields, policy, prefix
+    character(len=*), intent(in) :: fields, policy, prefix, handover
     real(rp), intent(in) :: queue_mb
     logical, intent(in) :: synchronous
     integer, intent(out) :: ierr
@@ -67,6 +82,7 @@ contains
     st%pressure = trim(fields) == 'uvwp'
     st%prefix = prefix
     st%synchronous = synchronous
+    st%deferred = trim(handover) /= 'copy'
     if (sgs_every > 0) then
       call sgs_sample_count(d, sgs_width, n, ierr, msg)
       if (ierr /= 0) msg = '&staging: '//msg
@@ -91,13 +107,16 @@ contains
     ierr = gerr
   end subroutine staging_init
 
-  ! After a step: submit a snapshot and/or SGS samples when the step is due.
+  ! After a step: submit a snapshot and/or SGS samples when the step is due. Deferred, the
+  ! snapshot keeps reading u, v, w, p (the solver's own arrays: contiguous, not copies) until
+  ! staging_fence.
   subroutine staging_step(st, d, step, time, u, v, w, p, ierr, msg)
     type(staging_t), intent(inout) :: st
     type(decomp_t), intent(in) :: d
     integer(i8), intent(in) :: step
     real(rp), intent(in) :: time
-    real(rp), intent(in) :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:), p(0:, 0:, 0:)
+    real(rp), intent(in), contiguous :: u(0:, 0:, 0:), v(0:, 0:, 0:), w(0:, 0:, 0:), &
+                                        p(0:, 0:, 0:)
     integer, intent(out) :: ierr
     character(len=msg_len), intent(out) :: msg
     integer :: gerr
@@ -140,16 +159,19 @@ contains
       st%snapshot_copy_bytes = real(merge(4, 3, st%pressure), rp) * 8 * product(real(d%n, rp))
       call add_common_meta(ds)
       call submit(ds, 'snapshots')
+      ! deferred: the stager may read the fields until staging_fence (also after a failed
+      ! submission, which has freed the dataset: then the fence has nothing to wait for)
+      st%fence_due = st%deferred
     end subroutine snapshot
 
-    ! one copy of a field's interior into the dataset (el_staging_handover)
+    ! one copy of a field's interior into the dataset, or its registration (el_staging_handover)
     subroutine add_field(ds, name, a)
       type(c_ptr), intent(in) :: ds
       character(len=*), intent(in) :: name
-      real(rp), intent(in) :: a(0:, 0:, 0:)
+      real(rp), intent(in), contiguous :: a(0:, 0:, 0:)
       integer(c_int) :: rc
       if (ierr /= 0) return
-      call handover_add_field(ds, name, a, d%n, rc)
+      call handover_add_field(ds, name, a, d%n, st%deferred, rc)
       if (rc /= ELC_OK) then
         ierr = 1; msg = 'staging: '//trim(last_error())
       end if
@@ -259,6 +281,28 @@ contains
     end subroutine submit
   end subroutine staging_step
 
+  ! Before the solver writes u, v, w or p, or frees them: return once the last snapshot's
+  ! deferred blocks are copied out of them (the fence copies those the stager's thread has not
+  ! reached). Nothing to do after a copied hand-over or when no snapshot is pending. The time
+  ! (and CPU time, page faults) counts as hand-over time: the solver thread is blocked here.
+  subroutine staging_fence(st)
+    type(staging_t), intent(inout) :: st
+    real(rp) :: t0, c0, dt
+    integer(i8) :: f0
+    integer(c_int) :: rc
+    if (.not. st%fence_due) return
+    t0 = MPI_Wtime()
+    f0 = elc_thread_minor_faults()
+    c0 = elc_thread_cpu_seconds()
+    rc = elc_stager_fence(st%stager)
+    dt = MPI_Wtime() - t0
+    st%fence_s = st%fence_s + dt
+    st%handover_s = st%handover_s + dt
+    st%faults = st%faults + (elc_thread_minor_faults() - f0)
+    st%handover_cpu_s = st%handover_cpu_s + (elc_thread_cpu_seconds() - c0)
+    st%fence_due = .false.
+  end subroutine staging_fence
+
   ! Global counters (summed over ranks; latency: mean of means, max of maxima).
   subroutine staging_counters(st, d, c)
     type(staging_t), intent(in) :: st
@@ -291,12 +335,14 @@ contains
     real(rp) :: c(8)
     integer(c_int) :: rc
     integer :: gerr, unit, ios, i
-    real(rp) :: t0, t_flush, t_handover, parts(6)
+    real(rp) :: t0, t_flush, t_handover, parts(7), copied(2)
     type(elc_stager_stats) :: s
     character(kind=c_char) :: buf(msg_len)
     integer(c_size_t) :: n
     ierr = 0; msg = ''
     if (.not. st%enabled) return
+    ! the fields are free afterwards, whatever the flush does
+    call staging_fence(st)
     t0 = MPI_Wtime()
     rc = elc_stager_flush(st%stager, real(timeout, c_double))
     t_flush = MPI_Wtime() - t0
@@ -308,8 +354,10 @@ contains
     call MPI_Allreduce(st%handover_s, t_handover, 1, MPI_DOUBLE_PRECISION, MPI_MAX, d%comm)
     rc = elc_stager_stats_get(st%stager, s)
     parts = [st%copy_s, st%submit_s, real(st%faults, rp), real(s%high_water_bytes, rp), &
-             st%handover_cpu_s, elc_thread_cpu_seconds() - st%cpu_start]
-    call MPI_Allreduce(MPI_IN_PLACE, parts, 6, MPI_DOUBLE_PRECISION, MPI_MAX, d%comm)
+             st%handover_cpu_s, elc_thread_cpu_seconds() - st%cpu_start, st%fence_s]
+    call MPI_Allreduce(MPI_IN_PLACE, parts, 7, MPI_DOUBLE_PRECISION, MPI_MAX, d%comm)
+    copied = real([s%copied_by_sender, s%copied_by_fence], rp)
+    call MPI_Allreduce(MPI_IN_PLACE, copied, 2, MPI_DOUBLE_PRECISION, MPI_SUM, d%comm)
     if (c(6) > 0) then
       buf = ' '
       n = elc_stager_last_error(st%stager, buf, int(msg_len, c_size_t))
@@ -337,7 +385,11 @@ contains
           ', "handover_submit_s": ', parts(2), ', "handover_faults": ', nint(parts(3), i8), &
           ', "queue_high_water_bytes": ', nint(parts(4), i8), ','
         write(unit, '(2(a,es12.5),a)') ' "handover_cpu_s": ', parts(5), &
-          ', "solver_thread_cpu_s": ', parts(6), '}'
+          ', "solver_thread_cpu_s": ', parts(6), ','
+        write(unit, '(a,a,a,es12.5,2(a,i0),a)') ' "handover": "', &
+          trim(merge('deferred', 'copy    ', st%deferred)), '", "handover_fence_s": ', &
+          parts(7), ', "blocks_copied_by_sender": ', nint(copied(1), i8), &
+          ', "blocks_copied_by_fence": ', nint(copied(2), i8), '}'
         close(unit)
       end if
     end if

@@ -33,6 +33,7 @@ module eddylearn_client_c
                           failed = 0, queued = 0, queued_bytes = 0, high_water_bytes = 0, &
                           high_water_items = 0
     real(c_double) :: mean_latency_s = 0, max_latency_s = 0
+    integer(c_int64_t) :: copied_by_sender = 0, copied_by_fence = 0
   end type
 
   !> What the metadata dataset of a learned model said (elc_infer_meta).
@@ -72,13 +73,15 @@ module eddylearn_client_c
             elc_poll_model, elc_set_script, elc_set_script_from_file, elc_delete_script, elc_f_run
   ! datasets in memory
   public :: elc_dataset_create, elc_dataset_destroy, elc_dataset_name, elc_dataset_nbytes, &
-            elc_dataset_add_tensor, elc_dataset_add_block3, elc_dataset_unpack_tensor, elc_dataset_get_tensor, &
+            elc_dataset_add_tensor, elc_dataset_add_block3, elc_dataset_add_block3_deferred, &
+            elc_dataset_unpack_tensor, elc_dataset_get_tensor, &
             elc_dataset_add_meta_scalar, elc_dataset_add_meta_string, &
             elc_dataset_get_meta_scalars, elc_dataset_get_meta_string_count, &
             elc_dataset_get_meta_type, elc_f_get_meta_string
   ! stager
   public :: elc_buffers_reserve, elc_thread_minor_faults, elc_thread_cpu_seconds
-  public :: elc_stager_create, elc_stager_submit, elc_stager_flush, elc_stager_stats_get, &
+  public :: elc_stager_create, elc_stager_submit, elc_stager_flush, elc_stager_fence, &
+            elc_stager_stats_get, &
             elc_stager_last_error, elc_f_stager_last_error, elc_stager_destroy
   ! inference
   public :: elc_infer_create, elc_infer_start, elc_infer_finish, elc_infer_stats_get, &
@@ -345,6 +348,15 @@ module eddylearn_client_c
       integer(c_size_t), intent(in) :: extent(3), lo(3), n(3)
       integer(c_int), value :: dtype
     end function
+    integer(c_int) function elc_dataset_add_block3_deferred(ds, name, base, extent, lo, n, &
+        dtype) bind(c)
+      import :: c_int, c_ptr, c_char, c_size_t
+      type(c_ptr), value :: ds
+      character(kind=c_char), intent(in) :: name(*)
+      type(c_ptr), value :: base
+      integer(c_size_t), intent(in) :: extent(3), lo(3), n(3)
+      integer(c_int), value :: dtype
+    end function
     integer(c_int) function elc_dataset_unpack_tensor(ds, name, data, dims, ndims, dtype, &
         layout) bind(c)
       import :: c_ptr, c_char, c_int, c_size_t
@@ -422,6 +434,10 @@ module eddylearn_client_c
       import :: c_ptr, c_int, c_double
       type(c_ptr), value :: s
       real(c_double), value :: timeout
+    end function
+    integer(c_int) function elc_stager_fence(s) bind(c)
+      import :: c_ptr, c_int
+      type(c_ptr), value :: s
     end function
     integer(c_int) function elc_buffers_reserve(nbytes, count) bind(c)
       import :: c_int, c_size_t

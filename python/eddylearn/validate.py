@@ -177,6 +177,10 @@ TGV_LES_TRAIN = {"n": 128, "width": 4, "every": 25, "steps": 6000, "batch": 1024
 TRAIN_FEATURES = ("exact", "les")
 
 
+#: how many staged sample sets staged_tgv_sgs_samples reads back per request
+SAMPLE_SETS_PER_READ = 4
+
+
 def staged_tgv_sgs_samples(address: str, workdir: Path, n: int = TGV_LES_TRAIN["n"],
                            width: int = TGV_LES_TRAIN["width"],
                            every: int = TGV_LES_TRAIN["every"], nranks: int = 2,
@@ -200,12 +204,18 @@ def staged_tgv_sgs_samples(address: str, workdir: Path, n: int = TGV_LES_TRAIN["
                 env={"SSDB": address, "SR_DB_TYPE": "Standalone"})
     client = Client(address=address, cluster=False, logger_name="eddylearn-validate")
     sets = []
-    for ds in client.get_datasets_from_list("dns.sgs_samples"):
-        step = int(np.array(ds.get_meta_scalars("step"))[0])
-        rank = int(np.array(ds.get_meta_scalars("rank"))[0])
-        time_ = float(np.array(ds.get_meta_scalars("time"))[0])
-        sets.append((step, rank, time_, np.asarray(ds.get_tensor("features"), dtype=np.float64),
-                     np.asarray(ds.get_tensor("labels"), dtype=np.float64)))
+    # a few sets per request: the whole list of a 128^3 DNS box-filtered over 2 cells (98 sets
+    # of 16 MB) in one reply outlasts the client's socket time-out
+    total = client.get_list_length("dns.sgs_samples")
+    for start in range(0, total, SAMPLE_SETS_PER_READ):
+        for ds in client.get_dataset_list_range("dns.sgs_samples", start,
+                                                start + SAMPLE_SETS_PER_READ - 1):
+            step = int(np.array(ds.get_meta_scalars("step"))[0])
+            rank = int(np.array(ds.get_meta_scalars("rank"))[0])
+            time_ = float(np.array(ds.get_meta_scalars("time"))[0])
+            sets.append((step, rank, time_,
+                         np.asarray(ds.get_tensor("features"), dtype=np.float64),
+                         np.asarray(ds.get_tensor("labels"), dtype=np.float64)))
     client.delete_list("dns.sgs_samples")
     if not sets:
         raise RuntimeError("the DNS staged no SGS samples")

@@ -85,6 +85,11 @@ def test_validate_tgv_les_bad_model_file(tmp_path):
     assert proc.returncode == 2 and "model file not found" in proc.stderr
 
 
+def test_validate_tgv_les_bad_dns_width(tmp_path):
+    proc = cli("validate", "tgv-les", "--n", "16", "--np", "2", "--dns-width", "1")
+    assert proc.returncode == 2 and "--dns-width" in proc.stderr and "got 1" in proc.stderr
+
+
 def test_bench_inference_writes_its_figures(tmp_path):
     """A short run of the inference benchmark: every figure is there (no timing asserted)."""
     out = tmp_path / "inference.json"

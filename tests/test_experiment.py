@@ -431,3 +431,18 @@ def _port_is_free(port: int) -> bool:
             return True
         except OSError:
             return False
+
+
+def test_diagnostics_file_without_its_header_is_a_named_error(tmp_path):
+    """The driver polls the solver's diagnostics.csv from its start; a file the solver has opened
+    but not yet written (0 bytes) is a ValueError naming the file (which the driver takes as
+    "nothing written yet"), not a KeyError that fails the whole experiment."""
+    from eddylearn.io import read_diagnostics
+
+    path = tmp_path / "diagnostics.csv"
+    path.write_text("")
+    with pytest.raises(ValueError, match="no diagnostics header"):
+        read_diagnostics(path)
+    path.write_text("step,time,energy\n1,0.5,2.0\n2,1.0,1.5\n")
+    d = read_diagnostics(path)
+    assert list(d["step"]) == [1, 2] and list(d["energy"]) == [2.0, 1.5]

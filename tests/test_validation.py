@@ -61,6 +61,44 @@ def test_tgv_les_learned_model_a_posteriori(tmp_path):
     assert (tmp_path / "les.png").stat().st_size > 10_000
 
 
+def test_tgv_les_trains_on_the_dns_width_asked_for(tmp_path):
+    """dns_width = 2: the samples come from a (2n)^3 DNS box-filtered over 2 cells (Delta = the
+    LES spacing, one sample per LES cell and sample time), are kept under their own name in the
+    workdir and reused by a second run, and the model trained on them runs in the database."""
+    import math
+
+    import numpy as np
+
+    opts = {"steps": 20}
+    res = validate.validate_tgv_les(16, 2, workdir=tmp_path, models=("none", "learned"),
+                                    t_end=1.0, dns_width=2, train_options=opts)
+    cache = tmp_path / "dns32_w2_samples.npz"
+    assert res["training"]["dns_n"] == 32 and res["training"]["width"] == 2
+    assert res["training"]["delta"] == pytest.approx(2 * math.pi / 16)
+    with np.load(cache) as z:
+        times, features = z["times"], z["features"]
+    sets = len(np.unique(times))
+    assert sets > 5 and len(times) == res["training"]["samples"] == sets * 16 ** 3
+    assert np.all(np.isfinite(features)) and np.std(features) > 0
+    assert res["models"]["learned"]["database"]["stages_fallback"] == 0
+    assert res["models"]["learned"]["database"]["stages_database"] > 0
+    # the second run reads the kept samples (no DNS: its folder is gone)
+    stamp = cache.stat().st_mtime_ns
+    for f in (tmp_path / "dns").iterdir():
+        f.unlink()
+    (tmp_path / "dns").rmdir()
+    again = validate.validate_tgv_les(16, 2, workdir=tmp_path, models=("learned",), t_end=0.5,
+                                      dns_width=2, train_options=opts)
+    assert not (tmp_path / "dns").exists() and cache.stat().st_mtime_ns == stamp
+    assert again["training"]["samples"] == res["training"]["samples"]
+
+
+@pytest.mark.parametrize("width", [1, 0, 2.5])
+def test_tgv_les_rejects_a_dns_width_below_two_cells(width):
+    with pytest.raises(ValueError, match="--dns-width"):
+        validate.validate_tgv_les(16, 2, models=("learned",), dns_width=width)
+
+
 def test_train_sgs_model_builds_the_network_size_asked_for(tmp_path):
     """train_sgs_model trains (and saves) the network with the hidden layers it is given, and
     without them the one default (config.SGS_HIDDEN) that the trainer and the experiment use."""

@@ -107,7 +107,8 @@ def _validate_tgv_les(args, v) -> int:
         train["hidden"] = _hidden_widths(args.hidden, "--hidden")
     res = v.validate_tgv_les(n, args.np, sgs=sgs, model=args.model, workdir=args.workdir,
                              cfl=args.cfl, plot=plot, stream=args.verbose,
-                             learned_options=opts, models=models, train_options=train or None)
+                             learned_options=opts, models=models, train_options=train or None,
+                             dns_width=args.dns_width)
     print(f"tgv-les {n}^3 LES on {args.np} rank(s), a posteriori against the 512^3 DNS"
           + (f" (model: {res['model_source']})" if "model_source" in res else ""))
     filt = "filtered_dns" in res
@@ -312,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "spectral DNS. tgv-les: the same as an N^3 LES with every "
                                    "SGS model (--models to choose), the learned one run in the "
                                    "database (--model FILE, or one trained on samples staged "
-                                   "by a (4N)^3 DNS). iso-les: decaying isotropic "
+                                   "by a (WN)^3 DNS, W = --dns-width). iso-les: decaying isotropic "
                                    "turbulence from a spectrum, every SGS model as an N^3 "
                                    "LES against a (4N)^3 DNS of the same initial field. "
                                    "Exits 1 when a target is missed.")
@@ -340,6 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "the gradients the LES's stencil computes from the filtered DNS (les)")
     v.add_argument("--hidden", help="tgv-les: hidden layer widths of the network it trains, comma "
                                     "separated (default " + ",".join(map(str, SGS_HIDDEN)) + ")")
+    v.add_argument("--dns-width", type=int, default=4,
+                   help="tgv-les: box-filter width in DNS cells of the samples the model is "
+                        "trained on; the DNS is (W N)^3 (default 4; 2 for a 64^3 LES on a 128^3 "
+                        "DNS)")
     v.add_argument("--infer-every", type=int, default=0,
                    help="tgv-les: run the learned model every k steps (default 0: every RK "
                         "stage)")

@@ -62,6 +62,8 @@ def read_diagnostics(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     with path.open() as f:
         header = f.readline().strip().split(",")
+    if "step" not in header:    # the solver has opened the file but not written its header yet
+        raise ValueError(f"{path}: no diagnostics header (a 'step' column) in the file")
     data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
     cols = {name: data[:, i] for i, name in enumerate(header)}
     cols["step"] = cols["step"].astype(np.int64)

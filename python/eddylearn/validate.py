@@ -177,6 +177,10 @@ TGV_LES_TRAIN = {"n": 128, "width": 4, "every": 25, "steps": 6000, "batch": 1024
 TRAIN_FEATURES = ("exact", "les")
 
 
+#: how many staged sample sets staged_tgv_sgs_samples reads back per request
+SAMPLE_SETS_PER_READ = 4
+
+
 def staged_tgv_sgs_samples(address: str, workdir: Path, n: int = TGV_LES_TRAIN["n"],
                            width: int = TGV_LES_TRAIN["width"],
                            every: int = TGV_LES_TRAIN["every"], nranks: int = 2,
@@ -200,12 +204,18 @@ def staged_tgv_sgs_samples(address: str, workdir: Path, n: int = TGV_LES_TRAIN["
                 env={"SSDB": address, "SR_DB_TYPE": "Standalone"})
     client = Client(address=address, cluster=False, logger_name="eddylearn-validate")
     sets = []
-    for ds in client.get_datasets_from_list("dns.sgs_samples"):
-        step = int(np.array(ds.get_meta_scalars("step"))[0])
-        rank = int(np.array(ds.get_meta_scalars("rank"))[0])
-        time_ = float(np.array(ds.get_meta_scalars("time"))[0])
-        sets.append((step, rank, time_, np.asarray(ds.get_tensor("features"), dtype=np.float64),
-                     np.asarray(ds.get_tensor("labels"), dtype=np.float64)))
+    # a few sets per request: the whole list of a 128^3 DNS box-filtered over 2 cells (98 sets
+    # of 16 MB) in one reply outlasts the client's socket time-out
+    total = client.get_list_length("dns.sgs_samples")
+    for start in range(0, total, SAMPLE_SETS_PER_READ):
+        for ds in client.get_dataset_list_range("dns.sgs_samples", start,
+                                                start + SAMPLE_SETS_PER_READ - 1):
+            step = int(np.array(ds.get_meta_scalars("step"))[0])
+            rank = int(np.array(ds.get_meta_scalars("rank"))[0])
+            time_ = float(np.array(ds.get_meta_scalars("time"))[0])
+            sets.append((step, rank, time_,
+                         np.asarray(ds.get_tensor("features"), dtype=np.float64),
+                         np.asarray(ds.get_tensor("labels"), dtype=np.float64)))
     client.delete_list("dns.sgs_samples")
     if not sets:
         raise RuntimeError("the DNS staged no SGS samples")
@@ -390,14 +400,16 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
                      t_end: float = 20.0, cfl: float = 0.5, plot: str | Path | None = None,
                      stream: bool = False, learned_options: dict | None = None,
                      models: tuple[str, ...] | None = None,
-                     train_options: dict | None = None) -> dict:
+                     train_options: dict | None = None,
+                     dns_width: int = TGV_LES_TRAIN["width"]) -> dict:
     """A posteriori test of SGS models: the Re = 1600 TGV as an n^3 LES with every SGS model of
     the solver (eddylearn._sgs_models.MODEL_NAMES, or those in `models`) against the 512^3
     spectral DNS. The learned model runs in the database (a private redis-server with the AI
     module); it is the TorchScript file `model` (for example a trainer's <name>.sgs_model.pt)
     or, without one, the trainer's network trained offline (train_sgs_model) on SGS samples
-    that a (4n)^3 DNS stages to the same database with a box filter of 4 cells (Delta = the LES
-    grid spacing).
+    that a (dns_width * n)^3 DNS stages to the same database with a box filter of dns_width
+    cells (Delta = the LES grid spacing; 4 by default, 2 halves the DNS grid, which is what
+    makes a 64^3 LES's samples affordable: a 128^3 DNS).
 
     learned_options: further &sgs keys of the learned run (for example clip_backscatter).
     train_options: further arguments of train_sgs_model (dissipation_weight, steps, seed,
@@ -415,6 +427,9 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         raise ValueError(f"--sgs {sgs} is not among the models run ({', '.join(names)})")
     if model is not None and not Path(model).is_file():
         raise FileNotFoundError(f"model file not found: {model}")
+    if isinstance(dns_width, bool) or not isinstance(dns_width, int) or dns_width < 2:
+        raise ValueError(f"--dns-width (the DNS's box-filter width) must be an integer of at "
+                         f"least 2 cells, got {dns_width!r}")
     ref = read_reference(reference_tgv())
     result: dict = {"case": "tgv-les", "n": n, "nranks": nranks, "sgs": sgs, "cfl": cfl}
     runs, metrics = {}, {}
@@ -435,7 +450,8 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         if "learned" in names:
             budget = _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream,
                                       learned_options, ref, runs, metrics, result,
-                                      workdir=workdir, train_options=train_options)
+                                      workdir=workdir, train_options=train_options,
+                                      dns_width=dns_width)
     if budget is not None:
         # a second reference: the filtered DNS's own energy budget at the sample times
         result["filtered_dns"] = budget
@@ -461,7 +477,7 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         extra = None
         if budget is not None:
             extra = (budget["time"], budget["dissipation"],
-                     f"filtered DNS {4 * n}³: ε_f + Π (what a perfect model gives)")
+                     f"filtered DNS {dns_width * n}³: ε_f + Π (what a perfect model gives)")
         result["plot"] = str(plot_tgv({f"{n}³ LES, {k}": runs[k] for k in runs}, ref, plot,
                                       f"Taylor–Green vortex Re = 1600: {n}³ LES a posteriori",
                                       extra_dissipation=extra))
@@ -469,7 +485,8 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
 
 
 def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options, ref, runs,
-                     metrics, result, workdir=None, train_options=None):
+                     metrics, result, workdir=None, train_options=None,
+                     dns_width=TGV_LES_TRAIN["width"]):
     """The learned run of validate_tgv_les: a private database, the model (trained on staged
     DNS samples unless given), the LES. Returns the filtered-DNS budget (None with a model
     file)."""
@@ -483,7 +500,7 @@ def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options
     try:
         if model is None:
             model = base / "sgs_model.pt"
-            t = {**TGV_LES_TRAIN, "n": 4 * n}
+            t = {**TGV_LES_TRAIN, "n": dns_width * n, "width": dns_width}
             log.info("tgv-les: DNS %d^3 staging SGS samples (width %d) for the model",
                      t["n"], t["width"])
             cache = base / f"dns{t['n']}_w{t['width']}_samples.npz"

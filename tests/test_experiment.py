@@ -443,6 +443,12 @@ def test_diagnostics_file_without_its_header_is_a_named_error(tmp_path):
     path.write_text("")
     with pytest.raises(ValueError, match="no diagnostics header"):
         read_diagnostics(path)
+    path.write_text("step,time,energy\n")     # the header, no row yet
+    with pytest.raises(ValueError, match="no diagnostics rows under its header"):
+        read_diagnostics(path)
+    path.write_text("step,time,energy\n1,0.5\n")
+    with pytest.raises(ValueError, match="2 columns under a header of 3"):
+        read_diagnostics(path)
     path.write_text("step,time,energy\n1,0.5,2.0\n2,1.0,1.5\n")
     d = read_diagnostics(path)
     assert list(d["step"]) == [1, 2] and list(d["energy"]) == [2.0, 1.5]

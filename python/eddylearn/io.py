@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import Mapping
 
@@ -64,7 +65,13 @@ def read_diagnostics(path: str | Path) -> dict[str, np.ndarray]:
         header = f.readline().strip().split(",")
     if "step" not in header:    # the solver has opened the file but not written its header yet
         raise ValueError(f"{path}: no diagnostics header (a 'step' column) in the file")
-    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)      # numpy's "input contained no data"
+        data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    if data.size == 0 or data.shape[1] != len(header):
+        raise ValueError(f"{path}: no diagnostics rows under its header yet"
+                         if data.size == 0 else
+                         f"{path}: {data.shape[1]} columns under a header of {len(header)}")
     cols = {name: data[:, i] for i, name in enumerate(header)}
     cols["step"] = cols["step"].astype(np.int64)
     return cols

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import tempfile
 from pathlib import Path
 
@@ -512,8 +513,10 @@ def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options
                 f, lab, times = staged_tgv_sgs_samples(db.address, base / "dns", n=t["n"],
                                                        width=t["width"], nranks=nranks,
                                                        stream=stream)
-                if workdir:
-                    np.savez(cache, features=f, labels=lab, times=times)
+                if workdir:      # whole or not at all: a cut-short file is never reused
+                    tmp = cache.with_name(cache.stem + ".tmp.npz")
+                    np.savez(tmp, features=f, labels=lab, times=times)
+                    os.replace(tmp, cache)
             budget = filtered_dns_budget(f, lab, times)
             result["training"] = {"dns_n": t["n"], "width": t["width"], **train_sgs_model(
                 model, f, lab, delta=t["width"] * 2 * math.pi / t["n"], times=times,

@@ -45,6 +45,15 @@ elc_dtype elc_dtype_from_name(const char *s, size_t len)
         }                                                                                    \
     }
 
+/* TILE_LOOP for the element size es (bytes moved as unsigned integers of that width) */
+#define TILE_BY_SIZE()                                                                        \
+    do {                                                                                      \
+        if (es == 8) { TILE_LOOP(uint64_t) }                                                  \
+        else if (es == 4) { TILE_LOOP(uint32_t) }                                             \
+        else if (es == 2) { TILE_LOOP(uint16_t) }                                             \
+        else { TILE_LOOP(uint8_t) }                                                           \
+    } while (0)
+
 static void transpose(void *dst, const void *src, const size_t *dims, size_t ndims, size_t es,
                       int dir)
 {
@@ -67,15 +76,7 @@ static void transpose(void *dst, const void *src, const size_t *dims, size_t ndi
             coff += idx[k] * cstride[k];
             roff += idx[k] * rstride[k];
         }
-        if (es == 8) {
-            TILE_LOOP(uint64_t)
-        } else if (es == 4) {
-            TILE_LOOP(uint32_t)
-        } else if (es == 2) {
-            TILE_LOOP(uint16_t)
-        } else {
-            TILE_LOOP(uint8_t)
-        }
+        TILE_BY_SIZE();
         size_t k = 1;
         while (k + 1 < ndims) {
             if (++idx[k] < dims[k]) break;
@@ -96,15 +97,7 @@ void elc_f2c_block3(void *dst, const void *src, const size_t ext[3], const size_
     size_t d0 = n[0], dl = n[2], cs_last = ext[0] * ext[1], rs_first = n[1] * n[2];
     for (size_t j = 0; j < n[1]; j++) {
         size_t coff = (lo[2] * ext[1] + lo[1] + j) * ext[0] + lo[0], roff = j * n[2];
-        if (es == 8) {
-            TILE_LOOP(uint64_t)
-        } else if (es == 4) {
-            TILE_LOOP(uint32_t)
-        } else if (es == 2) {
-            TILE_LOOP(uint16_t)
-        } else {
-            TILE_LOOP(uint8_t)
-        }
+        TILE_BY_SIZE();
     }
 }
 

@@ -347,6 +347,12 @@ void torch_worker_thread_init() {
 
 long long torch_arena_bytes() { return g_arena_bytes.load(); }
 
+namespace {
+std::atomic<long long> g_batches_in_parts{0};
+}  // namespace
+
+long long torch_batches_in_parts() { return g_batches_in_parts.load(); }
+
 std::string torch_version_string() {
     return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
            std::to_string(TORCH_VERSION_PATCH);
@@ -523,40 +529,35 @@ bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
     return true;
 }
 
-bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Tensor *> *> &requests,
-                           std::vector<std::vector<Tensor *>> *outputs, std::string *err) {
-    auto build = [m](std::string *e) {
-        return parse_device(m->build.device, &m->device, e) && load_into(m, *m->build.bytes, e);
-    };
-    outputs->assign(requests.size(), {});
-    if (!ensure_built(&m->build, "model", build, err)) return false;
-    std::vector<int64_t> rows;
+namespace {
+
+// Runs forward() once on requests [from, to) merged along the first dimension (the inputs copied
+// once, into the merged tensors) and gives each of them its own rows of every output, as views
+// of the part's output (no copy). On error sets *err and leaves those requests' outputs empty.
+bool run_part(TorchModel *m, const std::vector<const std::vector<Tensor *> *> &requests, size_t from, size_t to,
+              const std::vector<int64_t> &rows, std::vector<std::vector<Tensor *>> *outputs, std::string *err) {
     int64_t total = 0;
-    for (const auto *r : requests) {
-        rows.push_back((*r)[0]->dims[0]);
-        total += rows.back();
-    }
+    for (size_t j = from; j < to; j++) total += rows[j];
     auto fail = [&](std::string msg) {
-        for (auto &outs : *outputs) release_all(&outs, 0);
+        for (size_t j = from; j < to; j++) release_all(&(*outputs)[j], 0);
         *err = std::move(msg);
         return false;
     };
-    // every input of a request must have that request's rows (the merged tensors are sized so)
-    for (size_t i = 0; i < requests.size(); i++)
-        for (const Tensor *t : *requests[i])
-            if (t->dims.empty() || t->dims[0] != rows[i])
-                return fail("batched inputs of one request differ in their first dimension");
     try {
-        c10::InferenceMode guard;
+        c10::InferenceMode guard;  // thread-local: also on the intra-op threads of a split batch
         std::vector<c10::IValue> args;
-        for (size_t k = 0; k < requests[0]->size(); k++) {
-            const Tensor *first = (*requests[0])[k];
+        for (size_t k = 0; k < requests[from]->size(); k++) {
+            if (to - from == 1) {  // one request: its inputs as a run of it alone copies them
+                args.emplace_back(to_torch((*requests[from])[k], m->device));
+                continue;
+            }
+            const Tensor *first = (*requests[from])[k];
             std::vector<int64_t> dims = first->dims;
             dims[0] = total;
             at::Tensor merged = torch::empty(dims, torch::TensorOptions().dtype(to_scalar(first->dtype)));
             char *at = static_cast<char *>(merged.data_ptr());
-            for (const auto *r : requests) {
-                const Tensor *t = (*r)[k];
+            for (size_t j = from; j < to; j++) {
+                const Tensor *t = (*requests[j])[k];
                 if (t->nbytes) std::memcpy(at, t->data, t->nbytes);
                 at += t->nbytes;
             }
@@ -574,14 +575,18 @@ bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Te
                             " rows along its first dimension, so it cannot be split among the batched requests");
         }
         for (const at::Tensor &t : outs) {
+            if (to - from == 1) {  // the whole output is the request's, as for a run of it alone
+                if (!from_torch(t, &(*outputs)[from], &e)) return fail(e);
+                continue;
+            }
             at::Tensor c = t.to(c10::kCPU).contiguous();
             // as from_torch: not a small view of a larger buffer, which every part would keep
             size_t nbytes = static_cast<size_t>(c.numel()) * c.element_size();
             if (c.storage().nbytes() > nbytes + nbytes / 2 + 4096) c = c.clone();
-            int64_t from = 0;
-            for (size_t j = 0; j < requests.size(); j++) {
-                if (!from_torch(c.narrow(0, from, rows[j]), &(*outputs)[j], &e, true)) return fail(e);
-                from += rows[j];
+            int64_t at = 0;
+            for (size_t j = from; j < to; j++) {
+                if (!from_torch(c.narrow(0, at, rows[j]), &(*outputs)[j], &e, true)) return fail(e);
+                at += rows[j];
             }
         }
     } catch (const c10::Error &e) {
@@ -590,6 +595,76 @@ bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Te
         return fail("ERR " + first_line(e.what()));
     } catch (...) {
         return fail("ERR model execution failed");
+    }
+    return true;
+}
+
+}  // namespace
+
+int torch_batch_parts(const std::vector<int64_t> &rows, int threads, std::vector<size_t> *bounds) {
+    int64_t total = 0;
+    for (int64_t r : rows) total += r;
+    size_t n = rows.size();
+    size_t parts = threads > 1 && total >= kSplitMinRows * 2 ? std::min(n, static_cast<size_t>(threads)) : 1;
+    // contiguous runs of requests, a new part starting once the rows so far reach its share,
+    // as long as every later part still gets a request
+    bounds->assign(1, 0);
+    int64_t seen = 0;
+    for (size_t j = 0; j < n; j++) {
+        seen += rows[j];
+        size_t made = bounds->size();  // parts closed so far + 1
+        if (made < parts && j + 1 < n && n - (j + 1) >= parts - made &&
+            seen * static_cast<int64_t>(parts) >= total * static_cast<int64_t>(made))
+            bounds->push_back(j + 1);
+    }
+    bounds->push_back(n);
+    return static_cast<int>(bounds->size() - 1);
+}
+
+bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Tensor *> *> &requests,
+                           std::vector<std::vector<Tensor *>> *outputs, std::string *err) {
+    auto build = [m](std::string *e) {
+        return parse_device(m->build.device, &m->device, e) && load_into(m, *m->build.bytes, e);
+    };
+    outputs->assign(requests.size(), {});
+    if (!ensure_built(&m->build, "model", build, err)) return false;
+    std::vector<int64_t> rows;
+    for (const auto *r : requests) rows.push_back((*r)[0]->dims[0]);
+    // every input of a request must have that request's rows (the merged tensors are sized so)
+    for (size_t i = 0; i < requests.size(); i++)
+        for (const Tensor *t : *requests[i])
+            if (t->dims.empty() || t->dims[0] != rows[i]) {
+                *err = "batched inputs of one request differ in their first dimension";
+                return false;
+            }
+    // On the CPU, a batch runs in parts, one per intra-op thread, side by side (each part's
+    // operations then run on its own thread): a batched model computes each request's rows
+    // from that request's rows alone, whatever else is in its batch.
+    std::vector<size_t> bounds;
+    int parts = torch_batch_parts(rows, m->device.is_cuda() ? 1 : at::get_num_threads(), &bounds);
+    std::vector<std::string> errs(static_cast<size_t>(parts));
+    if (parts == 1) {
+        run_part(m, requests, 0, requests.size(), rows, outputs, &errs[0]);
+    } else {
+        g_batches_in_parts++;
+        try {
+            at::parallel_for(0, parts, 1, [&](int64_t b, int64_t e) {
+                for (int64_t p = b; p < e; p++)
+                    run_part(m, requests, bounds[static_cast<size_t>(p)], bounds[static_cast<size_t>(p) + 1], rows,
+                             outputs, &errs[static_cast<size_t>(p)]);
+            });
+        } catch (const std::exception &e) {
+            errs[0] = "ERR " + first_line(e.what());
+        } catch (...) {
+            errs[0] = "ERR model execution failed";
+        }
+    }
+    for (const std::string &e : errs) {
+        if (e.empty()) continue;
+        // one batch: a part that failed fails every request of it
+        for (auto &outs : *outputs) release_all(&outs, 0);
+        *err = e;
+        return false;
     }
     return true;
 }

@@ -3,6 +3,7 @@
 // libtorch and reports them through `err`; none of them throws.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -45,10 +46,20 @@ int torch_model_num_inputs(const TorchModel *m);
 bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
                      std::vector<Tensor *> *outputs, std::string *err);
 
-// Runs forward() once on several requests' inputs concatenated along the first dimension
-// (requests[j] are request j's inputs; all requests have as many, of the same dtypes and the
-// same dimensions but the first) and gives each request its own rows of every output in
-// (*outputs)[j]. The inputs are copied once, into the merged tensors (as torch_model_run copies
+// A batch on the CPU runs in parts side by side, one per intra-op thread (docs/database.md,
+// "Batching"), when it has at least kSplitMinRows rows per part: contiguous runs of its requests,
+// about equal in rows. Writes the parts' first requests and the end to *bounds (parts + 1
+// entries) and returns the number of parts.
+constexpr int64_t kSplitMinRows = 256;
+int torch_batch_parts(const std::vector<int64_t> &rows, int threads, std::vector<size_t> *bounds);
+// Batches run in parts since load (INFO: batches_in_parts).
+long long torch_batches_in_parts();
+
+// Runs a batch of several requests (requests[j] are request j's inputs; all requests have as
+// many, of the same dtypes and the same dimensions but the first): forward() once on their inputs
+// concatenated along the first dimension, or once per part (torch_batch_parts) on each part's,
+// the parts on the intra-op threads side by side; gives each request its own rows of every
+// output in (*outputs)[j]. The inputs are copied once, into the merged tensors (as torch_model_run copies
 // a single request's); the outputs are not copied: each request's part is a view of the batch's
 // output, whose buffer lives until the last part is freed. An output without the batch's rows
 // along its first dimension is an error (for every request).

@@ -98,6 +98,7 @@ void info_func(RedisModuleInfoCtx *ctx, int) {
     RM_InfoAddFieldCString(ctx, "threads", q.c_str());
     RM_InfoAddFieldLongLong(ctx, "abandoned_runs", queue_abandoned_now());
     RM_InfoAddFieldLongLong(ctx, "abandoned_runs_total", queue_abandoned_total());
+    RM_InfoAddFieldLongLong(ctx, "batches_in_parts", torch_batches_in_parts());
     RM_InfoAddFieldLongLong(ctx, "loads_running", store_loads_running());
     RM_InfoAddFieldLongLong(ctx, "loads_timed_out_total", store_loads_timed_out());
 }

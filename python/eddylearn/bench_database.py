@@ -236,11 +236,19 @@ def _infer_rounds(address: str, model: str, clients: int, rows: int, count: int)
     return {k: float(v) for k, v in fields.items() if k.endswith("_s")}
 
 
+def _quartiles(xs: list) -> list:
+    """First and third quartiles (the inclusive method: within the values' range)."""
+    if len(xs) < 2:
+        return [xs[0], xs[0]] if xs else []
+    q = statistics.quantiles(xs, n=4, method="inclusive")
+    return [q[0], q[2]]
+
+
 #: how long a batch waits for MINBATCHSIZE rows in the bench's MINBATCHSIZE configuration
 BATCH_WAIT_MS = 10
 
 
-def bench_batching(clients: int, rows: int, count: int, repeats: int = 5) -> dict:
+def bench_batching(clients: int, rows: int, count: int, repeats: int = 9) -> dict:
     """Requests per second of `clients` solver-like clients in step (the native client's
     pipelined put/run/get, one process, so that the clients' own cost stays small), each running
     the learned SGS network on `rows` rows, THREADS_PER_QUEUE 1, with the model stored three
@@ -249,7 +257,8 @@ def bench_batching(clients: int, rows: int, count: int, repeats: int = 5) -> dic
     BATCH_WAIT_MS (a batch waits for every client's rows, or that long: the setting for
     clients that send in step, as a solver's ranks do). Each repetition measures the three one
     right after the other, `count` rounds each; a rate is clients / median round time, and a
-    speedup is the median over the repetitions of batched / unbatched."""
+    speedup is the median over the repetitions of batched / unbatched, with the quartiles of
+    those paired ratios as its spread."""
     import redis
 
     server = database.LocalServer(threads=1)
@@ -292,6 +301,9 @@ def bench_batching(clients: int, rows: int, count: int, repeats: int = 5) -> dic
                "runs_minbatch": rates["minbatch"],
                "speedup_pairs": pairs["batched"], "speedup_batchsize_only": statistics.median(pairs["batched"]),
                "speedup_pairs_minbatch": pairs["minbatch"],
+               # the spread of the median: first and third quartiles of the paired ratios
+               "speedup_quartiles_batchsize_only": _quartiles(pairs["batched"]),
+               "speedup_quartiles_minbatch": _quartiles(pairs["minbatch"]),
                "speedup_minbatch": statistics.median(pairs["minbatch"]),
                # forward calls per request (warm-up rounds included; 1 = nothing merged) and the
                # time of one forward call (AI.INFO duration / calls), medians of the repetitions
@@ -565,8 +577,10 @@ def report(res: dict) -> str:
                                 ("minbatch", f"BATCHSIZE = MINBATCHSIZE {n}, MINBATCHTIMEOUT {b['minbatchtimeout_ms']} ms")):
                 ratio = b["speedup_batchsize_only"] if name == "batched" else b["speedup_minbatch"]
                 pairs = b["speedup_pairs"] if name == "batched" else b["speedup_pairs_minbatch"]
+                q = b.get("speedup_quartiles_" + ("batchsize_only" if name == "batched" else "minbatch"))
+                spread = f", quartiles {q[0]:.2f}-{q[1]:.2f}" if q else ""
                 lines.append(f"    {label:<48}: {b['requests_per_s_' + name]:.1f} requests/s, median of paired ratios "
-                             f"{ratio:.2f}x (single ratios {', '.join(f'{p:.2f}' for p in pairs)}); "
+                             f"{ratio:.2f}x{spread} (single ratios {', '.join(f'{p:.2f}' for p in pairs)}); "
                              f"{b['calls_per_request_' + name]:.2f} forward calls per request, "
                              f"{b['forward_ms_' + name]:.2f} ms per call")
     return "\n".join(lines + _report_ping(res))

@@ -303,6 +303,163 @@ def test_bench_batching_measures_three_settings_and_merges_clients_in_step():
     for name in ("unbatched", "batched", "minbatch"):
         assert len(res[f"runs_{name}"]) == 1 and res[f"requests_per_s_{name}"] > 0
     assert res["speedup"] == res["speedup_minbatch"] > 0
+    # the spread of the median: the quartiles of the paired ratios (one repetition: itself)
+    assert res["speedup_quartiles_minbatch"] == [res["speedup_minbatch"]] * 2
     # 3 clients in step, a batch waits for all three rows up to MINBATCHTIMEOUT
     assert res["calls_per_request_minbatch"] < 0.75, res
     assert res["forward_ms_unbatched"] > 0
+
+
+# ---- a batch run in parts on the intra-op threads (docs/database.md, "Batching") ----
+
+@pytest.fixture(scope="module")
+def split_servers(tmp_path_factory):
+    """One worker with two intra-op threads (a batch runs in two parts, one per thread, on any
+    machine), and one worker with a single intra-op thread (a batch runs at once)."""
+    from servers import Server
+
+    two = Server(tmp_path_factory.mktemp("split2"),
+                 module_args=("THREADS_PER_QUEUE", "1", "INTRA_OP_PARALLELISM", "2")).start()
+    try:
+        one = Server(tmp_path_factory.mktemp("split1"),
+                     module_args=("THREADS_PER_QUEUE", "1", "INTRA_OP_PARALLELISM", "1")).start()
+    except BaseException:
+        two.stop()
+        raise
+    yield two, one
+    for s in (two, one):
+        s.stop()
+
+
+def _sgs_blob() -> bytes:
+    """The learned SGS network as the solver runs it (its deployed form, (64, 64))."""
+    from eddylearn.consumers.trainer import SGSNet, scripted_bytes
+
+    torch.manual_seed(5)
+    net = SGSNet((64, 64))
+    with torch.no_grad():  # weights away from the initial ones, so every row's answer differs
+        for p in net.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return scripted_bytes(net)
+
+
+def _run_alone(r, model: str, x: np.ndarray) -> np.ndarray:
+    r.execute_command("AI.TENSORSET", "alone_x", "FLOAT", *x.shape, "BLOB", x.tobytes())
+    assert r.execute_command("AI.MODELEXECUTE", model, "INPUTS", 1, "alone_x", "OUTPUTS", 1,
+                             "alone_y") == b"OK"
+    y = np.frombuffer(r.execute_command("AI.TENSORGET", "alone_y", "BLOB"), np.float32)
+    return y.reshape(x.shape[0], -1)
+
+
+def _parts(r) -> int:
+    return r.info("ai")["ai_batches_in_parts"]
+
+
+def test_a_batch_in_parts_gives_each_client_exactly_its_unbatched_answer(split_servers):
+    """Four clients of unequal rows merged into one batch, which runs in two parts side by side
+    (INFO batches_in_parts): each client's answer is, bit for bit, the one its request gets
+    alone (the model stored without BATCHSIZE, on the same server); the batch counts as one
+    call of the model."""
+    two, _ = split_servers
+    blob = _sgs_blob()
+    rows = {"a": 1500, "b": 300, "c": 700, "d": 548}  # 3048 rows: parts of a | b, c, d
+    total = sum(rows.values())
+    r2 = two.redis()
+    r2.flushall()
+    r2.execute_command("AI.MODELSTORE", "alone", "TORCH", "CPU", "BLOB", blob)
+    r2.execute_command("AI.MODELSTORE", "sgs", "TORCH", "CPU", "BATCHSIZE", total,
+                       "MINBATCHSIZE", total, "BLOB", blob)
+    rng = np.random.default_rng(11)
+    inputs = {t: rng.standard_normal((n, 9)).astype(np.float32) for t, n in rows.items()}
+    before = _parts(r2)
+    got = run_clients(two.address, "sgs", inputs)
+    assert _parts(r2) == before + 1
+    for tag, x in inputs.items():
+        status, y = got[tag]
+        assert status == "ok", y
+        assert y.shape == (rows[tag], 6) and y.dtype == np.float32
+        np.testing.assert_array_equal(y, _run_alone(r2, "alone", x), err_msg=tag)
+    st = info(r2, "sgs")
+    assert (st["calls"], st["samples"], st["errors"]) == (1, total, 0), st
+    # a batch smaller than kSplitMinRows rows a part runs at once
+    r2.execute_command("AI.MODELSTORE", "small", "TORCH", "CPU", "BATCHSIZE", 64, "MINBATCHSIZE",
+                       64, "BLOB", blob)
+    small = {t: rng.standard_normal((32, 9)).astype(np.float32) for t in ("s1", "s2")}
+    before = _parts(r2)
+    got = run_clients(two.address, "small", small)
+    assert _parts(r2) == before
+    for tag, x in small.items():
+        assert got[tag][0] == "ok", got[tag]
+        np.testing.assert_array_equal(got[tag][1], _run_alone(r2, "alone", x), err_msg=tag)
+    assert info(r2, "small")["calls"] == 1
+
+
+def test_merged_requests_are_bit_identical_to_unbatched_ones_on_one_thread(split_servers):
+    """Where a batch runs as one forward call (one intra-op thread), every client's answer is
+    bit for bit the one of the same request run alone."""
+    _, one = split_servers
+    blob = _sgs_blob()
+    r1 = one.redis()
+    r1.flushall()
+    r1.execute_command("AI.MODELSTORE", "alone", "TORCH", "CPU", "BLOB", blob)
+    r1.execute_command("AI.MODELSTORE", "sgs", "TORCH", "CPU", "BATCHSIZE", 2048, "MINBATCHSIZE",
+                       1200, "BLOB", blob)
+    rng = np.random.default_rng(12)
+    inputs = {t: rng.standard_normal((n, 9)).astype(np.float32)
+              for t, n in {"a": 700, "b": 300, "c": 200}.items()}
+    got = run_clients(one.address, "sgs", inputs)
+    for tag, x in inputs.items():
+        status, y = got[tag]
+        assert status == "ok", y
+        np.testing.assert_array_equal(y, _run_alone(r1, "alone", x), err_msg=tag)
+    assert info(r1, "sgs")["calls"] == 1
+
+
+def test_a_part_that_fails_fails_the_whole_batch_in_parts(split_servers):
+    """A batch in two parts where only one part's rows make the model fail: every request of the
+    batch gets the model's error (as for a batch run at once), and the model still serves."""
+    two, _ = split_servers
+    r2 = two.redis()
+    r2.flushall()
+    r2.execute_command("AI.MODELSTORE", "neg", "TORCH", "CPU", "BATCHSIZE", 1024, "MINBATCHSIZE",
+                       1024, "BLOB", to_bytes(torch.jit.script(FailsOnNegative())))
+    before = _parts(r2)
+    got = run_clients(two.address, "neg", {"pos": np.ones((512, 3), np.float32),
+                                            "neg": -np.ones((512, 3), np.float32)})
+    assert _parts(r2) == before + 1
+    for tag in ("pos", "neg"):
+        status, msg = got[tag]
+        assert status == "error" and "negative input" in msg, (tag, msg)
+    assert (info(r2, "neg")["calls"], info(r2, "neg")["errors"]) == (1, 2)
+    got = run_clients(two.address, "neg", {"p1": np.ones((512, 3), np.float32),
+                                            "p2": np.full((512, 3), 5, np.float32)})
+    assert got["p1"][0] == "ok" and np.array_equal(got["p1"][1], np.full((512, 3), 2, np.float32))
+    assert got["p2"][0] == "ok" and np.array_equal(got["p2"][1], np.full((512, 3), 6, np.float32))
+    # an output without the batch's rows is refused for every request, part by part too
+    r2.execute_command("AI.MODELSTORE", "red", "TORCH", "CPU", "BATCHSIZE", 1024, "MINBATCHSIZE",
+                       1024, "BLOB", to_bytes(torch.jit.script(Reduces())))
+    got = run_clients(two.address, "red", {"a": np.ones((512, 3), np.float32),
+                                            "b": np.ones((512, 3), np.float32)})
+    for tag in ("a", "b"):
+        status, msg = got[tag]
+        assert status == "error" and "cannot be split among the batched requests" in msg, msg
+
+
+def test_mismatched_shapes_are_not_merged_on_a_worker_that_splits(split_servers):
+    """Requests whose inputs differ in a dimension but the first, or in dtype, never share a
+    batch, whatever the parts: each gets its exact answer and runs in its own call."""
+    two, _ = split_servers
+    r2 = two.redis()
+    r2.flushall()
+    r2.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", 4096, "MINBATCHSIZE",
+                       1024, "MINBATCHTIMEOUT", 1000, "BLOB", to_bytes(torch.jit.script(Affine())))
+    inputs = {"a": np.full((600, 6), 1, np.float32), "b": np.full((424, 6), 2, np.float32),
+              "c": np.full((600, 5), 3, np.float32), "d": np.full((424, 6), 4, np.float64)}
+    got = run_clients(two.address, "aff", inputs)
+    for tag, x in inputs.items():
+        status, y = got[tag]
+        assert status == "ok", y
+        assert y.dtype == x.dtype and y.shape == x.shape
+        np.testing.assert_array_equal(y, 2 * x + 1)
+    st = info(r2, "aff")
+    assert (st["calls"], st["samples"]) == (3, 2048), st

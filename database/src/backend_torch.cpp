@@ -529,13 +529,36 @@ bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
     return true;
 }
 
+// MKL's thread count of the calling thread (weak: a libtorch without MKL has none).
+// MKL_Set_Num_Threads_Local is what mkl_service.h's
+// mkl_set_num_threads_local stands for (the lower-case symbol is the Fortran one, by reference).
+extern "C" int MKL_Set_Num_Threads_Local(int) __attribute__((weak));
+
 namespace {
 
 // Runs forward() once on requests [from, to) merged along the first dimension (the inputs copied
 // once, into the merged tensors) and gives each of them its own rows of every output, as views
 // of the part's output (no copy). On error sets *err and leaves those requests' outputs empty.
 bool run_part(TorchModel *m, const std::vector<const std::vector<Tensor *> *> &requests, size_t from, size_t to,
-              const std::vector<int64_t> &rows, std::vector<std::vector<Tensor *>> *outputs, std::string *err) {
+              const std::vector<int64_t> &rows, std::vector<std::vector<Tensor *>> *outputs, std::string *err,
+              bool one_thread = false) {
+    // A part of a batch runs on its intra-op thread alone. libtorch's own loops see that they
+    // are inside a parallel region; MKL would still plan its products for every intra-op thread
+    // and then carry out that plan on this one thread (about half again as slow as its plan
+    // for one thread: docs/database.md, "Batching"), unless told this thread's count, which is
+    // put back after. (OpenMP's own count is left alone: set inside the region, it would stay
+    // with the worker thread after it.)
+    int mkl_before = 0;
+    if (one_thread) {
+        if (MKL_Set_Num_Threads_Local) mkl_before = MKL_Set_Num_Threads_Local(1);
+    }
+    struct MklRestore {
+        bool on;
+        int before;
+        ~MklRestore() {
+            if (on && MKL_Set_Num_Threads_Local) MKL_Set_Num_Threads_Local(before);
+        }
+    } mkl_restore{one_thread, mkl_before};
     int64_t total = 0;
     for (size_t j = from; j < to; j++) total += rows[j];
     auto fail = [&](std::string msg) {
@@ -651,7 +674,7 @@ bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Te
             at::parallel_for(0, parts, 1, [&](int64_t b, int64_t e) {
                 for (int64_t p = b; p < e; p++)
                     run_part(m, requests, bounds[static_cast<size_t>(p)], bounds[static_cast<size_t>(p) + 1], rows,
-                             outputs, &errs[static_cast<size_t>(p)]);
+                             outputs, &errs[static_cast<size_t>(p)], true);
             });
         } catch (const std::exception &e) {
             errs[0] = "ERR " + first_line(e.what());

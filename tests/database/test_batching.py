@@ -315,7 +315,8 @@ def test_bench_batching_measures_three_settings_and_merges_clients_in_step():
 @pytest.fixture(scope="module")
 def split_servers(tmp_path_factory):
     """One worker with two intra-op threads (a batch runs in two parts, one per thread, on any
-    machine), and one worker with a single intra-op thread (a batch runs at once)."""
+    machine), and one worker with a single intra-op thread (a batch runs at once, and a run
+    computes as each part does)."""
     from servers import Server
 
     two = Server(tmp_path_factory.mktemp("split2"),
@@ -355,18 +356,20 @@ def _parts(r) -> int:
     return r.info("ai")["ai_batches_in_parts"]
 
 
-def test_a_batch_in_parts_gives_each_client_exactly_its_unbatched_answer(split_servers):
+def test_a_batch_in_parts_gives_each_client_its_answer_as_one_thread_computes_it(split_servers):
     """Four clients of unequal rows merged into one batch, which runs in two parts side by side
-    (INFO batches_in_parts): each client's answer is, bit for bit, the one its request gets
-    alone (the model stored without BATCHSIZE, on the same server); the batch counts as one
-    call of the model."""
-    two, _ = split_servers
+    (INFO batches_in_parts), each on one thread: each client's answer is, bit for bit, the one
+    its request gets alone from a worker with one intra-op thread, and the one it gets alone
+    from this worker (two threads, where the products are summed in another order) to within
+    single-precision rounding; the batch counts as one call of the model."""
+    two, one = split_servers
     blob = _sgs_blob()
     rows = {"a": 1500, "b": 300, "c": 700, "d": 548}  # 3048 rows: parts of a | b, c, d
     total = sum(rows.values())
-    r2 = two.redis()
-    r2.flushall()
-    r2.execute_command("AI.MODELSTORE", "alone", "TORCH", "CPU", "BLOB", blob)
+    r2, r1 = two.redis(), one.redis()
+    for r in (r2, r1):
+        r.flushall()
+        r.execute_command("AI.MODELSTORE", "alone", "TORCH", "CPU", "BLOB", blob)
     r2.execute_command("AI.MODELSTORE", "sgs", "TORCH", "CPU", "BATCHSIZE", total,
                        "MINBATCHSIZE", total, "BLOB", blob)
     rng = np.random.default_rng(11)
@@ -378,10 +381,16 @@ def test_a_batch_in_parts_gives_each_client_exactly_its_unbatched_answer(split_s
         status, y = got[tag]
         assert status == "ok", y
         assert y.shape == (rows[tag], 6) and y.dtype == np.float32
-        np.testing.assert_array_equal(y, _run_alone(r2, "alone", x), err_msg=tag)
+        np.testing.assert_array_equal(y, _run_alone(r1, "alone", x), err_msg=tag)
+        np.testing.assert_allclose(y, _run_alone(r2, "alone", x), rtol=2e-5, atol=2e-5, err_msg=tag)
     st = info(r2, "sgs")
     assert (st["calls"], st["samples"], st["errors"]) == (1, total, 0), st
-    # a batch smaller than kSplitMinRows rows a part runs at once
+    # the worker keeps its intra-op threads after a batch in parts: the next batch is split too
+    again = run_clients(two.address, "sgs", inputs)
+    assert _parts(r2) == before + 2
+    for tag in inputs:
+        np.testing.assert_array_equal(again[tag][1], got[tag][1], err_msg=tag)
+    # a batch smaller than kSplitMinRows rows a part runs at once, as a run of one request
     r2.execute_command("AI.MODELSTORE", "small", "TORCH", "CPU", "BATCHSIZE", 64, "MINBATCHSIZE",
                        64, "BLOB", blob)
     small = {t: rng.standard_normal((32, 9)).astype(np.float32) for t in ("s1", "s2")}

@@ -628,7 +628,8 @@ int torch_batch_parts(const std::vector<int64_t> &rows, int threads, std::vector
     int64_t total = 0;
     for (int64_t r : rows) total += r;
     size_t n = rows.size();
-    size_t parts = threads > 1 && total >= kSplitMinRows * 2 ? std::min(n, static_cast<size_t>(threads)) : 1;
+    size_t parts = threads > 1 ? std::min({n, static_cast<size_t>(threads), static_cast<size_t>(total / kSplitMinRows)}) : 1;
+    if (parts < 1) parts = 1;
     // contiguous runs of requests, a new part starting once the rows so far reach its share,
     // as long as every later part still gets a request
     bounds->assign(1, 0);

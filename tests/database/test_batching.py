@@ -364,7 +364,7 @@ def test_a_batch_in_parts_gives_each_client_its_answer_as_one_thread_computes_it
     single-precision rounding; the batch counts as one call of the model."""
     two, one = split_servers
     blob = _sgs_blob()
-    rows = {"a": 1500, "b": 300, "c": 700, "d": 548}  # 3048 rows: parts of a | b, c, d
+    rows = {"a": 3000, "b": 600, "c": 1400, "d": 1096}  # 6096 rows: parts of a, b | c, d
     total = sum(rows.values())
     r2, r1 = two.redis(), one.redis()
     for r in (r2, r1):
@@ -430,25 +430,25 @@ def test_a_part_that_fails_fails_the_whole_batch_in_parts(split_servers):
     two, _ = split_servers
     r2 = two.redis()
     r2.flushall()
-    r2.execute_command("AI.MODELSTORE", "neg", "TORCH", "CPU", "BATCHSIZE", 1024, "MINBATCHSIZE",
-                       1024, "BLOB", to_bytes(torch.jit.script(FailsOnNegative())))
+    r2.execute_command("AI.MODELSTORE", "neg", "TORCH", "CPU", "BATCHSIZE", 4096, "MINBATCHSIZE",
+                       4096, "BLOB", to_bytes(torch.jit.script(FailsOnNegative())))
     before = _parts(r2)
-    got = run_clients(two.address, "neg", {"pos": np.ones((512, 3), np.float32),
-                                            "neg": -np.ones((512, 3), np.float32)})
+    got = run_clients(two.address, "neg", {"pos": np.ones((2048, 3), np.float32),
+                                            "neg": -np.ones((2048, 3), np.float32)})
     assert _parts(r2) == before + 1
     for tag in ("pos", "neg"):
         status, msg = got[tag]
         assert status == "error" and "negative input" in msg, (tag, msg)
     assert (info(r2, "neg")["calls"], info(r2, "neg")["errors"]) == (1, 2)
-    got = run_clients(two.address, "neg", {"p1": np.ones((512, 3), np.float32),
-                                            "p2": np.full((512, 3), 5, np.float32)})
-    assert got["p1"][0] == "ok" and np.array_equal(got["p1"][1], np.full((512, 3), 2, np.float32))
-    assert got["p2"][0] == "ok" and np.array_equal(got["p2"][1], np.full((512, 3), 6, np.float32))
+    got = run_clients(two.address, "neg", {"p1": np.ones((2048, 3), np.float32),
+                                            "p2": np.full((2048, 3), 5, np.float32)})
+    assert got["p1"][0] == "ok" and np.array_equal(got["p1"][1], np.full((2048, 3), 2, np.float32))
+    assert got["p2"][0] == "ok" and np.array_equal(got["p2"][1], np.full((2048, 3), 6, np.float32))
     # an output without the batch's rows is refused for every request, part by part too
-    r2.execute_command("AI.MODELSTORE", "red", "TORCH", "CPU", "BATCHSIZE", 1024, "MINBATCHSIZE",
-                       1024, "BLOB", to_bytes(torch.jit.script(Reduces())))
-    got = run_clients(two.address, "red", {"a": np.ones((512, 3), np.float32),
-                                            "b": np.ones((512, 3), np.float32)})
+    r2.execute_command("AI.MODELSTORE", "red", "TORCH", "CPU", "BATCHSIZE", 4096, "MINBATCHSIZE",
+                       4096, "BLOB", to_bytes(torch.jit.script(Reduces())))
+    got = run_clients(two.address, "red", {"a": np.ones((2048, 3), np.float32),
+                                            "b": np.ones((2048, 3), np.float32)})
     for tag in ("a", "b"):
         status, msg = got[tag]
         assert status == "error" and "cannot be split among the batched requests" in msg, msg
@@ -460,10 +460,10 @@ def test_mismatched_shapes_are_not_merged_on_a_worker_that_splits(split_servers)
     two, _ = split_servers
     r2 = two.redis()
     r2.flushall()
-    r2.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", 4096, "MINBATCHSIZE",
-                       1024, "MINBATCHTIMEOUT", 1000, "BLOB", to_bytes(torch.jit.script(Affine())))
-    inputs = {"a": np.full((600, 6), 1, np.float32), "b": np.full((424, 6), 2, np.float32),
-              "c": np.full((600, 5), 3, np.float32), "d": np.full((424, 6), 4, np.float64)}
+    r2.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", 8192, "MINBATCHSIZE",
+                       4096, "MINBATCHTIMEOUT", 1000, "BLOB", to_bytes(torch.jit.script(Affine())))
+    inputs = {"a": np.full((2400, 6), 1, np.float32), "b": np.full((1696, 6), 2, np.float32),
+              "c": np.full((2400, 5), 3, np.float32), "d": np.full((1696, 6), 4, np.float64)}
     got = run_clients(two.address, "aff", inputs)
     for tag, x in inputs.items():
         status, y = got[tag]
@@ -471,4 +471,4 @@ def test_mismatched_shapes_are_not_merged_on_a_worker_that_splits(split_servers)
         assert y.dtype == x.dtype and y.shape == x.shape
         np.testing.assert_array_equal(y, 2 * x + 1)
     st = info(r2, "aff")
-    assert (st["calls"], st["samples"]) == (3, 2048), st
+    assert (st["calls"], st["samples"]) == (3, 8192), st

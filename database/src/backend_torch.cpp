@@ -533,6 +533,9 @@ bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
 // MKL_Set_Num_Threads_Local is what mkl_service.h's
 // mkl_set_num_threads_local stands for (the lower-case symbol is the Fortran one, by reference).
 extern "C" int MKL_Set_Num_Threads_Local(int) __attribute__((weak));
+// The OpenMP runtime libtorch runs its intra-op threads on (weak: a libtorch without OpenMP).
+extern "C" void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags)
+    __attribute__((weak));
 
 namespace {
 
@@ -671,17 +674,31 @@ bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Te
         run_part(m, requests, 0, requests.size(), rows, outputs, &errs[0]);
     } else {
         g_batches_in_parts++;
-        try {
-            at::parallel_for(0, parts, 1, [&](int64_t b, int64_t e) {
-                for (int64_t p = b; p < e; p++)
-                    run_part(m, requests, bounds[static_cast<size_t>(p)], bounds[static_cast<size_t>(p) + 1], rows,
-                             outputs, &errs[static_cast<size_t>(p)], true);
-            });
-        } catch (const std::exception &e) {
-            errs[0] = "ERR " + first_line(e.what());
-        } catch (...) {
-            errs[0] = "ERR model execution failed";
-        }
+        // The parts go to the intra-op threads through libtorch's OpenMP runtime (this file is
+        // not compiled with OpenMP, so at::parallel_for would run them one after the other):
+        // each thread of the team takes the next part until none is left.
+        struct Job {
+            TorchModel *m;
+            const std::vector<const std::vector<Tensor *> *> *requests;
+            const std::vector<size_t> *bounds;
+            const std::vector<int64_t> *rows;
+            std::vector<std::vector<Tensor *>> *outputs;
+            std::vector<std::string> *errs;
+            int parts;
+            std::atomic<int> next{0};
+        } job{m, &requests, &bounds, &rows, outputs, &errs, parts};
+        auto body = [](void *arg) {
+            auto *j = static_cast<Job *>(arg);
+            for (int p; (p = j->next.fetch_add(1)) < j->parts;) {
+                auto k = static_cast<size_t>(p);
+                run_part(j->m, *j->requests, (*j->bounds)[k], (*j->bounds)[k + 1], *j->rows, j->outputs,
+                         &(*j->errs)[k], true);
+            }
+        };
+        // the team has the worker's intra-op threads (a count of 0: GOMP's default, as libtorch's
+        // own regions ask, so that its thread pool is not resized)
+        if (GOMP_parallel) GOMP_parallel(body, &job, 0, 0);
+        else body(&job);
     }
     for (const std::string &e : errs) {
         if (e.empty()) continue;

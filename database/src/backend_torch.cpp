@@ -530,8 +530,8 @@ bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
 }
 
 // MKL's thread count of the calling thread (weak: a libtorch without MKL has none).
-// MKL_Set_Num_Threads_Local is what mkl_service.h's
-// mkl_set_num_threads_local stands for (the lower-case symbol is the Fortran one, by reference).
+// MKL_Set_Num_Threads_Local is what mkl_service.h's mkl_set_num_threads_local stands for (the
+// lower-case symbol is the Fortran one, which takes its argument by reference).
 extern "C" int MKL_Set_Num_Threads_Local(int) __attribute__((weak));
 // The OpenMP runtime libtorch runs its intra-op threads on (weak: a libtorch without OpenMP).
 extern "C" void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags)
@@ -547,10 +547,9 @@ bool run_part(TorchModel *m, const std::vector<const std::vector<Tensor *> *> &r
               bool one_thread = false) {
     // A part of a batch runs on its intra-op thread alone. libtorch's own loops see that they
     // are inside a parallel region; MKL would still plan its products for every intra-op thread
-    // and then carry out that plan on this one thread (about half again as slow as its plan
-    // for one thread: docs/database.md, "Batching"), unless told this thread's count, which is
-    // put back after. (OpenMP's own count is left alone: set inside the region, it would stay
-    // with the worker thread after it.)
+    // and then carry out that plan on this one thread, unless told this thread's count, which
+    // is put back after (docs/database.md, "Batching"). OpenMP's own count is left alone: set
+    // inside the region, it would stay with the worker thread after it.
     int mkl_before = 0;
     if (one_thread) {
         if (MKL_Set_Num_Threads_Local) mkl_before = MKL_Set_Num_Threads_Local(1);

@@ -50,7 +50,7 @@ def run_les(tmp_path, name, sgs, env, steps=12):
 
 def numpy_invariants(x: np.ndarray) -> dict[str, np.ndarray]:
     """The gate's invariants written out in float64 from their definitions."""
-    out = {"wale": [], "rotation": []}
+    out = {"wale": [], "rotation": [], "stretching": []}
     for row in x:
         g = row.reshape(3, 3)
         s, w = (g + g.T) / 2, (g - g.T) / 2
@@ -60,20 +60,27 @@ def numpy_invariants(x: np.ndarray) -> dict[str, np.ndarray]:
         dd = np.sum(sd * sd)
         out["wale"].append(dd ** 1.5 / (ss ** 2.5 + dd ** 1.25) / np.sqrt(ss + ww))
         out["rotation"].append(ww / (ss + ww))
+        om = np.array([g[2, 1] - g[1, 2], g[0, 2] - g[2, 0], g[1, 0] - g[0, 1]])
+        out["stretching"].append(om @ s @ om / (om @ om * np.sqrt(ss)))
     return {k: np.array(v) for k, v in out.items()}
 
 
-def test_invariants_of_pure_shear_strain_and_rotation():
-    x = np.zeros((3, 9))
+def test_invariants_of_pure_shear_strain_rotation_and_a_stretched_vortex():
+    x = np.zeros((4, 9))
     x[0, 1] = 2.0                       # du/dy: pure shear
     x[1, 0], x[1, 4] = 1.0, -1.0        # plane strain
     x[2, 1], x[2, 3] = -1.0, 1.0        # rotation about z
+    x[3, [0, 4, 8]] = -0.5, -0.5, 1.0   # a vortex along z stretched axisymmetrically
+    x[3, 1], x[3, 3] = -1.0, 1.0
     t = torch.tensor(x)
-    wale = ap.gate_invariant(t, ap.GATE_INVARIANTS.index("wale")).numpy()
-    rot = ap.gate_invariant(t, ap.GATE_INVARIANTS.index("rotation")).numpy()
-    assert wale[0] == 0.0 and wale[1] > 0 and wale[2] > 0
-    np.testing.assert_allclose(rot, [0.5, 0.0, 1.0], atol=1e-7)
-    np.testing.assert_allclose(wale, numpy_invariants(x)["wale"], rtol=1e-5)
+    inv = {k: ap.gate_invariant(t, i).numpy() for i, k in enumerate(ap.GATE_INVARIANTS)}
+    assert inv["wale"][0] == 0.0 and inv["wale"][1] > 0 and inv["wale"][2] > 0
+    np.testing.assert_allclose(inv["rotation"][:3], [0.5, 0.0, 1.0], atol=1e-7)
+    assert inv["stretching"][0] == 0.0
+    np.testing.assert_allclose(inv["stretching"][3], math.sqrt(2 / 3), rtol=1e-6)
+    np.testing.assert_allclose(inv["wale"], numpy_invariants(x)["wale"], rtol=1e-5)
+    x[3, [0, 4, 8]] *= -1               # compressed instead: the opposite sign
+    assert ap.gate_invariant(torch.tensor(x[3:]), 2).item() == pytest.approx(-math.sqrt(2 / 3))
 
 
 @pytest.mark.parametrize("invariant", ap.GATE_INVARIANTS)
@@ -157,7 +164,7 @@ def test_dns_history_is_the_energy_and_its_loss_rate():
     (lambda: ap.search_grid("scale", (0.0, 1.0)), "the output scales must be positive"),
     (lambda: ap.search_grid("gate", (math.nan,)), "theta0 must be a finite number"),
     (lambda: ap.gated_model_bytes(scripted(SmagorinskyStress(0.17, DELTA)), 1.0, 0.0, "q"),
-     "unknown gate invariant 'q' (known: wale, rotation)"),
+     "unknown gate invariant 'q' (known: wale, rotation, stretching)"),
     (lambda: ap.read_dns_history("/nonexistent-dns"), "needs the training DNS's diagnostics"),
 ])
 def test_bad_a_posteriori_settings_are_named(call, message):

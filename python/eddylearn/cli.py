@@ -381,11 +381,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "point whose LES follows the training DNS's E(t) and -dE/dt best "
                         "(docs/validation.md)")
     v.add_argument("--theta0", help="tgv-les --a-posteriori: comma list of theta0 values "
-                                    "(default 0.5,1,1.5,2 for scale, 0,0.5 for gate)")
+                                    "(default 0.5,1,1.5,2 for scale, 3,5 for gate)")
     v.add_argument("--theta1", help="tgv-les --a-posteriori gate: comma list of theta1 values "
-                                    "(default 4,8)")
-    v.add_argument("--gate-invariant", choices=["wale", "rotation"], default="wale",
-                   help="tgv-les --a-posteriori gate: the invariant r (default wale)")
+                                    "(default -12,-20)")
+    v.add_argument("--gate-invariant", choices=["wale", "rotation", "stretching"],
+                   default="stretching",
+                   help="tgv-les --a-posteriori gate: the invariant r (default stretching: the "
+                        "vortex-stretching rate w.S.w / (|w|^2 |S|))")
     v.add_argument("--infer-every", type=int, default=0,
                    help="tgv-les: run the learned model every k steps (default 0: every RK "
                         "stage)")

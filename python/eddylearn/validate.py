@@ -437,7 +437,7 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         raise ValueError(f"--dns-width (the DNS's box-filter width) must be an integer of at "
                          f"least 2 cells, got {dns_width!r}")
     if a_posteriori is not None:
-        from .aposteriori import check_gate, search_grid
+        from .aposteriori import DEFAULT_INVARIANT, check_gate, search_grid
         if model is not None:
             raise ValueError("the a-posteriori stage tunes the model it trains: give no --model")
         if "learned" not in names:
@@ -445,7 +445,7 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         unknown_keys = set(a_posteriori) - {"form", "theta0", "theta1", "invariant"}
         if unknown_keys:
             raise ValueError(f"unknown a-posteriori setting {sorted(unknown_keys)[0]!r}")
-        a_posteriori = {"form": "scale", "invariant": "wale", **a_posteriori}
+        a_posteriori = {"form": "scale", "invariant": DEFAULT_INVARIANT, **a_posteriori}
         check_gate(1.0, 0.0, a_posteriori["invariant"])
         a_posteriori["points"] = search_grid(a_posteriori["form"], a_posteriori.get("theta0"),
                                              a_posteriori.get("theta1"))

@@ -179,6 +179,7 @@ def test_bad_a_posteriori_settings_are_named(call, message):
     (["--theta0", "1"], "--theta0 and --theta1 are the grid of --a-posteriori"),
     (["--a-posteriori", "gate", "--model", "m.pt"], "give no --model"),
     (["--a-posteriori", "gate", "--models", "none"], "needs the learned model"),
+    (["--a-posteriori", "gate", "--seed", "-1"], "--seed must be a non-negative integer, got -1"),
 ])
 def test_bad_a_posteriori_options_of_the_command_are_named(tmp_path, args, message):
     (tmp_path / "m.pt").write_bytes(scripted(SmagorinskyStress(0.17, DELTA)))

@@ -32,11 +32,12 @@ GATE_INVARIANTS = ("wale", "rotation", "stretching")
 A_POSTERIORI_FORMS = ("scale", "gate")
 
 #: the default grids of the search (the plain model is theta0 = 1, theta1 = 0). The gate's, on
-#: the stretching invariant, drains where the stretching rate is below theta0 / |theta1| (about
-#: 0.15-0.4): where, on the training samples of the TGV, the network's drain through the LES's
-#: strain over what the DNS's energy loss asks of it varies least in time (docs/validation.md)
+#: the stretching invariant, drains where the stretching rate is below theta0 / |theta1|
+#: (0.125-0.5), the cut-offs at which, on the TGV's training samples, the network's drain through
+#: the LES's strain over what the DNS's energy loss asks of it varies least in time, at levels
+#: theta0 of 1 and 2 (docs/validation.md, "What each change to the learned model did")
 DEFAULT_SCALES = (0.5, 1.0, 1.5, 2.0)
-DEFAULT_GATE = ((3.0, 5.0), (-12.0, -20.0))
+DEFAULT_GATE = ((1.0, 2.0), (-4.0, -8.0))
 DEFAULT_INVARIANT = "stretching"
 
 

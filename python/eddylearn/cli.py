@@ -117,6 +117,10 @@ def _validate_tgv_les(args, v) -> int:
         train["feature_form"] = args.train_features
     if args.hidden:
         train["hidden"] = _hidden_widths(args.hidden, "--hidden")
+    if args.seed is not None:
+        if args.seed < 0:
+            raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+        train["seed"] = args.seed
     post = None
     if args.a_posteriori:
         post = {"form": args.a_posteriori, "invariant": args.gate_invariant}
@@ -149,8 +153,10 @@ def _validate_tgv_les(args, v) -> int:
         return 0 if res["passed"] else 1
     if "a_posteriori" in res:
         post = res["a_posteriori"]
-        print(f"  a-posteriori stage ({post['form']}, invariant {post['invariant']}), against "
-              f"the training DNS's history: theta0 theta1  L2 eps(t)  L2 E(t)")
+        form = (post["form"] if post["form"] == "scale"
+                else f"gate, invariant {post['invariant']}")
+        print(f"  a-posteriori stage ({form}), against the training DNS's history: "
+              f"theta0 theta1  L2 eps(t)  L2 E(t)")
         for k, p in enumerate(post["points"]):
             figs = (f"{p['rel_l2_dissipation']:9.4f} {p['rel_l2_energy']:8.4f}"
                     if "rel_l2_dissipation" in p else "   " + p.get("error", "unusable"))
@@ -375,15 +381,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tgv-les: box-filter width in DNS cells of the samples the model is "
                         "trained on; the DNS is (W N)^3 (default 4; 2 for a 64^3 LES on a 128^3 "
                         "DNS)")
+    v.add_argument("--seed", type=int,
+                   help="tgv-les: seed of the network's initial weights and sample order "
+                        "(default 0)")
     v.add_argument("--a-posteriori", choices=["scale", "gate"],
                    help="tgv-les: after training, gate the model's stress by theta0 (scale) or "
                         "max(0, theta0 + theta1 r) (gate; r a local invariant) with the grid "
                         "point whose LES follows the training DNS's E(t) and -dE/dt best "
                         "(docs/validation.md)")
     v.add_argument("--theta0", help="tgv-les --a-posteriori: comma list of theta0 values "
-                                    "(default 0.5,1,1.5,2 for scale, 3,5 for gate)")
+                                    "(default 0.5,1,1.5,2 for scale, 1,2 for gate)")
     v.add_argument("--theta1", help="tgv-les --a-posteriori gate: comma list of theta1 values "
-                                    "(default -12,-20)")
+                                    "(default -4,-8; write --theta1=-4,-8)")
     v.add_argument("--gate-invariant", choices=["wale", "rotation", "stretching"],
                    default="stretching",
                    help="tgv-les --a-posteriori gate: the invariant r (default stretching: the "

@@ -150,12 +150,16 @@ def search_grid(form: str, theta0: tuple[float, ...] | None = None,
 
 def a_posteriori_search(run_les: Callable[[bytes, str], dict], blob: bytes,
                         history: dict[str, np.ndarray], points: list[tuple[float, float]],
-                        invariant: str = DEFAULT_INVARIANT, log=None) -> dict:
+                        invariant: str = DEFAULT_INVARIANT, t_end: float | None = None,
+                        log=None) -> dict:
     """Run the LES once per (theta0, theta1) of points with the gated model and pick the point
     of the least objective (history_misfit). run_les(model bytes, label) runs the LES with the
-    model in the database and returns (diagnostics, database account); a run that stops early,
-    blows up or falls back to Smagorinsky in any stage is recorded but never chosen. Returns the
-    points with their misfits and the best one ("best": index)."""
+    model in the database to t_end (default: the history's last time) and returns (diagnostics,
+    database account); a run that stops before t_end, blows up or falls back to Smagorinsky in
+    any stage is recorded but never chosen. Returns the points with their misfits and the best
+    one ("best": index)."""
+    if t_end is None:
+        t_end = float(history["time"][-1])
     from .solver import SolverError
     out = []
     for k, (a, b) in enumerate(points):
@@ -169,7 +173,7 @@ def a_posteriori_search(run_les: Callable[[bytes, str], dict], blob: bytes,
             rec["stages_database"] = int(account["stages_database"])
             rec["stages_fallback"] = int(account["stages_fallback"])
             rec["usable"] = bool(np.all(np.isfinite(diag["energy"]))
-                                 and rec["t_end"] >= history["time"][-1] - 1e-6
+                                 and rec["t_end"] >= t_end * (1 - 1e-9)
                                  and rec["stages_fallback"] == 0
                                  and rec["stages_database"] > 0)
             if not rec["usable"]:

@@ -597,7 +597,7 @@ def _a_posteriori_stage(client, address, n, nranks, model: Path, base: Path, t_e
         return diag, json.loads((run_dir / "sgs_model.json").read_text())
 
     search = a_posteriori_search(run_les, blob, history, a_posteriori["points"],
-                                 invariant=a_posteriori["invariant"], log=log)
+                                 invariant=a_posteriori["invariant"], t_end=t_end, log=log)
     search["form"] = a_posteriori["form"]
     search["reference"] = str(base / "dns" / "diagnostics.csv")
     model.write_bytes(gated_model_bytes(blob, search["theta0"], search["theta1"],

@@ -188,3 +188,17 @@ def test_bad_a_posteriori_options_of_the_command_are_named(tmp_path, args, messa
                           cwd=tmp_path)
     assert proc.returncode != 0
     assert message in proc.stderr, proc.stderr
+
+
+def test_cached_samples_without_the_dns_history_are_refused_before_training(tmp_path):
+    """A workdir with the samples but not the DNS's diagnostics: the a-posteriori stage has
+    nothing to follow, and says so at once (no training, no LES)."""
+    from eddylearn import validate
+    np.savez(tmp_path / "dns32_w2_samples.npz", features=np.zeros((8, 9)),
+             labels=np.zeros((8, 6)), times=np.zeros(8))
+    with pytest.raises(FileNotFoundError, match="needs the training DNS's diagnostics"):
+        validate.validate_tgv_les(16, 2, workdir=tmp_path, models=("learned",), dns_width=2,
+                                  a_posteriori={"form": "scale"})
+    assert not (tmp_path / "sgs_model.pt").exists()
+    with pytest.raises(ValueError, match="unknown a-posteriori setting 'thetas'"):
+        validate.validate_tgv_les(16, 2, models=("learned",), a_posteriori={"thetas": (1,)})

@@ -419,7 +419,8 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
     a_posteriori: the a-posteriori stage of training (eddylearn.aposteriori), {"form": "scale" or
     "gate", "theta0": values, "theta1": values, "invariant": name}: after the a-priori fit the
     LES runs with the gated model at each point of the grid, and the point whose LES follows the
-    training DNS's own E(t) and -dE/dt best is deployed (the trained network only).
+    training DNS's own E(t) and -dE/dt best is deployed (for a model it trains, not a model
+    file: the DNS's diagnostics, base/dns/diagnostics.csv, are the history it follows).
     With a workdir the staged samples are kept there and reused by a later run in it.
     Returns the metrics of `sgs` at the top level and of every model under "models" (named as
     in the namelist), the best baseline and the learned model's margin over it."""
@@ -523,6 +524,9 @@ def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options
             log.info("tgv-les: DNS %d^3 staging SGS samples (width %d) for the model",
                      t["n"], t["width"])
             cache = base / f"dns{t['n']}_w{t['width']}_samples.npz"
+            if cache.is_file() and a_posteriori is not None:
+                from .aposteriori import read_dns_history
+                read_dns_history(base / "dns")   # missing: say so now, not after the training
             if cache.is_file():    # the samples an earlier run in this workdir staged
                 with np.load(cache) as z:
                     f, lab, times = z["features"], z["labels"], z["times"]

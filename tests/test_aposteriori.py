@@ -61,7 +61,8 @@ def numpy_invariants(x: np.ndarray) -> dict[str, np.ndarray]:
         out["wale"].append(dd ** 1.5 / (ss ** 2.5 + dd ** 1.25) / np.sqrt(ss + ww))
         out["rotation"].append(ww / (ss + ww))
         om = np.array([g[2, 1] - g[1, 2], g[0, 2] - g[2, 0], g[1, 0] - g[0, 1]])
-        out["stretching"].append(om @ s @ om / (om @ om * np.sqrt(ss)) if om @ om > 0 else 0.0)
+        out["stretching"].append(om @ s @ om / (om @ om * np.sqrt(ss))
+                                  if om @ om * ss > 0 else 0.0)
     return {k: np.array(v) for k, v in out.items()}
 
 

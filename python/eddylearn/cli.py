@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -35,6 +36,17 @@ def _hidden_widths(text: str, option: str) -> tuple[int, ...]:
     if not widths or any(h < 1 for h in widths):
         raise ValueError(f"{option} must be positive integers separated by commas, got {text!r}")
     return widths
+
+
+def _float_list(text: str, option: str) -> tuple[float, ...]:
+    """Numbers from "0.5,1,2"; a clear error for anything else."""
+    try:
+        vals = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        vals = ()
+    if not vals or not all(math.isfinite(x) for x in vals):
+        raise ValueError(f"{option} must be finite numbers separated by commas, got {text!r}")
+    return vals
 
 
 def tgv_targets(n: int) -> tuple[float, float]:
@@ -105,10 +117,22 @@ def _validate_tgv_les(args, v) -> int:
         train["feature_form"] = args.train_features
     if args.hidden:
         train["hidden"] = _hidden_widths(args.hidden, "--hidden")
+    if args.seed is not None:
+        if args.seed < 0:
+            raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+        train["seed"] = args.seed
+    post = None
+    if args.a_posteriori:
+        post = {"form": args.a_posteriori, "invariant": args.gate_invariant}
+        for key in ("theta0", "theta1"):
+            if getattr(args, key):
+                post[key] = _float_list(getattr(args, key), "--" + key)
+    elif args.theta0 or args.theta1:
+        raise ValueError("--theta0 and --theta1 are the grid of --a-posteriori: give it too")
     res = v.validate_tgv_les(n, args.np, sgs=sgs, model=args.model, workdir=args.workdir,
                              cfl=args.cfl, plot=plot, stream=args.verbose,
                              learned_options=opts, models=models, train_options=train or None,
-                             dns_width=args.dns_width)
+                             dns_width=args.dns_width, a_posteriori=post)
     print(f"tgv-les {n}^3 LES on {args.np} rank(s), a posteriori against the 512^3 DNS"
           + (f" (model: {res['model_source']})" if "model_source" in res else ""))
     filt = "filtered_dns" in res
@@ -127,6 +151,18 @@ def _validate_tgv_les(args, v) -> int:
         print("  all models stable to t = 20 -> " + ("PASS" if res["passed"] else "FAIL"))
         v.write_json(res, args.json)
         return 0 if res["passed"] else 1
+    if "a_posteriori" in res:
+        post = res["a_posteriori"]
+        form = (post["form"] if post["form"] == "scale"
+                else f"gate, invariant {post['invariant']}")
+        print(f"  a-posteriori stage ({form}), against the training DNS's history: "
+              f"theta0 theta1  L2 eps(t)  L2 E(t)")
+        for k, p in enumerate(post["points"]):
+            figs = (f"{p['rel_l2_dissipation']:9.4f} {p['rel_l2_energy']:8.4f}"
+                    if "rel_l2_dissipation" in p else "   " + p.get("error", "unusable"))
+            print(f"    {p['theta0']:8g} {p['theta1']:6g} {figs}"
+                  + ("  <- deployed" if k == post["best"] else "")
+                  + ("" if p["usable"] else "  (not usable)"))
     acc = res["models"]["learned"]["database"]
     print(f"  learned: {acc['stages_database']} stages answered by the database, "
           f"{acc['stages_fallback']} Smagorinsky fallbacks, {acc['stages_reused']} reused")
@@ -345,6 +381,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tgv-les: box-filter width in DNS cells of the samples the model is "
                         "trained on; the DNS is (W N)^3 (default 4; 2 for a 64^3 LES on a 128^3 "
                         "DNS)")
+    v.add_argument("--seed", type=int,
+                   help="tgv-les: seed of the network's initial weights and sample order "
+                        "(default 0)")
+    v.add_argument("--a-posteriori", choices=["scale", "gate"],
+                   help="tgv-les: after training, gate the model's stress by theta0 (scale) or "
+                        "max(0, theta0 + theta1 r) (gate; r a local invariant) with the grid "
+                        "point whose LES follows the training DNS's E(t) and -dE/dt best "
+                        "(docs/validation.md)")
+    v.add_argument("--theta0", help="tgv-les --a-posteriori: comma list of theta0 values "
+                                    "(default 0.5,1,1.5,2 for scale, 1,2 for gate)")
+    v.add_argument("--theta1", help="tgv-les --a-posteriori gate: comma list of theta1 values "
+                                    "(default -4,-8; write --theta1=-4,-8)")
+    v.add_argument("--gate-invariant", choices=["wale", "rotation", "stretching"],
+                   default="stretching",
+                   help="tgv-les --a-posteriori gate: the invariant r (default stretching: the "
+                        "vortex-stretching rate w.S.w / (|w|^2 |S|))")
     v.add_argument("--infer-every", type=int, default=0,
                    help="tgv-les: run the learned model every k steps (default 0: every RK "
                         "stage)")

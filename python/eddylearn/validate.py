@@ -402,7 +402,8 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
                      stream: bool = False, learned_options: dict | None = None,
                      models: tuple[str, ...] | None = None,
                      train_options: dict | None = None,
-                     dns_width: int = TGV_LES_TRAIN["width"]) -> dict:
+                     dns_width: int = TGV_LES_TRAIN["width"],
+                     a_posteriori: dict | None = None) -> dict:
     """A posteriori test of SGS models: the Re = 1600 TGV as an n^3 LES with every SGS model of
     the solver (eddylearn._sgs_models.MODEL_NAMES, or those in `models`) against the 512^3
     spectral DNS. The learned model runs in the database (a private redis-server with the AI
@@ -415,6 +416,11 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
     learned_options: further &sgs keys of the learned run (for example clip_backscatter).
     train_options: further arguments of train_sgs_model (dissipation_weight, steps, seed,
     hidden).
+    a_posteriori: the a-posteriori stage of training (eddylearn.aposteriori), {"form": "scale" or
+    "gate", "theta0": values, "theta1": values, "invariant": name}: after the a-priori fit the
+    LES runs with the gated model at each point of the grid, and the point whose LES follows the
+    training DNS's own E(t) and -dE/dt best is deployed (for a model it trains, not a model
+    file: the DNS's diagnostics, base/dns/diagnostics.csv, are the history it follows).
     With a workdir the staged samples are kept there and reused by a later run in it.
     Returns the metrics of `sgs` at the top level and of every model under "models" (named as
     in the namelist), the best baseline and the learned model's margin over it."""
@@ -431,6 +437,19 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
     if isinstance(dns_width, bool) or not isinstance(dns_width, int) or dns_width < 2:
         raise ValueError(f"--dns-width (the DNS's box-filter width) must be an integer of at "
                          f"least 2 cells, got {dns_width!r}")
+    if a_posteriori is not None:
+        from .aposteriori import DEFAULT_INVARIANT, check_gate, search_grid
+        if model is not None:
+            raise ValueError("the a-posteriori stage tunes the model it trains: give no --model")
+        if "learned" not in names:
+            raise ValueError("the a-posteriori stage needs the learned model among the models run")
+        unknown_keys = set(a_posteriori) - {"form", "theta0", "theta1", "invariant"}
+        if unknown_keys:
+            raise ValueError(f"unknown a-posteriori setting {sorted(unknown_keys)[0]!r}")
+        a_posteriori = {"form": "scale", "invariant": DEFAULT_INVARIANT, **a_posteriori}
+        check_gate(1.0, 0.0, a_posteriori["invariant"])
+        a_posteriori["points"] = search_grid(a_posteriori["form"], a_posteriori.get("theta0"),
+                                             a_posteriori.get("theta1"))
     ref = read_reference(reference_tgv())
     result: dict = {"case": "tgv-les", "n": n, "nranks": nranks, "sgs": sgs, "cfl": cfl}
     runs, metrics = {}, {}
@@ -452,7 +471,7 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
             budget = _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream,
                                       learned_options, ref, runs, metrics, result,
                                       workdir=workdir, train_options=train_options,
-                                      dns_width=dns_width)
+                                      dns_width=dns_width, a_posteriori=a_posteriori)
     if budget is not None:
         # a second reference: the filtered DNS's own energy budget at the sample times
         result["filtered_dns"] = budget
@@ -487,10 +506,10 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
 
 def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options, ref, runs,
                      metrics, result, workdir=None, train_options=None,
-                     dns_width=TGV_LES_TRAIN["width"]):
+                     dns_width=TGV_LES_TRAIN["width"], a_posteriori=None):
     """The learned run of validate_tgv_les: a private database, the model (trained on staged
-    DNS samples unless given), the LES. Returns the filtered-DNS budget (None with a model
-    file)."""
+    DNS samples unless given, then, with a_posteriori, gated to follow the training DNS's energy
+    history), the LES. Returns the filtered-DNS budget (None with a model file)."""
     from smartredis import Client
 
     from .database import LocalServer
@@ -505,6 +524,9 @@ def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options
             log.info("tgv-les: DNS %d^3 staging SGS samples (width %d) for the model",
                      t["n"], t["width"])
             cache = base / f"dns{t['n']}_w{t['width']}_samples.npz"
+            if cache.is_file() and a_posteriori is not None:
+                from .aposteriori import read_dns_history
+                read_dns_history(base / "dns")   # missing: say so now, not after the training
             if cache.is_file():    # the samples an earlier run in this workdir staged
                 with np.load(cache) as z:
                     f, lab, times = z["features"], z["labels"], z["times"]
@@ -526,7 +548,16 @@ def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options
         else:
             result["model_source"] = str(model)
         client = Client(address=db.address, cluster=False, logger_name="eddylearn-validate")
-        publish_model(client, "sgs_model", Path(model).read_bytes(), 1, delta=2 * math.pi / n)
+        version = 1
+        if a_posteriori is not None:
+            version = _a_posteriori_stage(client, db.address, n, nranks, Path(model), base,
+                                          t_end, cfl, stream, learned_options, a_posteriori,
+                                          result)
+            result["model_source"] += (f", gated a posteriori: theta = "
+                                       f"({result['a_posteriori']['theta0']:g}, "
+                                       f"{result['a_posteriori']['theta1']:g})")
+        publish_model(client, "sgs_model", Path(model).read_bytes(), version,
+                      delta=2 * math.pi / n)
         # the solver ranks share the cores with the database: idle MPI ranks yield
         env = {"SSDB": db.address, "SR_DB_TYPE": "Standalone",
                "OMPI_MCA_mpi_yield_when_idle": "1"}
@@ -543,6 +574,40 @@ def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options
                     "figures are not the learned model's alone", account["stages_fallback"],
                     account["stages"], json.dumps(account))
     return budget
+
+
+def _a_posteriori_stage(client, address, n, nranks, model: Path, base: Path, t_end, cfl, stream,
+                        learned_options, a_posteriori: dict, result: dict) -> int:
+    """The a-posteriori stage of training: the LES with the gated model (through the database)
+    at each point of the grid against the training DNS's own energy history (base/dns); the
+    best gated model replaces `model` (the a-priori one is kept beside it as
+    <stem>_apriori.pt). Returns the next model version to publish."""
+    from .aposteriori import a_posteriori_search, gated_model_bytes, read_dns_history
+    from .sgs_publish import publish_model
+
+    history = read_dns_history(base / "dns")
+    blob = model.read_bytes()
+    model.with_name(model.stem + "_apriori.pt").write_bytes(blob)
+    env = {"SSDB": address, "SR_DB_TYPE": "Standalone",
+           "OMPI_MCA_mpi_yield_when_idle": "1"}
+    version = [1]
+
+    def run_les(gated: bytes, label: str):
+        publish_model(client, "sgs_model", gated, version[0], delta=2 * math.pi / n)
+        version[0] += 1
+        run_dir = base / "a_posteriori" / label
+        diag, _ = _run_tgv(n, nranks, "learned", run_dir, t_end, cfl, stream, env=env,
+                           sgs_extra=learned_options)
+        return diag, json.loads((run_dir / "sgs_model.json").read_text())
+
+    search = a_posteriori_search(run_les, blob, history, a_posteriori["points"],
+                                 invariant=a_posteriori["invariant"], t_end=t_end, log=log)
+    search["form"] = a_posteriori["form"]
+    search["reference"] = str(base / "dns" / "diagnostics.csv")
+    model.write_bytes(gated_model_bytes(blob, search["theta0"], search["theta1"],
+                                        search["invariant"]))
+    result["a_posteriori"] = search
+    return version[0]
 
 
 def _learned_verdict(result: dict, metrics: dict, baselines: list[str]) -> None:

@@ -49,8 +49,12 @@ struct elc_infer {
     double lat;                     /* its start-to-answer seconds */
     elc_status st;
     char err[1024];
-    double *out;                    /* row-major rows x cols */
-    size_t rows, cols, cap_out;
+    /* the answer as it came: row-major rows x cols of ans_dt, inside the reply ans (kept until
+     * the next request), converted by finish straight into the caller's array */
+    redisReply *ans;
+    const char *ans_blob;
+    elc_dtype ans_dt;
+    size_t rows, cols;
     elc_infer_meta meta_res;
     elc_infer_stats stats;
     double lat_sum;
@@ -127,6 +131,9 @@ static void serve(elc_infer *f, const char *model, const char *meta, const void 
     f->st = ELC_OK;
     f->err[0] = '\0';
     f->rows = f->cols = 0;
+    if (f->ans) freeReplyObject(f->ans);
+    f->ans = NULL;
+    f->ans_blob = NULL;
     memset(&f->meta_res, 0, sizeof f->meta_res);
     f->meta_res.version = -1;
     if (!f->client) {
@@ -223,25 +230,16 @@ static void serve(elc_infer *f, const char *model, const char *meta, const void 
             set_result_err(f, ELC_ERR_TYPE, "the model %s returned a tensor of shape (%s); expected "
                            "(%zu, k) for %zu input rows", model, shape, n, n);
         } else {
-            size_t cnt = dims[0] * dims[1];
-            if (cnt > f->cap_out) {
-                double *p = realloc(f->out, cnt * sizeof *p);
-                if (!p) {
-                    set_result_err(f, ELC_ERR_NOMEM, "out of memory");
-                    free(dims);
-                    goto done;
-                }
-                f->out = p;
-                f->cap_out = cnt;
-            }
-            if (dt == ELC_DOUBLE) memcpy(f->out, blob, cnt * sizeof(double));
-            else for (size_t i = 0; i < cnt; i++) f->out[i] = ((const float *)blob)[i];
+            /* kept as it came: finish converts it into the caller's array in one pass */
+            f->ans = r[2];
+            r[2] = NULL;
+            f->ans_blob = blob;
+            f->ans_dt = dt;
             f->rows = dims[0];
             f->cols = dims[1];
         }
         free(dims);
     }
-done:
     for (int i = 0; i < 3; i++) {
         if (r[i]) freeReplyObject(r[i]);
         elc_cmd_free(&cmds[i]);
@@ -320,14 +318,49 @@ elc_status elc_infer_create(elc_infer **out, const char *address, const char *ba
     return ELC_OK;
 }
 
+/* Rows per block of the conversions between the caller's column-major doubles and the wire's
+ * row-major values: each column of a block is read (or written) contiguously, and the block's
+ * rows on the row-major side (256 x a few values) stay in the L1 cache meanwhile. */
+#define ELC_INFER_BLOCK 256
+
 /* in (n, nin) doubles in the caller's layout -> dst row-major floats, in one pass */
 static void copy_to_float(float *dst, const double *in, size_t n, size_t nin, elc_layout layout)
 {
     if (layout == ELC_LAYOUT_FORTRAN) {
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < nin; j++) dst[i * nin + j] = (float)in[i + j * n];
+        for (size_t i0 = 0; i0 < n; i0 += ELC_INFER_BLOCK) {
+            size_t i1 = i0 + ELC_INFER_BLOCK < n ? i0 + ELC_INFER_BLOCK : n;
+            for (size_t j = 0; j < nin; j++) {
+                const double *col = in + j * n;
+                for (size_t i = i0; i < i1; i++) dst[i * nin + j] = (float)col[i];
+            }
+        }
     } else {
         for (size_t k = 0; k < n * nin; k++) dst[k] = (float)in[k];
+    }
+}
+
+/* the answer, row-major (n, k) of dt (DOUBLE or FLOAT) -> out (n, k) doubles in the caller's
+ * layout, in one pass */
+static void answer_to_double(double *out, const char *blob, elc_dtype dt, size_t n, size_t k,
+                             elc_layout layout)
+{
+    if (dt == ELC_DOUBLE) {
+        size_t dims[2] = {n, k};
+        if (layout == ELC_LAYOUT_FORTRAN) elc_c2f(out, blob, dims, 2, sizeof(double));
+        else memcpy(out, blob, n * k * sizeof(double));
+        return;
+    }
+    const float *src = (const float *)blob;
+    if (layout == ELC_LAYOUT_FORTRAN) {
+        for (size_t i0 = 0; i0 < n; i0 += ELC_INFER_BLOCK) {
+            size_t i1 = i0 + ELC_INFER_BLOCK < n ? i0 + ELC_INFER_BLOCK : n;
+            for (size_t j = 0; j < k; j++) {
+                double *col = out + j * n;
+                for (size_t i = i0; i < i1; i++) col[i] = src[i * k + j];
+            }
+        }
+    } else {
+        for (size_t q = 0; q < n * k; q++) out[q] = src[q];
     }
 }
 
@@ -436,9 +469,7 @@ elc_status elc_infer_finish(elc_infer *f, double *out, size_t n, size_t nout, el
                          "expected (%zu, %zu)", f->model, f->rows, f->cols, n, nout);
             f->stats.failures++;
         } else {
-            size_t dims[2] = {n, nout};
-            if (layout == ELC_LAYOUT_FORTRAN) elc_c2f(out, f->out, dims, 2, sizeof(double));
-            else memcpy(out, f->out, n * nout * sizeof(double));
+            answer_to_double(out, f->ans_blob, f->ans_dt, n, nout, layout);
             f->stats.answered++;
             f->lat_sum += f->lat;
             if (f->lat > f->stats.max_latency_s) f->stats.max_latency_s = f->lat;
@@ -477,6 +508,7 @@ void elc_infer_destroy(elc_infer *f)
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cv_req);
     pthread_cond_destroy(&f->cv_done);
-    free(f->address); free(f->base); free(f->model); free(f->meta); free(f->in); free(f->out);
+    if (f->ans) freeReplyObject(f->ans);
+    free(f->address); free(f->base); free(f->model); free(f->meta); free(f->in);
     free(f);
 }

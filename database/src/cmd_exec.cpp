@@ -16,8 +16,24 @@
 
 namespace eai {
 
-// Replicates an output as AI.TENSORSET key TYPE dims BLOB bytes.
+// Whether what this command propagates goes anywhere: the server propagates writes to the
+// append-only file when it is on, and to replicas when it has any or keeps a replication
+// backlog for them (one has been connected). Otherwise the copy of an output made for
+// AI.TENSORSET below would be built only to be dropped.
+bool writes_propagated(RedisModuleCtx *ctx) {
+    if (RM_GetContextFlags(ctx) & RM_CTX_FLAGS_AOF) return true;
+    RedisModuleServerInfoData *info = RM_GetServerInfo(ctx, "replication");
+    if (!info) return true;
+    int err_replicas = 0, err_backlog = 0;
+    unsigned long long replicas = RM_ServerInfoGetFieldUnsigned(info, "connected_slaves", &err_replicas);
+    unsigned long long backlog = RM_ServerInfoGetFieldUnsigned(info, "repl_backlog_active", &err_backlog);
+    RM_FreeServerInfo(ctx, info);
+    return err_replicas || err_backlog || replicas > 0 || backlog > 0;
+}
+
+// Replicates an output as AI.TENSORSET key TYPE dims BLOB bytes (when anything receives it).
 void replicate_tensor(RedisModuleCtx *ctx, RedisModuleString *key, const Tensor *t) {
+    if (!writes_propagated(ctx)) return;
     std::vector<RedisModuleString *> a;
     a.push_back(key);
     auto add = [&](const char *p, size_t n) { a.push_back(RM_CreateString(nullptr, p, n)); };

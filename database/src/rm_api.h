@@ -21,6 +21,7 @@ extern "C" {
 
 #define RM_CTX_FLAGS_LUA (1 << 0)
 #define RM_CTX_FLAGS_MULTI (1 << 1)
+#define RM_CTX_FLAGS_AOF (1 << 6)
 #define RM_CTX_FLAGS_REPLICATED (1 << 12)
 #define RM_CTX_FLAGS_LOADING (1 << 13)
 #define RM_CTX_FLAGS_DENY_BLOCKING (1 << 21)
@@ -33,6 +34,7 @@ typedef struct RedisModuleType RedisModuleType;
 typedef struct RedisModuleBlockedClient RedisModuleBlockedClient;
 typedef struct RedisModuleInfoCtx RedisModuleInfoCtx;
 typedef struct RedisModuleDigest RedisModuleDigest;
+typedef struct RedisModuleServerInfoData RedisModuleServerInfoData;
 
 typedef int (*RedisModuleCmdFunc)(RedisModuleCtx *ctx, RedisModuleString **argv, int argc);
 typedef void *(*RedisModuleTypeLoadFunc)(RedisModuleIO *rdb, int encver);
@@ -132,6 +134,10 @@ typedef struct RedisModuleTypeMethods {
     X(int, InfoAddFieldCString, (RedisModuleInfoCtx * ctx, const char *field,                  \
                                  const char *value))                                           \
     X(int, InfoAddFieldLongLong, (RedisModuleInfoCtx * ctx, const char *field, long long v))   \
+    X(RedisModuleServerInfoData *, GetServerInfo, (RedisModuleCtx * ctx, const char *section)) \
+    X(void, FreeServerInfo, (RedisModuleCtx * ctx, RedisModuleServerInfoData *data))           \
+    X(unsigned long long, ServerInfoGetFieldUnsigned,                                          \
+      (RedisModuleServerInfoData * data, const char *field, int *out_err))                     \
     X(RedisModuleCtx *, GetThreadSafeContext, (RedisModuleBlockedClient * bc))                 \
     X(void, ThreadSafeContextLock, (RedisModuleCtx * ctx))                                     \
     X(void, ThreadSafeContextUnlock, (RedisModuleCtx * ctx))                                   \

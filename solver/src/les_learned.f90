@@ -63,7 +63,7 @@ module el_les_learned
     logical :: normalise = .false.
     logical :: float_inputs = .false.                 ! inputs sent in single precision
     real(rp) :: f_mean(9) = 0, f_std(9) = 1, l_mean(6) = 0, l_std(6) = 1
-    real(rp), pointer, contiguous :: feat(:,:) => null(), out(:,:) => null()
+    real(rp), pointer, contiguous :: feat(:,:) => null()   ! normalised features (if the solver normalises)
     integer(i8) :: req_version = -1                   ! version of the key this stage ran
     ! counters (stages, same on every rank)
     integer(i8) :: n_db = 0, n_fallback = 0, n_timeout = 0, n_unreachable = 0, n_missing = 0
@@ -105,8 +105,8 @@ contains
     allocate(this%held(this%ncell, 6), source=0.0_rp)
     call set_key(this, trim(cfg%model_key), -1_i8)
     call set_cstr(this%cmeta, trim(cfg%model_key)//'.meta')
-    allocate(this%feat(this%ncell, 9), this%out(this%ncell, 6))
-    this%feat = 0; this%out = 0
+    allocate(this%feat(this%ncell, 9))
+    this%feat = 0
     write(rkey, '(a,i0)') trim(cfg%model_key)//'.rank', d%rank
     ierr = elc_infer_create(this%inf, c_null_ptr, c_str(rkey), int(d%rank, c_int), &
                             int(cfg%timeout_ms, c_int))
@@ -203,15 +203,16 @@ contains
     if (this%meta_asked) this%meta_due = this%stage + 3*this%version_every
     meta = c_null_ptr
     if (this%meta_asked .and. this%rank == 0) meta = c_loc(this%cmeta)
+    ! the client converts the features into the request itself (FLOAT or DOUBLE, row-major):
+    ! the gradients go as they are unless the solver normalises them
     if (this%normalise) then
       do q = 1, 9
         this%feat(:, q) = (this%grad(:, q) - this%f_mean(q))/this%f_std(q)
       end do
+      st = start_request(this, meta, this%feat)
     else
-      this%feat = this%grad
+      st = start_request(this, meta, this%grad)
     end if
-    st = elc_infer_start(this%inf, c_loc(this%ckey), meta, c_loc(this%feat), &
-                         int(this%ncell, c_size_t), 9_c_size_t, ELC_LAYOUT_FORTRAN)
     if (st == ELC_OK) then
       this%started = .true.
     else
@@ -219,6 +220,24 @@ contains
       this%pre_kind = st
     end if
   end subroutine learned_prepare
+
+  ! Hand the request over with the features x (ncell, 9), read by the client before it returns.
+  integer function start_request(this, meta, x) result(st)
+    class(les_learned_t), intent(inout) :: this
+    type(c_ptr), intent(in) :: meta
+    real(rp), intent(in), target, contiguous :: x(:, :)
+    st = elc_infer_start(this%inf, c_loc(this%ckey), meta, c_loc(x), &
+                         int(size(x, 1), c_size_t), int(size(x, 2), c_size_t), ELC_LAYOUT_FORTRAN)
+  end function start_request
+
+  ! Wait for the answer and write it into y (ncell, 6), converted from the request's precision.
+  integer function finish_request(inf, y, meta) result(st)
+    type(c_ptr), intent(in) :: inf
+    real(rp), intent(inout), target, contiguous :: y(:, :)
+    type(elc_infer_meta), intent(out) :: meta
+    st = elc_infer_finish(inf, c_loc(y), int(size(y, 1), c_size_t), int(size(y, 2), c_size_t), &
+                          ELC_LAYOUT_FORTRAN, meta)
+  end function finish_request
 
   ! Sort a failed request into fallback (timeouts, no connection, no model) or fatal.
   subroutine classify(this, st)
@@ -257,8 +276,7 @@ contains
     end if
     if (this%started) then
       t0 = MPI_Wtime()
-      st = elc_infer_finish(this%inf, c_loc(this%out), int(this%ncell, c_size_t), 6_c_size_t, &
-                            ELC_LAYOUT_FORTRAN, meta)
+      st = finish_request(this%inf, tau, meta)     ! the answer straight into tau
       this%wait_sum = this%wait_sum + (MPI_Wtime() - t0)
       this%n_wait = this%n_wait + 1
       ! the request reached the database (the metadata read, if asked, is then valid)
@@ -295,10 +313,8 @@ contains
       this%n_db = this%n_db + 1
       if (this%normalise) then
         do q = 1, 6
-          tau(:, q) = this%out(:, q)*this%l_std(q) + this%l_mean(q)
+          tau(:, q) = tau(:, q)*this%l_std(q) + this%l_mean(q)
         end do
-      else
-        tau = this%out
       end if
       if (this%infer_every > 0) this%held = tau
     end if
@@ -450,11 +466,11 @@ contains
     class(les_learned_t), intent(inout) :: this
     if (c_associated(this%inf)) call elc_infer_destroy(this%inf)
     this%inf = c_null_ptr
-    if (associated(this%feat)) deallocate(this%feat, this%out)
+    if (associated(this%feat)) deallocate(this%feat)
     if (allocated(this%held)) deallocate(this%held)
     if (associated(this%ckey)) deallocate(this%ckey)
     if (associated(this%cmeta)) deallocate(this%cmeta)
-    this%feat => null(); this%out => null(); this%ckey => null(); this%cmeta => null()
+    this%feat => null(); this%ckey => null(); this%cmeta => null()
     call stress_free(this)
   end subroutine learned_free
 

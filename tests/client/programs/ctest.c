@@ -9,6 +9,9 @@
  *   prefixes                 put tensor/dataset/list with SSKEYOUT, read with SSKEYIN
  *   moved KEY FLAG           connect, print READY, wait for file FLAG, then put/get KEY (the
  *                            test moves KEY's slot meanwhile: the client must follow MOVED)
+ *   infer MODEL ROWS         elc_infer of MODEL (y[:, j] = (j + 1) x[:, j] + x[:, 8], j < 6) on
+ *                            ROWS x 9 inputs, in C and Fortran layout, sent as DOUBLE and as
+ *                            FLOAT: every answer must be exact (small multiples of 1/4)
  */
 #define _POSIX_C_SOURCE 200809L
 #include "eddylearn_client.h"
@@ -221,6 +224,47 @@ static int moved(const char *key, const char *flag)
     return 0;
 }
 
+/* x(i, j) = (10 i + j) / 4 at [i*9 + j] (C) or [i + j*n] (Fortran); y as the model computes it */
+static int infer(const char *model, size_t n)
+{
+    double *x = malloc(n * 9 * sizeof *x), *y = malloc(n * 6 * sizeof *y);
+    if (!x || !y) { printf("out of memory\n"); return 1; }
+    elc_infer *f;
+    CHECK(elc_infer_create(&f, NULL, "infertest", 0, 20000));
+    int bad = 0;
+    for (int fortran = 0; fortran < 2 && !bad; fortran++) {
+        elc_layout layout = fortran ? ELC_LAYOUT_FORTRAN : ELC_LAYOUT_C;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < 9; j++)
+                x[fortran ? i + j * n : i * 9 + j] = (double)(10 * i + j) / 4;
+        for (int single = 0; single < 2 && !bad; single++) {
+            CHECK(elc_infer_set_input_dtype(f, single ? ELC_FLOAT : ELC_DOUBLE));
+            memset(y, 0, n * 6 * sizeof *y);
+            CHECK(elc_infer_start(f, model, NULL, x, n, 9, layout));
+            CHECK(elc_infer_finish(f, y, n, 6, layout, NULL));
+            for (size_t i = 0; i < n && !bad; i++)
+                for (size_t j = 0; j < 6 && !bad; j++) {
+                    double want = (double)(j + 1) * (double)(10 * i + j) / 4 + (double)(10 * i + 8) / 4;
+                    double got = y[fortran ? i + j * n : i * 6 + j];
+                    if (got != want) {
+                        printf("MISMATCH %s layout, %s inputs, row %zu column %zu: %g, expected %g\n",
+                               fortran ? "Fortran" : "C", single ? "FLOAT" : "DOUBLE", i, j, got, want);
+                        bad = 1;
+                    }
+                }
+        }
+    }
+    elc_infer_stats stats;
+    CHECK(elc_infer_stats_get(f, &stats));
+    elc_infer_destroy(f);
+    free(x);
+    free(y);
+    if (bad) return 1;
+    if (stats.answered != 4) { printf("answered %llu of 4\n", (unsigned long long)stats.answered); return 1; }
+    printf("OK\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) { printf("usage: ctest MODE [ARGS]\n"); return 2; }
@@ -231,6 +275,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "stager_dead") && argc >= 4) return stager_dead(atoi(argv[2]), argv[3]);
     if (!strcmp(argv[1], "prefixes")) return prefixes();
     if (!strcmp(argv[1], "moved") && argc >= 4) return moved(argv[2], argv[3]);
+    if (!strcmp(argv[1], "infer") && argc >= 4) return infer(argv[2], (size_t)atol(argv[3]));
     printf("unknown mode %s\n", argv[1]);
     return 2;
 }

@@ -552,6 +552,9 @@ bool run_part(TorchModel *m, const std::vector<const std::vector<Tensor *> *> &r
     // inside the region, it would stay with the worker thread after it.
     int mkl_before = 0;
     if (one_thread) {
+        // libtorch's first-time set-up of a thread (on the first call into it from a new OpenMP
+        // thread) sets MKL's count to the intra-op threads: it runs now, not after the call below
+        (void)at::get_num_threads();
         if (MKL_Set_Num_Threads_Local) mkl_before = MKL_Set_Num_Threads_Local(1);
     }
     struct MklRestore {

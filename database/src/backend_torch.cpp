@@ -633,21 +633,39 @@ int torch_batch_parts(const std::vector<int64_t> &rows, int threads, std::vector
     int64_t total = 0;
     for (int64_t r : rows) total += r;
     size_t n = rows.size();
-    size_t parts = threads > 1 ? std::min({n, static_cast<size_t>(threads), static_cast<size_t>(total / kSplitMinRows)}) : 1;
-    if (parts < 1) parts = 1;
-    // contiguous runs of requests, a new part starting once the rows so far reach its share,
-    // as long as every later part still gets a request
+    auto whole = [&]() {
+        bounds->assign({0, n});
+        return 1;
+    };
+    // one part per intra-op thread or none: with fewer parts than threads, a part's thread
+    // would leave the others idle where the merged call uses them all
+    if (threads < 2 || n < static_cast<size_t>(threads) || total / kSplitMinRows < threads) return whole();
+    auto parts = static_cast<size_t>(threads);
+    // contiguous runs of requests, each boundary where the rows so far come nearest to that
+    // part's share, as long as every part gets a request
+    std::vector<int64_t> before(n + 1, 0);  // before[j]: the rows of requests [0, j)
+    for (size_t j = 0; j < n; j++) before[j + 1] = before[j] + rows[j];
     bounds->assign(1, 0);
-    int64_t seen = 0;
-    for (size_t j = 0; j < n; j++) {
-        seen += rows[j];
-        size_t made = bounds->size();  // parts closed so far + 1
-        if (made < parts && j + 1 < n && n - (j + 1) >= parts - made &&
-            seen * static_cast<int64_t>(parts) >= total * static_cast<int64_t>(made))
-            bounds->push_back(j + 1);
+    for (size_t made = 1; made < parts; made++) {
+        // the share's end, times parts (exact in integers)
+        int64_t target = total * static_cast<int64_t>(made);
+        auto off = [&](size_t c) {
+            int64_t d = before[c] * static_cast<int64_t>(parts) - target;
+            return d < 0 ? -d : d;
+        };
+        size_t best = bounds->back() + 1, last = n - (parts - made);
+        for (size_t c = best + 1; c <= last; c++)
+            if (off(c) < off(best)) best = c;
+        bounds->push_back(best);
     }
     bounds->push_back(n);
-    return static_cast<int>(bounds->size() - 1);
+    // a part much larger than its share would run on one thread longer than the merged call
+    // on all of them takes: such a batch runs at once
+    int64_t largest = 0;
+    for (size_t k = 0; k + 1 < bounds->size(); k++)
+        largest = std::max(largest, before[(*bounds)[k + 1]] - before[(*bounds)[k]]);
+    if (largest * static_cast<int64_t>(parts) * 4 > total * 5) return whole();
+    return static_cast<int>(parts);
 }
 
 bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Tensor *> *> &requests,

@@ -364,7 +364,8 @@ def test_a_batch_in_parts_gives_each_client_its_answer_as_one_thread_computes_it
     single-precision rounding; the batch counts as one call of the model."""
     two, one = split_servers
     blob = _sgs_blob()
-    rows = {"a": 3000, "b": 600, "c": 1400, "d": 1096}  # 6096 rows: parts of a, b | c, d
+    # 6096 rows: two parts of two requests each, of at most 3600 rows, in any order of arrival
+    rows = {"a": 2000, "b": 1000, "c": 1600, "d": 1496}
     total = sum(rows.values())
     r2, r1 = two.redis(), one.redis()
     for r in (r2, r1):
@@ -472,3 +473,31 @@ def test_mismatched_shapes_are_not_merged_on_a_worker_that_splits(split_servers)
         np.testing.assert_array_equal(y, 2 * x + 1)
     st = info(r2, "aff")
     assert (st["calls"], st["samples"]) == (3, 8192), st
+
+
+def test_a_batch_whose_parts_would_be_unequal_runs_at_once(split_servers):
+    """A batch of 16384 + 2048 rows on two intra-op threads would split into parts of 16384 and
+    2048 rows, the larger one on one thread: it runs as one call instead (INFO batches_in_parts
+    unchanged), and each request still gets its exact answer."""
+    two, _ = split_servers
+    r2 = two.redis()
+    r2.flushall()
+    r2.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", 18432, "MINBATCHSIZE",
+                       18432, "BLOB", to_bytes(torch.jit.script(Affine())))
+    inputs = {"big": np.full((16384, 6), 1, np.float32), "small": np.full((2048, 6), 2, np.float32)}
+    before = _parts(r2)
+    got = run_clients(two.address, "aff", inputs)
+    for tag, x in inputs.items():
+        status, y = got[tag]
+        assert status == "ok", y
+        np.testing.assert_array_equal(y, 2 * x + 1)
+    assert info(r2, "aff")["calls"] == 1
+    assert _parts(r2) == before
+    # the same rows in equal halves are split
+    inputs = {"h1": np.full((9216, 6), 1, np.float32), "h2": np.full((9216, 6), 2, np.float32)}
+    got = run_clients(two.address, "aff", inputs)
+    for tag, x in inputs.items():
+        assert got[tag][0] == "ok", got[tag]
+        np.testing.assert_array_equal(got[tag][1], 2 * x + 1)
+    assert info(r2, "aff")["calls"] == 2
+    assert _parts(r2) == before + 1

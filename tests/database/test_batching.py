@@ -461,10 +461,12 @@ def test_mismatched_shapes_are_not_merged_on_a_worker_that_splits(split_servers)
     two, _ = split_servers
     r2 = two.redis()
     r2.flushall()
+    # c and d have MINBATCHSIZE rows each, so they run as soon as they come (never waiting for
+    # MINBATCHTIMEOUT); a waits for b (up to a MINBATCHTIMEOUT long enough for any arrival)
     r2.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", 8192, "MINBATCHSIZE",
-                       4096, "MINBATCHTIMEOUT", 1000, "BLOB", to_bytes(torch.jit.script(Affine())))
+                       4096, "MINBATCHTIMEOUT", 30000, "BLOB", to_bytes(torch.jit.script(Affine())))
     inputs = {"a": np.full((2400, 6), 1, np.float32), "b": np.full((1696, 6), 2, np.float32),
-              "c": np.full((2400, 5), 3, np.float32), "d": np.full((1696, 6), 4, np.float64)}
+              "c": np.full((4096, 5), 3, np.float32), "d": np.full((4096, 6), 4, np.float64)}
     got = run_clients(two.address, "aff", inputs)
     for tag, x in inputs.items():
         status, y = got[tag]
@@ -472,7 +474,7 @@ def test_mismatched_shapes_are_not_merged_on_a_worker_that_splits(split_servers)
         assert y.dtype == x.dtype and y.shape == x.shape
         np.testing.assert_array_equal(y, 2 * x + 1)
     st = info(r2, "aff")
-    assert (st["calls"], st["samples"]) == (3, 8192), st
+    assert (st["calls"], st["samples"]) == (3, 12288), st
 
 
 def test_a_batch_whose_parts_would_be_unequal_runs_at_once(split_servers):

@@ -688,7 +688,9 @@ bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Te
     // operations then run on its own thread): a batched model computes each request's rows
     // from that request's rows alone, whatever else is in its batch.
     std::vector<size_t> bounds;
-    int parts = torch_batch_parts(rows, m->device.is_cuda() ? 1 : at::get_num_threads(), &bounds);
+    // (without libtorch's OpenMP runtime to run them on, the parts would run one after the
+    // other: the batch runs at once)
+    int parts = torch_batch_parts(rows, m->device.is_cuda() || !GOMP_parallel ? 1 : at::get_num_threads(), &bounds);
     std::vector<std::string> errs(static_cast<size_t>(parts));
     if (parts == 1) {
         run_part(m, requests, 0, requests.size(), rows, outputs, &errs[0]);
@@ -706,19 +708,27 @@ bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Te
             std::vector<std::string> *errs;
             int parts;
             std::atomic<int> next{0};
+            std::atomic<bool> failed{false};
         } job{m, &requests, &bounds, &rows, outputs, &errs, parts};
         auto body = [](void *arg) {
             auto *j = static_cast<Job *>(arg);
-            for (int p; (p = j->next.fetch_add(1)) < j->parts;) {
-                auto k = static_cast<size_t>(p);
-                run_part(j->m, *j->requests, (*j->bounds)[k], (*j->bounds)[k + 1], *j->rows, j->outputs,
-                         &(*j->errs)[k], true);
+            // nothing may leave an OpenMP region (it would end the server): run_part catches what
+            // libtorch throws, and this what would be left (an allocation in the loop itself)
+            try {
+                for (int p; (p = j->next.fetch_add(1)) < j->parts;) {
+                    auto k = static_cast<size_t>(p);
+                    run_part(j->m, *j->requests, (*j->bounds)[k], (*j->bounds)[k + 1], *j->rows, j->outputs,
+                             &(*j->errs)[k], true);
+                }
+            } catch (...) {
+                // the parts not run keep empty outputs and no error: flag the batch as failed
+                j->failed.store(true);
             }
         };
         // the team has the worker's intra-op threads (a count of 0: GOMP's default, as libtorch's
         // own regions ask, so that its thread pool is not resized)
-        if (GOMP_parallel) GOMP_parallel(body, &job, 0, 0);
-        else body(&job);
+        GOMP_parallel(body, &job, 0, 0);
+        if (job.failed.load() && errs[0].empty()) errs[0] = "ERR model execution failed";
     }
     for (const std::string &e : errs) {
         if (e.empty()) continue;

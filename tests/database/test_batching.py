@@ -206,6 +206,9 @@ def test_servers_started_by_eddylearn_let_openmp_threads_sleep():
 
     assert database.server_env({})["OMP_WAIT_POLICY"] == "PASSIVE"
     assert database.server_env({"OMP_WAIT_POLICY": "ACTIVE"})["OMP_WAIT_POLICY"] == "ACTIVE"
+    # the parts of a batch run on the OpenMP threads: they get the workers' 256 MiB stack
+    assert database.server_env({})["OMP_STACKSIZE"] == "256M"
+    assert database.server_env({"OMP_STACKSIZE": "64M"})["OMP_STACKSIZE"] == "64M"
 
 
 def test_infer_bench_clients_in_step_all_reach_the_batched_model(server, r):

@@ -552,6 +552,9 @@ bool run_part(TorchModel *m, const std::vector<const std::vector<Tensor *> *> &r
     // inside the region, it would stay with the worker thread after it.
     int mkl_before = 0;
     if (one_thread) {
+        // libtorch's first-time set-up of a thread (on the first call into it from a new OpenMP
+        // thread) sets MKL's count to the intra-op threads: it runs now, not after the call below
+        (void)at::get_num_threads();
         if (MKL_Set_Num_Threads_Local) mkl_before = MKL_Set_Num_Threads_Local(1);
     }
     struct MklRestore {
@@ -630,21 +633,39 @@ int torch_batch_parts(const std::vector<int64_t> &rows, int threads, std::vector
     int64_t total = 0;
     for (int64_t r : rows) total += r;
     size_t n = rows.size();
-    size_t parts = threads > 1 ? std::min({n, static_cast<size_t>(threads), static_cast<size_t>(total / kSplitMinRows)}) : 1;
-    if (parts < 1) parts = 1;
-    // contiguous runs of requests, a new part starting once the rows so far reach its share,
-    // as long as every later part still gets a request
+    auto whole = [&]() {
+        bounds->assign({0, n});
+        return 1;
+    };
+    // one part per intra-op thread or none: with fewer parts than threads, a part's thread
+    // would leave the others idle where the merged call uses them all
+    if (threads < 2 || n < static_cast<size_t>(threads) || total / kSplitMinRows < threads) return whole();
+    auto parts = static_cast<size_t>(threads);
+    // contiguous runs of requests, each boundary where the rows so far come nearest to that
+    // part's share, as long as every part gets a request
+    std::vector<int64_t> before(n + 1, 0);  // before[j]: the rows of requests [0, j)
+    for (size_t j = 0; j < n; j++) before[j + 1] = before[j] + rows[j];
     bounds->assign(1, 0);
-    int64_t seen = 0;
-    for (size_t j = 0; j < n; j++) {
-        seen += rows[j];
-        size_t made = bounds->size();  // parts closed so far + 1
-        if (made < parts && j + 1 < n && n - (j + 1) >= parts - made &&
-            seen * static_cast<int64_t>(parts) >= total * static_cast<int64_t>(made))
-            bounds->push_back(j + 1);
+    for (size_t made = 1; made < parts; made++) {
+        // the share's end, times parts (exact in integers)
+        int64_t target = total * static_cast<int64_t>(made);
+        auto off = [&](size_t c) {
+            int64_t d = before[c] * static_cast<int64_t>(parts) - target;
+            return d < 0 ? -d : d;
+        };
+        size_t best = bounds->back() + 1, last = n - (parts - made);
+        for (size_t c = best + 1; c <= last; c++)
+            if (off(c) < off(best)) best = c;
+        bounds->push_back(best);
     }
     bounds->push_back(n);
-    return static_cast<int>(bounds->size() - 1);
+    // a part much larger than its share would run on one thread longer than the merged call
+    // on all of them takes: such a batch runs at once
+    int64_t largest = 0;
+    for (size_t k = 0; k + 1 < bounds->size(); k++)
+        largest = std::max(largest, before[(*bounds)[k + 1]] - before[(*bounds)[k]]);
+    if (largest * static_cast<int64_t>(parts) * 4 > total * 5) return whole();
+    return static_cast<int>(parts);
 }
 
 bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Tensor *> *> &requests,
@@ -667,7 +688,9 @@ bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Te
     // operations then run on its own thread): a batched model computes each request's rows
     // from that request's rows alone, whatever else is in its batch.
     std::vector<size_t> bounds;
-    int parts = torch_batch_parts(rows, m->device.is_cuda() ? 1 : at::get_num_threads(), &bounds);
+    // (without libtorch's OpenMP runtime to run them on, the parts would run one after the
+    // other: the batch runs at once)
+    int parts = torch_batch_parts(rows, m->device.is_cuda() || !GOMP_parallel ? 1 : at::get_num_threads(), &bounds);
     std::vector<std::string> errs(static_cast<size_t>(parts));
     if (parts == 1) {
         run_part(m, requests, 0, requests.size(), rows, outputs, &errs[0]);
@@ -685,19 +708,27 @@ bool torch_model_run_batch(TorchModel *m, const std::vector<const std::vector<Te
             std::vector<std::string> *errs;
             int parts;
             std::atomic<int> next{0};
+            std::atomic<bool> failed{false};
         } job{m, &requests, &bounds, &rows, outputs, &errs, parts};
         auto body = [](void *arg) {
             auto *j = static_cast<Job *>(arg);
-            for (int p; (p = j->next.fetch_add(1)) < j->parts;) {
-                auto k = static_cast<size_t>(p);
-                run_part(j->m, *j->requests, (*j->bounds)[k], (*j->bounds)[k + 1], *j->rows, j->outputs,
-                         &(*j->errs)[k], true);
+            // nothing may leave an OpenMP region (it would end the server): run_part catches what
+            // libtorch throws, and this what would be left (an allocation in the loop itself)
+            try {
+                for (int p; (p = j->next.fetch_add(1)) < j->parts;) {
+                    auto k = static_cast<size_t>(p);
+                    run_part(j->m, *j->requests, (*j->bounds)[k], (*j->bounds)[k + 1], *j->rows, j->outputs,
+                             &(*j->errs)[k], true);
+                }
+            } catch (...) {
+                // the parts not run keep empty outputs and no error: flag the batch as failed
+                j->failed.store(true);
             }
         };
         // the team has the worker's intra-op threads (a count of 0: GOMP's default, as libtorch's
         // own regions ask, so that its thread pool is not resized)
-        if (GOMP_parallel) GOMP_parallel(body, &job, 0, 0);
-        else body(&job);
+        GOMP_parallel(body, &job, 0, 0);
+        if (job.failed.load() && errs[0].empty()) errs[0] = "ERR model execution failed";
     }
     for (const std::string &e : errs) {
         if (e.empty()) continue;

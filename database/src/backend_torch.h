@@ -47,10 +47,13 @@ bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
                      std::vector<Tensor *> *outputs, std::string *err);
 
 // A batch on the CPU runs in parts side by side, one per intra-op thread (docs/database.md,
-// "Batching"), when it has at least kSplitMinRows rows per intra-op thread: contiguous runs of
-// its requests, about equal in rows. Smaller batches run at once: parts of 1024 rows of the learned SGS network
-// measured no faster than the merged forward call. Writes the parts' first requests and the end
-// to *bounds (parts + 1 entries) and returns the number of parts.
+// "Batching"), when it has at least kSplitMinRows rows and a request per intra-op thread:
+// contiguous runs of its requests, each boundary where the rows so far come nearest to that
+// part's share. Smaller batches run at once: parts of 1024 rows of the learned SGS network
+// measured no faster than the merged forward call; so does a batch whose largest part would
+// have more than 1.25 times its share (its thread would take longer than the merged call).
+// Writes the parts' first requests and the end to *bounds (parts + 1 entries) and returns the
+// number of parts.
 constexpr int64_t kSplitMinRows = 2048;
 int torch_batch_parts(const std::vector<int64_t> &rows, int threads, std::vector<size_t> *bounds);
 // Batches run in parts since load (INFO: batches_in_parts).

@@ -497,13 +497,14 @@ int reply_dag(RedisModuleCtx *ctx, DagJob *job) {
         if (!op.err.empty()) failed = true;
     }
     if (!failed) {
+        bool propagated = job->persist.empty() ? false : writes_propagated(ctx);
         for (auto &[name, key] : job->persist) {
             Tensor *t = job->tensors[name];
             if (!set_typed(ctx, key, TensorType, tensor_retain(t))) {
                 tensor_release(t);
                 return RM_ReplyWithError(ctx, kWrongType);
             }
-            replicate_tensor(ctx, key, t);
+            if (propagated) replicate_tensor(ctx, key, t);
         }
     }
     RM_ReplyWithArray(ctx, static_cast<long>(job->ops.size()));

@@ -31,9 +31,9 @@ bool writes_propagated(RedisModuleCtx *ctx) {
     return err_replicas || err_backlog || replicas > 0 || backlog > 0;
 }
 
-// Replicates an output as AI.TENSORSET key TYPE dims BLOB bytes (when anything receives it).
+// Replicates an output as AI.TENSORSET key TYPE dims BLOB bytes (the caller asks
+// writes_propagated() once per reply, and calls this only when anything receives it).
 void replicate_tensor(RedisModuleCtx *ctx, RedisModuleString *key, const Tensor *t) {
-    if (!writes_propagated(ctx)) return;
     std::vector<RedisModuleString *> a;
     a.push_back(key);
     auto add = [&](const char *p, size_t n) { a.push_back(RM_CreateString(nullptr, p, n)); };
@@ -215,6 +215,7 @@ int Exec_Reply(RedisModuleCtx *ctx, RedisModuleString **, int) {
         st->errors++;
         return RM_ReplyWithError(ctx, job->err.c_str());
     }
+    bool propagated = writes_propagated(ctx);
     for (size_t i = 0; i < job->outkeys.size(); i++) {
         if (!set_typed(ctx, job->outkeys[i], TensorType, job->outputs[i])) {
             st->errors++;
@@ -222,7 +223,7 @@ int Exec_Reply(RedisModuleCtx *ctx, RedisModuleString **, int) {
         }
         Tensor *t = job->outputs[i];
         job->outputs[i] = nullptr;  // now owned by the keyspace
-        replicate_tensor(ctx, job->outkeys[i], t);
+        if (propagated) replicate_tensor(ctx, job->outkeys[i], t);
     }
     if (counts_call) st->duration_us += job->duration_us;
     if (job->model && !job->inputs.empty() && !job->inputs[0]->dims.empty())

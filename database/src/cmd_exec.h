@@ -8,6 +8,9 @@
 
 namespace eai {
 
+// Whether the server propagates writes (an append-only file, replicas or a replication backlog):
+// asked once per reply, before its outputs are replicated.
+bool writes_propagated(RedisModuleCtx *ctx);
 // Replicates a tensor written by a run as AI.TENSORSET key TYPE dims BLOB bytes.
 void replicate_tensor(RedisModuleCtx *ctx, RedisModuleString *key, const Tensor *t);
 

@@ -402,12 +402,17 @@ def server_env(base: dict | None = None) -> dict:
     libtorch's OpenMP threads wait passively (``OMP_WAIT_POLICY=PASSIVE``, unless set): by
     default each spins for a while after every parallel region of a model run, taking a core
     from Redis's main thread and from the solver ranks that share the node (two cores, eight
-    clients: about 0.65 ms of spinning per 0.25 ms model run; docs/database.md, "Batching")."""
+    clients: about 0.65 ms of spinning per 0.25 ms model run; docs/database.md, "Batching").
+    Those threads also run the parts of a batch, TorchScript's recursive interpreter and
+    optimiser included: they get the 256 MiB stack of the module's own workers
+    (``OMP_STACKSIZE=256M``, unless set; address space, used as needed) instead of libgomp's
+    few MiB."""
     env = dict(os.environ if base is None else base)
     conf = env.get("MALLOC_CONF", "")
     if "oversize_threshold" not in conf:
         env["MALLOC_CONF"] = (conf + "," if conf else "") + "oversize_threshold:0"
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    env.setdefault("OMP_STACKSIZE", "256M")
     return env
 
 

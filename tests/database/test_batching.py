@@ -206,6 +206,9 @@ def test_servers_started_by_eddylearn_let_openmp_threads_sleep():
 
     assert database.server_env({})["OMP_WAIT_POLICY"] == "PASSIVE"
     assert database.server_env({"OMP_WAIT_POLICY": "ACTIVE"})["OMP_WAIT_POLICY"] == "ACTIVE"
+    # the parts of a batch run on the OpenMP threads: they get the workers' 256 MiB stack
+    assert database.server_env({})["OMP_STACKSIZE"] == "256M"
+    assert database.server_env({"OMP_STACKSIZE": "64M"})["OMP_STACKSIZE"] == "64M"
 
 
 def test_infer_bench_clients_in_step_all_reach_the_batched_model(server, r):
@@ -364,7 +367,8 @@ def test_a_batch_in_parts_gives_each_client_its_answer_as_one_thread_computes_it
     single-precision rounding; the batch counts as one call of the model."""
     two, one = split_servers
     blob = _sgs_blob()
-    rows = {"a": 3000, "b": 600, "c": 1400, "d": 1096}  # 6096 rows: parts of a, b | c, d
+    # 6096 rows: two parts of two requests each, of at most 3600 rows, in any order of arrival
+    rows = {"a": 2000, "b": 1000, "c": 1600, "d": 1496}
     total = sum(rows.values())
     r2, r1 = two.redis(), one.redis()
     for r in (r2, r1):
@@ -460,10 +464,12 @@ def test_mismatched_shapes_are_not_merged_on_a_worker_that_splits(split_servers)
     two, _ = split_servers
     r2 = two.redis()
     r2.flushall()
+    # c and d have MINBATCHSIZE rows each, so they run as soon as they come (never waiting for
+    # MINBATCHTIMEOUT); a waits for b (up to a MINBATCHTIMEOUT long enough for any arrival)
     r2.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", 8192, "MINBATCHSIZE",
-                       4096, "MINBATCHTIMEOUT", 1000, "BLOB", to_bytes(torch.jit.script(Affine())))
+                       4096, "MINBATCHTIMEOUT", 30000, "BLOB", to_bytes(torch.jit.script(Affine())))
     inputs = {"a": np.full((2400, 6), 1, np.float32), "b": np.full((1696, 6), 2, np.float32),
-              "c": np.full((2400, 5), 3, np.float32), "d": np.full((1696, 6), 4, np.float64)}
+              "c": np.full((4096, 5), 3, np.float32), "d": np.full((4096, 6), 4, np.float64)}
     got = run_clients(two.address, "aff", inputs)
     for tag, x in inputs.items():
         status, y = got[tag]
@@ -471,4 +477,32 @@ def test_mismatched_shapes_are_not_merged_on_a_worker_that_splits(split_servers)
         assert y.dtype == x.dtype and y.shape == x.shape
         np.testing.assert_array_equal(y, 2 * x + 1)
     st = info(r2, "aff")
-    assert (st["calls"], st["samples"]) == (3, 8192), st
+    assert (st["calls"], st["samples"]) == (3, 12288), st
+
+
+def test_a_batch_whose_parts_would_be_unequal_runs_at_once(split_servers):
+    """A batch of 16384 + 2048 rows on two intra-op threads would split into parts of 16384 and
+    2048 rows, the larger one on one thread: it runs as one call instead (INFO batches_in_parts
+    unchanged), and each request still gets its exact answer."""
+    two, _ = split_servers
+    r2 = two.redis()
+    r2.flushall()
+    r2.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", 18432, "MINBATCHSIZE",
+                       18432, "BLOB", to_bytes(torch.jit.script(Affine())))
+    inputs = {"big": np.full((16384, 6), 1, np.float32), "small": np.full((2048, 6), 2, np.float32)}
+    before = _parts(r2)
+    got = run_clients(two.address, "aff", inputs)
+    for tag, x in inputs.items():
+        status, y = got[tag]
+        assert status == "ok", y
+        np.testing.assert_array_equal(y, 2 * x + 1)
+    assert info(r2, "aff")["calls"] == 1
+    assert _parts(r2) == before
+    # the same rows in equal halves are split
+    inputs = {"h1": np.full((9216, 6), 1, np.float32), "h2": np.full((9216, 6), 2, np.float32)}
+    got = run_clients(two.address, "aff", inputs)
+    for tag, x in inputs.items():
+        assert got[tag][0] == "ok", got[tag]
+        np.testing.assert_array_equal(got[tag][1], 2 * x + 1)
+    assert info(r2, "aff")["calls"] == 2
+    assert _parts(r2) == before + 1

@@ -25,8 +25,8 @@ def _wait_replica(master, replica, timeout=30.0):
     raise AssertionError(f"the replica did not sync: {replica.log()[-2000:]}")
 
 
-def _run(r, out):
-    r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 1, "x", "OUTPUTS", 1, out)
+def _run(r, out, x="x"):
+    r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 1, x, "OUTPUTS", 1, out)
     return r.execute_command("AI.TENSORGET", out, "BLOB")
 
 
@@ -59,7 +59,14 @@ def test_outputs_reach_a_replica_before_during_and_after_its_link(new_server):
     # still propagated; this replica keeps nothing on disk and comes back with a full resync
     replica.stop()
     assert r.info("replication")["repl_backlog_active"] == 1
-    y_away = _run(r, "y_away")
+    # an input of 4096 rows: the output (96 KiB) is far larger than the commands that make it,
+    # so the backlog grows by at least its bytes only if the output itself is propagated
+    r.execute_command("AI.TENSORSET", "x_away", "FLOAT", 4096, 6, "BLOB",
+                      np.random.default_rng(2).standard_normal((4096, 6), np.float32).tobytes())
+    offset = r.info("replication")["master_repl_offset"]
+    y_away = _run(r, "y_away", "x_away")
+    assert len(y_away) == 4096 * 6 * 4
+    assert r.info("replication")["master_repl_offset"] - offset >= len(y_away)
     replica.start()
     replica.redis().execute_command("REPLICAOF", "127.0.0.1", master.port)
     _wait_replica(master, replica)

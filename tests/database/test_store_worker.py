@@ -32,6 +32,9 @@ def test_stores_replay_from_the_aof(new_server):
     assert not (s.workdir / "dump.rdb").exists()
     s.start()
     r = s.redis()
+    # the run's output came back from the AOF too: this server has no RDB, replica or backlog,
+    # so only the AOF's propagation of the output (AI.TENSORSET) can have kept it
+    assert r.execute_command("AI.TENSORGET", "y", "BLOB") == y
     assert r.execute_command("AI.MODELGET", "m", "BLOB") == blob
     assert r.execute_command("AI.MODELGET", "m", "META")[5] == b"v1"
     r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 1, "x", "OUTPUTS", 1, "y2")

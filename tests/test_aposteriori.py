@@ -182,6 +182,13 @@ def test_bad_a_posteriori_settings_are_named(call, message):
     (["--a-posteriori", "gate", "--model", "m.pt"], "give no --model"),
     (["--a-posteriori", "gate", "--models", "none"], "needs the learned model"),
     (["--a-posteriori", "gate", "--seed", "-1"], "--seed must be a non-negative integer, got -1"),
+    (["--gate-invariant", "wale"], "--gate-invariant is the invariant of --a-posteriori gate: "
+                                   "give --a-posteriori gate too"),
+    (["--a-posteriori", "scale", "--gate-invariant", "wale"], "the 'scale' form has none"),
+    (["--a-posteriori", "gate", "--theta1", "-4,x"],
+     "--theta1 must be finite numbers separated by commas, got '-4,x'"),
+    (["--a-posteriori", "gate", "--theta1", "-4,-8", "--theta0", "-1", "--models", "none"],
+     "needs the learned model"),       # negative lists without '=' are read as values
 ])
 def test_bad_a_posteriori_options_of_the_command_are_named(tmp_path, args, message):
     (tmp_path / "m.pt").write_bytes(scripted(SmagorinskyStress(0.17, DELTA)))
@@ -190,6 +197,17 @@ def test_bad_a_posteriori_options_of_the_command_are_named(tmp_path, args, messa
                           cwd=tmp_path)
     assert proc.returncode != 0
     assert message in proc.stderr, proc.stderr
+
+
+def test_negative_number_lists_are_option_values():
+    from eddylearn import cli
+    argv = ["validate", "tgv-les", "--a-posteriori", "gate", "--theta1", "-4,-8", "--theta0",
+            "-.5,1", "--n", "16"]
+    assert cli._join_number_lists(argv)[4:7] == ["--theta1=-4,-8", "--theta0=-.5,1", "--n"]
+    args = cli.build_parser().parse_args(cli._join_number_lists(argv))
+    assert (args.theta1, args.theta0, args.n) == ("-4,-8", "-.5,1", "16")
+    assert cli._join_number_lists(["--theta1", "--n", "-- ", "--theta0"]) == \
+        ["--theta1", "--n", "-- ", "--theta0"]
 
 
 def test_cached_samples_without_the_dns_history_are_refused_before_training(tmp_path):

@@ -246,8 +246,9 @@ def _stretching(g: np.ndarray) -> float:
 
 def test_the_stretching_invariant_of_vortices_along_every_axis_and_under_rotation():
     """A stretched vortex along x, y or z has the rate sqrt(2/3), a compressed one -sqrt(2/3);
-    a random trace-free gradient has the rate of its definition (the curl written with the Levi-Civita
-    symbol), and the same rate after any rotation of the axes, g -> R g R^T."""
+    a random trace-free gradient has the rate of its definition (the curl written with the
+    Levi-Civita symbol), within +-sqrt(2/3), and the same rate after any rotation of the axes,
+    g -> R g R^T."""
     rows = [_vortex(a) for a in range(3)] + [-_vortex(a) for a in range(3)]
     got = ap.gate_invariant(torch.tensor(np.array(rows).reshape(-1, 9)), 2).numpy()
     np.testing.assert_allclose(got, [math.sqrt(2 / 3)] * 3 + [-math.sqrt(2 / 3)] * 3, rtol=1e-6)

@@ -26,9 +26,11 @@ from torch import nn
 #: the local invariants the gate knows, each dimensionless (scale-free):
 #: "wale": the WALE operator over the gradient's magnitude (>= 0),
 #:   (Sd:Sd)^(3/2) / ((S:S)^(5/2) + (Sd:Sd)^(5/4)) / sqrt(S:S + W:W) (0 in pure shear);
-#: "rotation": W:W / (S:S + W:W) (0 in pure strain, 1/2 in pure shear, 1 in pure rotation);
+#: "rotation": W:W / (S:S + W:W), in [0, 1] (0 in pure strain, 1/2 in pure shear, 1 in pure
+#:   rotation);
 #: "stretching": the vortex-stretching rate over its scale, w.S.w / (|w|^2 sqrt(S:S)), w the
-#:   vorticity (between -sqrt(2/3) and sqrt(2/3); 0 in pure shear and in two-dimensional flow)
+#:   vorticity (between -sqrt(2/3) and sqrt(2/3) for a trace-free gradient, the LES's; 0 in
+#:   pure shear and in two-dimensional flow)
 GATE_INVARIANTS = ("wale", "rotation", "stretching")
 
 #: the forms of the a-posteriori stage: one output scale theta0, or the gate theta0 + theta1 r

@@ -61,7 +61,31 @@ def test_tgv_les_learned_model_a_posteriori(tmp_path):
     assert (tmp_path / "les.png").stat().st_size > 10_000
 
 
-def test_tgv_les_trains_on_the_dns_width_asked_for(tmp_path):
+@pytest.fixture(scope="module")
+def les16_on_dns32(tmp_path_factory):
+    """One 16^3 LES case trained on the samples of a 32^3 DNS (dns_width = 2) to t = 1: the
+    DNS (the costly part) is run once for the tests of this module that need it. Returns the
+    workdir and the result."""
+    workdir = tmp_path_factory.mktemp("les16_dns32")
+    res = validate.validate_tgv_les(16, 2, workdir=workdir, models=("none", "learned"),
+                                    t_end=1.0, dns_width=2, train_options={"steps": 20})
+    return workdir, res
+
+
+def _copy_of_the_dns(workdir, into, with_dns=True):
+    """A workdir with les16_on_dns32's samples (and, with_dns, its DNS's input and diagnostics)
+    linked in: a later run there reuses them."""
+    import os
+    into.mkdir(parents=True, exist_ok=True)
+    os.link(workdir / "dns32_w2_samples.npz", into / "dns32_w2_samples.npz")
+    if with_dns:
+        (into / "dns").mkdir()
+        for name in ("input.nml", "diagnostics.csv"):
+            os.link(workdir / "dns" / name, into / "dns" / name)
+    return into
+
+
+def test_tgv_les_trains_on_the_dns_width_asked_for(les16_on_dns32, tmp_path):
     """dns_width = 2: the samples come from a (2n)^3 DNS box-filtered over 2 cells (Delta = the
     LES spacing, one sample per LES cell and sample time), are kept under their own name in the
     workdir and reused by a second run, and the model trained on them runs in the database."""
@@ -69,10 +93,8 @@ def test_tgv_les_trains_on_the_dns_width_asked_for(tmp_path):
 
     import numpy as np
 
-    opts = {"steps": 20}
-    res = validate.validate_tgv_les(16, 2, workdir=tmp_path, models=("none", "learned"),
-                                    t_end=1.0, dns_width=2, train_options=opts)
-    cache = tmp_path / "dns32_w2_samples.npz"
+    workdir, res = les16_on_dns32
+    cache = workdir / "dns32_w2_samples.npz"
     assert res["training"]["dns_n"] == 32 and res["training"]["width"] == 2
     assert res["training"]["delta"] == pytest.approx(2 * math.pi / 16)
     with np.load(cache) as z:
@@ -82,14 +104,13 @@ def test_tgv_les_trains_on_the_dns_width_asked_for(tmp_path):
     assert np.all(np.isfinite(features)) and np.std(features) > 0
     assert res["models"]["learned"]["database"]["stages_fallback"] == 0
     assert res["models"]["learned"]["database"]["stages_database"] > 0
-    # the second run reads the kept samples (no DNS: its folder is gone)
-    stamp = cache.stat().st_mtime_ns
-    for f in (tmp_path / "dns").iterdir():
-        f.unlink()
-    (tmp_path / "dns").rmdir()
-    again = validate.validate_tgv_les(16, 2, workdir=tmp_path, models=("learned",), t_end=0.5,
-                                      dns_width=2, train_options=opts)
-    assert not (tmp_path / "dns").exists() and cache.stat().st_mtime_ns == stamp
+    # a second run reads the kept samples (no DNS: there is no folder of it)
+    again_dir = _copy_of_the_dns(workdir, tmp_path / "again", with_dns=False)
+    stamp = (again_dir / cache.name).stat().st_mtime_ns
+    again = validate.validate_tgv_les(16, 2, workdir=again_dir, models=("learned",), t_end=0.5,
+                                      dns_width=2, train_options={"steps": 20})
+    assert not (again_dir / "dns").exists()
+    assert (again_dir / cache.name).stat().st_mtime_ns == stamp
     assert again["training"]["samples"] == res["training"]["samples"]
 
 
@@ -125,17 +146,24 @@ def test_train_sgs_model_builds_the_network_size_asked_for(tmp_path):
         assert m(torch.zeros(3, 9, dtype=torch.float64)).shape == (3, 6)
 
 
-def test_tgv_les_a_posteriori_stage_deploys_the_point_that_follows_the_dns(tmp_path):
-    """--a-posteriori scale on a small case (16^3 LES to t = 1, samples of a 32^3 DNS): every
-    point of the grid is an LES through the database, scored against the training DNS's own
-    diagnostics; the deployed sgs_model.pt is the a-priori model (kept beside it) behind the
-    chosen scale, and the learned run is that point's LES again."""
+def test_tgv_les_a_posteriori_stage_deploys_the_point_that_follows_the_dns(les16_on_dns32,
+                                                                           tmp_path):
+    """--a-posteriori scale on a small case (16^3 LES to t = 1, the samples and diagnostics of
+    the module's 32^3 DNS): every point of the grid is an LES through the database, scored
+    against the training DNS's own diagnostics (each point's misfits recomputed here from the
+    files); the deployed sgs_model.pt is the a-priori model (kept beside it) behind the chosen
+    scale, and the learned run is that point's LES again."""
     import io
+    import json
 
     import numpy as np
     import torch
 
-    res = validate.validate_tgv_les(16, 2, workdir=tmp_path, models=("learned",), t_end=1.0,
+    from eddylearn.aposteriori import history_misfit, read_dns_history
+    from eddylearn.io import read_diagnostics
+
+    workdir = _copy_of_the_dns(les16_on_dns32[0], tmp_path / "w")
+    res = validate.validate_tgv_les(16, 2, workdir=workdir, models=("learned",), t_end=1.0,
                                     dns_width=2, train_options={"steps": 20},
                                     a_posteriori={"form": "scale", "theta0": (4.0, 1.0)})
     post = res["a_posteriori"]
@@ -144,9 +172,18 @@ def test_tgv_les_a_posteriori_stage_deploys_the_point_that_follows_the_dns(tmp_p
                for p in post["points"])
     objs = [p["objective"] for p in post["points"]]
     assert objs[0] != objs[1] and post["best"] == int(np.argmin(objs))
-    assert post["reference"] == str(tmp_path / "dns" / "diagnostics.csv")
-    deployed = torch.jit.load(io.BytesIO((tmp_path / "sgs_model.pt").read_bytes()))
-    apriori = torch.jit.load(io.BytesIO((tmp_path / "sgs_model_apriori.pt").read_bytes()))
+    assert post["history_source"] == str(workdir / "dns" / "diagnostics.csv")
+    lo, hi = post["history_time_range"]
+    assert 0 < lo < 0.5 and hi == pytest.approx(1.0)
+    history = read_dns_history(workdir / "dns")
+    for k, p in enumerate(post["points"]):
+        want = history_misfit(read_diagnostics(workdir / "a_posteriori" / f"p{k}"
+                                               / "diagnostics.csv"), history)
+        assert {key: p[key] for key in want} == want, k
+    recorded = json.loads((workdir / "a_posteriori" / "points.json").read_text())
+    assert recorded == post["points"]
+    deployed = torch.jit.load(io.BytesIO((workdir / "sgs_model.pt").read_bytes()))
+    apriori = torch.jit.load(io.BytesIO((workdir / "sgs_model_apriori.pt").read_bytes()))
     x = torch.tensor(np.random.default_rng(0).normal(size=(50, 9)))
     np.testing.assert_allclose(deployed(x).numpy(), post["theta0"] * apriori(x).numpy(),
                                rtol=1e-6, atol=1e-12)
@@ -154,4 +191,8 @@ def test_tgv_les_a_posteriori_stage_deploys_the_point_that_follows_the_dns(tmp_p
     learned = res["models"]["learned"]
     assert learned["database"]["stages_fallback"] == 0
     assert learned["database"]["stages_database"] == best["stages_database"]
+    ran = read_diagnostics(workdir / "learned" / "diagnostics.csv")
+    chosen = read_diagnostics(workdir / "a_posteriori" / f"p{post['best']}" / "diagnostics.csv")
+    for col in ("time", "energy", "eps_visc", "eps_sgs"):
+        np.testing.assert_allclose(ran[col], chosen[col], rtol=1e-12, atol=0, err_msg=col)
     assert "gated a posteriori" in res["model_source"]

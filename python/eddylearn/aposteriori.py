@@ -12,20 +12,25 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import math
+import os
+import re
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-#: the local invariants the gate knows, each dimensionless and in [0, 1]:
-#: "wale": the WALE operator over the gradient's magnitude,
+#: the local invariants the gate knows, each dimensionless (scale-free):
+#: "wale": the WALE operator over the gradient's magnitude (>= 0),
 #:   (Sd:Sd)^(3/2) / ((S:S)^(5/2) + (Sd:Sd)^(5/4)) / sqrt(S:S + W:W) (0 in pure shear);
-#: "rotation": W:W / (S:S + W:W) (0 in pure strain, 1/2 in pure shear, 1 in pure rotation);
+#: "rotation": W:W / (S:S + W:W), in [0, 1] (0 in pure strain, 1/2 in pure shear, 1 in pure
+#:   rotation);
 #: "stretching": the vortex-stretching rate over its scale, w.S.w / (|w|^2 sqrt(S:S)), w the
-#:   vorticity (between -sqrt(2/3) and sqrt(2/3); 0 in pure shear and in two-dimensional flow)
+#:   vorticity (between -sqrt(2/3) and sqrt(2/3) for a trace-free gradient, the LES's; 0 in
+#:   pure shear and in two-dimensional flow)
 GATE_INVARIANTS = ("wale", "rotation", "stretching")
 
 #: the forms of the a-posteriori stage: one output scale theta0, or the gate theta0 + theta1 r
@@ -58,14 +63,21 @@ class GatedSGS(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tau = self.inner(x)
-        gate = torch.clamp(self.theta[0] + self.theta[1] * gate_invariant(x, self.invariant),
-                           min=0.0)
+        if bool(self.theta[1] == 0.0):     # a plain scale: no invariant to compute
+            gate = torch.clamp(self.theta[0].expand(x.shape[0]), min=0.0)
+        else:
+            gate = torch.clamp(self.theta[0] + self.theta[1] * gate_invariant(x, self.invariant),
+                               min=0.0)
         return tau * gate[:, None].to(tau.dtype)
 
 
 def gate_invariant(x: torch.Tensor, invariant: int) -> torch.Tensor:
-    """The invariant GATE_INVARIANTS[invariant] of each row's gradient (n, 9), in float32."""
-    g = x.to(torch.float32).reshape(-1, 3, 3)
+    """The invariant GATE_INVARIANTS[invariant] of each row's gradient (n, 9), in float32. Every
+    invariant is scale-free, so each gradient is first divided by its magnitude sqrt(S:S + W:W)
+    (in double precision): the powers of the WALE one then cannot overflow float32."""
+    g = x.to(torch.float64).reshape(-1, 3, 3)
+    mag = torch.sqrt((g * g).sum(dim=(1, 2)))     # |g|^2 = S:S + W:W
+    g = (g / torch.where(mag > 0, mag, torch.ones_like(mag))[:, None, None]).to(torch.float32)
     s = 0.5 * (g + g.transpose(1, 2))
     w = 0.5 * (g - g.transpose(1, 2))
     ss = (s * s).sum(dim=(1, 2))
@@ -127,11 +139,15 @@ def history_misfit(diag: dict[str, np.ndarray], history: dict[str, np.ndarray]) 
 
 
 def search_grid(form: str, theta0: tuple[float, ...] | None = None,
-                theta1: tuple[float, ...] | None = None) -> list[tuple[float, float]]:
-    """The (theta0, theta1) points of the search of `form` (A_POSTERIORI_FORMS)."""
+                theta1: tuple[float, ...] | None = None,
+                invariant: str = DEFAULT_INVARIANT) -> list[tuple[float, float]]:
+    """The (theta0, theta1) points of the search of `form` (A_POSTERIORI_FORMS) on the gate's
+    invariant `invariant`; theta0 and theta1 are sequences of numbers (a single number is taken
+    as a grid of one)."""
     if form not in A_POSTERIORI_FORMS:
         raise ValueError(f"unknown a-posteriori form {form!r} (known: "
                          f"{', '.join(A_POSTERIORI_FORMS)})")
+    theta0, theta1 = _grid_axis(theta0, "theta0"), _grid_axis(theta1, "theta1")
     if form == "scale":
         if theta1:
             raise ValueError("the 'scale' form has no theta1 (use the 'gate' form)")
@@ -142,36 +158,73 @@ def search_grid(form: str, theta0: tuple[float, ...] | None = None,
         t1 = tuple(theta1) if theta1 else DEFAULT_GATE[1]
     points = list(itertools.product(t0, t1))
     for a, b in points:
-        check_gate(a, b, DEFAULT_INVARIANT)
+        check_gate(a, b, invariant)
     if form == "scale" and any(a <= 0 for a, _ in points):
         raise ValueError(f"the output scales must be positive, got {', '.join(map(str, t0))}")
     return points
 
 
-def a_posteriori_search(run_les: Callable[[bytes, str], dict], blob: bytes,
-                        history: dict[str, np.ndarray], points: list[tuple[float, float]],
-                        invariant: str = DEFAULT_INVARIANT, t_end: float | None = None,
-                        log=None) -> dict:
+def _grid_axis(values, name: str) -> tuple | None:
+    """One axis of the search's grid as a tuple: None stays None, a number is a grid of one."""
+    if values is None:
+        return None
+    if isinstance(values, (int, float)) and not isinstance(values, bool):
+        return (values,)
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"the gate's {name} must be a number or a sequence of numbers, "
+                         f"got {values!r}")
+    try:
+        return tuple(values)
+    except TypeError:
+        raise ValueError(f"the gate's {name} must be a number or a sequence of numbers, "
+                         f"got {values!r}") from None
+
+
+def _error_line(exc: BaseException) -> str:
+    """What a failed point records: the exception's type and the first line of its message."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:200] if lines else ''}".rstrip(": ")
+
+
+def _write_points(path: Path, points: list[dict]) -> None:
+    """The records of the finished points, written whole (a temporary file, then renamed), so a
+    crash leaves the previous complete file, never a cut one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(points, indent=1, default=float))
+    os.replace(tmp, path)
+
+
+def a_posteriori_search(run_les: Callable[[bytes, str], tuple[dict[str, np.ndarray],
+                                                              dict[str, Any]]],
+                        blob: bytes, history: dict[str, np.ndarray],
+                        points: list[tuple[float, float]], invariant: str = DEFAULT_INVARIANT,
+                        t_end: float | None = None, log=None,
+                        record: Path | None = None) -> dict:
     """Run the LES once per (theta0, theta1) of points with the gated model and pick the point
     of the least objective (history_misfit). run_les(model bytes, label) runs the LES with the
     model in the database to t_end (default: the history's last time) and returns (diagnostics,
     database account); a run that stops before t_end, blows up or falls back to Smagorinsky in
-    any stage is recorded but never chosen. Returns the points with their misfits and the best
-    one ("best": index)."""
+    any stage is recorded but never chosen; so is a point whose run or misfit raises anything
+    (its error: the exception's type and first line). With `record` (a JSON file), the records
+    of the points finished so far are written there after each point. Returns the points with
+    their misfits and the best one ("best": index)."""
     if t_end is None:
         t_end = float(history["time"][-1])
-    from .solver import SolverError
     out = []
     for k, (a, b) in enumerate(points):
         rec: dict = {"theta0": a, "theta1": b}
+        gated = gated_model_bytes(blob, a, b, invariant)   # a bad gate is the caller's error
         try:
-            diag, account = run_les(gated_model_bytes(blob, a, b, invariant), f"p{k}")
-        except SolverError as exc:
-            rec.update(objective=math.inf, usable=False, error=str(exc).splitlines()[0][:200])
+            diag, account = run_les(gated, f"p{k}")
+            misfit = history_misfit(diag, history)
+            stages = {"stages_database": int(account["stages_database"]),
+                      "stages_fallback": int(account["stages_fallback"])}
+        except Exception as exc:   # noqa: BLE001 - one bad point must not end the search
+            rec.update(objective=math.inf, usable=False, error=_error_line(exc))
         else:
-            rec.update(history_misfit(diag, history))
-            rec["stages_database"] = int(account["stages_database"])
-            rec["stages_fallback"] = int(account["stages_fallback"])
+            rec.update(misfit)
+            rec.update(stages)
             rec["usable"] = bool(np.all(np.isfinite(diag["energy"]))
                                  and rec["t_end"] >= t_end * (1 - 1e-9)
                                  and rec["stages_fallback"] == 0
@@ -179,6 +232,8 @@ def a_posteriori_search(run_les: Callable[[bytes, str], dict], blob: bytes,
             if not rec["usable"]:
                 rec["objective"] = math.inf
         out.append(rec)
+        if record is not None:
+            _write_points(Path(record), out)
         if log:
             log.info("a-posteriori point %d/%d: theta = (%g, %g): objective %s", k + 1,
                      len(points), a, b, rec["objective"])
@@ -196,10 +251,57 @@ def a_posteriori_search(run_les: Callable[[bytes, str], dict], blob: bytes,
 def read_dns_history(dns_dir: Path) -> dict[str, np.ndarray]:
     """The training DNS's energy history from the diagnostics.csv it wrote in dns_dir."""
     from .io import read_diagnostics
+    return dns_history(read_diagnostics(_dns_diagnostics(dns_dir)))
+
+
+def _dns_diagnostics(dns_dir: Path) -> Path:
     path = Path(dns_dir) / "diagnostics.csv"
     if not path.is_file():
         raise FileNotFoundError(
             f"the a-posteriori stage needs the training DNS's diagnostics, {path}, which is "
             f"missing: run the DNS again in this workdir (remove the cached samples) or put "
             f"the diagnostics of the DNS that staged them there")
-    return dns_history(read_diagnostics(path))
+    return path
+
+
+def _namelist_int(path: Path, group: str, key: str) -> int:
+    """The integer `key` of the namelist group &`group` in the file at path (as write_namelist
+    writes it, or by hand: case-insensitive, over several lines, comments after '!')."""
+    text = re.sub(r"!.*", "", path.read_text(errors="replace"))
+    m = re.search(rf"&{group}\b(.*?)/", text, re.IGNORECASE | re.DOTALL)
+    v = m and re.search(rf"(?:^|[\s,]){key}\s*=\s*([+-]?\d+)\b", m.group(1), re.IGNORECASE)
+    if not v:
+        raise ValueError(f"cannot read &{group} {key} (an integer) from {path}")
+    return int(v.group(1))
+
+
+def training_dns_history(dns_dir: Path, dns_n: int, t_end: float) -> dict:
+    """The energy history (dns_history) of the DNS in dns_dir, checked to be the one the
+    training samples came from (its input.nml's &domain nx is dns_n: the folder is shared by
+    every LES size and filter width, the samples are not) and to reach the LES's t_end (to
+    within one diagnostics interval). Returns {"history", "path", "time_range"}: the times
+    the search compares over."""
+    from .io import read_diagnostics
+    dns_dir = Path(dns_dir)
+    path = _dns_diagnostics(dns_dir)
+    nml_path = dns_dir / "input.nml"
+    if not nml_path.is_file():
+        raise FileNotFoundError(
+            f"the a-posteriori stage cannot tell which DNS wrote {path}: its {nml_path} is "
+            f"missing (the samples came from a {dns_n}^3 DNS)")
+    nx = _namelist_int(nml_path, "domain", "nx")
+    if nx != dns_n:
+        raise ValueError(
+            f"the DNS in {dns_dir} is {nx}^3 but the training samples came from a {dns_n}^3 "
+            f"DNS: its diagnostics are not the history to follow; run the {dns_n}^3 DNS again "
+            f"in this workdir (remove the cached samples) or use a workdir of its own")
+    diag = read_diagnostics(path)
+    history = dns_history(diag)
+    t = np.asarray(diag["time"], float)
+    if t[-1] + (t[-1] - t[-2]) < t_end * (1 - 1e-9):
+        raise ValueError(
+            f"the training DNS's history {path} ends at t = {t[-1]:g}, before the LES's "
+            f"t_end = {t_end:g}: the a-posteriori stage would score the LES on part of its run "
+            f"only; run the DNS to t_end again or ask for a shorter t_end")
+    return {"history": history, "path": str(path),
+            "time_range": [float(history["time"][0]), float(min(history["time"][-1], t_end))]}

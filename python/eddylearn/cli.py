@@ -14,6 +14,7 @@ import argparse
 import logging
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -122,8 +123,14 @@ def _validate_tgv_les(args, v) -> int:
             raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
         train["seed"] = args.seed
     post = None
+    if args.gate_invariant is not None and args.a_posteriori != "gate":
+        raise ValueError("--gate-invariant is the invariant of --a-posteriori gate: "
+                         + ("the 'scale' form has none" if args.a_posteriori
+                            else "give --a-posteriori gate too"))
     if args.a_posteriori:
-        post = {"form": args.a_posteriori, "invariant": args.gate_invariant}
+        post = {"form": args.a_posteriori}
+        if args.gate_invariant:
+            post["invariant"] = args.gate_invariant
         for key in ("theta0", "theta1"):
             if getattr(args, key):
                 post[key] = _float_list(getattr(args, key), "--" + key)
@@ -392,9 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--theta0", help="tgv-les --a-posteriori: comma list of theta0 values "
                                     "(default 0.5,1,1.5,2 for scale, 1,2 for gate)")
     v.add_argument("--theta1", help="tgv-les --a-posteriori gate: comma list of theta1 values "
-                                    "(default -4,-8; write --theta1=-4,-8)")
+                                    "(default -4,-8)")
     v.add_argument("--gate-invariant", choices=["wale", "rotation", "stretching"],
-                   default="stretching",
                    help="tgv-les --a-posteriori gate: the invariant r (default stretching: the "
                         "vortex-stretching rate w.S.w / (|w|^2 |S|))")
     v.add_argument("--infer-every", type=int, default=0,
@@ -512,8 +518,33 @@ def _register_optional(sub, bsub) -> None:
     bench_database.register_bench(bsub)
 
 
+#: the options whose value is a comma list of numbers that may start with a minus sign
+_NUMBER_LIST_OPTIONS = ("--theta0", "--theta1")
+
+
+def _join_number_lists(argv: list[str]) -> list[str]:
+    """argv with "--theta1 -4,-8" written "--theta1=-4,-8": argparse takes a value that starts
+    with '-' (and is not one plain number) for an option of its own."""
+    out: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg in _NUMBER_LIST_OPTIONS:
+            val = next(it, None)
+            if val is not None and re.match(r"-[0-9.]", val):
+                out.append(f"{arg}={val}")
+                continue
+            out.append(arg)
+            if val is not None:
+                out.append(val)
+            continue
+        out.append(arg)
+        if arg == "--":
+            out.extend(it)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_number_lists(sys.argv[1:] if argv is None else argv))
     if getattr(args, "launcher", None):
         from .launch import LAUNCHER_VAR
         os.environ[LAUNCHER_VAR] = args.launcher

@@ -449,7 +449,8 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         a_posteriori = {"form": "scale", "invariant": DEFAULT_INVARIANT, **a_posteriori}
         check_gate(1.0, 0.0, a_posteriori["invariant"])
         a_posteriori["points"] = search_grid(a_posteriori["form"], a_posteriori.get("theta0"),
-                                             a_posteriori.get("theta1"))
+                                             a_posteriori.get("theta1"),
+                                             a_posteriori["invariant"])
     ref = read_reference(reference_tgv())
     result: dict = {"case": "tgv-les", "n": n, "nranks": nranks, "sgs": sgs, "cfl": cfl}
     runs, metrics = {}, {}
@@ -525,8 +526,9 @@ def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options
                      t["n"], t["width"])
             cache = base / f"dns{t['n']}_w{t['width']}_samples.npz"
             if cache.is_file() and a_posteriori is not None:
-                from .aposteriori import read_dns_history
-                read_dns_history(base / "dns")   # missing: say so now, not after the training
+                from .aposteriori import training_dns_history
+                # missing, another DNS's or cut short: say so now, not after the training
+                training_dns_history(base / "dns", t["n"], t_end)
             if cache.is_file():    # the samples an earlier run in this workdir staged
                 with np.load(cache) as z:
                     f, lab, times = z["features"], z["labels"], z["times"]
@@ -552,7 +554,7 @@ def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options
         if a_posteriori is not None:
             version = _a_posteriori_stage(client, db.address, n, nranks, Path(model), base,
                                           t_end, cfl, stream, learned_options, a_posteriori,
-                                          result)
+                                          result, dns_n=dns_width * n)
             result["model_source"] += (f", gated a posteriori: theta = "
                                        f"({result['a_posteriori']['theta0']:g}, "
                                        f"{result['a_posteriori']['theta1']:g})")
@@ -577,15 +579,17 @@ def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options
 
 
 def _a_posteriori_stage(client, address, n, nranks, model: Path, base: Path, t_end, cfl, stream,
-                        learned_options, a_posteriori: dict, result: dict) -> int:
+                        learned_options, a_posteriori: dict, result: dict, dns_n: int) -> int:
     """The a-posteriori stage of training: the LES with the gated model (through the database)
-    at each point of the grid against the training DNS's own energy history (base/dns); the
-    best gated model replaces `model` (the a-priori one is kept beside it as
+    at each point of the grid against the training DNS's own energy history (base/dns, a
+    dns_n^3 DNS; each finished point is recorded in base/a_posteriori/points.json); the best
+    gated model replaces `model` (the a-priori one is kept beside it as
     <stem>_apriori.pt). Returns the next model version to publish."""
-    from .aposteriori import a_posteriori_search, gated_model_bytes, read_dns_history
+    from .aposteriori import a_posteriori_search, gated_model_bytes, training_dns_history
     from .sgs_publish import publish_model
 
-    history = read_dns_history(base / "dns")
+    dns = training_dns_history(base / "dns", dns_n, t_end)
+    history = dns["history"]
     blob = model.read_bytes()
     model.with_name(model.stem + "_apriori.pt").write_bytes(blob)
     env = {"SSDB": address, "SR_DB_TYPE": "Standalone",
@@ -601,9 +605,11 @@ def _a_posteriori_stage(client, address, n, nranks, model: Path, base: Path, t_e
         return diag, json.loads((run_dir / "sgs_model.json").read_text())
 
     search = a_posteriori_search(run_les, blob, history, a_posteriori["points"],
-                                 invariant=a_posteriori["invariant"], t_end=t_end, log=log)
+                                 invariant=a_posteriori["invariant"], t_end=t_end, log=log,
+                                 record=base / "a_posteriori" / "points.json")
     search["form"] = a_posteriori["form"]
-    search["reference"] = str(base / "dns" / "diagnostics.csv")
+    search["history_source"] = dns["path"]
+    search["history_time_range"] = dns["time_range"]
     model.write_bytes(gated_model_bytes(blob, search["theta0"], search["theta1"],
                                         search["invariant"]))
     result["a_posteriori"] = search

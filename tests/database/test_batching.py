@@ -43,6 +43,15 @@ def info(r, key: str) -> dict:
     return {k.decode(): v for k, v in zip(raw[::2], raw[1::2])}
 
 
+def assert_affine_answers(got: dict, inputs: dict) -> None:
+    """Every client's answer is Affine's, exactly, in its own dtype and shape."""
+    for tag, x in inputs.items():
+        status, y = got[tag]
+        assert status == "ok", y
+        assert y.dtype == x.dtype and y.shape == x.shape
+        np.testing.assert_array_equal(y, 2 * x + 1)
+
+
 def run_clients(address: str, model: str, inputs: dict, timeout: float = 60.0) -> dict:
     """One SmartRedis client process per input, all sending at once; {tag: (status, value)}."""
     ctx = mp.get_context("spawn")
@@ -90,11 +99,7 @@ def test_mismatched_shapes_and_dtypes_are_not_merged(server, client, r):
     inputs = {"a": np.full((4, 6), 1, np.float32), "b": np.full((3, 6), 2, np.float32),
               "c": np.full((4, 3), 3, np.float32), "d": np.full((4, 6), 4, np.float64)}
     got = run_clients(server.address, "aff", inputs)
-    for tag, x in inputs.items():
-        status, y = got[tag]
-        assert status == "ok", y
-        assert y.dtype == x.dtype and y.shape == x.shape
-        np.testing.assert_array_equal(y, 2 * x + 1)
+    assert_affine_answers(got, inputs)
     # a and b (7 rows) ran together; c and d waited MINBATCHTIMEOUT and ran alone
     st = info(r, "aff")
     assert (st["calls"], st["samples"]) == (3, 15), st
@@ -471,11 +476,7 @@ def test_mismatched_shapes_are_not_merged_on_a_worker_that_splits(split_servers)
     inputs = {"a": np.full((2400, 6), 1, np.float32), "b": np.full((1696, 6), 2, np.float32),
               "c": np.full((4096, 5), 3, np.float32), "d": np.full((4096, 6), 4, np.float64)}
     got = run_clients(two.address, "aff", inputs)
-    for tag, x in inputs.items():
-        status, y = got[tag]
-        assert status == "ok", y
-        assert y.dtype == x.dtype and y.shape == x.shape
-        np.testing.assert_array_equal(y, 2 * x + 1)
+    assert_affine_answers(got, inputs)
     st = info(r2, "aff")
     assert (st["calls"], st["samples"]) == (3, 12288), st
 

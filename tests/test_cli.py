@@ -94,13 +94,13 @@ def test_bench_inference_writes_its_figures(tmp_path):
     """A short run of the inference benchmark: every figure is there (no timing asserted)."""
     out = tmp_path / "inference.json"
     proc = cli("bench", "inference", "--n", "16", "--steps", "8", "--count", "3",
-               "--sizes", "4 8,8", "--repeats", "1", "--json", str(out))
+               "--sizes", "4 8,8 4:relu", "--repeats", "1", "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     res = json.loads(out.read_text())
     assert set(res["latency"]) == {"2048", "4096", "16384"}
     for entry in res["latency"].values():
         assert entry["fortran_database"]["mean_s"] > 0 and entry["python_inprocess"]["mean_s"] > 0
-    sized = {"learned_sgs_model.h4", "learned_sgs_model.h8_8"}
+    sized = {"learned_sgs_model.h4", "learned_sgs_model.h8_8", "learned_sgs_model.h4_relu"}
     assert set(res["step_time_s"]) == {"none", "smagorinsky", "learned", "learned_every_4",
                                        "learned_training_form", *sized}
     assert res["step_time_ratio_learned_vs_smagorinsky"] > 0
@@ -111,12 +111,14 @@ def test_bench_inference_writes_its_figures(tmp_path):
     assert dep["step_time_ratio_training_form_vs_smagorinsky"] > 0
     assert "step_time_ratio_learned_vs_smagorinsky" in proc.stdout
     # the sizes of the cost/accuracy table, each run by the LES from its own key
-    assert set(res["sizes"]) == {"4", "8,8"}
+    assert set(res["sizes"]) == {"4", "8,8", "4:relu"}
     for label, entry in res["sizes"].items():
-        assert entry["hidden"] == [int(x) for x in label.split(",")]
+        widths, _, act = label.partition(":")
+        assert entry["hidden"] == [int(x) for x in widths.split(",")]
+        assert entry["activation"] == (act or "gelu")
         assert entry["forward_rows"] == 2048 and entry["forward_p50_s"] > 0
         assert entry["step_time_s"] == res["step_time_s"][
-            "learned_sgs_model.h" + label.replace(",", "_")]
+            "learned_sgs_model.h" + label.replace(",", "_").replace(":", "_")]
     # the time rank 0 waited for its answers, for every learned case
     assert set(res["learned_wait_rank0"]) == {"learned", "learned_every_4",
                                               "learned_training_form", *sized}
@@ -129,6 +131,9 @@ def test_bench_inference_writes_its_figures(tmp_path):
     (["bench", "inference", "--sizes", "16 0"], "--sizes must be positive integers"),
     (["bench", "inference", "--hidden", "8", "--model", "m.pt"], "exclude each other"),
     (["validate", "tgv-les", "--hidden", "32,,32"], "--hidden must be positive integers"),
+    (["bench", "inference", "--sizes", "16:tanh"], "unknown activation 'tanh'"),
+    (["bench", "inference", "--activation", "relu", "--model", "m.pt"], "exclude each other"),
+    (["validate", "tgv-les", "--activation", "elu"], "invalid choice: 'elu'"),
 ])
 def test_bad_network_sizes_are_named(tmp_path, args, message):
     (tmp_path / "m.pt").write_bytes(b"")

@@ -34,21 +34,22 @@ import numpy as np
 
 from . import solver as _solver
 from .bench import machine_info
-from .config import SGS_HIDDEN
+from .config import SGS_ACTIVATION, SGS_HIDDEN
 from .io import read_diagnostics, write_namelist
 
 
-def _model_bytes(model: str | Path | None, hidden: tuple[int, ...] = SGS_HIDDEN) -> bytes:
+def _model_bytes(model: str | Path | None, hidden: tuple[int, ...] = SGS_HIDDEN,
+                 activation: str = SGS_ACTIVATION) -> bytes:
     if model is not None:
         return Path(model).read_bytes()
     import torch
 
     from .consumers.trainer import SGSNet, scripted_bytes
     torch.manual_seed(0)
-    return scripted_bytes(SGSNet(tuple(hidden)))
+    return scripted_bytes(SGSNet(tuple(hidden), activation=activation))
 
 
-def _training_form_bytes(hidden: tuple[int, ...]) -> bytes:
+def _training_form_bytes(hidden: tuple[int, ...], activation: str = SGS_ACTIVATION) -> bytes:
     """The same network as _model_bytes (same seed), scripted in the form it is trained in."""
     import io
 
@@ -57,7 +58,7 @@ def _training_form_bytes(hidden: tuple[int, ...]) -> bytes:
     from .consumers.trainer import SGSNet
     torch.manual_seed(0)
     buf = io.BytesIO()
-    torch.jit.save(torch.jit.script(SGSNet(tuple(hidden))), buf)
+    torch.jit.save(torch.jit.script(SGSNet(tuple(hidden), activation=activation)), buf)
     return buf.getvalue()
 
 
@@ -121,14 +122,15 @@ def _les_step_time(n: int, nranks: int, steps: int, sgs: dict, env: dict,
     return float(np.mean(read_diagnostics(run_dir / "diagnostics.csv")["wall_step"][2:])), acc
 
 
-def _size_label(hidden: tuple[int, ...]) -> str:
-    return ",".join(map(str, hidden))
+def _size_label(hidden: tuple[int, ...], activation: str = SGS_ACTIVATION) -> str:
+    label = ",".join(map(str, hidden))
+    return label if activation == SGS_ACTIVATION else f"{label}:{activation}"
 
 
 def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 50,
                     infer_every: int = 4, model: str | Path | None = None,
                     hidden: tuple[int, ...] = SGS_HIDDEN, threads: int = 2,
-                    repeats: int = 3, sizes: tuple[tuple[int, ...], ...] = (),
+                    repeats: int = 3, sizes: tuple = (), activation: str = SGS_ACTIVATION,
                     json_path: str | Path | None = None, echo=print) -> dict:
     from smartredis import Client
 
@@ -139,12 +141,13 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
     os.environ.setdefault("SR_LOG_FILE", "/dev/null")
     info = machine_info()
     echo(f"machine: {info['cpu']}, {info['cores']} cores; database worker threads {threads}")
-    blob = _model_bytes(model, hidden)
+    blob = _model_bytes(model, hidden, activation)
     # the features go as the solver sends them to this model (its metadata's input_dtype)
     dtype = model_input_dtype(blob)
     rows_list = sorted({n ** 3 // nranks, n ** 3, (2 * n) ** 3 // nranks})
     result: dict = {"benchmark": "inference", "machine": info, "n": n, "nranks": nranks,
-                    "model": str(model) if model else f"SGSNet{tuple(hidden)}, initial weights",
+                    "model": str(model) if model else (f"SGSNet{tuple(hidden)}, {activation}, "
+                                                       "initial weights"),
                     "threads_per_queue": threads, "latency": {}}
     db = LocalServer(threads=threads)
     try:
@@ -176,13 +179,15 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
         size_blobs = {}
         plain_blob = None
         if model is None:
-            plain_blob = _training_form_bytes(hidden)
+            plain_blob = _training_form_bytes(hidden, activation)
             publish_model(client, "sgs_model.plain", plain_blob, 1, delta=2 * math.pi / n,
                           input_dtype="DOUBLE")
-        for h in sizes:
-            key = f"sgs_model.h{_size_label(h).replace(',', '_')}"
-            size_blobs[key] = (h, _model_bytes(None, h))
-            publish_model(client, key, size_blobs[key][1], 1, delta=2 * math.pi / n)
+        for size in sizes:
+            # a size is its hidden widths, or (widths, activation)
+            h, act = size if isinstance(size[-1], str) else (tuple(size), SGS_ACTIVATION)
+            key = f"sgs_model.h{_size_label(h, act).replace(',', '_').replace(':', '_')}"
+            size_blobs[key] = (h, act, _model_bytes(None, h, act))
+            publish_model(client, key, size_blobs[key][2], 1, delta=2 * math.pi / n)
         with tempfile.TemporaryDirectory(prefix="eddylearn-bench-") as tmp:
             cases = {"none": {"model": "none"}, "smagorinsky": {"model": "smagorinsky"},
                      "learned": {"model": "learned", "timeout_ms": 20000},
@@ -215,12 +220,13 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
         if size_blobs:
             result["sizes"] = {}
             rows = n ** 3 // nranks
-            for key, (h, sblob) in size_blobs.items():
+            for key, (h, act, sblob) in size_blobs.items():
                 fwd = min((_inprocess_latency(sblob, rows, count) for _ in range(repeats)),
                           key=lambda r: r["p50_s"])
                 t = best[f"learned_{key}"]
-                result["sizes"][_size_label(h)] = {
-                    "hidden": list(h), "forward_rows": rows, "forward_p50_s": fwd["p50_s"],
+                result["sizes"][_size_label(h, act)] = {
+                    "hidden": list(h), "activation": act, "forward_rows": rows,
+                    "forward_p50_s": fwd["p50_s"],
                     "step_time_s": t, "step_time_ratio_vs_smagorinsky": t / best["smagorinsky"],
                     **overlap[f"learned_{key}"]}
         if plain_blob is not None:
@@ -259,7 +265,7 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
                  f"faster); LES step {result['step_time_ratio_learned_vs_smagorinsky']:.2f}x "
                  f"against {d['step_time_ratio_training_form_vs_smagorinsky']:.2f}x smagorinsky")
         for label, r in result.get("sizes", {}).items():
-            echo(f"hidden {label:8s}: in-process forward of {r['forward_rows']} rows "
+            echo(f"hidden {label:13s}: in-process forward of {r['forward_rows']} rows "
                  f"{1e3 * r['forward_p50_s']:6.2f} ms; LES step, model every stage "
                  f"{1e3 * r['step_time_s']:6.2f} ms ({r['step_time_ratio_vs_smagorinsky']:.2f}x "
                  "smagorinsky)")

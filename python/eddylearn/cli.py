@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import __version__
 from ._sgs_models import MODEL_NAMES
-from .config import SGS_HIDDEN
+from .config import SGS_ACTIVATION, SGS_ACTIVATIONS, SGS_HIDDEN
 
 log = logging.getLogger("eddylearn")
 
@@ -37,6 +37,17 @@ def _hidden_widths(text: str, option: str) -> tuple[int, ...]:
     if not widths or any(h < 1 for h in widths):
         raise ValueError(f"{option} must be positive integers separated by commas, got {text!r}")
     return widths
+
+
+def _network_size(text: str, option: str) -> tuple[tuple[int, ...], str]:
+    """A network of the cost table from "32,32" or "32,32:relu": hidden widths and activation
+    (default SGS_ACTIVATION); a clear error for anything else."""
+    widths, _, activation = text.partition(":")
+    activation = activation or SGS_ACTIVATION
+    if activation not in SGS_ACTIVATIONS:
+        raise ValueError(f"{option}: unknown activation {activation!r} in {text!r} (known: "
+                         f"{', '.join(SGS_ACTIVATIONS)})")
+    return _hidden_widths(widths, option), activation
 
 
 def _float_list(text: str, option: str) -> tuple[float, ...]:
@@ -118,6 +129,8 @@ def _validate_tgv_les(args, v) -> int:
         train["feature_form"] = args.train_features
     if args.hidden:
         train["hidden"] = _hidden_widths(args.hidden, "--hidden")
+    if args.activation:
+        train["activation"] = args.activation
     if args.seed is not None:
         if args.seed < 0:
             raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
@@ -311,10 +324,14 @@ def _cmd_bench_inference(args) -> int:
         raise FileNotFoundError(f"model file not found: {args.model}")
     if args.model and args.hidden:
         raise ValueError("--model and --hidden exclude each other (a model file has its size)")
+    if args.model and args.activation:
+        raise ValueError("--model and --activation exclude each other (a model file has its "
+                         "activation)")
     hidden = _hidden_widths(args.hidden, "--hidden") if args.hidden else SGS_HIDDEN
     bench_inference(n=args.n, nranks=args.np, steps=args.steps, count=args.count,
                     infer_every=args.infer_every, model=args.model, hidden=hidden,
-                    sizes=tuple(_hidden_widths(x, "--sizes") for x in args.sizes.split()),
+                    activation=args.activation or SGS_ACTIVATION,
+                    sizes=tuple(_network_size(x, "--sizes") for x in args.sizes.split()),
                     repeats=args.repeats, json_path=args.json)
     return 0
 
@@ -384,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the gradients the LES's stencil computes from the filtered DNS (les)")
     v.add_argument("--hidden", help="tgv-les: hidden layer widths of the network it trains, comma "
                                     "separated (default " + ",".join(map(str, SGS_HIDDEN)) + ")")
+    v.add_argument("--activation", choices=SGS_ACTIVATIONS,
+                   help=f"tgv-les: activation of the hidden layers of the network it trains "
+                        f"(default {SGS_ACTIVATION})")
     v.add_argument("--dns-width", type=int, default=4,
                    help="tgv-les: box-filter width in DNS cells of the samples the model is "
                         "trained on; the DNS is (W N)^3 (default 4; 2 for a 64^3 LES on a 128^3 "
@@ -485,9 +505,12 @@ def build_parser() -> argparse.ArgumentParser:
     bi.add_argument("--model", help="TorchScript model file (default: the trainer's network)")
     bi.add_argument("--hidden", help="hidden layer widths of the trainer's network, comma "
                                      "separated (default " + ",".join(map(str, SGS_HIDDEN)) + ")")
+    bi.add_argument("--activation", choices=SGS_ACTIVATIONS,
+                    help=f"activation of the network's hidden layers (default {SGS_ACTIVATION})")
     bi.add_argument("--sizes", default="",
                     help="also time the network with each of these hidden sizes, separated by "
-                         "spaces (for example \"16 32,32 64,64\"): forward and LES step")
+                         "spaces (for example \"16 32,32 64,64\"; \"32:relu\" with another "
+                         "activation): forward and LES step")
     bi.add_argument("--repeats", type=int, default=3, help="alternated rounds, best kept "
                                                            "(default 3)")
     bi.add_argument("--json", help="write the figures as JSON to this file")

@@ -21,6 +21,11 @@ CONSUMERS = ("analyser", "compressor", "visualiser")
 #: sizes in docs/benchmarks.md ("Inference")
 SGS_HIDDEN = (32,)
 
+#: the activation between the hidden layers of SGSNet (eddylearn.consumers.trainer.ACTIVATIONS):
+#: the exact GELU, or ReLU, which the deployed model computes at a fraction of the GELU's cost
+SGS_ACTIVATION = "gelu"
+SGS_ACTIVATIONS = ("gelu", "relu")
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # the same parser, from PyPI
@@ -107,6 +112,7 @@ class TrainerSection:
     name: str = "trainer"
     ranks: int = 2
     hidden: list = field(default_factory=lambda: list(SGS_HIDDEN))
+    activation: str = SGS_ACTIVATION
     lr: float = 1e-3
     batch: int = 256
     steps_per_round: int = 50
@@ -448,6 +454,9 @@ def _validate(cfg: ExperimentConfig, err) -> None:
             err(f"trainer {t.name!r}: max_steps and extra_steps must be >= 0")
         if t.ranks < 1 or not t.hidden or any((not isinstance(h, int)) or h < 1 for h in t.hidden):
             err(f"trainer {t.name!r}: ranks >= 1 and positive integer hidden widths")
+        if t.activation not in SGS_ACTIVATIONS:
+            err(f"trainer {t.name!r}: activation must be one of {', '.join(SGS_ACTIVATIONS)}, "
+                f"got {t.activation!r}")
         if t.lr <= 0 or t.batch < 1:
             err(f"trainer {t.name!r}: lr must be positive and batch >= 1")
         if t.renormalise_drift < 0:

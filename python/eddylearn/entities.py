@@ -140,7 +140,8 @@ def build_entities(exp, cfg: ExperimentConfig, out: Path, settings: Settings) ->
         tdir = out / "trainers" / t.name
         tdir.mkdir(parents=True, exist_ok=True)
         args = ["-m", "eddylearn.consumers.trainer", "--name", t.name, "--prefix", prefix,
-                "--out", str(tdir), "--hidden", ",".join(map(str, t.hidden)), "--lr", str(t.lr),
+                "--out", str(tdir), "--hidden", ",".join(map(str, t.hidden)),
+                "--activation", t.activation, "--lr", str(t.lr),
                 "--batch", str(t.batch), "--steps-per-round", str(t.steps_per_round),
                 "--report-every", str(t.report_every),
                 "--publish-every", str(t.publish_every), "--val-every", str(t.val_every),

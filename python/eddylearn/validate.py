@@ -13,7 +13,7 @@ import numpy as np
 
 from . import solver as _solver
 from ._paths import reference_tgv
-from .config import SGS_HIDDEN
+from .config import SGS_ACTIVATION, SGS_HIDDEN
 from .io import read_checkpoint, read_diagnostics, read_reference, write_namelist
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def write_json(result: dict, path: str | Path | None) -> None:
 #: LES-stencil gradients follow the filtered DNS's budget more closely but drain the resolved
 #: energy earlier; docs/validation.md, "What each change to the learned model did")
 TGV_LES_TRAIN = {"n": 128, "width": 4, "every": 25, "steps": 6000, "batch": 1024, "lr": 1e-3,
-                 "hidden": SGS_HIDDEN, "seed": 0, "features": "exact"}
+                 "hidden": SGS_HIDDEN, "activation": SGS_ACTIVATION, "seed": 0, "features": "exact"}
 
 #: the feature forms train_sgs_model knows: the exact filtered gradient the DNS stages, or the
 #: gradient the LES's own stencil computes from the same filtered field (les_stencil_features)
@@ -282,7 +282,8 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
                     steps: int = TGV_LES_TRAIN["steps"], seed: int = TGV_LES_TRAIN["seed"],
                     dissipation_weight: float = 0.0, times: np.ndarray | None = None,
                     feature_form: str = TGV_LES_TRAIN["features"],
-                    hidden: tuple[int, ...] = TGV_LES_TRAIN["hidden"]) -> dict:
+                    hidden: tuple[int, ...] = TGV_LES_TRAIN["hidden"],
+                    activation: str = TGV_LES_TRAIN["activation"]) -> dict:
     """Train the online trainer's SGS network (same network and normalisation) offline on
     the samples and save it as TorchScript at path. feature_form "les": the network learns from
     the gradients the LES's stencil computes from the filtered field (les_stencil_features,
@@ -312,7 +313,7 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
     nval = len(f) // 10
     val, tr = idx[:nval], idx[nval:]
     torch.manual_seed(seed)
-    net = SGSNet(tuple(hidden))
+    net = SGSNet(tuple(hidden), activation=activation)
     fm, fs = f[tr].mean(0), f[tr].std(0) + 1e-12
     lm, ls = lab[tr].mean(0), lab[tr].std(0) + 1e-12
     net.set_normalisation(fm, fs, lm, ls)
@@ -341,7 +342,7 @@ def train_sgs_model(path: str | Path, features: np.ndarray, labels: np.ndarray, 
     drain = sgs_scores.sgs_dissipation(pred, f[val])
     return {"samples": int(len(f)), "steps": steps, "delta": delta,
             "dissipation_weight": dissipation_weight, "feature_form": feature_form,
-            "hidden": list(hidden),
+            "hidden": list(hidden), "activation": activation,
             # the mean energy the model drains through the LES's strain, over the true transfer
             "drain_over_transfer": float(np.mean(drain) / np.mean(transfer[val])),
             "drain_over_transfer_clipped": float(np.mean(np.maximum(drain, 0))

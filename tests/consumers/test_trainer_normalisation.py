@@ -38,14 +38,17 @@ def test_renormalise_keeps_the_models_outputs(hidden):
         assert torch.allclose(scripted(x), after)
 
 
-@pytest.mark.parametrize("hidden", [(8,), (32,), (16, 16)])
-def test_the_deployed_model_computes_the_networks_function(hidden):
+@pytest.mark.parametrize("hidden, activation", [((8,), "gelu"), ((32,), "gelu"),
+                                                ((16, 16), "gelu"), ((32,), "relu"),
+                                                ((16, 16), "relu")])
+def test_the_deployed_model_computes_the_networks_function(hidden, activation):
     """The TorchScript model stored in the database (normalisation folded into the layers,
     rows in blocks) gives the trained network's stresses for any number of rows — none, fewer
-    than a block, a block and one more — in the input's floating type."""
+    than a block, a block and one more — in the input's floating type, with either
+    activation."""
     rng = np.random.default_rng(5)
     torch.manual_seed(5)
-    net = SGSNet(hidden)
+    net = SGSNet(hidden, activation=activation)
     net.set_normalisation(*_stats(rng, 3.0))
     deployed = torch.jit.load(io.BytesIO(scripted_bytes(net)))
     assert [b.shape for n, b in deployed.named_buffers() if n.endswith("weight")] == \
@@ -90,3 +93,23 @@ def test_a_vanishing_standard_deviation_takes_the_groups_largest():
     std = group_std(np.array([4.0, 1.0, 0.0, 1e-20]))
     assert std.tolist() == [2.0, 1.0, 2.0, 2.0]
     assert group_std(np.zeros(6)).tolist() == [1.0] * 6
+
+
+def test_the_activation_is_the_networks_and_unknown_ones_are_refused():
+    """ReLU and GELU networks with the same weights differ, and each deployed form follows its
+    own; an unknown activation is named in the error."""
+    rng = np.random.default_rng(7)
+    x = torch.tensor(rng.normal(size=(300, 9)) * 3, dtype=torch.float32)
+    outs = {}
+    for activation in ("gelu", "relu"):
+        torch.manual_seed(7)
+        net = SGSNet((16,), activation=activation)
+        deployed = torch.jit.load(io.BytesIO(scripted_bytes(net)))
+        with torch.no_grad():
+            outs[activation] = net(x)
+            assert torch.allclose(deployed(x), outs[activation], rtol=0, atol=1e-5)
+    assert not torch.allclose(outs["gelu"], outs["relu"], rtol=0, atol=1e-3)
+    with pytest.raises(ValueError, match="unknown activation 'tanh'"):
+        SGSNet((8,), activation="tanh")
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        TrainerConfig(activation="swish").validate()

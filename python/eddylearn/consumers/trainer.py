@@ -37,7 +37,7 @@ import torch.distributed as dist
 from torch import nn
 
 from .. import sgs as sgs_scores
-from ..config import SGS_HIDDEN
+from ..config import SGS_ACTIVATION, SGS_ACTIVATIONS, SGS_HIDDEN
 from ..sgs_publish import publish_model
 from ..snapshots import ListCursor, stop_requested
 
@@ -50,6 +50,7 @@ class TrainerConfig:
     prefix: str = ""
     out: str = "."
     hidden: tuple[int, ...] = SGS_HIDDEN
+    activation: str = SGS_ACTIVATION
     lr: float = 1e-3
     batch: int = 256
     steps_per_round: int = 50       # optimizer steps between looks at the database
@@ -74,6 +75,7 @@ class TrainerConfig:
                              "slashes or braces")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden layer widths must be positive, got {self.hidden}")
+        check_activation(self.activation)
         if not self.model_key or any(c in self.model_key for c in " {}"):
             raise ValueError(f"model key {self.model_key!r} must be non-empty without spaces or "
                              "braces")
@@ -90,16 +92,28 @@ class TrainerConfig:
             raise ValueError("renormalise_drift must be >= 0")
 
 
+#: the activations SGSNet knows between its hidden layers (the names: config.SGS_ACTIVATIONS)
+ACTIVATIONS = {name: {"gelu": nn.GELU, "relu": nn.ReLU}[name] for name in SGS_ACTIVATIONS}
+
+
+def check_activation(name: str) -> str:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r} (known: {', '.join(ACTIVATIONS)})")
+    return name
+
+
 class SGSNet(nn.Module):
     """MLP from the 9 filtered-gradient features to the 6 SGS stresses, with the normalisation
     of inputs and outputs held as buffers so that the scripted model works on raw values."""
 
-    def __init__(self, hidden: tuple[int, ...] = SGS_HIDDEN, n_in: int = 9, n_out: int = 6):
+    def __init__(self, hidden: tuple[int, ...] = SGS_HIDDEN, n_in: int = 9, n_out: int = 6,
+                 activation: str = SGS_ACTIVATION):
         super().__init__()
+        self.activation = check_activation(activation)
         layers: list[nn.Module] = []
         width = n_in
         for h in hidden:
-            layers += [nn.Linear(width, h), nn.GELU()]
+            layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
             width = h
         layers.append(nn.Linear(width, n_out))
         self.mlp = nn.Sequential(*layers)
@@ -161,7 +175,7 @@ class DeployedSGS(nn.Module):
     of the product (the row-major x @ W^T of a layer only 6 or 8 wide runs several times slower
     in the CPU's BLAS), and the rows go through the network in blocks of DEPLOY_BLOCK_ROWS, so
     that a block's activations stay in cache. Takes (n, 9) in any floating type, returns
-    (n, 6) in that type; GELU as in SGSNet."""
+    (n, 6) in that type; the activation is SGSNet's."""
 
     def __init__(self, net: "SGSNet", block_rows: int = DEPLOY_BLOCK_ROWS):
         super().__init__()
@@ -182,6 +196,7 @@ class DeployedSGS(nn.Module):
         if int(block_rows) < 1:
             raise ValueError(f"block_rows must be at least 1, got {block_rows}")
         self.block_rows = int(block_rows)
+        self.relu = getattr(net, "activation", "gelu") == "relu"
         # it computes in single precision: callers may send single-precision inputs and lose
         # nothing (eddylearn.sgs_publish puts this in the model's metadata as input_dtype)
         self.computes_in = "FLOAT"
@@ -194,7 +209,10 @@ class DeployedSGS(nn.Module):
             for i, layer in enumerate(self.layers):
                 h = layer(h)
                 if i < self.n_layers - 1:
-                    h = torch.nn.functional.gelu(h)
+                    if self.relu:
+                        h = torch.relu_(h)
+                    else:
+                        h = torch.nn.functional.gelu(h)
             out[j:j + self.block_rows] = h.t()
         return out
 
@@ -347,7 +365,7 @@ class Trainer:
         cfg.device = self.world.device
         self.client = client if client is not None else _client()
         torch.manual_seed(cfg.seed)
-        self.net = SGSNet(cfg.hidden).to(cfg.device)
+        self.net = SGSNet(cfg.hidden, activation=cfg.activation).to(cfg.device)
         if self.world.enabled:
             ids = [torch.device(cfg.device).index] if cfg.device.startswith("cuda") else None
             self.ddp = nn.parallel.DistributedDataParallel(self.net.mlp, device_ids=ids)
@@ -604,7 +622,8 @@ class Trainer:
             return {}
         vf = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, 9))
         vl = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, 6))
-        result = {"name": self.cfg.name, "hidden": list(self.cfg.hidden), "steps": self.step,
+        result = {"name": self.cfg.name, "hidden": list(self.cfg.hidden),
+                  "activation": self.cfg.activation, "steps": self.step,
                   "version": self.version, "entries_read": self.entries_read,
                   "entries_missed": self.entries_missed, "world_size": self.world.size,
                   "delta": self.delta, "history": self.history,
@@ -657,6 +676,8 @@ def parse_args(argv=None) -> TrainerConfig:
     p.add_argument("--hidden", default=",".join(map(str, d.hidden)),
                    help="hidden layer widths, comma separated (default "
                         + ",".join(map(str, SGS_HIDDEN)) + ")")
+    p.add_argument("--activation", default=d.activation, choices=tuple(ACTIVATIONS),
+                   help=f"activation of the hidden layers (default {SGS_ACTIVATION})")
     for key in ("lr", "poll_interval", "idle_timeout", "cs", "renormalise_drift"):
         p.add_argument("--" + key.replace("_", "-"), type=float, default=getattr(d, key))
     for key in ("batch", "steps_per_round", "report_every", "publish_every", "val_every",
@@ -671,7 +692,8 @@ def parse_args(argv=None) -> TrainerConfig:
         hidden = tuple(int(x) for x in a.hidden.split(",") if x)
     except ValueError:
         p.error(f"--hidden must be integers separated by commas, got {a.hidden!r}")
-    cfg = TrainerConfig(name=a.name, prefix=a.prefix, out=a.out, hidden=hidden, lr=a.lr,
+    cfg = TrainerConfig(name=a.name, prefix=a.prefix, out=a.out, hidden=hidden,
+                        activation=a.activation, lr=a.lr,
                         batch=a.batch, steps_per_round=a.steps_per_round,
                         report_every=a.report_every,
                         publish_every=a.publish_every, val_every=a.val_every,

@@ -256,8 +256,8 @@ contains
   subroutine learned_stress(this, d, grad, tau)
     class(les_learned_t), intent(inout) :: this
     type(decomp_t), intent(in) :: d
-    real(rp), intent(in) :: grad(:, :)
-    real(rp), intent(out) :: tau(:, :)
+    real(rp), intent(in), contiguous :: grad(:, :)
+    real(rp), intent(out), contiguous :: tau(:, :)
     type(elc_infer_meta), target :: meta
     integer :: st, code(2), gcode(2), q, root, kind_local
     logical :: served

@@ -172,8 +172,8 @@ contains
   subroutine dyn_stress(this, d, grad, tau)
     class(les_dynamic_smagorinsky_t), intent(inout) :: this
     type(decomp_t), intent(in) :: d
-    real(rp), intent(in) :: grad(:, :)
-    real(rp), intent(out) :: tau(:, :)
+    real(rp), intent(in), contiguous :: grad(:, :)
+    real(rp), intent(out), contiguous :: tau(:, :)
     integer :: p
     real(rp) :: s(6), smag, d2
     d2 = this%delta**2

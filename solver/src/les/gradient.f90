@@ -34,8 +34,8 @@ contains
   subroutine gradient_stress(this, d, grad, tau)
     class(les_gradient_t), intent(inout) :: this
     type(decomp_t), intent(in) :: d
-    real(rp), intent(in) :: grad(:, :)
-    real(rp), intent(out) :: tau(:, :)
+    real(rp), intent(in), contiguous :: grad(:, :)
+    real(rp), intent(out), contiguous :: tau(:, :)
     integer :: p
     real(rp) :: g(3, 3), gg(3, 3), c
     c = this%cg*this%delta**2

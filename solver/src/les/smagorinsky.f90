@@ -35,8 +35,8 @@ contains
   subroutine smag_stress(this, d, grad, tau)
     class(les_smagorinsky_t), intent(inout) :: this
     type(decomp_t), intent(in) :: d
-    real(rp), intent(in) :: grad(:, :)
-    real(rp), intent(out) :: tau(:, :)
+    real(rp), intent(in), contiguous :: grad(:, :)
+    real(rp), intent(out), contiguous :: tau(:, :)
     call smagorinsky_stress((this%cs*this%delta)**2, grad, tau)
   end subroutine smag_stress
 

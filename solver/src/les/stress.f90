@@ -44,8 +44,8 @@ module el_les_stress
       import :: les_stress_t, decomp_t, rp
       class(les_stress_t), intent(inout) :: this
       type(decomp_t), intent(in) :: d
-      real(rp), intent(in) :: grad(:, :)
-      real(rp), intent(out) :: tau(:, :)
+      real(rp), intent(in), contiguous :: grad(:, :)
+      real(rp), intent(out), contiguous :: tau(:, :)
     end subroutine stress_if
   end interface
 

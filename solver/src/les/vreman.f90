@@ -35,8 +35,8 @@ contains
   subroutine vreman_stress(this, d, grad, tau)
     class(les_vreman_t), intent(inout) :: this
     type(decomp_t), intent(in) :: d
-    real(rp), intent(in) :: grad(:, :)
-    real(rp), intent(out) :: tau(:, :)
+    real(rp), intent(in), contiguous :: grad(:, :)
+    real(rp), intent(out), contiguous :: tau(:, :)
     integer :: p
     real(rp) :: g(3, 3), b(3, 3), bb, aa, nut, d2
     d2 = this%delta**2

@@ -34,8 +34,8 @@ contains
   subroutine wale_stress(this, d, grad, tau)
     class(les_wale_t), intent(inout) :: this
     type(decomp_t), intent(in) :: d
-    real(rp), intent(in) :: grad(:, :)
-    real(rp), intent(out) :: tau(:, :)
+    real(rp), intent(in), contiguous :: grad(:, :)
+    real(rp), intent(out), contiguous :: tau(:, :)
     integer :: p, i, j
     real(rp) :: g(3, 3), g2(3, 3), sd(3, 3), s(3, 3), ss, sdsd, den, nut, c2, tr
     c2 = (this%cw*this%delta)**2

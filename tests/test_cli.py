@@ -7,7 +7,11 @@ import time
 
 import pytest
 
+from eddylearn.config import SGS_ACTIVATION, SGS_ACTIVATIONS
 from eddylearn.io import read_diagnostics
+
+#: an activation other than the default, for a network size that names its own
+OTHER_ACTIVATION = next(a for a in SGS_ACTIVATIONS if a != SGS_ACTIVATION)
 
 
 def cli(*args, cwd=None):
@@ -94,13 +98,14 @@ def test_bench_inference_writes_its_figures(tmp_path):
     """A short run of the inference benchmark: every figure is there (no timing asserted)."""
     out = tmp_path / "inference.json"
     proc = cli("bench", "inference", "--n", "16", "--steps", "8", "--count", "3",
-               "--sizes", "4 8,8 4:relu", "--repeats", "1", "--json", str(out))
+               "--sizes", f"4 8,8 4:{OTHER_ACTIVATION}", "--repeats", "1", "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     res = json.loads(out.read_text())
     assert set(res["latency"]) == {"2048", "4096", "16384"}
     for entry in res["latency"].values():
         assert entry["fortran_database"]["mean_s"] > 0 and entry["python_inprocess"]["mean_s"] > 0
-    sized = {"learned_sgs_model.h4", "learned_sgs_model.h8_8", "learned_sgs_model.h4_relu"}
+    sized = {"learned_sgs_model.h4", "learned_sgs_model.h8_8",
+             f"learned_sgs_model.h4_{OTHER_ACTIVATION}"}
     assert set(res["step_time_s"]) == {"none", "smagorinsky", "learned", "learned_every_4",
                                        "learned_training_form", *sized}
     assert res["step_time_ratio_learned_vs_smagorinsky"] > 0
@@ -111,11 +116,11 @@ def test_bench_inference_writes_its_figures(tmp_path):
     assert dep["step_time_ratio_training_form_vs_smagorinsky"] > 0
     assert "step_time_ratio_learned_vs_smagorinsky" in proc.stdout
     # the sizes of the cost/accuracy table, each run by the LES from its own key
-    assert set(res["sizes"]) == {"4", "8,8", "4:relu"}
+    assert set(res["sizes"]) == {"4", "8,8", f"4:{OTHER_ACTIVATION}"}
     for label, entry in res["sizes"].items():
         widths, _, act = label.partition(":")
         assert entry["hidden"] == [int(x) for x in widths.split(",")]
-        assert entry["activation"] == (act or "gelu")
+        assert entry["activation"] == (act or SGS_ACTIVATION)
         assert entry["forward_rows"] == 2048 and entry["forward_p50_s"] > 0
         assert entry["step_time_s"] == res["step_time_s"][
             "learned_sgs_model.h" + label.replace(",", "_").replace(":", "_")]

@@ -22,7 +22,8 @@ CONSUMERS = ("analyser", "compressor", "visualiser")
 SGS_HIDDEN = (32,)
 
 #: the activation between the hidden layers of SGSNet (eddylearn.consumers.trainer.ACTIVATIONS):
-#: the exact GELU, or ReLU, which the deployed model computes at a fraction of the GELU's cost
+#: the exact GELU; ReLU costs less in the database but its model, gated a posteriori, came out
+#: less accurate (docs/benchmarks.md, "Network size")
 SGS_ACTIVATION = "gelu"
 SGS_ACTIVATIONS = ("gelu", "relu")
 

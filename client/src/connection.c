@@ -113,6 +113,9 @@ struct timeval elc_ms_tv(long ms)
     return tv;
 }
 
+/* the largest unused read buffer a connection keeps (the answers of the solver's models) */
+#define READER_KEEP_BYTES ((size_t)4 << 20)
+
 /* One connection attempt to node i; on failure *why gets hiredis's message. */
 int elc_node_connect(elc_client *c, int i, char *why, size_t wlen)
 {
@@ -127,6 +130,10 @@ int elc_node_connect(elc_client *c, int i, char *why, size_t wlen)
         return -1;
     }
     redisSetTimeout(ctx, elc_ms_tv(c->socket_timeout_ms));
+    /* keep the reader's buffer between replies up to READER_KEEP_BYTES: hiredis frees it after
+     * every reply larger than 16 kB, so that each model answer (a few hundred kB every RK
+     * stage) grew it again from 16 kB, copying what it had read at every doubling */
+    ctx->reader->maxbuf = READER_KEEP_BYTES;
     if (c->db_password) {
         redisReply *r = c->db_user ? redisCommand(ctx, "AUTH %s %s", c->db_user, c->db_password)
                                    : redisCommand(ctx, "AUTH %s", c->db_password);

@@ -139,6 +139,9 @@ def test_bench_inference_writes_its_figures(tmp_path):
     (["bench", "inference", "--sizes", "16:tanh"], "unknown activation 'tanh'"),
     (["bench", "inference", "--activation", "relu", "--model", "m.pt"], "exclude each other"),
     (["validate", "tgv-les", "--activation", "elu"], "invalid choice: 'elu'"),
+    (["validate", "tgv-les", "--activation", "relu", "--model", "m.pt"], "exclude each other"),
+    (["bench", "inference", "--sizes", ":relu"], "no hidden widths before ':' in ':relu'"),
+    (["bench", "inference", "--sizes", "32:"], "no activation after ':' in '32:'"),
 ])
 def test_bad_network_sizes_are_named(tmp_path, args, message):
     (tmp_path / "m.pt").write_bytes(b"")

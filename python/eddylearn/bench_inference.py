@@ -184,7 +184,7 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
                           input_dtype="DOUBLE")
         for size in sizes:
             # a size is its hidden widths, or (widths, activation)
-            h, act = size if isinstance(size[-1], str) else (tuple(size), SGS_ACTIVATION)
+            h, act = size if isinstance(size[-1], str) else (tuple(size), activation)
             key = f"sgs_model.h{_size_label(h, act).replace(',', '_').replace(':', '_')}"
             size_blobs[key] = (h, act, _model_bytes(None, h, act))
             publish_model(client, key, size_blobs[key][2], 1, delta=2 * math.pi / n)

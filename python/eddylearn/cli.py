@@ -39,11 +39,16 @@ def _hidden_widths(text: str, option: str) -> tuple[int, ...]:
     return widths
 
 
-def _network_size(text: str, option: str) -> tuple[tuple[int, ...], str]:
+def _network_size(text: str, option: str,
+                  default: str = SGS_ACTIVATION) -> tuple[tuple[int, ...], str]:
     """A network of the cost table from "32,32" or "32,32:relu": hidden widths and activation
-    (default SGS_ACTIVATION); a clear error for anything else."""
-    widths, _, activation = text.partition(":")
-    activation = activation or SGS_ACTIVATION
+    (without one, `default`); a clear error for anything else."""
+    widths, colon, activation = text.partition(":")
+    if colon and not activation:
+        raise ValueError(f"{option}: no activation after ':' in {text!r}")
+    if not widths:
+        raise ValueError(f"{option}: no hidden widths before ':' in {text!r}")
+    activation = activation or default
     if activation not in SGS_ACTIVATIONS:
         raise ValueError(f"{option}: unknown activation {activation!r} in {text!r} (known: "
                          f"{', '.join(SGS_ACTIVATIONS)})")
@@ -131,6 +136,9 @@ def _validate_tgv_les(args, v) -> int:
         train["hidden"] = _hidden_widths(args.hidden, "--hidden")
     if args.activation:
         train["activation"] = args.activation
+    if args.model and (args.hidden or args.activation):
+        raise ValueError("--model and --hidden/--activation exclude each other (a model file "
+                         "has its network)")
     if args.seed is not None:
         if args.seed < 0:
             raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
@@ -331,7 +339,8 @@ def _cmd_bench_inference(args) -> int:
     bench_inference(n=args.n, nranks=args.np, steps=args.steps, count=args.count,
                     infer_every=args.infer_every, model=args.model, hidden=hidden,
                     activation=args.activation or SGS_ACTIVATION,
-                    sizes=tuple(_network_size(x, "--sizes") for x in args.sizes.split()),
+                    sizes=tuple(_network_size(x, "--sizes", args.activation or SGS_ACTIVATION)
+                                for x in args.sizes.split()),
                     repeats=args.repeats, json_path=args.json)
     return 0
 
@@ -509,8 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"activation of the network's hidden layers (default {SGS_ACTIVATION})")
     bi.add_argument("--sizes", default="",
                     help="also time the network with each of these hidden sizes, separated by "
-                         "spaces (for example \"16 32,32 64,64\"; \"32:relu\" with another "
-                         "activation): forward and LES step")
+                         "spaces (for example \"16 32,32 64,64\"; \"32:relu\" names the "
+                         "activation, without one --activation's): forward and LES step")
     bi.add_argument("--repeats", type=int, default=3, help="alternated rounds, best kept "
                                                            "(default 3)")
     bi.add_argument("--json", help="write the figures as JSON to this file")

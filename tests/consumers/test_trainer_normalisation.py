@@ -6,8 +6,9 @@ import torch
 
 import io
 
-from eddylearn.consumers.trainer import (DEPLOY_BLOCK_ROWS, DeployedSGS, SGSNet, TrainerConfig,
-                                         group_std, normalisation_drift, scripted_bytes)
+from eddylearn.consumers.trainer import (DEPLOY_BLOCK_ROWS, DeployedSGS, SGSNet, Trainer,
+                                         TrainerConfig, group_std, normalisation_drift,
+                                         parse_args, scripted_bytes)
 
 
 def _stats(rng, scale):
@@ -113,3 +114,35 @@ def test_the_activation_is_the_networks_and_unknown_ones_are_refused():
         SGSNet((8,), activation="tanh")
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         TrainerConfig(activation="swish").validate()
+
+
+def test_a_network_with_another_activation_is_not_deployed():
+    net = SGSNet((8,))
+    net.mlp[1] = torch.nn.Tanh()
+    with pytest.raises(ValueError, match="ReLU or GELU only"):
+        DeployedSGS(net)
+
+
+def test_the_trainer_takes_the_activation_and_resumes_only_the_same(tmp_path):
+    """--activation reaches the trainer's network; a checkpoint of the other activation (whose
+    weights would load without complaint: neither has parameters) is refused by name, one of
+    the same is resumed, and one written before the choice counts as GELU."""
+    cfg = parse_args(["--out", str(tmp_path), "--activation", "relu"])
+    assert cfg.activation == "relu"
+    assert parse_args(["--out", str(tmp_path)]).activation == "gelu"
+    torch.manual_seed(0)
+    net = SGSNet((8,), activation="gelu")
+    opt = torch.optim.Adam(net.parameters())
+    state = {"model": net.state_dict(), "opt": opt.state_dict(), "step": 42, "version": 3,
+             "delta": 0.1, "history": [], "activation": "gelu"}
+    ckpt = tmp_path / "trainer.ckpt.pt"
+    torch.save(state, ckpt)
+    base = {"out": str(tmp_path), "hidden": (8,)}
+    with pytest.raises(ValueError, match="gelu activations, not relu.*--activation gelu"):
+        Trainer(TrainerConfig(activation="relu", **base), client=object())
+    tr = Trainer(TrainerConfig(activation="gelu", **base), client=object())
+    assert (tr.step, tr.version) == (42, 3) and tr.net.activation == "gelu"
+    del state["activation"]
+    torch.save(state, ckpt)
+    with pytest.raises(ValueError, match="gelu activations, not relu"):
+        Trainer(TrainerConfig(activation="relu", **base), client=object())

@@ -196,7 +196,13 @@ class DeployedSGS(nn.Module):
         if int(block_rows) < 1:
             raise ValueError(f"block_rows must be at least 1, got {block_rows}")
         self.block_rows = int(block_rows)
-        self.relu = getattr(net, "activation", "gelu") == "relu"
+        # the activation from the network's modules (ReLU or GELU; a net pickled before the
+        # choice has GELU modules and no name for them)
+        acts = {type(m) for m in net.mlp if not isinstance(m, nn.Linear)}
+        if not acts <= {nn.ReLU, nn.GELU} or len(acts) > 1:
+            raise ValueError(f"cannot deploy a network with activations "
+                             f"{sorted(a.__name__ for a in acts)}: ReLU or GELU only")
+        self.relu = acts == {nn.ReLU}
         # it computes in single precision: callers may send single-precision inputs and lose
         # nothing (eddylearn.sgs_publish puts this in the model's metadata as input_dtype)
         self.computes_in = "FLOAT"
@@ -516,7 +522,8 @@ class Trainer:
         os.replace(tmp, self.out / f"{self.cfg.name}.sgs_model.pt")
         torch.save({"model": self.net.state_dict(), "opt": self.opt.state_dict(),
                     "step": self.step, "version": self.version,
-                    "delta": self.delta, "history": self.history},
+                    "delta": self.delta, "history": self.history,
+                    "activation": self.cfg.activation},
                    self.checkpoint_path.with_suffix(".tmp"))
         os.replace(self.checkpoint_path.with_suffix(".tmp"), self.checkpoint_path)
         publish_model(self.client, self.key(self.cfg.model_key), blob, self.version,
@@ -532,6 +539,12 @@ class Trainer:
         if not self.checkpoint_path.exists():
             return
         state = torch.load(self.checkpoint_path, map_location=self.cfg.device, weights_only=False)
+        # the activation has no parameters: a network of the other one would load silently
+        saved = state.get("activation", "gelu")     # checkpoints from before the choice: GELU
+        if saved != self.cfg.activation:
+            raise ValueError(f"the checkpoint {self.checkpoint_path} is of a network with "
+                             f"{saved} activations, not {self.cfg.activation}: resume with "
+                             f"--activation {saved}, or start afresh (--no-resume)")
         self.net.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
         self.step, self.version = state["step"], state["version"]

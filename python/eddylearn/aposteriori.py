@@ -23,27 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-#: the local invariants the gate knows, each dimensionless (scale-free):
-#: "wale": the WALE operator over the gradient's magnitude (>= 0),
-#:   (Sd:Sd)^(3/2) / ((S:S)^(5/2) + (Sd:Sd)^(5/4)) / sqrt(S:S + W:W) (0 in pure shear);
-#: "rotation": W:W / (S:S + W:W), in [0, 1] (0 in pure strain, 1/2 in pure shear, 1 in pure
-#:   rotation);
-#: "stretching": the vortex-stretching rate over its scale, w.S.w / (|w|^2 sqrt(S:S)), w the
-#:   vorticity (between -sqrt(2/3) and sqrt(2/3) for a trace-free gradient, the LES's; 0 in
-#:   pure shear and in two-dimensional flow)
-GATE_INVARIANTS = ("wale", "rotation", "stretching")
-
-#: the forms of the a-posteriori stage: one output scale theta0, or the gate theta0 + theta1 r
-A_POSTERIORI_FORMS = ("scale", "gate")
-
-#: the default grids of the search (the plain model is theta0 = 1, theta1 = 0). The gate's, on
-#: the stretching invariant, drains where the stretching rate is below theta0 / |theta1|
-#: (0.125-0.5), the cut-offs at which, on the TGV's training samples, the network's drain through
-#: the LES's strain over what the DNS's energy loss asks of it varies least in time, at levels
-#: theta0 of 1 and 2 (docs/validation.md, "What each change to the learned model did")
-DEFAULT_SCALES = (0.5, 1.0, 1.5, 2.0)
-DEFAULT_GATE = ((1.0, 2.0), (-4.0, -8.0))
-DEFAULT_INVARIANT = "stretching"
+from .config import (A_POSTERIORI_FORMS, DEFAULT_GATE, DEFAULT_INVARIANT,  # noqa: F401
+                     DEFAULT_SCALES, GATE_INVARIANTS)
 
 
 class GatedSGS(nn.Module):

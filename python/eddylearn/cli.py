@@ -20,7 +20,8 @@ from pathlib import Path
 
 from . import __version__
 from ._sgs_models import MODEL_NAMES
-from .config import SGS_ACTIVATION, SGS_ACTIVATIONS, SGS_HIDDEN
+from .config import (A_POSTERIORI_FORMS, DEFAULT_GATE, DEFAULT_INVARIANT, DEFAULT_SCALES,
+                     GATE_INVARIANTS, SGS_ACTIVATION, SGS_ACTIVATIONS, SGS_HIDDEN)
 
 log = logging.getLogger("eddylearn")
 
@@ -53,6 +54,11 @@ def _network_size(text: str, option: str,
         raise ValueError(f"{option}: unknown activation {activation!r} in {text!r} (known: "
                          f"{', '.join(SGS_ACTIVATIONS)})")
     return _hidden_widths(widths, option), activation
+
+
+def _commas(values) -> str:
+    """Numbers as the command line takes them: "0.5,1,1.5,2"."""
+    return ",".join(f"{x:g}" for x in values)
 
 
 def _float_list(text: str, option: str) -> tuple[float, ...]:
@@ -420,18 +426,20 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int,
                    help="tgv-les: seed of the network's initial weights and sample order "
                         "(default 0)")
-    v.add_argument("--a-posteriori", choices=["scale", "gate"],
+    v.add_argument("--a-posteriori", choices=A_POSTERIORI_FORMS,
                    help="tgv-les: after training, gate the model's stress by theta0 (scale) or "
                         "max(0, theta0 + theta1 r) (gate; r a local invariant) with the grid "
                         "point whose LES follows the training DNS's E(t) and -dE/dt best "
                         "(docs/validation.md)")
     v.add_argument("--theta0", help="tgv-les --a-posteriori: comma list of theta0 values "
-                                    "(default 0.5,1,1.5,2 for scale, 1,2 for gate)")
+                                    f"(default {_commas(DEFAULT_SCALES)} for scale, "
+                                    f"{_commas(DEFAULT_GATE[0])} for gate)")
     v.add_argument("--theta1", help="tgv-les --a-posteriori gate: comma list of theta1 values "
-                                    "(default -4,-8)")
-    v.add_argument("--gate-invariant", choices=["wale", "rotation", "stretching"],
-                   help="tgv-les --a-posteriori gate: the invariant r (default stretching: the "
-                        "vortex-stretching rate w.S.w / (|w|^2 |S|))")
+                                    f"(default {_commas(DEFAULT_GATE[1])})")
+    v.add_argument("--gate-invariant", choices=GATE_INVARIANTS,
+                   help=f"tgv-les --a-posteriori gate: the invariant r (default "
+                        f"{DEFAULT_INVARIANT}; stretching: the vortex-stretching rate "
+                        "w.S.w / (|w|^2 |S|))")
     v.add_argument("--infer-every", type=int, default=0,
                    help="tgv-les: run the learned model every k steps (default 0: every RK "
                         "stage)")

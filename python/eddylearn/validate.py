@@ -439,7 +439,7 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         raise ValueError(f"--dns-width (the DNS's box-filter width) must be an integer of at "
                          f"least 2 cells, got {dns_width!r}")
     if a_posteriori is not None:
-        from .aposteriori import DEFAULT_INVARIANT, check_gate, search_grid
+        from .aposteriori import DEFAULT_INVARIANT, search_grid
         if model is not None:
             raise ValueError("the a-posteriori stage tunes the model it trains: give no --model")
         if "learned" not in names:
@@ -448,7 +448,6 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         if unknown_keys:
             raise ValueError(f"unknown a-posteriori setting {sorted(unknown_keys)[0]!r}")
         a_posteriori = {"form": "scale", "invariant": DEFAULT_INVARIANT, **a_posteriori}
-        check_gate(1.0, 0.0, a_posteriori["invariant"])
         a_posteriori["points"] = search_grid(a_posteriori["form"], a_posteriori.get("theta0"),
                                              a_posteriori.get("theta1"),
                                              a_posteriori["invariant"])
@@ -506,6 +505,12 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
     return result
 
 
+def _learned_env(address: str) -> dict:
+    """The environment of an LES whose learned model runs in the database at address; the
+    solver ranks share the cores with the database: idle MPI ranks yield."""
+    return {"SSDB": address, "SR_DB_TYPE": "Standalone", "OMPI_MCA_mpi_yield_when_idle": "1"}
+
+
 def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options, ref, runs,
                      metrics, result, workdir=None, train_options=None,
                      dns_width=TGV_LES_TRAIN["width"], a_posteriori=None):
@@ -561,9 +566,7 @@ def _run_tgv_learned(n, nranks, model, base, t_end, cfl, stream, learned_options
                                        f"{result['a_posteriori']['theta1']:g})")
         publish_model(client, "sgs_model", Path(model).read_bytes(), version,
                       delta=2 * math.pi / n)
-        # the solver ranks share the cores with the database: idle MPI ranks yield
-        env = {"SSDB": db.address, "SR_DB_TYPE": "Standalone",
-               "OMPI_MCA_mpi_yield_when_idle": "1"}
+        env = _learned_env(db.address)
         diag, wall = _run_tgv(n, nranks, "learned", base / "learned", t_end, cfl, stream,
                               env=env, sgs_extra=learned_options)
     finally:
@@ -593,8 +596,7 @@ def _a_posteriori_stage(client, address, n, nranks, model: Path, base: Path, t_e
     history = dns["history"]
     blob = model.read_bytes()
     model.with_name(model.stem + "_apriori.pt").write_bytes(blob)
-    env = {"SSDB": address, "SR_DB_TYPE": "Standalone",
-           "OMPI_MCA_mpi_yield_when_idle": "1"}
+    env = _learned_env(address)
     version = [1]
 
     def run_les(gated: bytes, label: str):

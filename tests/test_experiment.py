@@ -261,7 +261,7 @@ def test_a_taken_database_port_is_refused_and_that_server_untouched(tmp_path):
     ("[solver.output]\nrestart_file = 'nowhere.bin'\n", "restart_file not found"),
     ("[[trainer]]\nname = 'a'\nhidden = [0]\n", "positive integer hidden widths"),
     ("[[trainer]]\nname = 'a'\nactivation = 'tanh'\n",
-     "trainer 'a': activation must be one of gelu, relu, got 'tanh'"),
+     "trainer 'a': activation must be one of gelu, relu, hardswish, got 'tanh'"),
     ("[solver.staging]\nsgs_every = 0\n", "trainers need SGS samples"),
     ("[solver.staging]\nhandover = 'inline'\n",
      "solver.staging.handover must be deferred or copy, got 'inline'"),

@@ -209,14 +209,15 @@ def bench_concurrency(threads: int, clients: int, runs: int) -> dict:
 
 
 def _sgs_model_bytes() -> bytes:
-    """The solver's learned SGS network (the trainer's SGSNet, hidden layers 64 64, initial
+    """A learned SGS network of the trainer (SGSNet, hidden layers 64 64, GELU, initial
     weights: the weights do not change the cost) as the trainer stores it (its deployed form,
-    DeployedSGS), TorchScript bytes."""
+    DeployedSGS), TorchScript bytes. The network is fixed here, not the trainer's default, so
+    that the batching figures stay comparable from one change of the default to the next."""
     import torch
 
     from .consumers.trainer import SGSNet, scripted_bytes
     torch.manual_seed(0)
-    return scripted_bytes(SGSNet((64, 64)))
+    return scripted_bytes(SGSNet((64, 64), activation="gelu"))
 
 
 def _infer_rounds(address: str, model: str, clients: int, rows: int, count: int) -> dict:

@@ -25,7 +25,7 @@ SGS_HIDDEN = (32,)
 #: the exact GELU; ReLU costs less in the database but its model, gated a posteriori, came out
 #: less accurate (docs/benchmarks.md, "Network size")
 SGS_ACTIVATION = "gelu"
-SGS_ACTIVATIONS = ("gelu", "relu")
+SGS_ACTIVATIONS = ("gelu", "relu", "hardswish")
 
 #: the local invariants the gate knows, each dimensionless (scale-free):
 #: "wale": the WALE operator over the gradient's magnitude (>= 0),

@@ -41,7 +41,8 @@ def test_renormalise_keeps_the_models_outputs(hidden):
 
 @pytest.mark.parametrize("hidden, activation", [((8,), "gelu"), ((32,), "gelu"),
                                                 ((16, 16), "gelu"), ((32,), "relu"),
-                                                ((16, 16), "relu")])
+                                                ((16, 16), "relu"), ((32,), "hardswish"),
+                                                ((16, 16), "hardswish")])
 def test_the_deployed_model_computes_the_networks_function(hidden, activation):
     """The TorchScript model stored in the database (normalisation folded into the layers,
     rows in blocks) gives the trained network's stresses for any number of rows — none, fewer
@@ -97,19 +98,20 @@ def test_a_vanishing_standard_deviation_takes_the_groups_largest():
 
 
 def test_the_activation_is_the_networks_and_unknown_ones_are_refused():
-    """ReLU and GELU networks with the same weights differ, and each deployed form follows its
-    own; an unknown activation is named in the error."""
+    """GELU, ReLU and Hardswish networks with the same weights differ, and each deployed form
+    follows its own; an unknown activation is named in the error."""
     rng = np.random.default_rng(7)
     x = torch.tensor(rng.normal(size=(300, 9)) * 3, dtype=torch.float32)
     outs = {}
-    for activation in ("gelu", "relu"):
+    for activation in ("gelu", "relu", "hardswish"):
         torch.manual_seed(7)
         net = SGSNet((16,), activation=activation)
         deployed = torch.jit.load(io.BytesIO(scripted_bytes(net)))
         with torch.no_grad():
             outs[activation] = net(x)
             assert torch.allclose(deployed(x), outs[activation], rtol=0, atol=1e-5)
-    assert not torch.allclose(outs["gelu"], outs["relu"], rtol=0, atol=1e-3)
+    for a, b in (("gelu", "relu"), ("gelu", "hardswish"), ("relu", "hardswish")):
+        assert not torch.allclose(outs[a], outs[b], rtol=0, atol=1e-3)
     with pytest.raises(ValueError, match="unknown activation 'tanh'"):
         SGSNet((8,), activation="tanh")
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
@@ -119,7 +121,7 @@ def test_the_activation_is_the_networks_and_unknown_ones_are_refused():
 def test_a_network_with_another_activation_is_not_deployed():
     net = SGSNet((8,))
     net.mlp[1] = torch.nn.Tanh()
-    with pytest.raises(ValueError, match="ReLU or GELU only"):
+    with pytest.raises(ValueError, match="GELU, ReLU or Hardswish only"):
         DeployedSGS(net)
 
 

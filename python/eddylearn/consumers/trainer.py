@@ -93,7 +93,8 @@ class TrainerConfig:
 
 
 #: the activations SGSNet knows between its hidden layers (the names: config.SGS_ACTIVATIONS)
-ACTIVATIONS = {name: {"gelu": nn.GELU, "relu": nn.ReLU}[name] for name in SGS_ACTIVATIONS}
+ACTIVATIONS = {name: {"gelu": nn.GELU, "relu": nn.ReLU, "hardswish": nn.Hardswish}[name]
+               for name in SGS_ACTIVATIONS}
 
 
 def check_activation(name: str) -> str:
@@ -199,10 +200,11 @@ class DeployedSGS(nn.Module):
         # the activation from the network's modules (ReLU or GELU; a net pickled before the
         # choice has GELU modules and no name for them)
         acts = {type(m) for m in net.mlp if not isinstance(m, nn.Linear)}
-        if not acts <= {nn.ReLU, nn.GELU} or len(acts) > 1:
+        kinds = {nn.GELU: 0, nn.ReLU: 1, nn.Hardswish: 2}
+        if not acts <= set(kinds) or len(acts) > 1:
             raise ValueError(f"cannot deploy a network with activations "
-                             f"{sorted(a.__name__ for a in acts)}: ReLU or GELU only")
-        self.relu = acts == {nn.ReLU}
+                             f"{sorted(a.__name__ for a in acts)}: GELU, ReLU or Hardswish only")
+        self.act = kinds[acts.pop()] if acts else 0
         # it computes in single precision: callers may send single-precision inputs and lose
         # nothing (eddylearn.sgs_publish puts this in the model's metadata as input_dtype)
         self.computes_in = "FLOAT"
@@ -215,8 +217,10 @@ class DeployedSGS(nn.Module):
             for i, layer in enumerate(self.layers):
                 h = layer(h)
                 if i < self.n_layers - 1:
-                    if self.relu:
+                    if self.act == 1:
                         h = torch.relu_(h)
+                    elif self.act == 2:
+                        h = torch.nn.functional.hardswish(h, inplace=True)
                     else:
                         h = torch.nn.functional.gelu(h)
             out[j:j + self.block_rows] = h.t()

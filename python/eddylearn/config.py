@@ -22,8 +22,9 @@ CONSUMERS = ("analyser", "compressor", "visualiser")
 SGS_HIDDEN = (32,)
 
 #: the activation between the hidden layers of SGSNet (eddylearn.consumers.trainer.ACTIVATIONS):
-#: the exact GELU; ReLU costs less in the database but its model, gated a posteriori, came out
-#: less accurate (docs/benchmarks.md, "Network size")
+#: the exact GELU; ReLU and Hardswish cost less in the database, but gated a posteriori the
+#: ReLU model came out less accurate at 32^3 and the Hardswish one at 24^3 (docs/benchmarks.md,
+#: "Network size" and "A cheaper stress drain, and Hardswish")
 SGS_ACTIVATION = "gelu"
 SGS_ACTIVATIONS = ("gelu", "relu", "hardswish")
 

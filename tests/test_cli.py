@@ -109,6 +109,10 @@ def test_bench_inference_writes_its_figures(tmp_path):
     assert set(res["step_time_s"]) == {"none", "smagorinsky", "learned", "learned_every_4",
                                        "learned_training_form", *sized}
     assert res["step_time_ratio_learned_vs_smagorinsky"] > 0
+    # one round: its own ratio is the paired median
+    runs = res["step_time_runs_s"]
+    assert res["step_time_ratio_paired_median"] == pytest.approx(
+        runs["learned"][0] / runs["smagorinsky"][0], rel=1e-12)
     # the deployed network (FLOAT features) beside the same network as trained (DOUBLE)
     dep = res["deployed"]
     assert dep["input_dtype"] == "FLOAT" and dep["input_dtype_training_form"] == "DOUBLE"

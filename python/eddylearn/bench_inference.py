@@ -122,6 +122,15 @@ def _les_step_time(n: int, nranks: int, steps: int, sgs: dict, env: dict,
     return float(np.mean(read_diagnostics(run_dir / "diagnostics.csv")["wall_step"][2:])), acc
 
 
+def paired_median(learned: list[float], reference: list[float]) -> float:
+    """The median of the rounds' own ratios learned[i] / reference[i]: each round runs both
+    cases within a minute, so this is less sensitive than the ratio of the best rounds to a
+    machine whose speed drifts between rounds."""
+    if len(learned) != len(reference) or not learned:
+        raise ValueError(f"paired rounds needed, got {len(learned)} and {len(reference)}")
+    return float(np.median([a / b for a, b in zip(learned, reference)]))
+
+
 def _size_label(hidden: tuple[int, ...], activation: str = SGS_ACTIVATION) -> str:
     label = ",".join(map(str, hidden))
     return label if activation == SGS_ACTIVATION else f"{label}:{activation}"
@@ -243,10 +252,7 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
                 "input_dtype": accounts["learned"][0].get("input_dtype"),
                 "input_dtype_training_form":
                     accounts["learned_training_form"][0].get("input_dtype")}
-        # the rounds' own ratios: each round runs both cases minutes apart at most, so the
-        # median of these follows a machine whose speed drifts between rounds
-        paired = float(np.median([lt / st for lt, st in zip(times["learned"],
-                                                              times["smagorinsky"])]))
+        paired = paired_median(times["learned"], times["smagorinsky"])
         result.update({"steps": steps, "step_time_s": best, "step_time_runs_s": times,
                        "step_time_ratio_learned_vs_smagorinsky":
                            best["learned"] / best["smagorinsky"],

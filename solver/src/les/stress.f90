@@ -166,9 +166,9 @@ contains
       e = merge(0.0_rp, e, cut)
       eps = eps + e
       ss = 2*(s1**2 + s2**2 + s3**2 + 2*(s4**2 + s5**2 + s6**2))
-      ! a cell without strain (ss = ss_floor = 0) has e = 0 and leaves nmax alone
-      den = max(ss, ss_floor, tiny(ss))
-      nmax = max(nmax, e/den)
+      ! only where max(ss, ss_floor) > 0 (the quotient of the other cells is discarded)
+      den = max(ss, ss_floor)
+      nmax = max(nmax, merge(e/den, nmax, den > 0))
     end do
   end subroutine drain
 

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import (A_POSTERIORI_FORMS, DEFAULT_GATE, DEFAULT_INVARIANT,  # noqa: F401
-                     DEFAULT_SCALES, GATE_INVARIANTS)
+from .config import (A_POSTERIORI_FORMS, DEFAULT_GATE, DEFAULT_INVARIANT, DEFAULT_SCALES,
+                     GATE_INVARIANTS)
 
 
 class GatedSGS(nn.Module):

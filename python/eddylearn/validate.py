@@ -439,7 +439,8 @@ def validate_tgv_les(n: int = 32, nranks: int = 2, sgs: str = "learned",
         raise ValueError(f"--dns-width (the DNS's box-filter width) must be an integer of at "
                          f"least 2 cells, got {dns_width!r}")
     if a_posteriori is not None:
-        from .aposteriori import DEFAULT_INVARIANT, search_grid
+        from .aposteriori import search_grid
+        from .config import DEFAULT_INVARIANT
         if model is not None:
             raise ValueError("the a-posteriori stage tunes the model it trains: give no --model")
         if "learned" not in names:

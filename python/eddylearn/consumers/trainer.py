@@ -197,8 +197,8 @@ class DeployedSGS(nn.Module):
         if int(block_rows) < 1:
             raise ValueError(f"block_rows must be at least 1, got {block_rows}")
         self.block_rows = int(block_rows)
-        # the activation from the network's modules (GELU, ReLU or Hardswish; a net pickled before the
-        # choice has GELU modules and no name for them)
+        # the activation from the network's modules (GELU, ReLU or Hardswish; a net pickled
+        # before the choice has GELU modules and no name for them)
         acts = {type(m) for m in net.mlp if not isinstance(m, nn.Linear)}
         kinds = {nn.GELU: 0, nn.ReLU: 1, nn.Hardswish: 2}
         if not acts <= set(kinds) or len(acts) > 1:

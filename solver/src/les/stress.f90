@@ -141,8 +141,8 @@ contains
 
   ! Per cell: the energy drain e = -tau_ij S_ij, the stress zeroed where e < 0 (if clip), the
   ! sum of e and the largest effective viscosity e/|S|^2 (|S|^2 at least ss_floor). Explicit
-  ! shapes and selects instead of branches: a learned stress backscatters in scattered cells,
-  ! and a branch on its sign was mispredicted in about half of them.
+  ! shapes and selects instead of branches: a learned stress backscatters in many scattered
+  ! cells, where a branch on its sign was mispredicted.
   subroutine drain(n, g, t, clip, ss_floor, eps, nmax)
     integer, intent(in) :: n
     real(rp), intent(in) :: g(n, 9), ss_floor

@@ -199,9 +199,11 @@ def test_a_signal_to_solve_leaves_no_process(tmp_path, sig):
     assert [q.pid for q in procs if q.is_running() and q.status() != "zombie"] == []
 
 
+# validate tgv at 64^3 (about 15 s on 2 cores): a 32^3 run ends within about 2 s, sometimes
+# before its ranks are a second old
 @pytest.mark.parametrize("cmd,nranks,sig", [
-    (["validate", "tgv", "--n", "32", "--np", "2"], 2, signal.SIGTERM),
-    (["validate", "tgv", "--n", "32", "--np", "2"], 2, signal.SIGHUP),
+    (["validate", "tgv", "--n", "64", "--np", "2"], 2, signal.SIGTERM),
+    (["validate", "tgv", "--n", "64", "--np", "2"], 2, signal.SIGHUP),
     (["bench", "solver", "--n", "32", "--steps", "100000", "--repeats", "1"], 1, signal.SIGTERM),
 ], ids=["validate-SIGTERM", "validate-SIGHUP", "bench-SIGTERM"])
 def test_a_signal_to_validate_or_bench_leaves_no_process(tmp_path, cmd, nranks, sig):
@@ -230,6 +232,7 @@ def test_a_signal_to_validate_or_bench_leaves_no_process(tmp_path, cmd, nranks, 
                 break
             time.sleep(0.1)
         assert len(ranks) >= nranks, p.communicate(timeout=60) if p.poll() is not None else procs
+        assert p.poll() is None, "the command ended before it could be signalled"
         p.send_signal(sig)
         out, err = p.communicate(timeout=60)
         assert p.returncode == 128 + sig, out[-1000:] + err[-2000:]

@@ -6,9 +6,9 @@ import torch
 
 import io
 
-from eddylearn.consumers.trainer import (DEPLOY_BLOCK_ROWS, DeployedSGS, SGSNet, Trainer,
-                                         TrainerConfig, group_std, normalisation_drift,
-                                         parse_args, scripted_bytes)
+from eddylearn.consumers.trainer import (DEPLOY_BLOCK_ROWS, FUSED_BLOCK_ROWS, DeployedSGS,
+                                         SGSNet, Trainer, TrainerConfig, group_std,
+                                         normalisation_drift, parse_args, scripted_bytes)
 
 
 def _stats(rng, scale):
@@ -43,19 +43,24 @@ def test_renormalise_keeps_the_models_outputs(hidden):
                                                 ((16, 16), "gelu"), ((32,), "relu"),
                                                 ((16, 16), "relu"), ((32,), "hardswish"),
                                                 ((16, 16), "hardswish")])
-def test_the_deployed_model_computes_the_networks_function(hidden, activation):
+@pytest.mark.parametrize("fused", [True, False])
+def test_the_deployed_model_computes_the_networks_function(hidden, activation, fused):
     """The TorchScript model stored in the database (normalisation folded into the layers,
-    rows in blocks) gives the trained network's stresses for any number of rows — none, fewer
-    than a block, a block and one more — in the input's floating type, with either
-    activation."""
+    rows in blocks; oneDNN's fused layers or the W x^T products) gives the trained network's
+    stresses for any number of rows — none, fewer than a block, a block and one more, several
+    fused blocks — in the input's floating type, with either activation."""
     rng = np.random.default_rng(5)
     torch.manual_seed(5)
     net = SGSNet(hidden, activation=activation)
     net.set_normalisation(*_stats(rng, 3.0))
-    deployed = torch.jit.load(io.BytesIO(scripted_bytes(net)))
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(DeployedSGS(net, fused=fused)), buf)
+    deployed = torch.jit.load(io.BytesIO(buf.getvalue()))
+    assert deployed.fused is fused
     assert [b.shape for n, b in deployed.named_buffers() if n.endswith("weight")] == \
         [p.shape for n, p in net.mlp.named_parameters() if n.endswith("weight")]
-    for rows in (0, 1, DEPLOY_BLOCK_ROWS - 1, DEPLOY_BLOCK_ROWS + 1, 3 * DEPLOY_BLOCK_ROWS):
+    for rows in (0, 1, DEPLOY_BLOCK_ROWS - 1, DEPLOY_BLOCK_ROWS + 1, 3 * DEPLOY_BLOCK_ROWS,
+                 2 * FUSED_BLOCK_ROWS + 5):
         x = torch.tensor(rng.normal(size=(rows, 9)) * 3, dtype=torch.float64)
         with torch.no_grad():
             want = net(x)
@@ -74,6 +79,19 @@ def test_the_deployed_model_computes_the_networks_function(hidden, activation):
         net.mlp[0].bias += 1.0
         assert torch.equal(frozen(x), before)
         assert not torch.allclose(net(x), before)
+
+
+def test_the_stored_model_fuses_its_layers_where_torch_has_onednn(monkeypatch):
+    """scripted_bytes stores the fused form when this torch has oneDNN (the CPU wheel does),
+    the W x^T form otherwise; asking for the fused form without oneDNN is refused by name."""
+    torch.manual_seed(3)
+    net = SGSNet((8,))
+    assert torch.backends.mkldnn.is_available()
+    assert torch.jit.load(io.BytesIO(scripted_bytes(net))).fused is True
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    assert torch.jit.load(io.BytesIO(scripted_bytes(net))).fused is False
+    with pytest.raises(ValueError, match="fused=True needs a torch with oneDNN"):
+        DeployedSGS(net, fused=True)
 
 
 def test_normalisation_drift_measures_std_factor_and_mean_shift():

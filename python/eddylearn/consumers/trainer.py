@@ -153,6 +153,9 @@ class SGSNet(nn.Module):
 #: rows of one block of the deployed model's forward: the hidden activations of a block stay
 #: in the core's cache (4096 x 32 float32 = 512 kB) instead of streaming through memory
 DEPLOY_BLOCK_ROWS = 4096
+#: rows per oneDNN call of the fused deployed form (a 32-wide layer's activations of one block:
+#: 4 MB; one rank's 16384 rows of a 32^3 LES on 2 ranks go in one call)
+FUSED_BLOCK_ROWS = 32768
 
 
 class _Affine(nn.Module):
@@ -172,13 +175,18 @@ class DeployedSGS(nn.Module):
     """The SGSNet that is stored in the database, computing the same function faster.
 
     The normalisation is folded into the first and last layers (no elementwise passes over the
-    inputs and outputs), each layer is computed as W @ x^T, with the rows as the long dimension
+    inputs and outputs). On a CPU with oneDNN (torch.backends.mkldnn, which the CPU builds of
+    torch have) each layer is one oneDNN inner product with its bias and activation fused
+    (mkldnn::_linear_pointwise, the operator torch's own CPU compiler emits), on the rows as they
+    come, in blocks of FUSED_BLOCK_ROWS: no transposition, no separate bias or activation pass.
+    Elsewhere (a GPU, or fused=False) each layer is W @ x^T, with the rows as the long dimension
     of the product (the row-major x @ W^T of a layer only 6 or 8 wide runs several times slower
-    in the CPU's BLAS), and the rows go through the network in blocks of DEPLOY_BLOCK_ROWS, so
-    that a block's activations stay in cache. Takes (n, 9) in any floating type, returns
-    (n, 6) in that type; the activation is SGSNet's."""
+    in the CPU's BLAS), in blocks of block_rows rows, so that a block's activations stay in
+    cache. Both give the same values (tests/consumers/test_trainer_normalisation.py). Takes
+    (n, 9) in any floating type, returns (n, 6) in that type; the activation is SGSNet's."""
 
-    def __init__(self, net: "SGSNet", block_rows: int = DEPLOY_BLOCK_ROWS):
+    def __init__(self, net: "SGSNet", block_rows: int = DEPLOY_BLOCK_ROWS,
+                 fused: bool | None = None):
         super().__init__()
         with torch.no_grad():
             lin = [m for m in net.mlp if isinstance(m, nn.Linear)]
@@ -205,11 +213,25 @@ class DeployedSGS(nn.Module):
             raise ValueError(f"cannot deploy a network with activations "
                              f"{sorted(a.__name__ for a in acts)}: GELU, ReLU or Hardswish only")
         self.act = kinds[acts.pop()] if acts else 0
+        # oneDNN's names of the same activations (GELU exact: algorithm "none", not "tanh")
+        self.fused_act = ("gelu", "relu", "hardswish")[self.act]
+        self.fused_algorithm = "none" if self.act == 0 else ""
+        if fused is None:
+            fused = bool(torch.backends.mkldnn.is_available())
+        elif fused and not torch.backends.mkldnn.is_available():
+            raise ValueError("fused=True needs a torch with oneDNN (torch.backends.mkldnn); "
+                             "this one has none")
+        # a model scripted with the fused layers loads only into a libtorch with oneDNN (the
+        # database's is the torch wheel the trainer runs on)
+        self.fused = bool(fused)
+        self.fused_block_rows = FUSED_BLOCK_ROWS
         # it computes in single precision: callers may send single-precision inputs and lose
         # nothing (eddylearn.sgs_publish puts this in the model's metadata as input_dtype)
         self.computes_in = "FLOAT"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fused and x.device.type == "cpu":
+            return self._forward_fused(x)
         n = x.shape[0]
         out = torch.empty(n, self.n_out, dtype=x.dtype, device=x.device)
         for j in range(0, n, self.block_rows):
@@ -225,6 +247,27 @@ class DeployedSGS(nn.Module):
                         h = torch.nn.functional.gelu(h)
             out[j:j + self.block_rows] = h.t()
         return out
+
+    def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        xf = x.to(torch.float32).contiguous()
+        if n <= self.fused_block_rows:
+            return self._fused_block(xf).to(x.dtype)
+        out = torch.empty(n, self.n_out, dtype=x.dtype)
+        for j in range(0, n, self.fused_block_rows):
+            out[j:j + self.fused_block_rows] = self._fused_block(xf[j:j + self.fused_block_rows])
+        return out
+
+    def _fused_block(self, h: torch.Tensor) -> torch.Tensor:
+        for i, layer in enumerate(self.layers):
+            if i < self.n_layers - 1:
+                h = torch.ops.mkldnn._linear_pointwise(h, layer.weight, layer.bias.view(-1),
+                                                       self.fused_act, [],
+                                                       self.fused_algorithm)
+            else:
+                h = torch.ops.mkldnn._linear_pointwise(h, layer.weight, layer.bias.view(-1),
+                                                       "none", [], "")
+        return h
 
 
 def group_std(var: np.ndarray) -> np.ndarray:

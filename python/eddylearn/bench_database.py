@@ -208,16 +208,26 @@ def bench_concurrency(threads: int, clients: int, runs: int) -> dict:
         server.close()
 
 
-def _sgs_model_bytes() -> bytes:
+def _sgs_model_bytes(fused: bool | None = None) -> bytes:
     """A learned SGS network of the trainer (SGSNet, hidden layers 64 64, GELU, initial
-    weights: the weights do not change the cost) as the trainer stores it (its deployed form,
-    DeployedSGS), TorchScript bytes. The network is fixed here, not the trainer's default, so
-    that the batching figures stay comparable from one change of the default to the next."""
+    weights: the weights do not change the cost) in its deployed form (DeployedSGS) as
+    TorchScript bytes: fused=None is the form the trainer stores (the oneDNN fused layers
+    where torch has oneDNN), False the W x^T form it stored before. The network is fixed here,
+    not the trainer's default, so that the batching figures stay comparable from one change of
+    the default to the next."""
     import torch
 
-    from .consumers.trainer import SGSNet, scripted_bytes
+    from .consumers.trainer import DeployedSGS, SGSNet
     torch.manual_seed(0)
-    return scripted_bytes(SGSNet((64, 64), activation="gelu"))
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(DeployedSGS(SGSNet((64, 64), activation="gelu"), fused=fused)), buf)
+    return buf.getvalue()
+
+
+def torch_fuses() -> bool:
+    """Whether the trainer's deployed form here is the fused one (torch has oneDNN)."""
+    import torch
+    return bool(torch.backends.mkldnn.is_available())
 
 
 def _infer_rounds(address: str, model: str, clients: int, rows: int, count: int) -> dict:
@@ -249,7 +259,8 @@ def _quartiles(xs: list) -> list:
 BATCH_WAIT_MS = 10
 
 
-def bench_batching(clients: int, rows: int, count: int, repeats: int = 9) -> dict:
+def bench_batching(clients: int, rows: int, count: int, repeats: int = 9,
+                   fused: bool | None = None) -> dict:
     """Requests per second of `clients` solver-like clients in step (the native client's
     pipelined put/run/get, one process, so that the clients' own cost stays small), each running
     the learned SGS network on `rows` rows, THREADS_PER_QUEUE 1, with the model stored three
@@ -259,12 +270,13 @@ def bench_batching(clients: int, rows: int, count: int, repeats: int = 9) -> dic
     clients that send in step, as a solver's ranks do). Each repetition measures the three one
     right after the other, `count` rounds each; a rate is clients / median round time, and a
     speedup is the median over the repetitions of batched / unbatched, with the quartiles of
-    those paired ratios as its spread."""
+    those paired ratios as its spread. fused: the network's deployed form (_sgs_model_bytes)."""
     import redis
 
     server = database.LocalServer(threads=1)
     try:
-        blob = _sgs_model_bytes()
+        blob = _sgs_model_bytes(fused)
+        form = "W x^T" if fused is False else ("fused (oneDNN)" if torch_fuses() else "W x^T")
         host, port = server.address.rsplit(":", 1)
         r = redis.Redis(host=host, port=int(port), socket_timeout=600)
         total = clients * rows
@@ -293,7 +305,8 @@ def bench_batching(clients: int, rows: int, count: int, repeats: int = 9) -> dic
                  for name in ("batched", "minbatch")}
         med = {k: statistics.median(v) for k, v in rates.items()}
         res = {"clients": clients, "rows": rows, "rounds": count, "repeats": repeats,
-               "model": "the learned SGS network (64, 64) as deployed, DOUBLE (rows, 9) -> (rows, 6)",
+               "model": "the learned SGS network (64, 64) as deployed, FLOAT (rows, 9) -> (rows, 6)",
+               "form": form,
                "client": "eddylearn-infer-bench (native client, pipelined put/run/get, clients in step)",
                "minbatchtimeout_ms": BATCH_WAIT_MS,
                "requests_per_s_unbatched": med["unbatched"], "requests_per_s_batched": med["batched"],
@@ -542,10 +555,16 @@ def bench_database(json_path: str | Path | None = None, sizes: list[int] | None 
     if "concurrency" in parts:
         result["concurrency"] = [bench_concurrency(t, clients, concurrent_runs) for t in (1, 2)]
     if "batching" in parts:
+        # the form the trainer stores (the targets' keys), then the W x^T form it stored before
         result["batching_small"] = bench_batching(clients=8, rows=256, count=200)
         result["batching_large"] = bench_batching(clients=2, rows=16384, count=20)
         result["batching_speedup_small"] = result["batching_small"]["speedup"]
         result["batching_speedup_large"] = result["batching_large"]["speedup"]
+        if torch_fuses():
+            result["batching_small_wxt"] = bench_batching(clients=8, rows=256, count=200, fused=False)
+            result["batching_large_wxt"] = bench_batching(clients=2, rows=16384, count=20, fused=False)
+            result["batching_speedup_small_wxt"] = result["batching_small_wxt"]["speedup"]
+            result["batching_speedup_large_wxt"] = result["batching_large_wxt"]["speedup"]
     result["targets"] = {"ratio_put_vs_set": ">= 0.9", "ratio_get_vs_get": ">= 0.9",
                          "ratio_execute_vs_inprocess": "<= 1.2", "ping_ms_during_modelstore": "<= 10",
                          "batching_speedup_small": ">= 2", "batching_speedup_large": ">= 1.0"}
@@ -566,12 +585,13 @@ def report(res: dict) -> str:
                       f"{e['inprocess_ms']:.2f} ms -> {e['ratio_execute_vs_inprocess']:.2f}x (target <= 1.2)"]
     for c in res.get("concurrency", []):
         lines.append(f"THREADS_PER_QUEUE {c['threads_per_queue']}, {c['clients']} clients: {c['runs_per_s']:.1f} runs/s")
-    for key in ("batching_small", "batching_large"):
+    for key in ("batching_small", "batching_large", "batching_small_wxt", "batching_large_wxt"):
         if key in res:
             b = res[key]
-            target = ">= 2" if key == "batching_small" else ">= 1.0"
+            target = ">= 2" if key.startswith("batching_small") else ">= 1.0"
             n = b['clients'] * b['rows']
-            lines.append(f"{b['clients']} clients x {b['rows']} rows: {b['requests_per_s_unbatched']:.1f} requests/s "
+            lines.append(f"{b['clients']} clients x {b['rows']} rows, network form {b.get('form', '?')}: "
+                         f"{b['requests_per_s_unbatched']:.1f} requests/s "
                          f"unbatched ({b['forward_ms_unbatched']:.2f} ms per forward call); speedup {b['speedup']:.2f}x "
                          f"(target {target}) with MINBATCHSIZE:")
             for name, label in (("batched", f"BATCHSIZE {n}"),

@@ -155,7 +155,7 @@ class SGSNet(nn.Module):
 DEPLOY_BLOCK_ROWS = 4096
 #: rows per oneDNN call of the fused deployed form (a 32-wide layer's activations of one block:
 #: 4 MB; one rank's 16384 rows of a 32^3 LES on 2 ranks go in one call)
-FUSED_BLOCK_ROWS = 32768
+FUSED_BLOCK_ROWS = 8192
 
 
 class _Affine(nn.Module):

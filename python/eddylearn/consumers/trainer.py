@@ -153,8 +153,9 @@ class SGSNet(nn.Module):
 #: rows of one block of the deployed model's forward: the hidden activations of a block stay
 #: in the core's cache (4096 x 32 float32 = 512 kB) instead of streaming through memory
 DEPLOY_BLOCK_ROWS = 4096
-#: rows per oneDNN call of the fused deployed form (a 32-wide layer's activations of one block:
-#: 4 MB; one rank's 16384 rows of a 32^3 LES on 2 ranks go in one call)
+#: rows per oneDNN call of the fused deployed form: a block's activations of a 32-wide layer are
+#: 1 MiB, of a 64-wide one 2 MiB (one rank's 16384 rows of a 32^3 LES on 2 ranks take two
+#: calls per layer; blocks of 32768 rows made the (64, 64) network slower on one thread)
 FUSED_BLOCK_ROWS = 8192
 
 
@@ -175,10 +176,14 @@ class DeployedSGS(nn.Module):
     """The SGSNet that is stored in the database, computing the same function faster.
 
     The normalisation is folded into the first and last layers (no elementwise passes over the
-    inputs and outputs). On a CPU with oneDNN (torch.backends.mkldnn, which the CPU builds of
+    inputs and outputs). On a CPU with oneDNN (torch.backends.mkldnn, which the x86 builds of
     torch have) each layer is one oneDNN inner product with its bias and activation fused
-    (mkldnn::_linear_pointwise, the operator torch's own CPU compiler emits), on the rows as they
+    (mkldnn::_linear_pointwise, an operator of torch's oneDNN integration), on the rows as they
     come, in blocks of FUSED_BLOCK_ROWS: no transposition, no separate bias or activation pass.
+    The operator is private to torch (a leading underscore): a model scripted with it loads into
+    a libtorch with oneDNN and this operator's schema, such as the database's, which is the torch
+    wheel the trainer runs on. The choice follows the build only (torch.backends.mkldnn
+    .is_available()), not the CPU.
     Elsewhere (a GPU, or fused=False) each layer is W @ x^T, with the rows as the long dimension
     of the product (the row-major x @ W^T of a layer only 6 or 8 wide runs several times slower
     in the CPU's BLAS), in blocks of block_rows rows, so that a block's activations stay in
@@ -221,8 +226,8 @@ class DeployedSGS(nn.Module):
         elif fused and not torch.backends.mkldnn.is_available():
             raise ValueError("fused=True needs a torch with oneDNN (torch.backends.mkldnn); "
                              "this one has none")
-        # a model scripted with the fused layers loads only into a libtorch with oneDNN (the
-        # database's is the torch wheel the trainer runs on)
+        # the fused layers run on a CPU; elsewhere (a GPU) forward takes the W x^T form, which
+        # the scripted model carries too
         self.fused = bool(fused)
         self.fused_block_rows = FUSED_BLOCK_ROWS
         # it computes in single precision: callers may send single-precision inputs and lose
@@ -292,11 +297,12 @@ def normalisation_drift(old: tuple[np.ndarray, ...], new: tuple[np.ndarray, ...]
                      np.max(np.abs(fm2 - fm) / fs), np.max(np.abs(lm2 - lm) / ls)))
 
 
-def scripted_bytes(net: SGSNet) -> bytes:
+def scripted_bytes(net: SGSNet, fused: bool | None = None) -> bytes:
     """The model as TorchScript bytes (what AI.MODELSTORE receives): its deployed form
-    (DeployedSGS), built from a copy of the weights, so the live model stays put."""
+    (DeployedSGS; fused as there: None picks the fused layers where torch has oneDNN), built
+    from a copy of the weights, so the live model stays put."""
     buf = io.BytesIO()
-    torch.jit.save(torch.jit.script(DeployedSGS(net)), buf)
+    torch.jit.save(torch.jit.script(DeployedSGS(net, fused=fused)), buf)
     return buf.getvalue()
 
 

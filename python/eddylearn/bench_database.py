@@ -277,7 +277,7 @@ def bench_batching(clients: int, rows: int, count: int, repeats: int = 9,
     server = database.LocalServer(threads=1)
     try:
         blob = _sgs_model_bytes(fused)
-        form = "W x^T" if fused is False else ("fused (oneDNN)" if torch_fuses() else "W x^T")
+        form = "fused (oneDNN)" if (torch_fuses() if fused is None else fused) else "W x^T"
         host, port = server.address.rsplit(":", 1)
         r = redis.Redis(host=host, port=int(port), socket_timeout=600)
         total = clients * rows

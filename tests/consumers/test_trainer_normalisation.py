@@ -56,9 +56,7 @@ def test_the_deployed_model_computes_the_networks_function(hidden, activation, f
     torch.manual_seed(5)
     net = SGSNet(hidden, activation=activation)
     net.set_normalisation(*_stats(rng, 3.0))
-    buf = io.BytesIO()
-    torch.jit.save(torch.jit.script(DeployedSGS(net, fused=fused)), buf)
-    deployed = torch.jit.load(io.BytesIO(buf.getvalue()))
+    deployed = torch.jit.load(io.BytesIO(scripted_bytes(net, fused=fused)))
     assert deployed.fused is fused
     # the form asked for is the one that runs: oneDNN's fused operator exactly when fused
     with torch.profiler.profile() as prof, torch.no_grad():

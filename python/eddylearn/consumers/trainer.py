@@ -265,13 +265,10 @@ class DeployedSGS(nn.Module):
 
     def _fused_block(self, h: torch.Tensor) -> torch.Tensor:
         for i, layer in enumerate(self.layers):
-            if i < self.n_layers - 1:
-                h = torch.ops.mkldnn._linear_pointwise(h, layer.weight, layer.bias.view(-1),
-                                                       self.fused_act, [],
-                                                       self.fused_algorithm)
-            else:
-                h = torch.ops.mkldnn._linear_pointwise(h, layer.weight, layer.bias.view(-1),
-                                                       "none", [], "")
+            hidden = i < self.n_layers - 1      # the output layer has no activation
+            h = torch.ops.mkldnn._linear_pointwise(
+                h, layer.weight, layer.bias.view(-1), self.fused_act if hidden else "none", [],
+                self.fused_algorithm if hidden else "")
         return h
 
 

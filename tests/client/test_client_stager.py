@@ -181,16 +181,23 @@ def test_submit_does_not_wait_for_a_dead_database(tmp_path, programs):
         assert p.stdout.readline().strip() == "READY"
         os.kill(srv.proc.pid, signal.SIGKILL)
         srv.proc.wait(timeout=10)
+        import time
+        t0 = time.monotonic()
         flag.write_text("go")
         out, _ = p.communicate(timeout=60)
+        elapsed = time.monotonic() - t0
         assert p.returncode == 0 and "OK" in out.splitlines(), out
         longest = float(out.split("longest submit ")[1].split()[0])
         # the item in flight retries for SR_CMD_TIMEOUT = 5 s (a restart within that time loses
         # nothing); once it has given up, the submits behind it fail at once instead of each
-        # waiting 5 s (20 items x 5 s would be 100 s)
+        # waiting 5 s (20 items x 5 s would be 100 s): no submit, and not the whole run of 20
+        # submits and the flush, takes much more than one SR_CMD_TIMEOUT
         assert longest < 5.0 + 3.0, out
+        assert elapsed < 5.0 + 10.0, (elapsed, out)
+        # how many submits find the queue full, rather than room freed by the sender's fast
+        # failures of queued items, depends on scheduling; at least one must, with the reason
         failed_submits = int(out.split("failed submits ")[1].split()[0])
-        assert failed_submits >= 10, out
+        assert failed_submits >= 1, out
         assert ("first submit error: code=2 dataset dead." in out
                 and "not staged: the queue is full and the database cannot be reached" in out), out
         submitted, sent, dropped, failed = (int(x) for x in out.split("stats ")[1].split()[:4])

@@ -55,6 +55,27 @@ def account(run_dir):
     return json.loads((run_dir / "sgs_model.json").read_text())
 
 
+def log_every_command(server) -> None:
+    """From now on the server's SLOWLOG keeps every command it runs (the last 10000)."""
+    r = server.redis()
+    r.config_set("slowlog-log-slower-than", 0)
+    r.config_set("slowlog-max-len", 10000)
+    r.execute_command("SLOWLOG", "RESET")
+
+
+def inference_requests(server) -> list[list[bytes]]:
+    """The arguments (as Redis's SLOWLOG keeps them) of the AI.DAGEXECUTE commands the server ran
+    since log_every_command."""
+    entries = server.redis().execute_command("SLOWLOG", "GET", 10000)
+    return [e[3] for e in entries if e[3] and e[3][0].upper() == b"AI.DAGEXECUTE"]
+
+
+def tensorset_of(request: list[bytes]) -> list[bytes]:
+    """The AI.TENSORSET op of an inference request: its name, dtype and shape."""
+    i = request.index(b"AI.TENSORSET")
+    return request[i + 1:i + 5]
+
+
 def assert_same_fields(a, b, tol=1e-12):
     for f in "uvw":
         x, y = getattr(a, f), getattr(b, f)
@@ -69,15 +90,23 @@ def test_learned_with_a_smagorinsky_model_matches_smagorinsky_to_round_off(tmp_p
     ref = read_checkpoint(smag_dir / "checkpoint.bin")
     c = Client(False, db.address)
     publish_model(c, "sgs_model", scripted(SmagorinskyStress(0.17, DELTA)), 1, delta=DELTA)
+    log_every_command(db)
     run_dir, proc = run_les(tmp_path, "learned", {"model": "learned"}, db.env())
     assert_same_fields(read_checkpoint(run_dir / "checkpoint.bin"), ref)
     acc = account(run_dir)
     assert acc["stages_database"] == acc["stages"] == 60 and acc["stages_fallback"] == 0
     assert acc["key"] == "sgs_model.v1" and acc["last_version"] == 1
     assert "learned SGS model version 1 ('sgs_model.v1')" in proc.stdout
-    # the per-rank tensors are where the docs say
-    assert c.tensor_exists("sgs_model.rank0.out") and c.tensor_exists("sgs_model.rank1.in")
-    assert c.get_tensor("sgs_model.rank1.out").shape == (N * N * N // 2, 6)
+    # each request of each rank is one DAG, as the docs say: its input and output are the DAG's
+    # own, not stored in the keyspace
+    requests = inference_requests(db)
+    assert len(requests) == 2 * 60
+    for rank in (0, 1):
+        mine = [q for q in requests if tensorset_of(q)[0] == f"sgs_model.rank{rank}.in".encode()]
+        assert len(mine) == 60
+        assert all(tensorset_of(q)[2:] == [str(N * N * N // 2).encode(), b"9"] for q in mine)
+        assert all(b"sgs_model.v1" in q and f"sgs_model.rank{rank}.out".encode() in q for q in mine)
+    assert not c.tensor_exists("sgs_model.rank0.in") and not c.tensor_exists("sgs_model.rank1.out")
     diag = read_diagnostics(run_dir / "diagnostics.csv")
     assert np.all(diag["eps_sgs"][1:] > 0)
 
@@ -103,18 +132,19 @@ def test_a_single_precision_model_gets_single_precision_inputs_and_the_same_answ
     publish_model(c, "sgs_model", blob, 1, delta=DELTA)
     meta = c.get_dataset("sgs_model.meta")
     assert meta.get_meta_strings("input_dtype") == ["FLOAT"]
+    log_every_command(db)
     run_dir, _ = run_les(tmp_path, "float", {"model": "learned"}, db.env())
     acc = account(run_dir)
     assert acc["input_dtype"] == "FLOAT" and acc["stages_database"] == 60
-    assert c.get_tensor("sgs_model.rank0.in").dtype == np.float32
-    assert c.get_tensor("sgs_model.rank1.out").dtype == np.float32
+    assert {tensorset_of(q)[1] for q in inference_requests(db)} == {b"FLOAT"}
     single = read_checkpoint(run_dir / "checkpoint.bin")
 
     publish_model(c, "sgs_model", blob, 2, delta=DELTA, input_dtype="DOUBLE")
+    log_every_command(db)
     run_dir, _ = run_les(tmp_path, "double", {"model": "learned"}, db.env())
     acc = account(run_dir)
     assert acc["input_dtype"] == "DOUBLE" and acc["key"] == "sgs_model.v2"
-    assert c.get_tensor("sgs_model.rank0.in").dtype == np.float64
+    assert {tensorset_of(q)[1] for q in inference_requests(db)} == {b"DOUBLE"}
     double = read_checkpoint(run_dir / "checkpoint.bin")
     for f in "uvw":
         assert np.array_equal(getattr(single, f), getattr(double, f)), f
@@ -265,26 +295,31 @@ def test_a_new_version_is_picked_up_during_the_run(tmp_path, db):
 
 
 def test_learned_in_a_cluster_keeps_each_rank_on_its_shard(tmp_path):
-    """Three shards: each rank's tensors carry the hash tag of shard (rank mod 3) and the run
-    matches Smagorinsky as on one server."""
+    """Three shards: each rank's requests carry the hash tag of shard (rank mod 3), go to that
+    shard alone, and the run matches Smagorinsky as on one server."""
     cluster = Cluster(tmp_path / "cluster", 3).start()
     try:
         env = cluster.env()
         smag_dir, _ = run_les(tmp_path, "smag", {"model": "smagorinsky"}, env)
         c = Client(True, cluster.address)
         publish_model(c, "sgs_model", scripted(SmagorinskyStress(0.17, DELTA)), 1, delta=DELTA)
+        for s in cluster.servers:
+            log_every_command(s)
         run_dir, _ = run_les(tmp_path, "learned", {"model": "learned"}, env)
         assert_same_fields(read_checkpoint(run_dir / "checkpoint.bin"),
                            read_checkpoint(smag_dir / "checkpoint.bin"))
         assert account(run_dir)["stages_fallback"] == 0
-        keys = [k.decode() for s in cluster.servers for k in s.redis().keys("*rank*")]
-        assert any(k.endswith("sgs_model.rank0.out") for k in keys)
-        assert all(k.startswith("{") for k in keys)
-        owners = {k: i for i, s in enumerate(cluster.servers) for k in
-                  (x.decode() for x in s.redis().keys("*rank*"))}
-        rank0 = [i for k, i in owners.items() if "rank0" in k]
-        rank1 = [i for k, i in owners.items() if "rank1" in k]
-        assert len(set(rank0)) == 1 and len(set(rank1)) == 1 and rank0[0] != rank1[0]
+        # the shards that ran each rank's requests, and the names those requests used
+        owners, names = {}, set()
+        for i, s in enumerate(cluster.servers):
+            for q in inference_requests(s):
+                name = tensorset_of(q)[0].decode()
+                names.add(name)
+                owners.setdefault(name.rsplit("sgs_model.", 1)[1], set()).add(i)
+        assert set(owners) == {"rank0.in", "rank1.in"}, owners
+        assert all(n.startswith("{") for n in names), names
+        assert len(owners["rank0.in"]) == 1 and len(owners["rank1.in"]) == 1
+        assert owners["rank0.in"] != owners["rank1.in"]
     finally:
         cluster.stop()
 

@@ -2,7 +2,8 @@
 ! (for `eddylearn bench inference`): the round trip the solver's learned SGS model makes every
 ! RK stage (put the (ROWS, 9) features, run MODEL, get the (ROWS, 6) output; elc_infer).
 ! usage: eddylearn-infer-bench MODEL ROWS COUNT [NOUT [MODE [CLIENTS [DTYPE]]]]
-! MODE pipelined (default): one pipelined round trip per call, as the solver makes it;
+! MODE pipelined (default): one round trip per call (elc_infer's one command), as the solver
+! makes it;
 ! sequential: put_tensor, run_model, unpack_tensor of the SmartRedis-style Fortran client, three
 ! round trips (the baseline of what the pipelining saves).
 ! CLIENTS (pipelined only, default 1): that many connections, each with its own keys, act as as

@@ -1,13 +1,14 @@
 /* infer.c — model inference for a solver that runs one model every step (the learned SGS model).
  *
- * One request is one pipelined round trip on the caller's own keys:
- *     AI.TENSORSET <base>.in DOUBLE|FLOAT n nin BLOB ...   (elc_infer_set_input_dtype)
- *     AI.MODELEXECUTE <model> INPUTS 1 <base>.in OUTPUTS 1 <base>.out TIMEOUT <ms>
- *     AI.TENSORGET <base>.out META BLOB
- * (Redis runs a client's pipelined commands in order, and holds them while AI.MODELEXECUTE
- * blocks the client, so the TENSORGET sees the new output.) In cluster mode the keys carry the
- * hash tag of the caller's shard, so the three commands and the model's copy on that shard
- * share one slot.
+ * One request is one command, a DAG of three ops on the caller's own names:
+ *     AI.DAGEXECUTE ROUTING <model> TIMEOUT <ms>
+ *       |> AI.TENSORSET <base>.in DOUBLE|FLOAT n nin BLOB ...   (elc_infer_set_input_dtype)
+ *       |> AI.MODELEXECUTE <model> INPUTS 1 <base>.in OUTPUTS 1 <base>.out
+ *       |> AI.TENSORGET <base>.out META BLOB
+ * The input and output are the DAG's own tensors (nothing is written to the keyspace), and the
+ * database batches such DAGs like AI.MODELEXECUTE requests (docs/database.md, "DAGs in a
+ * batch"). In cluster mode the model key carries the hash tag of the caller's shard, so the
+ * request goes to that shard and runs the model's copy there.
  *
  * A background thread with its own connection does the round trip: elc_infer_start returns at
  * once and the caller computes while the database works; elc_infer_finish waits until a
@@ -171,45 +172,59 @@ static void serve(elc_infer *f, const char *model, const char *meta, const void 
         free(mkey); free(skey); free(kin); free(kout);
         return;
     }
-    elc_cmd cmds[3];
-    for (int i = 0; i < 3; i++) elc_cmd_init(&cmds[i]);
-    elc_cmd_str(&cmds[0], "AI.TENSORSET");
-    elc_cmd_arg(&cmds[0], kin, lkin);
-    elc_cmd_route(&cmds[0], 1);
-    elc_cmd_str(&cmds[0], in_dtype == ELC_FLOAT ? "FLOAT" : "DOUBLE");
-    elc_cmd_fmt(&cmds[0], "%zu", n);
-    elc_cmd_fmt(&cmds[0], "%zu", nin);
-    elc_cmd_str(&cmds[0], "BLOB");
-    elc_cmd_arg(&cmds[0], in, n * nin * elc_dtype_size(in_dtype));
-    elc_cmd_str(&cmds[1], "AI.MODELEXECUTE");
-    elc_cmd_arg(&cmds[1], skey, lskey);
-    elc_cmd_route(&cmds[1], 1);
-    elc_cmd_str(&cmds[1], "INPUTS");
-    elc_cmd_str(&cmds[1], "1");
-    elc_cmd_arg(&cmds[1], kin, lkin);
-    elc_cmd_str(&cmds[1], "OUTPUTS");
-    elc_cmd_str(&cmds[1], "1");
-    elc_cmd_arg(&cmds[1], kout, lkout);
-    elc_cmd_str(&cmds[1], "TIMEOUT");
-    elc_cmd_fmt(&cmds[1], "%d", f->timeout_ms > 0 ? f->timeout_ms : 1000);
-    elc_cmd_str(&cmds[2], "AI.TENSORGET");
-    elc_cmd_arg(&cmds[2], kout, lkout);
-    elc_cmd_route(&cmds[2], 1);
-    elc_cmd_str(&cmds[2], "META");
-    elc_cmd_str(&cmds[2], "BLOB");
+    /* one command: the input, the run and the answer as the ops of one DAG */
+    elc_cmd cmd;
+    elc_cmd_init(&cmd);
+    elc_cmd_str(&cmd, "AI.DAGEXECUTE");
+    elc_cmd_str(&cmd, "ROUTING");
+    elc_cmd_arg(&cmd, skey, lskey);
+    elc_cmd_route(&cmd, 2);
+    elc_cmd_str(&cmd, "TIMEOUT");
+    elc_cmd_fmt(&cmd, "%d", f->timeout_ms > 0 ? f->timeout_ms : 1000);
+    elc_cmd_str(&cmd, "|>");
+    elc_cmd_str(&cmd, "AI.TENSORSET");
+    elc_cmd_arg(&cmd, kin, lkin);
+    elc_cmd_str(&cmd, in_dtype == ELC_FLOAT ? "FLOAT" : "DOUBLE");
+    elc_cmd_fmt(&cmd, "%zu", n);
+    elc_cmd_fmt(&cmd, "%zu", nin);
+    elc_cmd_str(&cmd, "BLOB");
+    elc_cmd_arg(&cmd, in, n * nin * elc_dtype_size(in_dtype));
+    elc_cmd_str(&cmd, "|>");
+    elc_cmd_str(&cmd, "AI.MODELEXECUTE");
+    elc_cmd_arg(&cmd, skey, lskey);
+    elc_cmd_str(&cmd, "INPUTS");
+    elc_cmd_str(&cmd, "1");
+    elc_cmd_arg(&cmd, kin, lkin);
+    elc_cmd_str(&cmd, "OUTPUTS");
+    elc_cmd_str(&cmd, "1");
+    elc_cmd_arg(&cmd, kout, lkout);
+    elc_cmd_str(&cmd, "|>");
+    elc_cmd_str(&cmd, "AI.TENSORGET");
+    elc_cmd_arg(&cmd, kout, lkout);
+    elc_cmd_str(&cmd, "META");
+    elc_cmd_str(&cmd, "BLOB");
+    redisReply *rep = NULL;
+    elc_status st = elc_exec(c, &cmd, 1, &rep);
     redisReply *r[3] = {NULL, NULL, NULL};
-    elc_status st = elc_exec(c, cmds, 3, r);
+    if (!st && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3)
+        for (int i = 0; i < 3; i++) r[i] = rep->element[i];
     if (st) {
         set_result_err(f, c->io_gave_up ? ELC_ERR_DATABASE : st, "%s", elc_last_error());
-    } else if (r[0]->type == REDIS_REPLY_ERROR) {
-        set_result_err(f, ELC_ERR_DATABASE, "storing the input %s.in failed: %s", f->base, r[0]->str);
-    } else if (r[1]->type == REDIS_REPLY_STATUS && strcmp(r[1]->str, "TIMEDOUT") == 0) {
+    } else if (rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "TIMEDOUT") == 0) {
         set_result_err(f, ELC_ERR_TIMEOUT, "the database gave up running %s (TIMEDOUT)", model);
-    } else if (r[1]->type == REDIS_REPLY_ERROR) {
-        if (strstr(r[1]->str, "model key is empty"))
+    } else if (rep->type == REDIS_REPLY_ERROR) {
+        /* refused as a whole, before anything ran */
+        if (strstr(rep->str, "model key is empty"))
             set_result_err(f, ELC_ERR_KEY, "the model %s is not stored in the database", model);
         else
-            set_result_err(f, ELC_ERR_RUNTIME, "running the model %s failed: %s", model, r[1]->str);
+            set_result_err(f, ELC_ERR_RUNTIME, "running the model %s failed: %s", model, rep->str);
+    } else if (!r[0]) {
+        set_result_err(f, ELC_ERR_RUNTIME, "running the model %s: the database's answer is not "
+                       "the three replies of the request", model);
+    } else if (r[0]->type == REDIS_REPLY_ERROR) {
+        set_result_err(f, ELC_ERR_DATABASE, "storing the input %s.in failed: %s", f->base, r[0]->str);
+    } else if (r[1]->type == REDIS_REPLY_ERROR) {
+        set_result_err(f, ELC_ERR_RUNTIME, "running the model %s failed: %s", model, r[1]->str);
     } else if (r[2]->type == REDIS_REPLY_ERROR) {
         set_result_err(f, ELC_ERR_RUNTIME, "reading the output of %s failed: %s", model, r[2]->str);
     } else {
@@ -230,9 +245,10 @@ static void serve(elc_infer *f, const char *model, const char *meta, const void 
             set_result_err(f, ELC_ERR_TYPE, "the model %s returned a tensor of shape (%s); expected "
                            "(%zu, k) for %zu input rows", model, shape, n, n);
         } else {
-            /* kept as it came: finish converts it into the caller's array in one pass */
-            f->ans = r[2];
-            r[2] = NULL;
+            /* kept as it came (the whole reply, which owns it): finish converts it into the
+             * caller's array in one pass */
+            f->ans = rep;
+            rep = NULL;
             f->ans_blob = blob;
             f->ans_dt = dt;
             f->rows = dims[0];
@@ -240,10 +256,8 @@ static void serve(elc_infer *f, const char *model, const char *meta, const void 
         }
         free(dims);
     }
-    for (int i = 0; i < 3; i++) {
-        if (r[i]) freeReplyObject(r[i]);
-        elc_cmd_free(&cmds[i]);
-    }
+    if (rep) freeReplyObject(rep);
+    elc_cmd_free(&cmd);
     free(mkey); free(skey); free(kin); free(kout);
 }
 

@@ -17,6 +17,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "backend_torch.h"
 #include "cmd_exec.h"
@@ -43,12 +44,16 @@ struct DagOp {
     long long duration_us = 0;
 };
 
-struct DagJob final : QueueTask, std::enable_shared_from_this<DagJob> {
+struct DagJob final : ModelRequest, std::enable_shared_from_this<DagJob> {
     RedisModuleBlockedClient *bc = nullptr;
     std::vector<DagOp> ops;
     std::map<std::string, Tensor *> tensors;  // the DAG's own names
     std::vector<std::pair<std::string, RedisModuleString *>> persist;
     bool timed_out = false;
+    // A DAG that may run in a batch (batchable()): the index of its one model op, and the flag
+    // shared with the batch's other requests once it ran in one (its call is counted once).
+    size_t model_op = 0;
+    std::shared_ptr<bool> call_counted;
 
     ~DagJob() override {
         MainThreadLock lock;
@@ -118,6 +123,62 @@ struct DagJob final : QueueTask, std::enable_shared_from_this<DagJob> {
         for (auto &op : ops)
             if (!run_op(op)) break;
     }
+
+    // On the main thread, once the ops are parsed: a DAG whose only model or script op is a
+    // model op, with only AI.TENSORSET ops before it, has that op's inputs already (given by
+    // those ops or LOADed): it batches with other requests for that model (ModelRequest).
+    void batchable() {
+        size_t runs = 0, at = 0;
+        for (size_t i = 0; i < ops.size(); i++)
+            if (ops[i].model || ops[i].script) {
+                runs++;
+                at = i;
+            }
+        if (runs != 1 || !ops[at].model || ops[at].model->batchsize <= 0) return;
+        std::vector<Tensor *> in;
+        for (const auto &name : ops[at].inputs) {
+            Tensor *t = nullptr;
+            for (size_t j = at; j-- > 0;) {  // the last AI.TENSORSET of that name before the op
+                if (ops[j].kind != OpKind::TENSORSET) return;
+                if (ops[j].name == name) {
+                    t = ops[j].tensor;
+                    break;
+                }
+            }
+            if (!t) {
+                auto it = tensors.find(name);  // LOADed
+                if (it == tensors.end()) return;
+                t = it->second;
+            }
+            in.push_back(t);
+        }
+        for (size_t j = 0; j < at; j++)
+            if (ops[j].kind != OpKind::TENSORSET) return;
+        model_op = at;
+        batch_model = ops[at].model;
+        batch_inputs = std::move(in);
+        batch_outputs = ops[at].outputs.size();
+    }
+    void batch_prepare() override {
+        for (size_t i = 0; i < model_op; i++) run_op(ops[i]);  // AI.TENSORSET ops: they cannot fail
+    }
+    void batch_done(std::vector<Tensor *> outs, const std::string &e, long long us,
+                    const std::shared_ptr<bool> &counted) override {
+        DagOp &op = ops[model_op];
+        op.ran = true;
+        op.duration_us = us;
+        call_counted = counted;
+        if (e.empty() && outs.size() != op.outputs.size()) op.err = "ERR Model did not generate the expected number of outputs";
+        else if (!e.empty()) op.err = e;
+        if (!op.err.empty()) {
+            for (Tensor *t : outs) tensor_release(t);
+            return;
+        }
+        for (size_t i = 0; i < outs.size(); i++) set(op.outputs[i], outs[i]);
+        for (size_t i = model_op + 1; i < ops.size(); i++)
+            if (!run_op(ops[i])) break;
+    }
+
     void complete() override { unblock(); }
     void expire(bool) override {
         timed_out = true;
@@ -487,12 +548,17 @@ bool parse_op(RedisModuleCtx *ctx, RedisModuleString **av, int ac, bool ro, DagO
 int reply_dag(RedisModuleCtx *ctx, DagJob *job) {
     if (job->timed_out) return RM_ReplyWithSimpleString(ctx, "TIMEDOUT");
     bool failed = false;
-    for (auto &op : job->ops) {
+    for (size_t i = 0; i < job->ops.size(); i++) {
+        DagOp &op = job->ops[i];
         RunStats *st = op.model ? op.model->stats.get() : op.script ? op.script->stats.get() : nullptr;
         if (st && op.ran) {
-            st->calls++;
+            // a forward call shared by a batch counts once, by the first of its requests to reply
+            bool shared = job->call_counted && i == job->model_op;
+            bool counts_call = !shared || !*job->call_counted;
+            if (shared) *job->call_counted = true;
+            if (counts_call) st->calls++;
             if (!op.err.empty()) st->errors++;
-            else st->duration_us += op.duration_us;
+            else if (counts_call) st->duration_us += op.duration_us;
         }
         if (!op.err.empty()) failed = true;
     }
@@ -530,7 +596,26 @@ int Dag_Reply(RedisModuleCtx *ctx, RedisModuleString **, int) {
     return reply_dag(ctx, dag_of(RM_GetBlockedClientPrivateData(ctx)));
 }
 
-void Dag_Free(RedisModuleCtx *, void *privdata) { delete static_cast<std::shared_ptr<DagJob> *>(privdata); }
+// The blocked clients whose DAG is not answered yet: a client that disconnects takes its DAG
+// off the queue, as for AI.MODELEXECUTE (it would otherwise still run, and take rows of a
+// batch). Main thread only.
+std::unordered_map<RedisModuleBlockedClient *, std::weak_ptr<DagJob>> g_dag_pending;
+
+void Dag_Disconnected(RedisModuleCtx *, RedisModuleBlockedClient *bc) {
+    auto it = g_dag_pending.find(bc);
+    if (it == g_dag_pending.end()) return;
+    std::shared_ptr<DagJob> job = it->second.lock();
+    g_dag_pending.erase(it);
+    if (!job) return;
+    int expect = QueueTask::QUEUED;  // a run in progress finishes and replies to no one
+    if (job->state.compare_exchange_strong(expect, QueueTask::EXPIRED)) job->expire(false);
+}
+
+void Dag_Free(RedisModuleCtx *, void *privdata) {
+    auto *job = static_cast<std::shared_ptr<DagJob> *>(privdata);
+    g_dag_pending.erase((*job)->bc);
+    delete job;
+}
 
 int dag_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, bool ro) {
     if (RM_IsKeysPositionRequest(ctx)) {
@@ -580,8 +665,11 @@ int dag_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, bool ro
     }
     std::string queue = device_queue_name(device);
     if (!queue_available(queue, &err)) return RM_ReplyWithError(ctx, err.c_str());
+    job->batchable();
     job->bc = RM_BlockClient(ctx, Dag_Reply, nullptr, Dag_Free, 0);
     if (!job->bc) return RM_ReplyWithError(ctx, "ERR could not block the client for execution");
+    g_dag_pending[job->bc] = job;
+    RM_SetDisconnectCallback(job->bc, Dag_Disconnected);
     queue_submit(queue, std::move(job), p.timeout);
     return RM_OK;
 }

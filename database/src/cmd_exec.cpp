@@ -103,9 +103,56 @@ bool parse_scriptexecute(RedisModuleString **argv, int argc, ScriptExecArgs *a, 
     return true;
 }
 
+// ---- batching (ModelRequest) --------------------------------------------------------------------
+const void *ModelRequest::batch_group() const {
+    if (!batch_model || batch_model->batchsize <= 0 || batch_inputs.empty()) return nullptr;
+    for (const Tensor *t : batch_inputs)
+        if (t->dims.empty() || t->dims[0] != batch_inputs[0]->dims[0]) return nullptr;
+    return batch_model;
+}
+
+bool ModelRequest::batch_fits(const QueueTask &other) const {
+    // Only ModelRequests have a batch group, and the worker compares groups first.
+    const auto *o = static_cast<const ModelRequest *>(&other);
+    if (o->batch_model != batch_model || o->batch_inputs.size() != batch_inputs.size() ||
+        o->batch_outputs != batch_outputs)
+        return false;
+    for (size_t k = 0; k < batch_inputs.size(); k++) {
+        const Tensor *a = batch_inputs[k], *b = o->batch_inputs[k];
+        if (a->dtype != b->dtype || a->dims.size() != b->dims.size() || a->dims.empty()) return false;
+        if (!std::equal(a->dims.begin() + 1, a->dims.end(), b->dims.begin() + 1)) return false;
+    }
+    return true;
+}
+
+long long ModelRequest::batch_rows() const {
+    return batch_inputs.empty() || batch_inputs[0]->dims.empty() ? 0 : batch_inputs[0]->dims[0];
+}
+long long ModelRequest::batch_limit() const { return batch_model ? batch_model->batchsize : 0; }
+long long ModelRequest::batch_min() const { return batch_model ? batch_model->minbatchsize : 0; }
+long long ModelRequest::batch_wait_ms() const { return batch_model ? batch_model->minbatchtimeout : 0; }
+
+void ModelRequest::run_batch(const std::vector<QueueTask *> &others) {
+    std::vector<ModelRequest *> jobs{this};
+    for (QueueTask *t : others) jobs.push_back(static_cast<ModelRequest *>(t));
+    for (ModelRequest *j : jobs) j->batch_prepare();
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<const std::vector<Tensor *> *> ins;
+    for (ModelRequest *j : jobs) ins.push_back(&j->batch_inputs);
+    std::vector<std::vector<Tensor *>> outs;
+    std::string e;
+    torch_model_run_batch(batch_model->torch, ins, &outs, &e);
+    long long us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+    auto counted = std::make_shared<bool>(false);
+    outs.resize(jobs.size());
+    for (size_t k = 0; k < jobs.size(); k++)
+        jobs[k]->batch_done(e.empty() ? std::move(outs[k]) : std::vector<Tensor *>{}, e, us, counted);
+}
+
 namespace {
 
-struct ExecJob final : QueueTask, std::enable_shared_from_this<ExecJob> {
+struct ExecJob final : ModelRequest, std::enable_shared_from_this<ExecJob> {
     RedisModuleBlockedClient *bc = nullptr;
     Model *model = nullptr;
     Script *script = nullptr;
@@ -142,53 +189,12 @@ struct ExecJob final : QueueTask, std::enable_shared_from_this<ExecJob> {
     }
     void complete() override { unblock(); }
 
-    // Batching: requests for one model stored with BATCHSIZE > 0 whose inputs agree in number,
-    // dtypes and every dimension but the first, asking for as many outputs. A request whose
-    // inputs differ in their first dimension has no batch dimension to merge along: it runs alone.
-    const void *batch_group() const override {
-        if (!model || model->batchsize <= 0) return nullptr;
-        for (const Tensor *t : inputs)
-            if (t->dims.empty() || t->dims[0] != inputs[0]->dims[0]) return nullptr;
-        return model;
-    }
-    bool batch_fits(const QueueTask &other) const override {
-        // Only ExecJobs have a batch group, and the worker compares groups first.
-        const auto *o = static_cast<const ExecJob *>(&other);
-        if (o->model != model || o->inputs.size() != inputs.size() || o->outkeys.size() != outkeys.size())
-            return false;
-        for (size_t k = 0; k < inputs.size(); k++) {
-            const Tensor *a = inputs[k], *b = o->inputs[k];
-            if (a->dtype != b->dtype || a->dims.size() != b->dims.size() || a->dims.empty()) return false;
-            if (!std::equal(a->dims.begin() + 1, a->dims.end(), b->dims.begin() + 1)) return false;
-        }
-        return true;
-    }
-    long long batch_rows() const override { return inputs.empty() || inputs[0]->dims.empty() ? 0 : inputs[0]->dims[0]; }
-    long long batch_limit() const override { return model ? model->batchsize : 0; }
-    long long batch_min() const override { return model ? model->minbatchsize : 0; }
-    long long batch_wait_ms() const override { return model ? model->minbatchtimeout : 0; }
-
-    // Runs this job and `others` as one forward call on their inputs concatenated along the
-    // first dimension, and hands each job its own rows of every output (torch_model_run_batch).
-    void run_batch(const std::vector<QueueTask *> &others) override {
-        auto t0 = std::chrono::steady_clock::now();
-        std::vector<ExecJob *> jobs{this};
-        for (QueueTask *t : others) jobs.push_back(static_cast<ExecJob *>(t));
-        std::vector<const std::vector<Tensor *> *> ins;
-        for (ExecJob *j : jobs) ins.push_back(&j->inputs);
-        std::vector<std::vector<Tensor *>> outs;
-        std::string e;
-        torch_model_run_batch(model->torch, ins, &outs, &e);
-        long long us =
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
-        auto counted = std::make_shared<bool>(false);
-        for (size_t k = 0; k < jobs.size(); k++) {
-            ExecJob *j = jobs[k];
-            j->duration_us = us;
-            j->call_counted = counted;
-            if (!e.empty()) j->err = e;
-            else j->outputs = std::move(outs[k]);
-        }
+    void batch_done(std::vector<Tensor *> outs, const std::string &e, long long us,
+                    const std::shared_ptr<bool> &counted) override {
+        duration_us = us;
+        call_counted = counted;
+        if (!e.empty()) err = e;
+        else outputs = std::move(outs);
     }
     void expire(bool) override {
         timed_out = true;
@@ -368,6 +374,9 @@ int ModelExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
     auto job = std::make_shared<ExecJob>();
     if (!gather(ctx, job.get(), argv + 4, static_cast<int>(nin), argv + out_at, static_cast<int>(nout))) return RM_OK;
     job->model = model_retain(m);
+    job->batch_model = job->model;
+    job->batch_inputs = job->inputs;
+    job->batch_outputs = job->outkeys.size();
     return dispatch(ctx, std::move(job), m->device, timeout);
 }
 

@@ -1,10 +1,12 @@
 // Pieces of the execution commands that AI.DAGEXECUTE shares (cmd_exec.cpp).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "objects.h"
+#include "worker_queue.h"
 
 namespace eai {
 
@@ -22,5 +24,38 @@ struct ScriptExecArgs {
 };
 // Parses the sections; on error sets *err and returns false.
 bool parse_scriptexecute(RedisModuleString **argv, int argc, ScriptExecArgs *a, std::string *err);
+
+// A queued request that runs one model on inputs known when it is queued: AI.MODELEXECUTE, or an
+// AI.DAGEXECUTE whose one model op takes tensors given before it (docs/database.md, "Batching").
+// Requests for one model stored with BATCHSIZE > 0 batch together, whichever of the two
+// commands sent them: their inputs merged along the first dimension into one forward call.
+struct ModelRequest : QueueTask {
+    // Set on the main thread before the request is queued; batch_model null: it runs alone.
+    Model *batch_model = nullptr;         // a reference held by the request
+    std::vector<Tensor *> batch_inputs;   // the forward's inputs (references held by the request)
+    size_t batch_outputs = 0;             // the outputs it asks for
+
+    // On the worker, for each request of a batch: before the merged forward call (a DAG's ops
+    // before its model op)...
+    virtual void batch_prepare() {}
+    // ...and after it: this request's rows of every output (its own references now) or the
+    // batch's error, the call's duration, and the flag that the batch's requests share so that
+    // the call is counted once (AI.INFO calls and duration).
+    virtual void batch_done(std::vector<Tensor *> outputs, const std::string &err, long long us,
+                            const std::shared_ptr<bool> &counted) = 0;
+
+    // Requests whose inputs agree in number, dtypes and every dimension but the first, asking
+    // for as many outputs. A request whose inputs differ in their first dimension has no batch
+    // dimension to merge along: it runs alone.
+    const void *batch_group() const override;
+    bool batch_fits(const QueueTask &other) const override;
+    long long batch_rows() const override;
+    long long batch_limit() const override;
+    long long batch_min() const override;
+    long long batch_wait_ms() const override;
+    // One forward call on the merged inputs; each request gets its own rows of every output
+    // (torch_model_run_batch).
+    void run_batch(const std::vector<QueueTask *> &others) override;
+};
 
 }  // namespace eai

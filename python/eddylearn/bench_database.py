@@ -233,8 +233,9 @@ def torch_fuses() -> bool:
 
 def _infer_rounds(address: str, model: str, clients: int, rows: int, count: int) -> dict:
     """eddylearn-infer-bench with `clients` connections in step: each round puts every client's
-    (rows, 9) features (FLOAT, as the solver sends them to the deployed network), runs `model` and gets its (rows, 6) output (the solver's pipelined round
-    trip), and waits for all of them. Times of one round, after 3 warm-up rounds."""
+    (rows, 9) features (FLOAT, as the solver sends them to the deployed network), runs `model`
+    and gets its (rows, 6) output (the solver's round trip: one AI.DAGEXECUTE of put, run and
+    get), and waits for all of them. Times of one round, after 3 warm-up rounds."""
     from . import solver as _solver
     from .client_config import prefix
     exe = prefix() / "bin" / "eddylearn-infer-bench"
@@ -263,8 +264,8 @@ BATCH_WAIT_MS = 10
 def bench_batching(clients: int, rows: int, count: int, repeats: int = 9,
                    fused: bool | None = None) -> dict:
     """Requests per second of `clients` solver-like clients in step (the native client's
-    pipelined put/run/get, one process, so that the clients' own cost stays small), each running
-    the learned SGS network on `rows` rows, THREADS_PER_QUEUE 1, with the model stored three
+    one-command put/run/get, an AI.DAGEXECUTE, one process, so that the clients' own cost stays
+    small), each running the learned SGS network on `rows` rows, THREADS_PER_QUEUE 1, with the model stored three
     ways: without batching; with BATCHSIZE clients*rows (the requests queued when the worker
     comes to the model are merged); and with MINBATCHSIZE clients*rows as well, MINBATCHTIMEOUT
     BATCH_WAIT_MS (a batch waits for every client's rows, or that long: the setting for
@@ -308,7 +309,7 @@ def bench_batching(clients: int, rows: int, count: int, repeats: int = 9,
         res = {"clients": clients, "rows": rows, "rounds": count, "repeats": repeats,
                "model": "the learned SGS network (64, 64) as deployed, FLOAT (rows, 9) -> (rows, 6)",
                "form": form,
-               "client": "eddylearn-infer-bench (native client, pipelined put/run/get, clients in step)",
+               "client": "eddylearn-infer-bench (native client, put/run/get as one AI.DAGEXECUTE, clients in step)",
                "minbatchtimeout_ms": BATCH_WAIT_MS,
                "requests_per_s_unbatched": med["unbatched"], "requests_per_s_batched": med["batched"],
                "requests_per_s_minbatch": med["minbatch"],

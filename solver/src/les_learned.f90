@@ -2,11 +2,11 @@
 !
 ! Each RK stage every rank sends its centre velocity gradients (ncell, 9) to the database, runs
 ! the model stored under model_key on them and reads back the stresses (ncell, 6) (el_les
-! describes how the stress enters the momentum equations). The request is one pipelined round
-! trip made by a background thread of the native client (elc_infer): it starts before the
-! advection and diffusion terms are computed and is collected after them, so the database works
-! while the solver does. Keys are per rank (<model_key>.rank<r>.in/.out), tagged to the rank's
-! shard in cluster mode.
+! describes how the stress enters the momentum equations). The request is one command (a DAG of
+! put, run and get) made by a background thread of the native client (elc_infer): it starts
+! before the advection and diffusion terms are computed and is collected after them, so the
+! database works while the solver does. Its tensor names are per rank
+! (<model_key>.rank<r>.in/.out) and, in cluster mode, tagged to the rank's shard.
 !
 ! Failures: when the database does not answer within timeout_ms, cannot be reached, or has no
 ! model yet, the stage uses Smagorinsky instead (all ranks together), the event is counted and a

@@ -11,7 +11,7 @@ import pytest
 import redis
 import torch
 
-from _batchclients import smartredis_run
+from _batchclients import dag_run, smartredis_run
 from _dbnets import to_bytes, traced_mlp
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -52,11 +52,14 @@ def assert_affine_answers(got: dict, inputs: dict) -> None:
         np.testing.assert_array_equal(y, 2 * x + 1)
 
 
-def run_clients(address: str, model: str, inputs: dict, timeout: float = 60.0) -> dict:
-    """One SmartRedis client process per input, all sending at once; {tag: (status, value)}."""
+def run_clients(address: str, model: str, inputs: dict, timeout: float = 60.0,
+                dags: tuple = ()) -> dict:
+    """One client process per input, all sending at once; {tag: (status, value)}. The tags in
+    `dags` send their request as one AI.DAGEXECUTE (redis-py), the others through SmartRedis."""
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(len(inputs)), ctx.Queue()
-    procs = [ctx.Process(target=smartredis_run, args=(address, model, tag, x, barrier, out))
+    procs = [ctx.Process(target=dag_run if tag in dags else smartredis_run,
+                         args=(address, model, tag, x, barrier, out))
              for tag, x in inputs.items()]
     for p in procs:
         p.start()
@@ -103,6 +106,60 @@ def test_mismatched_shapes_and_dtypes_are_not_merged(server, client, r):
     # a and b (7 rows) ran together; c and d waited MINBATCHTIMEOUT and ran alone
     st = info(r, "aff")
     assert (st["calls"], st["samples"]) == (3, 15), st
+
+
+def test_dags_batch_with_each_other_and_with_modelexecute_requests(server, client, r):
+    """A DAG whose one model op takes tensors given before it (AI.TENSORSET ops) batches like an
+    AI.MODELEXECUTE of the same model, with other DAGs and with AI.MODELEXECUTE requests; a DAG
+    whose inputs do not fit runs alone, after MINBATCHTIMEOUT."""
+    client.set_model("aff", to_bytes(torch.jit.script(Affine())), "TORCH", "CPU", batch_size=64,
+                     min_batch_size=16, min_batch_timeout=1500)
+    rng = np.random.default_rng(5)
+    inputs = {t: rng.standard_normal((4, 6)).astype(np.float32) for t in ("sr1", "sr2", "dag1", "dag2")}
+    inputs["dag_odd"] = np.ones((4, 3), np.float32)
+    got = run_clients(server.address, "aff", inputs, dags=("dag1", "dag2", "dag_odd"))
+    assert_affine_answers(got, inputs)
+    st = info(r, "aff")
+    assert (st["calls"], st["errors"]) == (2, 0), st
+    # the DAGs' tensors are their own: nothing of theirs is left in the keyspace
+    assert r.exists("x", "y") == 0
+
+
+def test_a_dag_batches_only_when_its_model_inputs_are_given_before_it(r):
+    """With MINBATCHSIZE and no MINBATCHTIMEOUT, a batchable request waits for rows that never
+    come (until its TIMEOUT); a DAG that is not batchable (a second model op, or a read before
+    the model op) runs at once and answers."""
+    r.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", 16, "MINBATCHSIZE", 8,
+                      "BLOB", to_bytes(torch.jit.script(Affine())))
+    x = ["AI.TENSORSET", "x", "FLOAT", 2, 2, "VALUES", 1, 2, 3, 4]
+    run = ["AI.MODELEXECUTE", "aff", "INPUTS", 1, "x", "OUTPUTS", 1, "y"]
+    get = ["AI.TENSORGET", "y", "VALUES"]
+    assert r.execute_command("AI.DAGEXECUTE", "ROUTING", "aff", "TIMEOUT", 300,
+                             "|>", *x, "|>", *run, "|>", *get) == b"TIMEDOUT"
+    assert info(r, "aff")["calls"] == 0
+    twice = ["AI.MODELEXECUTE", "aff", "INPUTS", 1, "y", "OUTPUTS", 1, "z"]
+    reply = r.execute_command("AI.DAGEXECUTE", "ROUTING", "aff", "TIMEOUT", 20000,
+                              "|>", *x, "|>", *run, "|>", *twice, "|>", "AI.TENSORGET", "z", "VALUES")
+    assert reply[:3] == [b"OK", b"OK", b"OK"] and reply[3] == [b"7", b"11", b"15", b"19"]
+    reply = r.execute_command("AI.DAGEXECUTE", "ROUTING", "aff", "TIMEOUT", 20000,
+                              "|>", *x, "|>", "AI.TENSORGET", "x", "VALUES", "|>", *run, "|>", *get)
+    assert reply[3] == [b"3", b"5", b"7", b"9"]
+    assert info(r, "aff")["calls"] == 3
+
+
+def test_a_dag_whose_client_disconnected_is_withdrawn(server, r):
+    r.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", 16, "MINBATCHSIZE", 8,
+                      "BLOB", to_bytes(torch.jit.script(Affine())))
+    dag = ["|>", "AI.TENSORSET", "x", "FLOAT", 4, 1, "VALUES", 1, 2, 3, 4,
+           "|>", "AI.MODELEXECUTE", "aff", "INPUTS", 1, "x", "OUTPUTS", 1, "y",
+           "|>", "AI.TENSORGET", "y", "VALUES"]
+    gone = server.redis(timeout=0.3)
+    with pytest.raises(redis.exceptions.TimeoutError):
+        gone.execute_command("AI.DAGEXECUTE", "ROUTING", "aff", *dag)
+    gone.close()
+    # had the first DAG stayed queued, the two would make the 8 rows of a batch
+    assert r.execute_command("AI.DAGEXECUTE", "ROUTING", "aff", "TIMEOUT", 500, *dag) == b"TIMEDOUT"
+    assert info(r, "aff")["calls"] == 0
 
 
 def test_minbatchtimeout_runs_a_short_batch(r):

@@ -42,6 +42,7 @@ struct DagOp {
     std::string err;               // set when the op failed
     bool ran = false;
     long long duration_us = 0;
+    long long rows = 0;            // MODEL: the rows it ran on (first dimension of its first input)
 };
 
 struct DagJob final : ModelRequest, std::enable_shared_from_this<DagJob> {
@@ -99,6 +100,7 @@ struct DagJob final : ModelRequest, std::enable_shared_from_this<DagJob> {
             }
             in.push_back(it->second);
         }
+        if (op.model && !in.empty() && !in[0]->dims.empty()) op.rows = in[0]->dims[0];
         queue_restart_clock();  // every model or script op has the whole MODEL_EXECUTION_TIMEOUT
         auto t0 = std::chrono::steady_clock::now();
         bool ok = op.model ? torch_model_run(op.model->torch, in, &out, &op.err)
@@ -167,6 +169,7 @@ struct DagJob final : ModelRequest, std::enable_shared_from_this<DagJob> {
         DagOp &op = ops[model_op];
         op.ran = true;
         op.duration_us = us;
+        op.rows = batch_rows();
         call_counted = counted;
         if (e.empty() && outs.size() != op.outputs.size()) op.err = "ERR Model did not generate the expected number of outputs";
         else if (!e.empty()) op.err = e;
@@ -559,6 +562,7 @@ int reply_dag(RedisModuleCtx *ctx, DagJob *job) {
             if (counts_call) st->calls++;
             if (!op.err.empty()) st->errors++;
             else if (counts_call) st->duration_us += op.duration_us;
+            if (op.model && op.err.empty()) st->samples += op.rows;  // as AI.MODELEXECUTE counts them
         }
         if (!op.err.empty()) failed = true;
     }

@@ -64,10 +64,10 @@ def log_every_command(server) -> None:
 
 
 def inference_requests(server) -> list[list[bytes]]:
-    """The arguments (as Redis's SLOWLOG keeps them) of the AI.DAGEXECUTE commands the server ran
-    since log_every_command."""
+    """The arguments (as Redis's SLOWLOG keeps them) of the AI.DAGEXECUTE_RO commands (the
+    solver's inference requests) the server ran since log_every_command."""
     entries = server.redis().execute_command("SLOWLOG", "GET", 10000)
-    return [e[3] for e in entries if e[3] and e[3][0].upper() == b"AI.DAGEXECUTE"]
+    return [e[3] for e in entries if e[3] and e[3][0].upper() == b"AI.DAGEXECUTE_RO"]
 
 
 def tensorset_of(request: list[bytes]) -> list[bytes]:

@@ -435,12 +435,13 @@ elc_status elc_stager_destroy(elc_stager *s);
 /* Inference: one model run every solver step, with a deadline (the learned SGS model)       */
 /* ---------------------------------------------------------------------------------------- */
 
-/* One request is one pipelined round trip on the caller's own keys <base>.in and <base>.out:
- * AI.TENSORSET, AI.MODELEXECUTE, AI.TENSORGET. A background thread with its own connection
- * does it, so the caller computes in between start and finish; finish waits no longer than
- * timeout_ms after start. In cluster mode the keys and the model copy are those of shard
- * (shard mod the number of shards), so a rank can keep its traffic on one shard. No resend:
- * a failed or late request is reported and the caller falls back. */
+/* One request is one command, an AI.DAGEXECUTE_RO of AI.TENSORSET <base>.in, AI.MODELEXECUTE and
+ * AI.TENSORGET <base>.out, whose tensors are the DAG's own (nothing is written to the keyspace;
+ * the database batches such requests for a model stored with BATCHSIZE). A background thread
+ * with its own connection does it, so the caller computes in between start and finish; finish
+ * waits no longer than timeout_ms after start. In cluster mode the names and the model copy
+ * are those of shard (shard mod the number of shards), so a rank can keep its traffic on one
+ * shard. No resend: a failed or late request is reported and the caller falls back. */
 typedef struct elc_infer elc_infer;
 
 #define ELC_INFER_MAX_NORM 64

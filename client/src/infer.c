@@ -1,7 +1,7 @@
 /* infer.c — model inference for a solver that runs one model every step (the learned SGS model).
  *
  * One request is one command, a DAG of three ops on the caller's own names:
- *     AI.DAGEXECUTE ROUTING <model> TIMEOUT <ms>
+ *     AI.DAGEXECUTE_RO ROUTING <model> TIMEOUT <ms>
  *       |> AI.TENSORSET <base>.in DOUBLE|FLOAT n nin BLOB ...   (elc_infer_set_input_dtype)
  *       |> AI.MODELEXECUTE <model> INPUTS 1 <base>.in OUTPUTS 1 <base>.out
  *       |> AI.TENSORGET <base>.out META BLOB
@@ -124,6 +124,20 @@ static elc_status read_meta(elc_client *c, const char *name, elc_infer_meta *m)
     return ELC_OK;
 }
 
+/* Whether an error reply is Redis refusing any command in its present state (out of memory,
+ * loading, busy, a cluster or replica not ready, no permission) rather than an answer about
+ * this request: its first word is one of Redis's error codes for those. */
+static int server_refusal(const char *err)
+{
+    static const char *codes[] = {"OOM", "MISCONF", "BUSY", "LOADING", "CLUSTERDOWN", "TRYAGAIN",
+                                  "MASTERDOWN", "READONLY", "NOREPLICAS", "NOAUTH", "NOPERM",
+                                  "MOVED", "ASK"};
+    size_t n = strcspn(err, " ");
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strlen(codes[i]) == n && strncmp(err, codes[i], n) == 0) return 1;
+    return 0;
+}
+
 /* One request: connect if needed, optionally read the metadata, run the pipeline. Called by the
  * worker without the lock; writes f->st/err/out/rows/cols/meta_res. */
 static void serve(elc_infer *f, const char *model, const char *meta, const void *in,
@@ -175,7 +189,9 @@ static void serve(elc_infer *f, const char *model, const char *meta, const void 
     /* one command: the input, the run and the answer as the ops of one DAG */
     elc_cmd cmd;
     elc_cmd_init(&cmd);
-    elc_cmd_str(&cmd, "AI.DAGEXECUTE");
+    /* read-only: it writes nothing to the keyspace, so a server above maxmemory or unable to
+     * persist still answers it */
+    elc_cmd_str(&cmd, "AI.DAGEXECUTE_RO");
     elc_cmd_str(&cmd, "ROUTING");
     elc_cmd_arg(&cmd, skey, lskey);
     elc_cmd_route(&cmd, 2);
@@ -213,8 +229,11 @@ static void serve(elc_infer *f, const char *model, const char *meta, const void 
     } else if (rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "TIMEDOUT") == 0) {
         set_result_err(f, ELC_ERR_TIMEOUT, "the database gave up running %s (TIMEDOUT)", model);
     } else if (rep->type == REDIS_REPLY_ERROR) {
-        /* refused as a whole, before anything ran */
-        if (strstr(rep->str, "model key is empty"))
+        /* refused as a whole, before anything ran: by the server's state (the solver falls
+         * back), for want of the model, or for the request itself */
+        if (server_refusal(rep->str))
+            set_result_err(f, ELC_ERR_DATABASE, "the database refused the request: %s", rep->str);
+        else if (strstr(rep->str, "model key is empty"))
             set_result_err(f, ELC_ERR_KEY, "the model %s is not stored in the database", model);
         else
             set_result_err(f, ELC_ERR_RUNTIME, "running the model %s failed: %s", model, rep->str);

@@ -170,6 +170,7 @@ struct DagJob final : ModelRequest, std::enable_shared_from_this<DagJob> {
         op.ran = true;
         op.duration_us = us;
         op.rows = batch_rows();
+        batch_inputs.clear();  // a LOADed one may be released by the ops below
         call_counted = counted;
         if (e.empty() && outs.size() != op.outputs.size()) op.err = "ERR Model did not generate the expected number of outputs";
         else if (!e.empty()) op.err = e;

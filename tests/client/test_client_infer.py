@@ -41,3 +41,22 @@ def test_infer_of_a_model_with_the_wrong_output_shape_is_an_error_naming_it(stan
     r = run(programs["ctest"], "infer", "infer_identity", 10, env=standalone_db.env(), check=False)
     assert r.returncode == 1
     assert "infer_identity" in r.stdout and "(10, 9)" in r.stdout and "(10, 6)" in r.stdout, r.stdout
+
+
+def test_infer_is_answered_by_a_server_above_maxmemory(standalone_db, programs):
+    """The request writes nothing to the keyspace (a read-only DAG): a server that refuses
+    writes for want of memory still answers it, where a stored tensor would be refused."""
+    import redis
+
+    standalone_db.flush()
+    standalone_db.smartredis().set_model("infer_affine", _model_bytes(), "TORCH", "CPU")
+    r = redis.Redis(port=standalone_db.servers[0].port)
+    r.config_set("maxmemory-policy", "noeviction")
+    r.config_set("maxmemory", 1)
+    try:
+        with pytest.raises(redis.exceptions.ResponseError, match="maxmemory"):
+            r.execute_command("AI.TENSORSET", "x", "FLOAT", 1, "VALUES", 1)
+        out = run(programs["ctest"], "infer", "infer_affine", 7, env=standalone_db.env())
+        assert out.stdout.splitlines()[-1] == "OK", out.stdout
+    finally:
+        r.config_set("maxmemory", 0)

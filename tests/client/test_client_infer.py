@@ -60,3 +60,23 @@ def test_infer_is_answered_by_a_server_above_maxmemory(standalone_db, programs):
         assert out.stdout.splitlines()[-1] == "OK", out.stdout
     finally:
         r.config_set("maxmemory", 0)
+
+
+def test_infer_refused_by_the_server_is_a_database_error_not_a_model_error(standalone_db, programs):
+    """A server that refuses the command itself (here its ACL, NOPERM) is ELC_ERR_DATABASE, on
+    which the solver falls back to Smagorinsky; a model's own failure would be ELC_ERR_RUNTIME,
+    which stops the run."""
+    import redis
+
+    standalone_db.flush()
+    standalone_db.smartredis().set_model("infer_affine", _model_bytes(), "TORCH", "CPU")
+    r = redis.Redis(port=standalone_db.servers[0].port)
+    r.execute_command("ACL", "SETUSER", "default", "-ai.dagexecute_ro")
+    try:
+        out = run(programs["ctest"], "infer", "infer_affine", 7, env=standalone_db.env(), check=False)
+    finally:
+        r.execute_command("ACL", "SETUSER", "default", "+ai.dagexecute_ro")
+    assert out.returncode == 1
+    assert "(code 2)" in out.stdout and "the database refused the request: NOPERM" in out.stdout, out.stdout
+    out = run(programs["ctest"], "infer", "infer_affine", 7, env=standalone_db.env())
+    assert out.stdout.splitlines()[-1] == "OK", out.stdout

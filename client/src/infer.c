@@ -222,8 +222,12 @@ static void serve(elc_infer *f, const char *model, const char *meta, const void 
     redisReply *rep = NULL;
     elc_status st = elc_exec(c, &cmd, 1, &rep);
     redisReply *r[3] = {NULL, NULL, NULL};
+    const redisReply *failed_op = NULL;   /* the first op that failed (the others reply NA) */
     if (!st && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3)
-        for (int i = 0; i < 3; i++) r[i] = rep->element[i];
+        for (int i = 0; i < 3; i++) {
+            r[i] = rep->element[i];
+            if (!failed_op && r[i]->type == REDIS_REPLY_ERROR) failed_op = r[i];
+        }
     if (st) {
         set_result_err(f, c->io_gave_up ? ELC_ERR_DATABASE : st, "%s", elc_last_error());
     } else if (rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "TIMEDOUT") == 0) {
@@ -240,12 +244,8 @@ static void serve(elc_infer *f, const char *model, const char *meta, const void 
     } else if (!r[0]) {
         set_result_err(f, ELC_ERR_RUNTIME, "running the model %s: the database's answer is not "
                        "the three replies of the request", model);
-    } else if (r[0]->type == REDIS_REPLY_ERROR) {
-        set_result_err(f, ELC_ERR_DATABASE, "storing the input %s.in failed: %s", f->base, r[0]->str);
-    } else if (r[1]->type == REDIS_REPLY_ERROR) {
-        set_result_err(f, ELC_ERR_RUNTIME, "running the model %s failed: %s", model, r[1]->str);
-    } else if (r[2]->type == REDIS_REPLY_ERROR) {
-        set_result_err(f, ELC_ERR_RUNTIME, "reading the output of %s failed: %s", model, r[2]->str);
+    } else if (failed_op) {
+        set_result_err(f, ELC_ERR_RUNTIME, "running the model %s failed: %s", model, failed_op->str);
     } else {
         elc_dtype dt;
         size_t *dims = NULL, nd = 0, blen = 0;

@@ -17,7 +17,6 @@
 #include <limits>
 #include <map>
 #include <set>
-#include <unordered_map>
 
 #include "backend_torch.h"
 #include "cmd_exec.h"
@@ -137,11 +136,12 @@ struct DagJob final : ModelRequest, std::enable_shared_from_this<DagJob> {
                 at = i;
             }
         if (runs != 1 || !ops[at].model || ops[at].model->batchsize <= 0) return;
+        for (size_t j = 0; j < at; j++)
+            if (ops[j].kind != OpKind::TENSORSET) return;
         std::vector<Tensor *> in;
         for (const auto &name : ops[at].inputs) {
             Tensor *t = nullptr;
             for (size_t j = at; j-- > 0;) {  // the last AI.TENSORSET of that name before the op
-                if (ops[j].kind != OpKind::TENSORSET) return;
                 if (ops[j].name == name) {
                     t = ops[j].tensor;
                     break;
@@ -154,8 +154,6 @@ struct DagJob final : ModelRequest, std::enable_shared_from_this<DagJob> {
             }
             in.push_back(t);
         }
-        for (size_t j = 0; j < at; j++)
-            if (ops[j].kind != OpKind::TENSORSET) return;
         model_op = at;
         batch_model = ops[at].model;
         batch_inputs = std::move(in);
@@ -601,24 +599,9 @@ int Dag_Reply(RedisModuleCtx *ctx, RedisModuleString **, int) {
     return reply_dag(ctx, dag_of(RM_GetBlockedClientPrivateData(ctx)));
 }
 
-// The blocked clients whose DAG is not answered yet: a client that disconnects takes its DAG
-// off the queue, as for AI.MODELEXECUTE (it would otherwise still run, and take rows of a
-// batch). Main thread only.
-std::unordered_map<RedisModuleBlockedClient *, std::weak_ptr<DagJob>> g_dag_pending;
-
-void Dag_Disconnected(RedisModuleCtx *, RedisModuleBlockedClient *bc) {
-    auto it = g_dag_pending.find(bc);
-    if (it == g_dag_pending.end()) return;
-    std::shared_ptr<DagJob> job = it->second.lock();
-    g_dag_pending.erase(it);
-    if (!job) return;
-    int expect = QueueTask::QUEUED;  // a run in progress finishes and replies to no one
-    if (job->state.compare_exchange_strong(expect, QueueTask::EXPIRED)) job->expire(false);
-}
-
 void Dag_Free(RedisModuleCtx *, void *privdata) {
     auto *job = static_cast<std::shared_ptr<DagJob> *>(privdata);
-    g_dag_pending.erase((*job)->bc);
+    blocked_forget((*job)->bc);
     delete job;
 }
 
@@ -673,8 +656,7 @@ int dag_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, bool ro
     job->batchable();
     job->bc = RM_BlockClient(ctx, Dag_Reply, nullptr, Dag_Free, 0);
     if (!job->bc) return RM_ReplyWithError(ctx, "ERR could not block the client for execution");
-    g_dag_pending[job->bc] = job;
-    RM_SetDisconnectCallback(job->bc, Dag_Disconnected);
+    blocked_withdraw_on_disconnect(job->bc, job);
     queue_submit(queue, std::move(job), p.timeout);
     return RM_OK;
 }

@@ -150,6 +150,29 @@ void ModelRequest::run_batch(const std::vector<QueueTask *> &others) {
         jobs[k]->batch_done(e.empty() ? std::move(outs[k]) : std::vector<Tensor *>{}, e, us, counted);
 }
 
+// ---- blocked clients' requests withdrawn when their client disconnects -----------------------
+namespace {
+// The blocked clients whose request is not answered yet (main thread only).
+std::unordered_map<RedisModuleBlockedClient *, std::weak_ptr<QueueTask>> g_pending;
+
+void Blocked_Disconnected(RedisModuleCtx *, RedisModuleBlockedClient *bc) {
+    auto it = g_pending.find(bc);
+    if (it == g_pending.end()) return;
+    std::shared_ptr<QueueTask> task = it->second.lock();
+    g_pending.erase(it);
+    if (!task) return;
+    int expect = QueueTask::QUEUED;  // a run in progress finishes and replies to no one
+    if (task->state.compare_exchange_strong(expect, QueueTask::EXPIRED)) task->expire(false);
+}
+}  // namespace
+
+void blocked_withdraw_on_disconnect(RedisModuleBlockedClient *bc, const std::shared_ptr<QueueTask> &task) {
+    g_pending[bc] = task;
+    RM_SetDisconnectCallback(bc, Blocked_Disconnected);
+}
+
+void blocked_forget(RedisModuleBlockedClient *bc) { g_pending.erase(bc); }
+
 namespace {
 
 struct ExecJob final : ModelRequest, std::enable_shared_from_this<ExecJob> {
@@ -237,24 +260,9 @@ int Exec_Reply(RedisModuleCtx *ctx, RedisModuleString **, int) {
     return RM_ReplyWithSimpleString(ctx, "OK");
 }
 
-// The blocked clients whose request is not answered yet, so that a client that disconnects
-// (a client-side timeout, then a resend) takes its request off the queue: it would otherwise
-// still run, and take rows of a batch. Main thread only.
-std::unordered_map<RedisModuleBlockedClient *, std::weak_ptr<ExecJob>> g_pending;
-
-void Exec_Disconnected(RedisModuleCtx *, RedisModuleBlockedClient *bc) {
-    auto it = g_pending.find(bc);
-    if (it == g_pending.end()) return;
-    std::shared_ptr<ExecJob> job = it->second.lock();
-    g_pending.erase(it);
-    if (!job) return;
-    int expect = QueueTask::QUEUED;  // a run in progress finishes and replies to no one
-    if (job->state.compare_exchange_strong(expect, QueueTask::EXPIRED)) job->expire(false);
-}
-
 void Exec_Free(RedisModuleCtx *, void *privdata) {
     auto *job = static_cast<std::shared_ptr<ExecJob> *>(privdata);
-    g_pending.erase((*job)->bc);
+    blocked_forget((*job)->bc);
     delete job;
 }
 
@@ -292,8 +300,7 @@ int dispatch(RedisModuleCtx *ctx, std::shared_ptr<ExecJob> job, const std::strin
     if (!queue_available(queue, &err)) return RM_ReplyWithError(ctx, err.c_str());
     job->bc = RM_BlockClient(ctx, Exec_Reply, nullptr, Exec_Free, 0);
     if (!job->bc) return RM_ReplyWithError(ctx, "ERR could not block the client for execution");
-    g_pending[job->bc] = job;
-    RM_SetDisconnectCallback(job->bc, Exec_Disconnected);
+    blocked_withdraw_on_disconnect(job->bc, job);
     queue_submit(queue, std::move(job), timeout_ms);
     return RM_OK;
 }

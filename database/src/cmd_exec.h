@@ -25,6 +25,13 @@ struct ScriptExecArgs {
 // Parses the sections; on error sets *err and returns false.
 bool parse_scriptexecute(RedisModuleString **argv, int argc, ScriptExecArgs *a, std::string *err);
 
+// A client blocked on a queued request: if it disconnects before the request starts, the
+// request is taken off the queue (expired, replying to no one) — a client-side timeout and a
+// resend would otherwise leave it to run, and to take rows of a batch. Main thread only; the
+// blocked client's free callback calls blocked_forget.
+void blocked_withdraw_on_disconnect(RedisModuleBlockedClient *bc, const std::shared_ptr<QueueTask> &task);
+void blocked_forget(RedisModuleBlockedClient *bc);
+
 // A queued request that runs one model on inputs known when it is queued: AI.MODELEXECUTE, or an
 // AI.DAGEXECUTE whose one model op takes tensors given before it (docs/database.md, "Batching").
 // Requests for one model stored with BATCHSIZE > 0 batch together, whichever of the two

@@ -115,7 +115,7 @@ void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
                 Clock::time_point wake;
                 batch = take_next(*q, Clock::now(), &wake);
                 // A queued task may have expired meanwhile (the watchdog, or its client gone:
-                // Exec_Disconnected on the main thread): the swap claims only those still queued,
+                // Blocked_Disconnected on the main thread): the swap claims only those still queued,
                 // so a batch may run below MINBATCHSIZE when one of its requests was withdrawn.
                 for (auto it = batch.begin(); it != batch.end();) {
                     int expect = QueueTask::QUEUED;

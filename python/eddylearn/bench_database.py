@@ -265,8 +265,8 @@ def bench_batching(clients: int, rows: int, count: int, repeats: int = 9,
                    fused: bool | None = None) -> dict:
     """Requests per second of `clients` solver-like clients in step (the native client's
     one-command put/run/get, an AI.DAGEXECUTE, one process, so that the clients' own cost stays
-    small), each running the learned SGS network on `rows` rows, THREADS_PER_QUEUE 1, with the model stored three
-    ways: without batching; with BATCHSIZE clients*rows (the requests queued when the worker
+    small), each running the learned SGS network on `rows` rows, THREADS_PER_QUEUE 1, with the
+    model stored three ways: without batching; with BATCHSIZE clients*rows (the requests queued when the worker
     comes to the model are merged); and with MINBATCHSIZE clients*rows as well, MINBATCHTIMEOUT
     BATCH_WAIT_MS (a batch waits for every client's rows, or that long: the setting for
     clients that send in step, as a solver's ranks do). Each repetition measures the three one

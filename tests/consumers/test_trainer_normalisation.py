@@ -6,9 +6,10 @@ import torch
 
 import io
 
-from eddylearn.consumers.trainer import (DEPLOY_BLOCK_ROWS, FUSED_BLOCK_ROWS, DeployedSGS,
-                                         SGSNet, Trainer, TrainerConfig, group_std,
-                                         normalisation_drift, parse_args, scripted_bytes)
+from eddylearn.consumers.trainer import (DEPLOY_BLOCK_ROWS, FUSED_BLOCK_BYTES, FUSED_BLOCK_ROWS,
+                                         DeployedSGS, SGSNet, Trainer, TrainerConfig,
+                                         fused_block_rows, group_std, normalisation_drift,
+                                         parse_args, scripted_bytes)
 
 
 def _stats(rng, scale):
@@ -42,7 +43,7 @@ def test_renormalise_keeps_the_models_outputs(hidden):
 @pytest.mark.parametrize("hidden, activation", [((8,), "gelu"), ((32,), "gelu"),
                                                 ((16, 16), "gelu"), ((32,), "relu"),
                                                 ((16, 16), "relu"), ((32,), "hardswish"),
-                                                ((16, 16), "hardswish")])
+                                                ((16, 16), "hardswish"), ((64, 64), "gelu")])
 @pytest.mark.parametrize("fused", [
     pytest.param(True, marks=pytest.mark.skipif(not torch.backends.mkldnn.is_available(),
                                                 reason="this torch has no oneDNN")),
@@ -66,7 +67,7 @@ def test_the_deployed_model_computes_the_networks_function(hidden, activation, f
     assert [b.shape for n, b in deployed.named_buffers() if n.endswith("weight")] == \
         [p.shape for n, p in net.mlp.named_parameters() if n.endswith("weight")]
     for rows in (0, 1, DEPLOY_BLOCK_ROWS - 1, DEPLOY_BLOCK_ROWS + 1, 3 * DEPLOY_BLOCK_ROWS,
-                 2 * FUSED_BLOCK_ROWS + 5):
+                 2 * deployed.fused_block_rows + 5):
         x = torch.tensor(rng.normal(size=(rows, 9)) * 3, dtype=torch.float64)
         with torch.no_grad():
             want = net(x)
@@ -99,6 +100,22 @@ def test_the_stored_model_fuses_its_layers_where_torch_has_onednn(monkeypatch):
     assert torch.jit.load(io.BytesIO(scripted_bytes(net))).fused is False
     with pytest.raises(ValueError, match="fused=True needs a torch with oneDNN"):
         DeployedSGS(net, fused=True)
+
+
+def test_the_fused_blocks_keep_the_widest_layer_in_a_cores_cache():
+    """Blocks of the fused form: FUSED_BLOCK_ROWS for narrow networks; fewer rows, halved until
+    the widest layer's input and output fit in FUSED_BLOCK_BYTES, for wide ones; never under 256."""
+    assert fused_block_rows([9, 32, 6]) == FUSED_BLOCK_ROWS == 8192
+    assert fused_block_rows([9, 64, 64, 6]) == 4096     # 64 -> 64: 4096 x 128 x 4 B = 2 MiB
+    assert fused_block_rows([9, 128, 128, 6]) == 2048
+    assert fused_block_rows([9, 4096, 4096, 6]) == 256  # too wide for any block: the floor
+    for widths in ([9, 16, 6], [9, 64, 6], [9, 48, 80, 6], [9, 100, 300, 6], [9, 512, 6]):
+        rows, widest = fused_block_rows(widths), max(a + b for a, b in zip(widths, widths[1:]))
+        assert rows * widest * 4 <= FUSED_BLOCK_BYTES
+        assert rows == FUSED_BLOCK_ROWS or 2 * rows * widest * 4 > FUSED_BLOCK_BYTES
+    # the deployed model takes its blocks from its own widths
+    assert DeployedSGS(SGSNet((64, 64)), fused=False).fused_block_rows == 4096
+    assert DeployedSGS(SGSNet((32,)), fused=False).fused_block_rows == 8192
 
 
 def test_normalisation_drift_measures_std_factor_and_mean_shift():

@@ -153,10 +153,26 @@ class SGSNet(nn.Module):
 #: rows of one block of the deployed model's forward: the hidden activations of a block stay
 #: in the core's cache (4096 x 32 float32 = 512 kB) instead of streaming through memory
 DEPLOY_BLOCK_ROWS = 4096
-#: rows per oneDNN call of the fused deployed form: a block's activations of a 32-wide layer are
-#: 1 MiB, of a 64-wide one 2 MiB (one rank's 16384 rows of a 32^3 LES on 2 ranks take two
-#: calls per layer; blocks of 32768 rows made the (64, 64) network slower on one thread)
+#: the most rows per oneDNN call of the fused deployed form (one rank's 16384 rows of a 32^3 LES
+#: on 2 ranks take two calls per layer; blocks of 32768 rows made the (64, 64) network slower on
+#: one thread)
 FUSED_BLOCK_ROWS = 8192
+#: what one fused layer of a block may read and write (its input and output activations, float32):
+#: a core's L2 cache on current server CPUs is 1-2 MiB; a (64, 64) network's 64 -> 64 layer in
+#: blocks of 8192 rows (4 MiB) ran at half the speed of blocks of 4096 (docs/benchmarks.md,
+#: "Blocks that stay in a core's cache")
+FUSED_BLOCK_BYTES = 2 << 20
+
+
+def fused_block_rows(widths: list) -> int:
+    """Rows per block of the fused form for layers of these widths (the input's first): the
+    largest power of two, at most FUSED_BLOCK_ROWS and at least 256, whose widest layer's input
+    and output fit in FUSED_BLOCK_BYTES."""
+    widest = max(a + b for a, b in zip(widths[:-1], widths[1:]))
+    rows = FUSED_BLOCK_ROWS
+    while rows > 256 and rows * widest * 4 > FUSED_BLOCK_BYTES:
+        rows //= 2
+    return rows
 
 
 class _Affine(nn.Module):
@@ -179,7 +195,9 @@ class DeployedSGS(nn.Module):
     inputs and outputs). On a CPU with oneDNN (torch.backends.mkldnn, which the x86 builds of
     torch have) each layer is one oneDNN inner product with its bias and activation fused
     (mkldnn::_linear_pointwise, an operator of torch's oneDNN integration), on the rows as they
-    come, in blocks of FUSED_BLOCK_ROWS: no transposition, no separate bias or activation pass.
+    come, in blocks of at most FUSED_BLOCK_ROWS, fewer where a layer is wide
+    (fused_block_rows: a block's layer stays in a core's cache): no transposition, no separate bias
+    or activation pass.
     The operator is private to torch (a leading underscore): a model scripted with it loads into
     a libtorch with oneDNN and this operator's schema, such as the database's, which is the torch
     wheel the trainer runs on. The choice follows the build only (torch.backends.mkldnn
@@ -229,7 +247,7 @@ class DeployedSGS(nn.Module):
         # the fused layers run on a CPU; elsewhere (a GPU) forward takes the W x^T form, which
         # the scripted model carries too
         self.fused = bool(fused)
-        self.fused_block_rows = FUSED_BLOCK_ROWS
+        self.fused_block_rows = fused_block_rows([int(w[0].shape[1])] + [int(wi.shape[0]) for wi in w])
         # it computes in single precision: callers may send single-precision inputs and lose
         # nothing (eddylearn.sgs_publish puts this in the model's metadata as input_dtype)
         self.computes_in = "FLOAT"

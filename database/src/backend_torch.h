@@ -47,14 +47,15 @@ bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
                      std::vector<Tensor *> *outputs, std::string *err);
 
 // A batch on the CPU runs in parts side by side, one per intra-op thread (docs/database.md,
-// "Batching"), when it has at least kSplitMinRows rows and a request per intra-op thread:
+// "Batching"), when it has kSplitMinRows rows or more per intra-op thread and a request for each:
 // contiguous runs of its requests, each boundary where the rows so far come nearest to that
-// part's share. Smaller batches run at once: parts of 1024 rows of the learned SGS network
-// measured no faster than the merged forward call; so does a batch whose largest part would
-// have more than 1.25 times its share (its thread would take longer than the merged call).
+// part's share. Smaller batches run at once (two parts of 1024 rows of the learned SGS network
+// took 0.27-0.28 ms against 0.31-0.34 ms for the merged call of 2048 rows on one CPU, and were
+// no slower on another; docs/benchmarks.md); so does a batch whose largest part would have
+// more than 1.25 times its share (its thread would take longer than the merged call).
 // Writes the parts' first requests and the end to *bounds (parts + 1 entries) and returns the
 // number of parts.
-constexpr int64_t kSplitMinRows = 2048;
+constexpr int64_t kSplitMinRows = 1024;
 int torch_batch_parts(const std::vector<int64_t> &rows, int threads, std::vector<size_t> *bounds);
 // Batches run in parts since load (INFO: batches_in_parts).
 long long torch_batches_in_parts();

@@ -393,6 +393,12 @@ def auth_config(folder: Path, password: str, user: str = "", anonymous_data: boo
     return path
 
 
+#: libgomp's busy-wait before a passive OpenMP thread sleeps (GOMP_SPINCOUNT; libgomp reckons
+#: 100000 a millisecond, so about 10-40 us): long enough to bridge the layers of one forward
+#: call, short against a model run (docs/database.md, "Batching")
+OMP_SPIN_COUNT = 1000
+
+
 def server_env(base: dict | None = None) -> dict:
     """Environment for redis-server processes. Debian's redis-server runs on jemalloc, which
     returns blocks above 8 MiB to the kernel on every free; model runs that allocate such
@@ -403,6 +409,10 @@ def server_env(base: dict | None = None) -> dict:
     default each spins for a while after every parallel region of a model run, taking a core
     from Redis's main thread and from the solver ranks that share the node (two cores, eight
     clients: about 0.65 ms of spinning per 0.25 ms model run; docs/database.md, "Batching").
+    They spin briefly before sleeping (``GOMP_SPINCOUNT=1000``, unless either variable is set):
+    the layers of one forward call follow each other within microseconds, and a thread that
+    went to sleep between them must be woken for each (8 x 256-row requests: 0.13 ms a forward
+    call asleep, 0.09-0.10 ms spinning briefly).
     Those threads also run the parts of a batch, TorchScript's recursive interpreter and
     optimiser included: they get the 256 MiB stack of the module's own workers
     (``OMP_STACKSIZE=256M``, unless set; address space, used as needed) instead of libgomp's
@@ -411,6 +421,8 @@ def server_env(base: dict | None = None) -> dict:
     conf = env.get("MALLOC_CONF", "")
     if "oversize_threshold" not in conf:
         env["MALLOC_CONF"] = (conf + "," if conf else "") + "oversize_threshold:0"
+    if "OMP_WAIT_POLICY" not in env and "GOMP_SPINCOUNT" not in env:
+        env["GOMP_SPINCOUNT"] = str(OMP_SPIN_COUNT)
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     env.setdefault("OMP_STACKSIZE", "256M")
     return env

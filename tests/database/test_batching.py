@@ -260,14 +260,19 @@ def test_each_request_keeps_its_rows_when_the_others_outputs_go(server, client, 
 
 
 def test_servers_started_by_eddylearn_let_openmp_threads_sleep():
-    """libtorch's OpenMP threads must not spin on cores that Redis's main thread and the solver
-    need (docs/database.md, "Batching"): the environment of the servers eddylearn starts (locally,
-    through SmartSim, and in these tests) makes them wait passively, unless the user chose
-    otherwise. (Redis overwrites its own /proc environ with its title, so it is checked here.)"""
+    """libtorch's OpenMP threads must not spin for long on cores that Redis's main thread and
+    the solver need (docs/database.md, "Batching"): the environment of the servers eddylearn
+    starts (locally, through SmartSim, and in these tests) makes them wait passively after a
+    brief spin, unless the user chose otherwise. (Redis overwrites its own /proc environ with its title, so it is checked here.)"""
     from eddylearn import database
 
     assert database.server_env({})["OMP_WAIT_POLICY"] == "PASSIVE"
     assert database.server_env({"OMP_WAIT_POLICY": "ACTIVE"})["OMP_WAIT_POLICY"] == "ACTIVE"
+    # a brief spin before sleeping, unless the user chose a policy or a count
+    assert database.server_env({})["GOMP_SPINCOUNT"] == str(database.OMP_SPIN_COUNT) == "1000"
+    assert "GOMP_SPINCOUNT" not in database.server_env({"OMP_WAIT_POLICY": "ACTIVE"})
+    assert "GOMP_SPINCOUNT" not in database.server_env({"OMP_WAIT_POLICY": "PASSIVE"})
+    assert database.server_env({"GOMP_SPINCOUNT": "0"})["GOMP_SPINCOUNT"] == "0"
     # the parts of a batch run on the OpenMP threads: they get the workers' 256 MiB stack
     assert database.server_env({})["OMP_STACKSIZE"] == "256M"
     assert database.server_env({"OMP_STACKSIZE": "64M"})["OMP_STACKSIZE"] == "64M"

@@ -49,10 +49,12 @@ bool torch_model_run(TorchModel *m, const std::vector<Tensor *> &inputs,
 // A batch on the CPU runs in parts side by side, one per intra-op thread (docs/database.md,
 // "Batching"), when it has kSplitMinRows rows or more per intra-op thread and a request for each:
 // contiguous runs of its requests, each boundary where the rows so far come nearest to that
-// part's share. Smaller batches run at once (two parts of 1024 rows of the learned SGS network
-// took 0.27-0.28 ms against 0.31-0.34 ms for the merged call of 2048 rows on one CPU, and were
-// no slower on another; docs/benchmarks.md); so does a batch whose largest part would have
-// more than 1.25 times its share (its thread would take longer than the merged call).
+// part's share. Smaller batches run at once (smaller parts were not measured; on an Intel Xeon
+// whose OpenMP threads sleep at once, two parts of 1024 rows of the learned SGS network took
+// 0.28 ms against 0.31-0.34 ms for the merged call of 2048 rows, and with a brief spin before
+// sleeping both took 0.27-0.30 ms; on an AMD EPYC they were no slower: docs/benchmarks.md);
+// so does a batch whose largest part would have more than 1.25 times its share (its thread
+// would take longer than the merged call).
 // Writes the parts' first requests and the end to *bounds (parts + 1 entries) and returns the
 // number of parts.
 constexpr int64_t kSplitMinRows = 1024;

@@ -394,8 +394,8 @@ def auth_config(folder: Path, password: str, user: str = "", anonymous_data: boo
 
 
 #: libgomp's busy-wait before a passive OpenMP thread sleeps (GOMP_SPINCOUNT; libgomp reckons
-#: 100000 a millisecond, so about 10-40 us): long enough to bridge the layers of one forward
-#: call, short against a model run (docs/database.md, "Batching")
+#: 100000 a millisecond, so about 10 us; it varies with the CPU): long enough to bridge the
+#: layers of one forward call, short against a model run (docs/database.md, "Batching")
 OMP_SPIN_COUNT = 1000
 
 

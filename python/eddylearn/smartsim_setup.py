@@ -133,7 +133,7 @@ def ensure() -> Path:
 
 def launch_env(base: dict | None = None) -> dict:
     """Environment for a process that launches the database through SmartSim: the server's
-    allocator setting (database.server_env) and no telemetry monitor."""
+    allocator and OpenMP settings (database.server_env) and no telemetry monitor."""
     env = database.server_env(base)
     env["SMARTSIM_FLAG_TELEMETRY"] = "0"
     return env

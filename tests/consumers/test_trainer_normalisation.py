@@ -109,13 +109,17 @@ def test_the_fused_blocks_keep_the_widest_layer_in_a_cores_cache():
     assert fused_block_rows([9, 64, 64, 6]) == 4096     # 64 -> 64: 4096 x 128 x 4 B = 2 MiB
     assert fused_block_rows([9, 128, 128, 6]) == 2048
     assert fused_block_rows([9, 4096, 4096, 6]) == 256  # too wide for any block: the floor
+    with pytest.raises(ValueError, match="at least one layer"):
+        fused_block_rows([9])
     for widths in ([9, 16, 6], [9, 64, 6], [9, 48, 80, 6], [9, 100, 300, 6], [9, 512, 6]):
         rows, widest = fused_block_rows(widths), max(a + b for a, b in zip(widths, widths[1:]))
         assert rows * widest * 4 <= FUSED_BLOCK_BYTES
         assert rows == FUSED_BLOCK_ROWS or 2 * rows * widest * 4 > FUSED_BLOCK_BYTES
-    # the deployed model takes its blocks from its own widths
+    # the deployed model takes its blocks from its own widths, and keeps them when scripted
     assert DeployedSGS(SGSNet((64, 64)), fused=False).fused_block_rows == 4096
     assert DeployedSGS(SGSNet((32,)), fused=False).fused_block_rows == 8192
+    stored = torch.jit.load(io.BytesIO(scripted_bytes(SGSNet((128, 128)), fused=False)))
+    assert stored.fused_block_rows == 2048
 
 
 def test_normalisation_drift_measures_std_factor_and_mean_shift():

@@ -263,7 +263,8 @@ def test_servers_started_by_eddylearn_let_openmp_threads_sleep():
     """libtorch's OpenMP threads must not spin for long on cores that Redis's main thread and
     the solver need (docs/database.md, "Batching"): the environment of the servers eddylearn
     starts (locally, through SmartSim, and in these tests) makes them wait passively after a
-    brief spin, unless the user chose otherwise. (Redis overwrites its own /proc environ with its title, so it is checked here.)"""
+    brief spin, unless the user chose otherwise. (Redis overwrites its own /proc environ with
+    its title, so it is checked here.)"""
     from eddylearn import database
 
     assert database.server_env({})["OMP_WAIT_POLICY"] == "PASSIVE"
@@ -478,6 +479,30 @@ def test_a_batch_in_parts_gives_each_client_its_answer_as_one_thread_computes_it
         assert got[tag][0] == "ok", got[tag]
         np.testing.assert_array_equal(got[tag][1], _run_alone(r2, "alone", x), err_msg=tag)
     assert info(r2, "small")["calls"] == 1
+
+
+def test_a_batch_runs_in_parts_from_1024_rows_per_intra_op_thread(split_servers):
+    """The threshold of a batch in parts (kSplitMinRows): two requests of 1024 rows on a worker
+    with two intra-op threads run as two parts; two of 1000 rows (under 1024 per thread) run as
+    one call. Either way each client gets the answer of its own rows."""
+    two, _ = split_servers
+    blob = _sgs_blob()
+    r2 = two.redis()
+    r2.execute_command("AI.MODELSTORE", "alone", "TORCH", "CPU", "BLOB", blob)
+    rng = np.random.default_rng(23)
+    for rows, parts in ((1024, 1), (1000, 0)):
+        key = f"sgs{rows}"
+        r2.execute_command("AI.MODELSTORE", key, "TORCH", "CPU", "BATCHSIZE", 2 * rows,
+                           "MINBATCHSIZE", 2 * rows, "BLOB", blob)
+        inputs = {t: rng.standard_normal((rows, 9)).astype(np.float32) for t in ("p", "q")}
+        before = _parts(r2)
+        got = run_clients(two.address, key, inputs)
+        assert _parts(r2) == before + parts, rows
+        assert info(r2, key)["calls"] == 1
+        for tag, x in inputs.items():
+            assert got[tag][0] == "ok", got[tag]
+            np.testing.assert_allclose(got[tag][1], _run_alone(r2, "alone", x), rtol=2e-5,
+                                       atol=2e-5, err_msg=f"{rows} {tag}")
 
 
 def test_merged_requests_are_bit_identical_to_unbatched_ones_on_one_thread(split_servers):

@@ -165,9 +165,12 @@ FUSED_BLOCK_BYTES = 2 << 20
 
 
 def fused_block_rows(widths: list) -> int:
-    """Rows per block of the fused form for layers of these widths (the input's first): the
-    largest power of two, at most FUSED_BLOCK_ROWS and at least 256, whose widest layer's input
-    and output fit in FUSED_BLOCK_BYTES."""
+    """Rows per block of the fused form for layers of these widths (the input's first, then each
+    layer's output): the largest power of two up to FUSED_BLOCK_ROWS whose widest layer's input
+    and output fit in FUSED_BLOCK_BYTES, and never under 256 rows (even where those do not fit)."""
+    if len(widths) < 2:
+        raise ValueError(f"fused_block_rows needs the input's width and at least one layer's, "
+                         f"got {list(widths)}")
     widest = max(a + b for a, b in zip(widths[:-1], widths[1:]))
     rows = FUSED_BLOCK_ROWS
     while rows > 256 and rows * widest * 4 > FUSED_BLOCK_BYTES:
@@ -247,7 +250,8 @@ class DeployedSGS(nn.Module):
         # the fused layers run on a CPU; elsewhere (a GPU) forward takes the W x^T form, which
         # the scripted model carries too
         self.fused = bool(fused)
-        self.fused_block_rows = fused_block_rows([int(w[0].shape[1])] + [int(wi.shape[0]) for wi in w])
+        widths = [int(w[0].shape[1])] + [int(wi.shape[0]) for wi in w]
+        self.fused_block_rows = fused_block_rows(widths)
         # it computes in single precision: callers may send single-precision inputs and lose
         # nothing (eddylearn.sgs_publish puts this in the model's metadata as input_dtype)
         self.computes_in = "FLOAT"

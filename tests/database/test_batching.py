@@ -600,3 +600,138 @@ def test_a_batch_whose_parts_would_be_unequal_runs_at_once(split_servers):
         np.testing.assert_array_equal(got[tag][1], 2 * x + 1)
     assert info(r2, "aff")["calls"] == 2
     assert _parts(r2) == before + 1
+
+
+# ---- when a waiting worker is woken (docs/database.md, "Batching") ----
+
+def _modelexecute_in_thread(server, model: str, key: str, rows: int, results: dict):
+    """AI.MODELEXECUTE of `model` on `rows` rows from a connection of its own, in a thread;
+    results[key] = (reply or error, seconds)."""
+    import threading
+
+    def go():
+        conn = server.redis(timeout=120)
+        x = np.arange(rows * 2, dtype=np.float32).reshape(rows, 2)
+        conn.execute_command("AI.TENSORSET", f"in_{key}", "FLOAT", rows, 2, "BLOB", x.tobytes())
+        t0 = time.monotonic()
+        try:
+            results[key] = (conn.execute_command("AI.MODELEXECUTE", model, "INPUTS", 1, f"in_{key}",
+                                                 "OUTPUTS", 1, f"out_{key}", "TIMEOUT", 60000),
+                            time.monotonic() - t0)
+        except redis.RedisError as e:
+            results[key] = (e, time.monotonic() - t0)
+        finally:
+            conn.close()
+
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    return t
+
+
+def test_a_batch_with_a_shorter_wait_wakes_workers_waiting_for_a_longer_one(server, r):
+    """The workers sleep while a batch waits for MINBATCHSIZE rows, until its MINBATCHTIMEOUT.
+    A request for another model whose wait ends sooner wakes them to wait for that instead:
+    its short batch runs at its own MINBATCHTIMEOUT, not at the first one's. A request that
+    completes the first batch wakes them, and both of its requests come back."""
+    blob = to_bytes(torch.jit.script(Affine()))
+    r.execute_command("AI.MODELSTORE", "slow", "TORCH", "CPU", "BATCHSIZE", 8, "MINBATCHSIZE", 8,
+                      "MINBATCHTIMEOUT", 30000, "BLOB", blob)
+    r.execute_command("AI.MODELSTORE", "quick", "TORCH", "CPU", "BATCHSIZE", 8, "MINBATCHSIZE", 8,
+                      "MINBATCHTIMEOUT", 100, "BLOB", blob)
+    results: dict = {}
+    first = _modelexecute_in_thread(server, "slow", "a", 2, results)
+    time.sleep(0.5)  # queued by now; the workers sleep until its MINBATCHTIMEOUT
+    quick = _modelexecute_in_thread(server, "quick", "b", 2, results)
+    quick.join(60)
+    assert "b" in results, "the short batch did not run within 60 s: the workers slept on"
+    reply, took = results["b"]
+    assert reply == b"OK", reply
+    assert took < 15, f"the short batch waited {took:.1f} s: for the other batch's MINBATCHTIMEOUT"
+    assert "a" not in results  # the first batch still waits for its rows
+    # the rows that complete the first batch wake a worker: both requests run as one call
+    second = _modelexecute_in_thread(server, "slow", "c", 6, results)
+    for t in (first, second):
+        t.join(60)
+    assert "a" in results and "c" in results, "the completed batch did not run within 60 s"
+    assert results["a"][0] == b"OK" and results["c"][0] == b"OK", results
+    assert results["a"][1] < 25, results  # not at its MINBATCHTIMEOUT (30 s)
+    assert info(r, "slow")["calls"] == 1 and info(r, "quick")["calls"] == 1
+    out = np.frombuffer(r.execute_command("AI.TENSORGET", "out_c", "BLOB"), np.float32)
+    np.testing.assert_array_equal(out, 2 * np.arange(12, dtype=np.float32) + 1)
+
+
+def test_an_unbatched_request_runs_while_a_batch_waits_for_rows(server, r):
+    """A request of a model stored without BATCHSIZE wakes a worker that waits for a batch's
+    rows, and runs at once."""
+    blob = to_bytes(torch.jit.script(Affine()))
+    r.execute_command("AI.MODELSTORE", "slow", "TORCH", "CPU", "BATCHSIZE", 8, "MINBATCHSIZE", 8,
+                      "MINBATCHTIMEOUT", 30000, "BLOB", blob)
+    r.execute_command("AI.MODELSTORE", "plain", "TORCH", "CPU", "BLOB", blob)
+    results: dict = {}
+    waiting = _modelexecute_in_thread(server, "slow", "a", 2, results)
+    time.sleep(0.3)
+    r.execute_command("AI.TENSORSET", "x", "FLOAT", 1, 2, "VALUES", 1, 2)
+    t0 = time.monotonic()
+    assert r.execute_command("AI.MODELEXECUTE", "plain", "INPUTS", 1, "x", "OUTPUTS", 1, "y",
+                             "TIMEOUT", 60000) == b"OK"
+    assert time.monotonic() - t0 < 15
+    assert r.execute_command("AI.TENSORGET", "y", "VALUES") == [b"3", b"5"]
+    assert "a" not in results
+    done = _modelexecute_in_thread(server, "slow", "c", 6, results)
+    for t in (waiting, done):
+        t.join(60)
+    assert "a" in results and "c" in results, "the completed batch did not run within 60 s"
+    assert results["a"][0] == b"OK" and results["c"][0] == b"OK", results
+
+
+def _thread_switches(pid: int) -> dict:
+    """{tid: (CPU seconds, voluntary context switches)} of a process's threads."""
+    import os
+
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+            status = open(f"/proc/{pid}/task/{tid}/status").read()
+        except FileNotFoundError:
+            continue
+        vol = int(status.split("voluntary_ctxt_switches:")[1].split()[0])
+        out[int(tid)] = ((int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK"), vol)
+    return out
+
+
+def test_clients_in_step_wake_the_worker_once_per_batch(split_servers):
+    """Eight clients in step (eddylearn-infer-bench) send a request each for a model that waits
+    for all their rows: the worker sleeps until the last of them arrives, instead of waking for
+    each one to find the batch still short (a context switch each, on a core the clients and
+    Redis need). Its voluntary context switches stay near one per batch."""
+    import subprocess
+
+    from eddylearn import solver
+    from eddylearn.client_config import prefix
+
+    _, one = split_servers  # one worker, one intra-op thread: its switches are its own
+    r1 = one.redis()
+    blob = _sgs_blob()
+    r1.execute_command("AI.MODELSTORE", "step", "TORCH", "CPU", "BATCHSIZE", 8 * 64,
+                       "MINBATCHSIZE", 8 * 64, "MINBATCHTIMEOUT", 20000, "BLOB", blob)
+    r1.execute_command("AI.MODELSTORE", "heavy", "TORCH", "CPU", "BLOB", blob)
+    # the worker is the thread that computes a large request
+    before = _thread_switches(one.proc.pid)
+    x = np.ones((200000, 9), np.float32)
+    r1.execute_command("AI.TENSORSET", "hx", "FLOAT", *x.shape, "BLOB", x.tobytes())
+    for _ in range(3):
+        r1.execute_command("AI.MODELEXECUTE", "heavy", "INPUTS", 1, "hx", "OUTPUTS", 1, "hy")
+    after = _thread_switches(one.proc.pid)
+    worker = max(after, key=lambda t: after[t][0] - before.get(t, (0.0, 0))[0])
+    exe = str(prefix() / "bin" / "eddylearn-infer-bench")
+    env = solver.child_env({"SSDB": one.address, "SR_DB_TYPE": "Standalone"})
+    rounds = 40
+    s0 = _thread_switches(one.proc.pid)[worker][1]
+    out = subprocess.run([exe, "step", "64", str(rounds), "6", "pipelined", "8", "FLOAT"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    s1 = _thread_switches(one.proc.pid)[worker][1]
+    batches = info(r1, "step")["calls"]
+    assert batches == rounds + 3  # every round one batch of the 8 requests (3 warm-up rounds)
+    assert (s1 - s0) / batches < 3, f"{s1 - s0} voluntary switches of the worker in {batches} batches"

@@ -95,6 +95,9 @@ def test_learned_with_a_smagorinsky_model_matches_smagorinsky_to_round_off(tmp_p
     assert_same_fields(read_checkpoint(run_dir / "checkpoint.bin"), ref)
     acc = account(run_dir)
     assert acc["stages_database"] == acc["stages"] == 60 and acc["stages_fallback"] == 0
+    # rank 0's requests went from the solver's thread, except the first (which connects) and
+    # those that read the metadata too (docs/client.md)
+    assert 1 <= acc["requests_handed_over"] <= 6, acc
     assert acc["key"] == "sgs_model.v1" and acc["last_version"] == 1
     assert "learned SGS model version 1 ('sgs_model.v1')" in proc.stdout
     # each request of each rank is one DAG, as the docs say: its input and output are the DAG's

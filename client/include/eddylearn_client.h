@@ -437,8 +437,10 @@ elc_status elc_stager_destroy(elc_stager *s);
 
 /* One request is one command, an AI.DAGEXECUTE_RO of AI.TENSORSET <base>.in, AI.MODELEXECUTE and
  * AI.TENSORGET <base>.out, whose tensors are the DAG's own (nothing is written to the keyspace;
- * the database batches such requests for a model stored with BATCHSIZE). A background thread
- * with its own connection does it, so the caller computes in between start and finish; finish
+ * the database batches such requests for a model stored with BATCHSIZE). start writes it to
+ * the handle's own connection without waiting and finish reads the answer, so the caller
+ * computes in between; a background thread makes the first request (it connects), those with
+ * a metadata read, and the rest of one that the socket could not take at once. finish
  * waits no longer than timeout_ms after start. In cluster mode the names and the model copy
  * are those of shard (shard mod the number of shards), so a rank can keep its traffic on one
  * shard. No resend: a failed or late request is reported and the caller falls back. */
@@ -468,6 +470,7 @@ typedef struct elc_infer_stats {
     uint64_t missing_model;     /* the model key was empty */
     uint64_t failures;          /* the model failed or returned the wrong shape */
     double mean_latency_s, max_latency_s;   /* start to answer, answered requests */
+    uint64_t handed_over;       /* requests the background thread wrote, not start itself */
 } elc_infer_stats;
 
 /* address: NULL for SSDB. base: the key base of this caller's tensors (one per rank). */
@@ -491,7 +494,8 @@ elc_status elc_infer_stats_get(elc_infer *f, elc_infer_stats *stats);
  * ELC_FLOAT (converted while copied; half the bytes each way, for a model that computes in
  * single precision: elc_infer_meta.float_inputs). The caller's arrays stay double. */
 elc_status elc_infer_set_input_dtype(elc_infer *f, elc_dtype dtype);
-/* Stop the thread (a request in flight ends within its socket timeout) and free. NULL allowed. */
+/* Stop the thread (a request in flight ends within its socket timeout), close the connection
+ * and free. NULL allowed. */
 void elc_infer_destroy(elc_infer *f);
 
 /* ---------------------------------------------------------------------------------------- */

@@ -398,3 +398,98 @@ elc_status elc_exec1(elc_client *c, elc_cmd *cmd, redisReply **reply)
     }
     return st;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* a command written by its caller without waiting, its reply read later (infer.c)            */
+/* ------------------------------------------------------------------------------------------ */
+
+int elc_send_nowait(elc_client *c, elc_cmd *cmd, int *node, char **rest, size_t *rest_len)
+{
+    *rest = NULL;
+    *rest_len = 0;
+    if (cmd->oom) { errno = ENOMEM; return -1; }
+    int nd = route(c, cmd);
+    *node = nd;
+    if (nd < 0 || (size_t)nd >= c->n_nodes || !c->nodes[nd].ctx) { errno = ENOTCONN; return -1; }
+    int fd = c->nodes[nd].ctx->fd;
+    wbuf w = {0};
+    wb_cmd(&w, cmd->argc, cmd->argv, cmd->lens);
+    if (w.oom) { wb_free(&w); errno = ENOMEM; return -1; }
+    size_t si = 0, soff = 0;
+    int rc = 1;
+    struct iovec iov[256];
+    while (si < w.nseg) {
+        int k = 0;
+        for (size_t j = si; j < w.nseg && k < 256; j++, k++) {
+            const wseg *s = &w.seg[j];
+            const char *base = s->inbuf ? w.buf + s->off : s->p;
+            size_t skip = (j == si) ? soff : 0;
+            iov[k].iov_base = (void *)(base + skip);
+            iov[k].iov_len = s->len - skip;
+        }
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)k;
+        ssize_t r = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) { rc = 0; break; }
+            int e = errno;
+            wb_free(&w);
+            elc_node_close(&c->nodes[nd]);
+            errno = e;
+            return -1;
+        }
+        size_t done = (size_t)r;
+        while (done > 0 && si < w.nseg) {
+            size_t left = w.seg[si].len - soff;
+            if (done >= left) { done -= left; si++; soff = 0; }
+            else { soff += done; done = 0; }
+        }
+    }
+    if (rc == 0) {
+        /* the socket is full: the bytes not written yet, for elc_send_all */
+        size_t n = 0;
+        for (size_t j = si; j < w.nseg; j++) n += w.seg[j].len - (j == si ? soff : 0);
+        char *b = malloc(n ? n : 1);
+        if (!b) {
+            /* part of a command went out: the connection is unusable now */
+            wb_free(&w);
+            elc_node_close(&c->nodes[nd]);
+            errno = ENOMEM;
+            return -1;
+        }
+        size_t o = 0;
+        for (size_t j = si; j < w.nseg; j++) {
+            const wseg *s = &w.seg[j];
+            const char *base = s->inbuf ? w.buf + s->off : s->p;
+            size_t skip = (j == si) ? soff : 0;
+            memcpy(b + o, base + skip, s->len - skip);
+            o += s->len - skip;
+        }
+        *rest = b;
+        *rest_len = n;
+    }
+    wb_free(&w);
+    return rc;
+}
+
+int elc_send_all(elc_client *c, int node, const char *buf, size_t len)
+{
+    if (node < 0 || (size_t)node >= c->n_nodes || !c->nodes[node].ctx) { errno = ENOTCONN; return -1; }
+    int fd = c->nodes[node].ctx->fd;
+    while (len > 0) {
+        ssize_t r = send(fd, buf, len, MSG_NOSIGNAL);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            elc_node_close(&c->nodes[node]);
+            errno = e;
+            return -1;
+        }
+        buf += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}

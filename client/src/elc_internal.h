@@ -118,6 +118,16 @@ void elc_cmd_take(elc_cmd *c, char *p, size_t len);         /* takes a malloc'd 
 void elc_cmd_fmt(elc_cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void elc_cmd_route(elc_cmd *c, int argi);                   /* route by argv[argi] */
 
+/* ---- a command written by its caller without waiting, its reply read later (infer.c) ---- */
+/* Writes cmd to the node it routes to without blocking. 1: the socket took all of it; 0: it
+ * took part (maybe none): *rest (malloc'd) holds the *rest_len bytes still to write, which
+ * must go before anything else on that connection (elc_send_all); -1: the node is not
+ * connected, or the write failed (errno; a failed write closes the node). *node: the node. */
+int elc_send_nowait(elc_client *c, elc_cmd *cmd, int *node, char **rest, size_t *rest_len);
+/* Writes all of buf to node (blocking, within the socket timeout); -1 with errno on failure,
+ * which closes the node. */
+int elc_send_all(elc_client *c, int node, const char *buf, size_t len);
+
 /* Run n commands as one pipeline (grouped per node, one round trip per node). replies[i] get
  * the replies (caller frees with freeReplyObject). MOVED/ASK are followed, I/O errors retried
  * per SR_CMD_TIMEOUT/SR_CMD_INTERVAL. Error replies are returned as replies, not as status. */

@@ -10,22 +10,29 @@
  * batch"). In cluster mode the model key carries the hash tag of the caller's shard, so the
  * request goes to that shard and runs the model's copy there.
  *
- * A background thread with its own connection does the round trip: elc_infer_start returns at
- * once and the caller computes while the database works; elc_infer_finish waits until a
- * deadline and gives up (ELC_ERR_TIMEOUT) instead of blocking the solver. A request abandoned
- * that way finishes in the background and is discarded; while it is still in flight the next
- * start fails at once. The connection makes a single attempt per request (no resend): a
- * solver has a fallback and would rather use it than wait. */
+ * elc_infer_start writes the request to the handle's own connection without waiting and returns;
+ * the caller computes while the database works, and elc_infer_finish reads the answer on the
+ * caller's thread, waiting until a deadline and giving up (ELC_ERR_TIMEOUT) instead of blocking
+ * the solver. No thread is woken on the way: two hand-overs and their context switches per
+ * request were most of a small request's cost in the client. A background thread makes what
+ * cannot go that way: the first request (it connects, which may take long), one with a
+ * metadata read, the rest of a request that the socket did not take at once (a large one), and
+ * a request the cluster redirected. A request abandoned by finish is discarded: the next start
+ * takes its answer off the connection first, and fails at once while it is still to come. The
+ * connection makes a single attempt per request (no resend): a solver has a fallback and would
+ * rather use it than wait. */
 #define _GNU_SOURCE
 #include "elc_internal.h"
 
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 struct elc_infer {
@@ -59,7 +66,19 @@ struct elc_infer {
     elc_infer_meta meta_res;
     elc_infer_stats stats;
     double lat_sum;
+    /* a request written by start itself (no hand-over to the worker): its reply is read by
+     * finish on the caller's thread (direct), or, when finish gave up on it, by the next start
+     * before it sends (direct_abandoned); direct_node is its connection */
+    int direct, direct_abandoned, direct_node;
+    int started_any;                /* a request was started */
+    redisContext *ts_ctx;           /* the connection whose receive timestamps are on */
+    /* the part of a request that start could not write without waiting: the worker writes it
+     * (first, on rest_node) and reads the reply */
+    char *rest;
+    size_t rest_len;
+    int rest_node;
 };
+
 
 static void set_result_err(elc_infer *f, elc_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -138,39 +157,17 @@ static int server_refusal(const char *err)
     return 0;
 }
 
-/* One request: connect if needed, optionally read the metadata, run the pipeline. Called by the
- * worker without the lock; writes f->st/err/out/rows/cols/meta_res. */
-static void serve(elc_infer *f, const char *model, const char *meta, const void *in,
-                  elc_dtype in_dtype, size_t n, size_t nin)
+typedef struct { elc_cmd cmd; char *mkey, *skey, *kin, *kout; } infer_req;
+
+static void free_request(infer_req *q)
 {
-    f->st = ELC_OK;
-    f->err[0] = '\0';
-    f->rows = f->cols = 0;
-    if (f->ans) freeReplyObject(f->ans);
-    f->ans = NULL;
-    f->ans_blob = NULL;
-    memset(&f->meta_res, 0, sizeof f->meta_res);
-    f->meta_res.version = -1;
-    if (!f->client) {
-        /* one quick connection attempt, reply timeout = the caller's deadline */
-        elc_status st = elc_client_create_opts(&f->client, f->address, -1, NULL, 1,
-                                               f->timeout_ms > 0 ? f->timeout_ms : 1000);
-        if (st) {
-            set_result_err(f, ELC_ERR_DATABASE, "%s", elc_last_error());
-            return;
-        }
-    }
-    elc_client *c = f->client;
-    c->single_attempt = 1;
-    if (meta) {
-        elc_status st = read_meta(c, meta, &f->meta_res);
-        if (st) {
-            set_result_err(f, c->io_gave_up ? ELC_ERR_DATABASE : st, "reading %s failed: %s", meta,
-                           elc_last_error());
-            return;
-        }
-        if (!model) return;     /* a metadata read only */
-    }
+    elc_cmd_free(&q->cmd);
+    free(q->mkey); free(q->skey); free(q->kin); free(q->kout);
+}
+
+static int build_request(elc_infer *f, elc_client *c, const char *model, const void *in,
+                         elc_dtype in_dtype, size_t n, size_t nin, infer_req *q)
+{
     size_t range = 0;
     if (c->cluster && c->n_ranges > 0) range = (size_t)f->shard % c->n_ranges;
     char *mkey = elc_key_model(c, model, 0);
@@ -184,43 +181,48 @@ static void serve(elc_infer *f, const char *model, const char *meta, const void 
     if (!mkey || !skey || !kin || !kout) {
         set_result_err(f, ELC_ERR_NOMEM, "out of memory");
         free(mkey); free(skey); free(kin); free(kout);
-        return;
+        return -1;
     }
     /* one command: the input, the run and the answer as the ops of one DAG */
-    elc_cmd cmd;
-    elc_cmd_init(&cmd);
+    elc_cmd *cmdp = &q->cmd;
+    elc_cmd_init(cmdp);
+    q->mkey = mkey; q->skey = skey; q->kin = kin; q->kout = kout;
     /* read-only: it writes nothing to the keyspace, so a server above maxmemory or unable to
      * persist still answers it */
-    elc_cmd_str(&cmd, "AI.DAGEXECUTE_RO");
-    elc_cmd_str(&cmd, "ROUTING");
-    elc_cmd_arg(&cmd, skey, lskey);
-    elc_cmd_route(&cmd, 2);
-    elc_cmd_str(&cmd, "TIMEOUT");
-    elc_cmd_fmt(&cmd, "%d", f->timeout_ms > 0 ? f->timeout_ms : 1000);
-    elc_cmd_str(&cmd, "|>");
-    elc_cmd_str(&cmd, "AI.TENSORSET");
-    elc_cmd_arg(&cmd, kin, lkin);
-    elc_cmd_str(&cmd, in_dtype == ELC_FLOAT ? "FLOAT" : "DOUBLE");
-    elc_cmd_fmt(&cmd, "%zu", n);
-    elc_cmd_fmt(&cmd, "%zu", nin);
-    elc_cmd_str(&cmd, "BLOB");
-    elc_cmd_arg(&cmd, in, n * nin * elc_dtype_size(in_dtype));
-    elc_cmd_str(&cmd, "|>");
-    elc_cmd_str(&cmd, "AI.MODELEXECUTE");
-    elc_cmd_arg(&cmd, skey, lskey);
-    elc_cmd_str(&cmd, "INPUTS");
-    elc_cmd_str(&cmd, "1");
-    elc_cmd_arg(&cmd, kin, lkin);
-    elc_cmd_str(&cmd, "OUTPUTS");
-    elc_cmd_str(&cmd, "1");
-    elc_cmd_arg(&cmd, kout, lkout);
-    elc_cmd_str(&cmd, "|>");
-    elc_cmd_str(&cmd, "AI.TENSORGET");
-    elc_cmd_arg(&cmd, kout, lkout);
-    elc_cmd_str(&cmd, "META");
-    elc_cmd_str(&cmd, "BLOB");
-    redisReply *rep = NULL;
-    elc_status st = elc_exec(c, &cmd, 1, &rep);
+    elc_cmd_str(cmdp, "AI.DAGEXECUTE_RO");
+    elc_cmd_str(cmdp, "ROUTING");
+    elc_cmd_arg(cmdp, skey, lskey);
+    elc_cmd_route(cmdp, 2);
+    elc_cmd_str(cmdp, "TIMEOUT");
+    elc_cmd_fmt(cmdp, "%d", f->timeout_ms > 0 ? f->timeout_ms : 1000);
+    elc_cmd_str(cmdp, "|>");
+    elc_cmd_str(cmdp, "AI.TENSORSET");
+    elc_cmd_arg(cmdp, kin, lkin);
+    elc_cmd_str(cmdp, in_dtype == ELC_FLOAT ? "FLOAT" : "DOUBLE");
+    elc_cmd_fmt(cmdp, "%zu", n);
+    elc_cmd_fmt(cmdp, "%zu", nin);
+    elc_cmd_str(cmdp, "BLOB");
+    elc_cmd_arg(cmdp, in, n * nin * elc_dtype_size(in_dtype));
+    elc_cmd_str(cmdp, "|>");
+    elc_cmd_str(cmdp, "AI.MODELEXECUTE");
+    elc_cmd_arg(cmdp, skey, lskey);
+    elc_cmd_str(cmdp, "INPUTS");
+    elc_cmd_str(cmdp, "1");
+    elc_cmd_arg(cmdp, kin, lkin);
+    elc_cmd_str(cmdp, "OUTPUTS");
+    elc_cmd_str(cmdp, "1");
+    elc_cmd_arg(cmdp, kout, lkout);
+    elc_cmd_str(cmdp, "|>");
+    elc_cmd_str(cmdp, "AI.TENSORGET");
+    elc_cmd_arg(cmdp, kout, lkout);
+    elc_cmd_str(cmdp, "META");
+    elc_cmd_str(cmdp, "BLOB");
+    return 0;
+}
+
+static void take_answer(elc_infer *f, elc_client *c, const char *model, size_t n, elc_status st,
+                        redisReply *rep)
+{
     redisReply *r[3] = {NULL, NULL, NULL};
     const redisReply *failed_op = NULL;   /* the first op that failed (the others reply NA) */
     if (!st && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3)
@@ -276,8 +278,241 @@ static void serve(elc_infer *f, const char *model, const char *meta, const void 
         free(dims);
     }
     if (rep) freeReplyObject(rep);
-    elc_cmd_free(&cmd);
-    free(mkey); free(skey); free(kin); free(kout);
+}
+
+/* ---- the caller's own request (no hand-over to the worker) ---- */
+
+/* The result fields as serve() starts them. */
+static void reset_result(elc_infer *f)
+{
+    f->st = ELC_OK;
+    f->err[0] = '\0';
+    f->rows = f->cols = 0;
+    if (f->ans) freeReplyObject(f->ans);
+    f->ans = NULL;
+    f->ans_blob = NULL;
+    memset(&f->meta_res, 0, sizeof f->meta_res);
+    f->meta_res.version = -1;
+}
+
+/* Read one reply of node's connection, waiting at most until deadline (elc_now() clock; a
+ * deadline already passed only takes what has arrived). 1: *rep is the reply, *arrived when its
+ * last bytes reached this host (the kernel's receive timestamp, else when they were read); 0:
+ * not complete by the deadline; -1: the connection failed (closed; why says how). */
+static int read_reply_until(elc_infer *f, int node, double deadline, redisReply **rep,
+                            double *arrived, char *why, size_t wlen)
+{
+    elc_client *c = f->client;
+    redisContext *ctx = (node >= 0 && (size_t)node < c->n_nodes) ? c->nodes[node].ctx : NULL;
+    *rep = NULL;
+    if (!ctx) {
+        snprintf(why, wlen, "the connection was closed");
+        return -1;
+    }
+    if (f->ts_ctx != ctx) {
+        int on = 1;
+        setsockopt(ctx->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+        f->ts_ctx = ctx;
+    }
+    *arrived = elc_now();
+    for (;;) {
+        void *rp = NULL;
+        if (redisGetReplyFromReader(ctx, &rp) != REDIS_OK) {
+            snprintf(why, wlen, "%s", ctx->errstr[0] ? ctx->errstr : "protocol error");
+            elc_node_close(&c->nodes[node]);
+            return -1;
+        }
+        if (rp) {
+            *rep = rp;
+            return 1;
+        }
+        double left = deadline - elc_now();
+        int ms = left <= 0 ? 0 : (int)ceil(left * 1000.0);
+        struct pollfd p = {.fd = ctx->fd, .events = POLLIN};
+        int pr = poll(&p, 1, ms);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr < 0) {
+            snprintf(why, wlen, "poll failed: %s", strerror(errno));
+            elc_node_close(&c->nodes[node]);
+            return -1;
+        }
+        if (pr == 0) return 0;
+        char buf[65536];
+        union { char b[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } cbuf;
+        struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = cbuf.b;
+        mh.msg_controllen = sizeof cbuf.b;
+        ssize_t r = recvmsg(ctx->fd, &mh, MSG_DONTWAIT);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+        if (r <= 0) {
+            snprintf(why, wlen, "%s", r == 0 ? "the database closed the connection" : strerror(errno));
+            elc_node_close(&c->nodes[node]);
+            return -1;
+        }
+        *arrived = elc_now();
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+            if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_TIMESTAMPNS) {
+                struct timespec stamp, now_rt;
+                memcpy(&stamp, CMSG_DATA(cm), sizeof stamp);
+                clock_gettime(CLOCK_REALTIME, &now_rt);
+                double ago = (double)(now_rt.tv_sec - stamp.tv_sec) + (now_rt.tv_nsec - stamp.tv_nsec) * 1e-9;
+                if (ago >= 0 && ago < 3600) *arrived -= ago;
+            }
+        }
+        if (redisReaderFeed(ctx->reader, buf, (size_t)r) != REDIS_OK) {
+            snprintf(why, wlen, "%s", ctx->reader->errstr);
+            elc_node_close(&c->nodes[node]);
+            return -1;
+        }
+    }
+}
+
+/* With f->mu held, the worker idle: write the request from start itself. 1: done that way (all
+ * of it written, f->direct set; or the part the socket took, the rest handed to the worker);
+ * 0: not possible now (no connection to its node yet: the worker connects), nothing written. */
+static int try_direct(elc_infer *f, const char *model, elc_dtype dt, size_t n, size_t nin)
+{
+    elc_client *c = f->client;
+    c->single_attempt = 1;
+    reset_result(f);
+    infer_req q;
+    if (build_request(f, c, model, f->in, dt, n, nin, &q)) {
+        reset_result(f);
+        return 0;
+    }
+    int node = -1;
+    char *rest = NULL;
+    size_t rest_len = 0;
+    int rc = elc_send_nowait(c, &q.cmd, &node, &rest, &rest_len);
+    free_request(&q);
+    if (rc < 0) return 0;       /* a failed write closed the node: the worker reconnects */
+    if (rc == 1) {
+        f->direct = 1;
+        f->direct_node = node;
+        return 1;
+    }
+    f->rest = rest;
+    f->rest_len = rest_len;
+    f->rest_node = node;
+    f->stats.handed_over++;
+    f->seq_req++;
+    pthread_cond_signal(&f->cv_req);
+    return 1;
+}
+
+/* The reply of the caller's own request, until its deadline, on the caller's thread. 1: the
+ * result is set (an answer or an error); 0: none by the deadline (the request is abandoned:
+ * the next start takes its reply first); 2: the cluster redirected it (the worker must make it
+ * again). */
+static int finish_direct(elc_infer *f)
+{
+    redisReply *rep = NULL;
+    double arrived = 0;
+    char why[512] = "";
+    int got = read_reply_until(f, f->direct_node, f->t_start + f->timeout_ms / 1000.0, &rep,
+                               &arrived, why, sizeof why);
+    f->direct = 0;
+    if (got == 0) {
+        f->direct_abandoned = 1;
+        return 0;
+    }
+    if (got < 0) {
+        set_result_err(f, ELC_ERR_DATABASE, "Redis IO error when executing command (1 attempts): %s", why);
+        f->lat = elc_now() - f->t_start;
+        return 1;
+    }
+    if (rep->type == REDIS_REPLY_ERROR &&
+        (strncmp(rep->str, "MOVED ", 6) == 0 || strncmp(rep->str, "ASK ", 4) == 0)) {
+        freeReplyObject(rep);
+        return 2;
+    }
+    take_answer(f, f->client, f->model, f->n, ELC_OK, rep);
+    f->lat = arrived - f->t_start;
+    return 1;
+}
+
+/* With f->mu held, before a start: take the reply of a request given up on by finish, if it has
+ * come. 0: the connection is free; -1: that reply is still to come. */
+static int drain_abandoned(elc_infer *f)
+{
+    if (!f->direct_abandoned) return 0;
+    redisReply *rep = NULL;
+    double arrived;
+    char why[512];
+    int got = read_reply_until(f, f->direct_node, -1.0, &rep, &arrived, why, sizeof why);
+    if (got == 0) return -1;
+    if (rep) freeReplyObject(rep);
+    f->direct_abandoned = 0;    /* its reply (discarded), or a closed connection */
+    return 0;
+}
+
+/* One request: connect if needed, optionally read the metadata, run the pipeline. Called by the
+ * worker without the lock; writes f->st/err/out/rows/cols/meta_res. */
+static void serve(elc_infer *f, const char *model, const char *meta, const void *in,
+                  elc_dtype in_dtype, size_t n, size_t nin)
+{
+    reset_result(f);
+    if (!f->client) {
+        /* one quick connection attempt, reply timeout = the caller's deadline */
+        elc_status st = elc_client_create_opts(&f->client, f->address, -1, NULL, 1,
+                                               f->timeout_ms > 0 ? f->timeout_ms : 1000);
+        if (st) {
+            set_result_err(f, ELC_ERR_DATABASE, "%s", elc_last_error());
+            return;
+        }
+    }
+    elc_client *c = f->client;
+    c->single_attempt = 1;
+    if (meta) {
+        elc_status st = read_meta(c, meta, &f->meta_res);
+        if (st) {
+            set_result_err(f, c->io_gave_up ? ELC_ERR_DATABASE : st, "reading %s failed: %s", meta,
+                           elc_last_error());
+            return;
+        }
+        if (!model) return;     /* a metadata read only */
+    }
+    infer_req q;
+    if (build_request(f, c, model, in, in_dtype, n, nin, &q)) return;
+    redisReply *rep = NULL;
+    elc_status st = elc_exec(c, &q.cmd, 1, &rep);
+    take_answer(f, c, model, n, st, rep);
+    free_request(&q);
+}
+
+
+/* The worker's part of a request that start began to write: the rest of its bytes, then its
+ * reply (within the socket timeout, as serve's). */
+static void finish_written(elc_infer *f, const char *model, size_t n, const char *rest,
+                           size_t rest_len, int node)
+{
+    elc_client *c = f->client;
+    if (elc_send_all(c, node, rest, rest_len) != 0) {
+        set_result_err(f, ELC_ERR_DATABASE, "Redis IO error when executing command (1 attempts): "
+                       "write failed: %s", strerror(errno));
+        return;
+    }
+    void *rp = NULL;
+    redisContext *ctx = c->nodes[node].ctx;
+    if (redisGetReply(ctx, &rp) != REDIS_OK) {
+        set_result_err(f, ELC_ERR_DATABASE, "Redis IO error when executing command (1 attempts): %s",
+                       ctx->errstr[0] ? ctx->errstr : strerror(errno));
+        elc_node_close(&c->nodes[node]);
+        return;
+    }
+    redisReply *rep = rp;
+    if (rep->type == REDIS_REPLY_ERROR &&
+        (strncmp(rep->str, "MOVED ", 6) == 0 || strncmp(rep->str, "ASK ", 4) == 0)) {
+        /* redirected (cluster): made again the usual way, which follows it */
+        freeReplyObject(rep);
+        serve(f, model, NULL, f->in, f->in_dtype, n, f->nin);
+        return;
+    }
+    take_answer(f, c, model, n, ELC_OK, rep);
 }
 
 static void *infer_main(void *arg)
@@ -295,10 +530,16 @@ static void *infer_main(void *arg)
         elc_dtype in_dtype = f->in_dtype;
         double t0 = f->t_start;
         int oom = (f->model && !model) || (f->meta && !meta);
+        char *rest = f->rest;
+        size_t rest_len = f->rest_len;
+        int rest_node = f->rest_node;
+        f->rest = NULL;
         /* the input buffer is not touched by start() while busy */
         pthread_mutex_unlock(&f->mu);
-        if (oom) set_result_err(f, ELC_ERR_NOMEM, "out of memory");
+        if (rest) finish_written(f, model, n, rest, rest_len, rest_node);
+        else if (oom) set_result_err(f, ELC_ERR_NOMEM, "out of memory");
         else serve(f, model, meta, f->in, in_dtype, n, nin);
+        free(rest);
         free(model);
         free(meta);
         double lat = elc_now() - t0;
@@ -422,7 +663,11 @@ elc_status elc_infer_start(elc_infer *f, const char *model, const char *meta, co
         return elc_err(ELC_ERR_PARAMETER, "The input must have at least one row and one column");
     pthread_mutex_lock(&f->mu);
     f->stats.requests++;
-    if (f->busy || f->seq_req != f->seq_done) {
+    if (f->direct) {            /* started and never finished: given up on, as by finish */
+        f->direct = 0;
+        f->direct_abandoned = 1;
+    }
+    if (f->busy || f->seq_req != f->seq_done || drain_abandoned(f) != 0) {
         f->stats.busy++;
         pthread_mutex_unlock(&f->mu);
         return elc_err(ELC_ERR_TIMEOUT, "the previous request to %s is still in flight",
@@ -457,6 +702,14 @@ elc_status elc_infer_start(elc_infer *f, const char *model, const char *meta, co
     f->n = n;
     f->nin = nin;
     f->t_start = elc_now();
+    f->started_any = 1;
+    /* the request goes out from here when its connection is up (the worker makes the first,
+     * and any with a metadata read); the worker only takes what the socket could not */
+    if (!meta_only && !mt && f->client && try_direct(f, m, dt, n, nin)) {
+        pthread_mutex_unlock(&f->mu);
+        return st;
+    }
+    f->stats.handed_over++;
     f->seq_req++;
     pthread_cond_signal(&f->cv_req);
     pthread_mutex_unlock(&f->mu);
@@ -470,9 +723,30 @@ elc_status elc_infer_finish(elc_infer *f, double *out, size_t n, size_t nout, el
     if (meta) { memset(meta, 0, sizeof *meta); meta->version = -1; }
     if (!f || (!out && n * nout > 0)) return elc_err(ELC_ERR_PARAMETER, "elc_infer_finish: NULL argument");
     pthread_mutex_lock(&f->mu);
-    if (f->seq_req == 0) {
+    if (f->direct) {
+        /* the caller's own request: its reply is read here, without the lock (the worker is
+         * idle and start is not called meanwhile) */
+        pthread_mutex_unlock(&f->mu);
+        int got = finish_direct(f);
+        pthread_mutex_lock(&f->mu);
+        if (got == 0) {
+            f->stats.timeouts++;
+            pthread_mutex_unlock(&f->mu);
+            return elc_err(ELC_ERR_TIMEOUT, "no answer from the database within %d ms", f->timeout_ms);
+        }
+        if (got == 2) {
+            /* redirected (cluster): the worker makes the request again, following the
+             * redirection, within the same deadline */
+            f->seq_req++;
+            pthread_cond_signal(&f->cv_req);
+        }
+    } else if (!f->started_any) {
         pthread_mutex_unlock(&f->mu);
         return elc_err(ELC_ERR_PARAMETER, "elc_infer_finish without a request");
+    } else if (f->direct_abandoned) {
+        f->stats.timeouts++;
+        pthread_mutex_unlock(&f->mu);
+        return elc_err(ELC_ERR_TIMEOUT, "no answer from the database within %d ms", f->timeout_ms);
     }
     double deadline = f->t_start + f->timeout_ms / 1000.0;
     struct timespec ts;

@@ -448,14 +448,15 @@ contains
     type(elc_infer_stats) :: st
     character(len=1024) :: line
     integer :: e
-    st%mean_latency_s = 0; st%max_latency_s = 0
+    st%mean_latency_s = 0; st%max_latency_s = 0; st%handed_over = 0
     if (c_associated(this%inf)) e = elc_infer_stats_get(this%inf, st)
-    write(line, '(a,10(a,i0),3(a,es12.5),a)') '{"model": "learned", "key": "'//this%key//'"', &
+    write(line, '(a,11(a,i0),3(a,es12.5),a)') '{"model": "learned", "key": "'//this%key//'"', &
       ', "last_version": ', this%version, ', "versions_used": ', this%n_versions, &
       ', "stages": ', this%n_db + this%n_fallback + this%n_reused, ', "stages_database": ', this%n_db, &
       ', "stages_fallback": ', this%n_fallback, ', "timeouts": ', this%n_timeout, &
       ', "unreachable": ', this%n_unreachable, ', "missing_model": ', this%n_missing, &
       ', "infer_every": ', this%infer_every, ', "stages_reused": ', this%n_reused, &
+      ', "requests_handed_over": ', st%handed_over, &
       ', "latency_mean_s": ', st%mean_latency_s, ', "latency_max_s": ', st%max_latency_s, &
       ', "wait_mean_s": ', this%wait_sum/max(this%n_wait, 1_i8), &
       ', "input_dtype": "'//merge('FLOAT ', 'DOUBLE', this%float_inputs)

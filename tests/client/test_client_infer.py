@@ -80,3 +80,54 @@ def test_infer_refused_by_the_server_is_a_database_error_not_a_model_error(stand
     assert "(code 2)" in out.stdout and "the database refused the request: NOPERM" in out.stdout, out.stdout
     out = run(programs["ctest"], "infer", "infer_affine", 7, env=standalone_db.env())
     assert out.stdout.splitlines()[-1] == "OK", out.stdout
+
+
+def _counters(stdout: str) -> dict:
+    line = next(ln for ln in stdout.splitlines() if ln.startswith("requests="))
+    return {k: int(v) for k, v in (kv.split("=") for kv in line.split())}
+
+
+def test_a_request_given_up_on_is_taken_off_the_connection_before_the_next(standalone_db, programs,
+                                                                           tmp_path):
+    """start writes the request itself and finish reads the answer on the caller's thread. A
+    request that finish gave up on (its deadline passed while the server was paused) keeps its
+    answer coming on that connection: the next start fails at once while it is still to come,
+    and once it has come the next request takes it off first and gets the answer to its own
+    inputs, not the old one."""
+    import subprocess
+
+    import redis
+
+    standalone_db.flush()
+    standalone_db.smartredis().set_model("infer_affine", _model_bytes(), "TORCH", "CPU")
+    r = redis.Redis(port=standalone_db.servers[0].port)
+    flag = tmp_path / "go"
+    p = subprocess.Popen([str(programs["ctest"]), "infer_abandon", "infer_affine", str(flag), "1600"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env=standalone_db.env())
+    try:
+        assert p.stdout.readline().strip() == "READY"
+        r.execute_command("CLIENT", "PAUSE", 1600, "ALL")
+        flag.write_text("go")
+        out, _ = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0 and out.splitlines()[-1] == "OK", out
+    assert "abandoned: 6 no answer from the database within 200 ms" in out, out
+    assert "in flight: 6 the previous request to infer_affine is still in flight" in out, out
+    # the first request connects (the thread); the others went from the caller
+    assert _counters(out) == {"requests": 4, "answered": 2, "timeouts": 1, "busy": 1,
+                              "handed_over": 1}, out
+
+
+def test_a_request_larger_than_the_socket_takes_is_finished_by_the_thread(standalone_db, programs):
+    """A request of 400000 rows (29 MB) is more than the socket takes without waiting: start
+    writes what it can and the background thread writes the rest, so start still returns at
+    once; the answers to it and to the small requests around it are exact."""
+    standalone_db.flush()
+    standalone_db.smartredis().set_model("infer_affine", _model_bytes(), "TORCH", "CPU")
+    out = run(programs["ctest"], "infer_large", "infer_affine", 400000, env=standalone_db.env())
+    assert out.stdout.splitlines()[-1] == "OK", out.stdout
+    assert _counters(out.stdout) == {"requests": 3, "answered": 3, "timeouts": 0, "busy": 0,
+                                     "handed_over": 2}, out.stdout

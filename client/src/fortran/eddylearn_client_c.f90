@@ -51,6 +51,7 @@ module eddylearn_client_c
   type, bind(c), public :: elc_infer_stats
     integer(c_int64_t) :: requests, answered, timeouts, busy, unreachable, missing_model, failures
     real(c_double) :: mean_latency_s, max_latency_s
+    integer(c_int64_t) :: handed_over
   end type
 
   public :: c_str, f_str, get_last_error, set_error

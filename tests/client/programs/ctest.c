@@ -12,6 +12,15 @@
  *   infer MODEL ROWS         elc_infer of MODEL (y[:, j] = (j + 1) x[:, j] + x[:, 8], j < 6) on
  *                            ROWS x 9 inputs, in C and Fortran layout, sent as DOUBLE and as
  *                            FLOAT: every answer must be exact (small multiples of 1/4)
+ *   infer_abandon MODEL FLAG MS
+ *                            a request (it connects), READY, wait for file FLAG (the test pauses
+ *                            the server for MS ms meanwhile), a request given up on at its
+ *                            deadline (MS/8 ms), a start at once (refused: its answer is still
+ *                            to come), and after MS ms more a request that must get the answer
+ *                            to its own inputs; prints the counters
+ *   infer_large MODEL ROWS   a small request (connects), one of ROWS rows (more than a socket
+ *                            takes at once), a small one again: every answer exact; prints the
+ *                            counters
  */
 #define _POSIX_C_SOURCE 200809L
 #include "eddylearn_client.h"
@@ -265,6 +274,95 @@ static int infer(const char *model, size_t n)
     return 0;
 }
 
+/* rows x 9 inputs x(i, j) = (10 i + j + shift) / 4 (C layout); 0 when the answer y is MODEL's */
+static void affine_inputs(double *x, size_t n, double shift)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < 9; j++) x[i * 9 + j] = ((double)(10 * i + j) + shift) / 4;
+}
+
+static int affine_check(const double *x, const double *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < 6; j++) {
+            double want = (double)(j + 1) * x[i * 9 + j] + x[i * 9 + 8];
+            if (y[i * 6 + j] != want) {
+                printf("MISMATCH row %zu column %zu: %g, expected %g\n", i, j, y[i * 6 + j], want);
+                return 1;
+            }
+        }
+    return 0;
+}
+
+static void print_infer_stats(elc_infer *f)
+{
+    elc_infer_stats s;
+    if (elc_infer_stats_get(f, &s) != ELC_OK) return;
+    printf("requests=%llu answered=%llu timeouts=%llu busy=%llu handed_over=%llu\n",
+           (unsigned long long)s.requests, (unsigned long long)s.answered,
+           (unsigned long long)s.timeouts, (unsigned long long)s.busy,
+           (unsigned long long)s.handed_over);
+}
+
+static int infer_abandon(const char *model, const char *flag, long ms)
+{
+    enum { N = 5 };
+    double x[N * 9], y[N * 6];
+    elc_infer *f;
+    CHECK(elc_infer_create(&f, NULL, "abandon", 0, (int)(ms / 8)));
+    affine_inputs(x, N, 0);
+    CHECK(elc_infer_start(f, model, NULL, x, N, 9, ELC_LAYOUT_C));
+    CHECK(elc_infer_finish(f, y, N, 6, ELC_LAYOUT_C, NULL));
+    if (affine_check(x, y, N)) return 1;
+    printf("READY\n");
+    fflush(stdout);
+    for (int i = 0; i < 1200; i++) {
+        FILE *fl = fopen(flag, "r");
+        if (fl) { fclose(fl); break; }
+        sleep_ms(20);
+    }
+    /* the server is paused: given up on at the deadline */
+    CHECK(elc_infer_start(f, model, NULL, x, N, 9, ELC_LAYOUT_C));
+    elc_status st = elc_infer_finish(f, y, N, 6, ELC_LAYOUT_C, NULL);
+    printf("abandoned: %d %s\n", (int)st, elc_last_error());
+    /* its answer is still to come: the next request is refused at once */
+    st = elc_infer_start(f, model, NULL, x, N, 9, ELC_LAYOUT_C);
+    printf("in flight: %d %s\n", (int)st, elc_last_error());
+    sleep_ms(ms + ms / 2);
+    /* it has come by now: taken off the connection, and this request gets its own answer */
+    affine_inputs(x, N, 1000);
+    memset(y, 0, sizeof y);
+    CHECK(elc_infer_start(f, model, NULL, x, N, 9, ELC_LAYOUT_C));
+    CHECK(elc_infer_finish(f, y, N, 6, ELC_LAYOUT_C, NULL));
+    if (affine_check(x, y, N)) return 1;
+    print_infer_stats(f);
+    elc_infer_destroy(f);
+    printf("OK\n");
+    return 0;
+}
+
+static int infer_large(const char *model, size_t big)
+{
+    double *x = malloc(big * 9 * sizeof *x), *y = malloc(big * 6 * sizeof *y);
+    if (!x || !y) { printf("out of memory\n"); return 1; }
+    elc_infer *f;
+    CHECK(elc_infer_create(&f, NULL, "large", 0, 60000));
+    size_t sizes[3] = {7, big, 7};
+    for (int k = 0; k < 3; k++) {
+        affine_inputs(x, sizes[k], (double)k);
+        memset(y, 0, sizes[k] * 6 * sizeof *y);
+        CHECK(elc_infer_start(f, model, NULL, x, sizes[k], 9, ELC_LAYOUT_C));
+        CHECK(elc_infer_finish(f, y, sizes[k], 6, ELC_LAYOUT_C, NULL));
+        if (affine_check(x, y, sizes[k])) return 1;
+    }
+    print_infer_stats(f);
+    elc_infer_destroy(f);
+    free(x);
+    free(y);
+    printf("OK\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) { printf("usage: ctest MODE [ARGS]\n"); return 2; }
@@ -276,6 +374,8 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "prefixes")) return prefixes();
     if (!strcmp(argv[1], "moved") && argc >= 4) return moved(argv[2], argv[3]);
     if (!strcmp(argv[1], "infer") && argc >= 4) return infer(argv[2], (size_t)atol(argv[3]));
+    if (!strcmp(argv[1], "infer_abandon") && argc >= 5) return infer_abandon(argv[2], argv[3], atol(argv[4]));
+    if (!strcmp(argv[1], "infer_large") && argc >= 4) return infer_large(argv[2], (size_t)atol(argv[3]));
     printf("unknown mode %s\n", argv[1]);
     return 2;
 }

@@ -141,6 +141,7 @@ typedef struct RedisModuleTypeMethods {
     X(RedisModuleCtx *, GetThreadSafeContext, (RedisModuleBlockedClient * bc))                 \
     X(void, ThreadSafeContextLock, (RedisModuleCtx * ctx))                                     \
     X(void, ThreadSafeContextUnlock, (RedisModuleCtx * ctx))                                   \
+    X(int, ThreadSafeContextTryLock, (RedisModuleCtx * ctx))                                   \
     X(RedisModuleBlockedClient *, GetBlockedClientHandle, (RedisModuleCtx * ctx))              \
     X(void, SetModuleOptions, (RedisModuleCtx * ctx, int options))                             \
     X(RedisModuleCtx *, GetContextFromIO, (RedisModuleIO * io))                                \

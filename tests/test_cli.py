@@ -144,6 +144,11 @@ def test_bench_inference_writes_its_figures(tmp_path):
                                               "learned_training_form", *sized}
     for entry in res["learned_wait_rank0"].values():
         assert 0 <= entry["wait_mean_s"] and 0 < entry["latency_mean_s"]
+        # the first request (it connects) went through the client's thread (docs/client.md)
+        assert 1 <= entry["requests_handed_over"] <= entry["requests"], entry
+    # in the run with a request every stage, most went from the solver's own thread
+    every = res["learned_wait_rank0"]["learned"]
+    assert every["requests_handed_over"] < every["requests"] / 2, every
 
 
 @pytest.mark.parametrize("args, message", [

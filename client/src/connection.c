@@ -134,6 +134,9 @@ int elc_node_connect(elc_client *c, int i, char *why, size_t wlen)
      * every reply larger than 16 kB, so that each model answer (a few hundred kB every RK
      * stage) grew it again from 16 kB, copying what it had read at every doubling */
     ctx->reader->maxbuf = READER_KEEP_BYTES;
+    /* the kernel's receive time with what recvmsg reads (elc_infer's latency; recv ignores it) */
+    int on = 1;
+    setsockopt(ctx->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     if (c->db_password) {
         redisReply *r = c->db_user ? redisCommand(ctx, "AUTH %s %s", c->db_user, c->db_password)
                                    : redisCommand(ctx, "AUTH %s", c->db_password);

@@ -71,7 +71,6 @@ struct elc_infer {
      * before it sends (direct_abandoned); direct_node is its connection */
     int direct, direct_abandoned, direct_node;
     int started_any;                /* a request was started */
-    redisContext *ts_ctx;           /* the connection whose receive timestamps are on */
     /* the part of a request that start could not write without waiting: the worker writes it
      * (first, on rest_node) and reads the reply */
     char *rest;
@@ -309,11 +308,6 @@ static int read_reply_until(elc_infer *f, int node, double deadline, redisReply 
         snprintf(why, wlen, "the connection was closed");
         return -1;
     }
-    if (f->ts_ctx != ctx) {
-        int on = 1;
-        setsockopt(ctx->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-        f->ts_ctx = ctx;
-    }
     *arrived = elc_now();
     for (;;) {
         void *rp = NULL;
@@ -436,7 +430,9 @@ static int finish_direct(elc_infer *f)
 }
 
 /* With f->mu held, before a start: take the reply of a request given up on by finish, if it has
- * come. 0: the connection is free; -1: that reply is still to come. */
+ * come. 0: the connection is free; -1: that reply is still to come. A reply still missing at
+ * twice the request's timeout is not waited for any longer: the connection is closed (a peer
+ * gone without a word, a dropped route), and the next request makes a new one. */
 static int drain_abandoned(elc_infer *f)
 {
     if (!f->direct_abandoned) return 0;
@@ -444,7 +440,10 @@ static int drain_abandoned(elc_infer *f)
     double arrived;
     char why[512];
     int got = read_reply_until(f, f->direct_node, -1.0, &rep, &arrived, why, sizeof why);
-    if (got == 0) return -1;
+    if (got == 0) {
+        if (elc_now() < f->t_start + 2.0 * f->timeout_ms / 1000.0) return -1;
+        elc_node_close(&f->client->nodes[f->direct_node]);
+    }
     if (rep) freeReplyObject(rep);
     f->direct_abandoned = 0;    /* its reply (discarded), or a closed connection */
     return 0;
@@ -817,5 +816,6 @@ void elc_infer_destroy(elc_infer *f)
     pthread_cond_destroy(&f->cv_done);
     if (f->ans) freeReplyObject(f->ans);
     free(f->address); free(f->base); free(f->model); free(f->meta); free(f->in);
+    free(f->rest);   /* handed to the thread, which stopped before taking it */
     free(f);
 }

@@ -124,7 +124,8 @@ void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
     t_worker = w.get();
     t_queue = q.get();
     for (;;) {
-        std::vector<std::shared_ptr<QueueTask>> batch;
+        std::vector<std::shared_ptr<QueueTask>> batch, withdrawn;
+        bool wake_another = false;
         {
             std::unique_lock<std::mutex> lk(q->mu);
             for (;;) {
@@ -133,10 +134,15 @@ void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
                 // A queued task may have expired meanwhile (the watchdog, or its client gone:
                 // Blocked_Disconnected on the main thread): the swap claims only those still queued,
                 // so a batch may run below MINBATCHSIZE when one of its requests was withdrawn.
+                // Those are released after q->mu (their destructor takes the module lock).
                 for (auto it = batch.begin(); it != batch.end();) {
                     int expect = QueueTask::QUEUED;
-                    if ((*it)->state.compare_exchange_strong(expect, QueueTask::RUNNING)) ++it;
-                    else it = batch.erase(it);
+                    if ((*it)->state.compare_exchange_strong(expect, QueueTask::RUNNING)) {
+                        ++it;
+                    } else {
+                        withdrawn.push_back(std::move(*it));
+                        it = batch.erase(it);
+                    }
                 }
                 if (!batch.empty()) break;
                 auto sleep = q->sleeps.insert(wake);
@@ -146,7 +152,12 @@ void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
             }
             w->tasks = batch;
             w->started = Clock::now();
+            // This worker may have been the one woken for what is left queued (its own batch
+            // was due first): another asleep works out again when it must wake.
+            wake_another = !q->items.empty() && !q->sleeps.empty();
         }
+        withdrawn.clear();
+        if (wake_another) q->cv.notify_one();
         try {
             if (batch.size() == 1) {
                 batch[0]->run();
@@ -164,12 +175,24 @@ void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
         // request of a batch). Holding the module lock meanwhile, where it is free (the main
         // thread is waiting for events), keeps the main thread waiting until the whole batch is
         // unblocked: it then replies to all of it in one pass.
-        bool held = batch.size() > 1 && hold_main_thread_if_idle();
+        // Only for a batch with clients still to answer (the tasks of a run abandoned after
+        // MODEL_EXECUTION_TIMEOUT have expired: that worker runs at the lowest priority).
+        size_t answering = 0;
+        for (auto &task : batch) answering += task->state.load() == QueueTask::RUNNING;
+        struct Hold {
+            bool on;
+            ~Hold() {
+                if (on) release_main_thread();
+            }
+        } hold{answering > 1 && hold_main_thread_if_idle()};
         for (auto &task : batch) {
             int expect = QueueTask::RUNNING;
             if (task->state.compare_exchange_strong(expect, QueueTask::DONE)) task->complete();
         }
-        if (held) release_main_thread();
+        if (hold.on) {
+            release_main_thread();
+            hold.on = false;
+        }
         bool leave;
         {
             std::lock_guard<std::mutex> lk(q->mu);
@@ -202,6 +225,16 @@ void start_worker(const std::shared_ptr<Queue> &q) {  // with q->mu held
 void watch_queue(const std::shared_ptr<Queue> &q, Clock::time_point now,
                  std::vector<std::shared_ptr<QueueTask>> *dropped) {
     std::lock_guard<std::mutex> lk(q->mu);
+    // a task taken off may leave a batch behind it complete (or another's wait the first):
+    // the workers asleep work out again what to run and when
+    struct WakeIfDropped {
+        Queue &q;
+        size_t before;
+        std::vector<std::shared_ptr<QueueTask>> *dropped;
+        ~WakeIfDropped() {
+            if (dropped->size() > before && !q.sleeps.empty() && !q.items.empty()) q.cv.notify_all();
+        }
+    } wake_if_dropped{*q, dropped->size(), dropped};
     for (auto it = q->items.begin(); it != q->items.end();) {
         auto &t = *it;
         if (t->state.load() != QueueTask::QUEUED) {  // withdrawn (its client disconnected)

@@ -91,9 +91,10 @@ def test_a_request_given_up_on_is_taken_off_the_connection_before_the_next(stand
                                                                            tmp_path):
     """start writes the request itself and finish reads the answer on the caller's thread. A
     request that finish gave up on (its deadline passed while the server was paused) keeps its
-    answer coming on that connection: the next start fails at once while it is still to come,
-    and once it has come the next request takes it off first and gets the answer to its own
-    inputs, not the old one."""
+    answer coming on that connection: the next start fails at once while it is still to come.
+    Past twice its timeout it is not waited for: the connection is dropped and the next request
+    makes a new one. Once the server answers again, a request gets the answer to its own
+    inputs, not an old one."""
     import subprocess
 
     import redis
@@ -116,9 +117,14 @@ def test_a_request_given_up_on_is_taken_off_the_connection_before_the_next(stand
     assert p.returncode == 0 and out.splitlines()[-1] == "OK", out
     assert "abandoned: 6 no answer from the database within 200 ms" in out, out
     assert "in flight: 6 the previous request to infer_affine is still in flight" in out, out
-    # the first request connects (the thread); the others went from the caller
-    assert _counters(out) == {"requests": 4, "answered": 2, "timeouts": 1, "busy": 1,
-                              "handed_over": 1}, out
+    # past twice the timeout the old answer is not waited for: a new connection (the thread)
+    assert "past twice the timeout: 0" in out, out
+    assert "on a new connection: 6 no answer from the database within 200 ms" in out, out
+    # the first request connects and the one after the dropped connection reconnects (the
+    # thread), and so does the last (the thread gave up on its connection too); the others
+    # went from the caller
+    assert _counters(out) == {"requests": 5, "answered": 2, "timeouts": 2, "busy": 1,
+                              "handed_over": 3}, out
 
 
 def test_a_request_larger_than_the_socket_takes_is_finished_by_the_thread(standalone_db, programs):

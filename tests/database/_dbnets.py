@@ -33,6 +33,21 @@ class Slow(torch.nn.Module):
         return y
 
 
+class BusyRowwise(torch.nn.Module):
+    """y = x + 1 row by row (so its requests batch), after `n` products of a 256 x 256 matrix:
+    keeps a worker busy for a while whatever the rows."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def forward(self, x: torch.Tensor):
+        a = torch.full((256, 256), 0.001)
+        for _ in range(self.n):
+            a = torch.tanh(a @ a + 0.001)
+        return x + 1 + 0 * a.sum()
+
+
 def to_bytes(module: torch.jit.ScriptModule) -> bytes:
     buf = io.BytesIO()
     torch.jit.save(module, buf)
@@ -66,3 +81,8 @@ def scale_all(xs: List[Tensor]):
 def entry(tensors: List[Tensor], keys: List[str], args: List[str]):
     return tensors[0] * float(args[0]) + float(len(keys))
 '''
+
+
+@functools.lru_cache(maxsize=None)
+def scripted_busy_rowwise(n: int) -> bytes:
+    return to_bytes(torch.jit.script(BusyRowwise(n)))

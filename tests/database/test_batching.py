@@ -606,7 +606,7 @@ def test_a_batch_whose_parts_would_be_unequal_runs_at_once(split_servers):
 
 def _modelexecute_in_thread(server, model: str, key: str, rows: int, results: dict):
     """AI.MODELEXECUTE of `model` on `rows` rows from a connection of its own, in a thread;
-    results[key] = (reply or error, seconds)."""
+    results[key] = (reply or error, seconds, monotonic time of the reply)."""
     import threading
 
     def go():
@@ -615,13 +615,14 @@ def _modelexecute_in_thread(server, model: str, key: str, rows: int, results: di
         conn.execute_command("AI.TENSORSET", f"in_{key}", "FLOAT", rows, 2, "BLOB", x.tobytes())
         t0 = time.monotonic()
         try:
-            results[key] = (conn.execute_command("AI.MODELEXECUTE", model, "INPUTS", 1, f"in_{key}",
-                                                 "OUTPUTS", 1, f"out_{key}", "TIMEOUT", 60000),
-                            time.monotonic() - t0)
+            reply = conn.execute_command("AI.MODELEXECUTE", model, "INPUTS", 1, f"in_{key}",
+                                         "OUTPUTS", 1, f"out_{key}", "TIMEOUT", 60000)
         except redis.RedisError as e:
-            results[key] = (e, time.monotonic() - t0)
+            reply = e
         finally:
             conn.close()
+        end = time.monotonic()
+        results[key] = (reply, end - t0, end)
 
     t = threading.Thread(target=go, daemon=True)
     t.start()
@@ -644,7 +645,7 @@ def test_a_batch_with_a_shorter_wait_wakes_workers_waiting_for_a_longer_one(serv
     quick = _modelexecute_in_thread(server, "quick", "b", 2, results)
     quick.join(60)
     assert "b" in results, "the short batch did not run within 60 s: the workers slept on"
-    reply, took = results["b"]
+    reply, took, _ = results["b"]
     assert reply == b"OK", reply
     assert took < 15, f"the short batch waited {took:.1f} s: for the other batch's MINBATCHTIMEOUT"
     assert "a" not in results  # the first batch still waits for its rows
@@ -658,6 +659,32 @@ def test_a_batch_with_a_shorter_wait_wakes_workers_waiting_for_a_longer_one(serv
     assert info(r, "slow")["calls"] == 1 and info(r, "quick")["calls"] == 1
     out = np.frombuffer(r.execute_command("AI.TENSORGET", "out_c", "BLOB"), np.float32)
     np.testing.assert_array_equal(out, 2 * np.arange(12, dtype=np.float32) + 1)
+
+
+def test_a_batch_falls_due_while_the_worker_that_waited_for_another_computes(server, r):
+    """Two workers (THREADS_PER_QUEUE 2), both asleep. A request for `busy` (a batch that waits
+    up to 100 ms for rows, then computes for a second or more) has one of them wait for it; a
+    request for `quick` (another model, waiting up to 400 ms) comes after and wakes nobody. When
+    the first worker takes `busy`'s batch, the other must wake at `quick`'s MINBATCHTIMEOUT and
+    run it: `quick` answers before `busy` does, not after it."""
+    from _dbnets import scripted_busy_rowwise
+
+    r.execute_command("AI.MODELSTORE", "busy", "TORCH", "CPU", "BATCHSIZE", 8, "MINBATCHSIZE", 8,
+                      "MINBATCHTIMEOUT", 100, "BLOB", scripted_busy_rowwise(5000))
+    r.execute_command("AI.MODELSTORE", "quick", "TORCH", "CPU", "BATCHSIZE", 8, "MINBATCHSIZE", 8,
+                      "MINBATCHTIMEOUT", 400, "BLOB", to_bytes(torch.jit.script(Affine())))
+    results: dict = {}
+    busy = _modelexecute_in_thread(server, "busy", "a", 2, results)
+    time.sleep(0.03)
+    quick = _modelexecute_in_thread(server, "quick", "b", 2, results)
+    for t in (quick, busy):
+        t.join(120)
+    assert "a" in results and "b" in results, results
+    assert results["a"][0] == b"OK" and results["b"][0] == b"OK", results
+    assert results["b"][2] < results["a"][2], (
+        f"quick answered {results['b'][2] - results['a'][2]:.3f} s after busy: its batch waited "
+        f"for the worker computing busy's while the other slept")
+    assert info(r, "busy")["calls"] == 1 and info(r, "quick")["calls"] == 1
 
 
 def test_an_unbatched_request_runs_while_a_batch_waits_for_rows(server, r):

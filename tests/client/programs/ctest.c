@@ -16,8 +16,9 @@
  *                            a request (it connects), READY, wait for file FLAG (the test pauses
  *                            the server for MS ms meanwhile), a request given up on at its
  *                            deadline (MS/8 ms), a start at once (refused: its answer is still
- *                            to come), and after MS ms more a request that must get the answer
- *                            to its own inputs; prints the counters
+ *                            to come), one past twice the timeout (on a new connection, given
+ *                            up on too), and after MS ms more a request that must get the
+ *                            answer to its own inputs; prints the counters
  *   infer_large MODEL ROWS   a small request (connects), one of ROWS rows (more than a socket
  *                            takes at once), a small one again: every answer exact; prints the
  *                            counters
@@ -328,6 +329,14 @@ static int infer_abandon(const char *model, const char *flag, long ms)
     /* its answer is still to come: the next request is refused at once */
     st = elc_infer_start(f, model, NULL, x, N, 9, ELC_LAYOUT_C);
     printf("in flight: %d %s\n", (int)st, elc_last_error());
+    /* past twice its timeout, its answer is not waited for any longer: the connection is
+     * dropped and this request goes through the thread on a new one (the server, still
+     * paused, does not answer it in time either) */
+    sleep_ms(2 * (ms / 8) + ms / 16);
+    st = elc_infer_start(f, model, NULL, x, N, 9, ELC_LAYOUT_C);
+    printf("past twice the timeout: %d\n", (int)st);
+    st = elc_infer_finish(f, y, N, 6, ELC_LAYOUT_C, NULL);
+    printf("on a new connection: %d %s\n", (int)st, elc_last_error());
     sleep_ms(ms + ms / 2);
     /* it has come by now: taken off the connection, and this request gets its own answer */
     affine_inputs(x, N, 1000);

@@ -160,38 +160,50 @@ static void wb_free(wbuf *w)
     memset(w, 0, sizeof *w);
 }
 
-/* Write all of w to fd. Returns 0, or -1 with errno. */
-static int wb_write(wbuf *w, int fd)
+/* Start of what is left of segment j, writing having stopped at offset soff of segment si. */
+static const char *wb_left(const wbuf *w, size_t j, size_t si, size_t soff, size_t *len)
 {
-    size_t si = 0, soff = 0;
+    const wseg *s = &w->seg[j];
+    size_t skip = (j == si) ? soff : 0;
+    *len = s->len - skip;
+    return (s->inbuf ? w->buf + s->off : s->p) + skip;
+}
+
+/* Write w to fd from segment si, offset soff, with sendmsg flags (MSG_NOSIGNAL added: a peer
+ * that went away gives EPIPE, never SIGPIPE), and leave si and soff where it stopped. 0: all
+ * written; 1: the socket would block (MSG_DONTWAIT); -1: failed (errno). */
+static int wb_send(const wbuf *w, int fd, int flags, size_t *si, size_t *soff)
+{
     struct iovec iov[256];
-    while (si < w->nseg) {
+    while (*si < w->nseg) {
         int k = 0;
-        for (size_t j = si; j < w->nseg && k < 256; j++, k++) {
-            const wseg *s = &w->seg[j];
-            const char *base = s->inbuf ? w->buf + s->off : s->p;
-            size_t skip = (j == si) ? soff : 0;
-            iov[k].iov_base = (void *)(base + skip);
-            iov[k].iov_len = s->len - skip;
-        }
+        for (size_t j = *si; j < w->nseg && k < 256; j++, k++)
+            iov[k].iov_base = (void *)wb_left(w, j, *si, *soff, &iov[k].iov_len);
         struct msghdr mh;
         memset(&mh, 0, sizeof mh);
         mh.msg_iov = iov;
         mh.msg_iovlen = (size_t)k;
-        /* MSG_NOSIGNAL: a peer that went away gives EPIPE, never SIGPIPE */
-        ssize_t r = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        ssize_t r = sendmsg(fd, &mh, flags | MSG_NOSIGNAL);
         if (r < 0) {
             if (errno == EINTR) continue;
+            if ((flags & MSG_DONTWAIT) && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
             return -1;
         }
         size_t done = (size_t)r;
-        while (done > 0 && si < w->nseg) {
-            size_t left = w->seg[si].len - soff;
-            if (done >= left) { done -= left; si++; soff = 0; }
-            else { soff += done; done = 0; }
+        while (done > 0 && *si < w->nseg) {
+            size_t left = w->seg[*si].len - *soff;
+            if (done >= left) { done -= left; (*si)++; *soff = 0; }
+            else { *soff += done; done = 0; }
         }
     }
     return 0;
+}
+
+/* Write all of w to fd. Returns 0, or -1 with errno. */
+static int wb_write(wbuf *w, int fd)
+{
+    size_t si = 0, soff = 0;
+    return wb_send(w, fd, 0, &si, &soff);
 }
 
 /* One command on a context, written with our SIGPIPE-safe writer. NULL on I/O error. */
@@ -416,42 +428,21 @@ int elc_send_nowait(elc_client *c, elc_cmd *cmd, int *node, char **rest, size_t 
     wb_cmd(&w, cmd->argc, cmd->argv, cmd->lens);
     if (w.oom) { wb_free(&w); errno = ENOMEM; return -1; }
     size_t si = 0, soff = 0;
-    int rc = 1;
-    struct iovec iov[256];
-    while (si < w.nseg) {
-        int k = 0;
-        for (size_t j = si; j < w.nseg && k < 256; j++, k++) {
-            const wseg *s = &w.seg[j];
-            const char *base = s->inbuf ? w.buf + s->off : s->p;
-            size_t skip = (j == si) ? soff : 0;
-            iov[k].iov_base = (void *)(base + skip);
-            iov[k].iov_len = s->len - skip;
-        }
-        struct msghdr mh;
-        memset(&mh, 0, sizeof mh);
-        mh.msg_iov = iov;
-        mh.msg_iovlen = (size_t)k;
-        ssize_t r = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) { rc = 0; break; }
-            int e = errno;
-            wb_free(&w);
-            elc_node_close(&c->nodes[nd]);
-            errno = e;
-            return -1;
-        }
-        size_t done = (size_t)r;
-        while (done > 0 && si < w.nseg) {
-            size_t left = w.seg[si].len - soff;
-            if (done >= left) { done -= left; si++; soff = 0; }
-            else { soff += done; done = 0; }
-        }
+    int full = wb_send(&w, fd, MSG_DONTWAIT, &si, &soff);
+    if (full < 0) {
+        int e = errno;
+        wb_free(&w);
+        elc_node_close(&c->nodes[nd]);
+        errno = e;
+        return -1;
     }
-    if (rc == 0) {
-        /* the socket is full: the bytes not written yet, for elc_send_all */
-        size_t n = 0;
-        for (size_t j = si; j < w.nseg; j++) n += w.seg[j].len - (j == si ? soff : 0);
+    if (full) {
+        /* the bytes not written yet, for elc_send_all */
+        size_t n = 0, len;
+        for (size_t j = si; j < w.nseg; j++) {
+            wb_left(&w, j, si, soff, &len);
+            n += len;
+        }
         char *b = malloc(n ? n : 1);
         if (!b) {
             /* part of a command went out: the connection is unusable now */
@@ -462,17 +453,15 @@ int elc_send_nowait(elc_client *c, elc_cmd *cmd, int *node, char **rest, size_t 
         }
         size_t o = 0;
         for (size_t j = si; j < w.nseg; j++) {
-            const wseg *s = &w.seg[j];
-            const char *base = s->inbuf ? w.buf + s->off : s->p;
-            size_t skip = (j == si) ? soff : 0;
-            memcpy(b + o, base + skip, s->len - skip);
-            o += s->len - skip;
+            const char *p = wb_left(&w, j, si, soff, &len);
+            memcpy(b + o, p, len);
+            o += len;
         }
         *rest = b;
         *rest_len = n;
     }
     wb_free(&w);
-    return rc;
+    return !full;
 }
 
 int elc_send_all(elc_client *c, int node, const char *buf, size_t len)

@@ -365,9 +365,9 @@ static int read_reply_until(elc_infer *f, int node, double deadline, redisReply 
     }
 }
 
-/* With f->mu held, the worker idle: write the request from start itself. 1: done that way (all
- * of it written, f->direct set; or the part the socket took, the rest handed to the worker);
- * 0: not possible now (no connection to its node yet: the worker connects), nothing written. */
+/* With f->mu held, the worker idle: write the request from start itself. 1: all of it written
+ * (f->direct set); 0: for the worker, either all of it (no connection to its node yet: the
+ * worker connects) or, when the socket took only part, the rest (f->rest set). */
 static int try_direct(elc_infer *f, const char *model, elc_dtype dt, size_t n, size_t nin)
 {
     elc_client *c = f->client;
@@ -389,13 +389,10 @@ static int try_direct(elc_infer *f, const char *model, elc_dtype dt, size_t n, s
         f->direct_node = node;
         return 1;
     }
-    f->rest = rest;
+    f->rest = rest;             /* handed to the worker by start, like any other request */
     f->rest_len = rest_len;
     f->rest_node = node;
-    f->stats.handed_over++;
-    f->seq_req++;
-    pthread_cond_signal(&f->cv_req);
-    return 1;
+    return 0;
 }
 
 /* The reply of the caller's own request, until its deadline, on the caller's thread. 1: the

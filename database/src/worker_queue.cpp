@@ -179,19 +179,17 @@ void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
         // MODEL_EXECUTION_TIMEOUT have expired: that worker runs at the lowest priority).
         size_t answering = 0;
         for (auto &task : batch) answering += task->state.load() == QueueTask::RUNNING;
-        struct Hold {
-            bool on;
-            ~Hold() {
-                if (on) release_main_thread();
+        {
+            struct Hold {
+                bool on;
+                ~Hold() {
+                    if (on) release_main_thread();
+                }
+            } hold{answering > 1 && hold_main_thread_if_idle()};
+            for (auto &task : batch) {
+                int expect = QueueTask::RUNNING;
+                if (task->state.compare_exchange_strong(expect, QueueTask::DONE)) task->complete();
             }
-        } hold{answering > 1 && hold_main_thread_if_idle()};
-        for (auto &task : batch) {
-            int expect = QueueTask::RUNNING;
-            if (task->state.compare_exchange_strong(expect, QueueTask::DONE)) task->complete();
-        }
-        if (hold.on) {
-            release_main_thread();
-            hold.on = false;
         }
         bool leave;
         {

@@ -139,18 +139,76 @@ static void wb_copy(wbuf *w, const void *p, size_t len)
     w->len += len;
 }
 
+/* "<mark><v>\r\n" into p (at least 24 bytes); returns its length. A command's headers, written
+ * for every argument of every command, without printf's format parsing. */
+static size_t resp_header(char *p, char mark, size_t v)
+{
+    char digits[20];
+    size_t nd = 0;
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t o = 0;
+    p[o++] = mark;
+    while (nd) p[o++] = digits[--nd];
+    p[o++] = '\r';
+    p[o++] = '\n';
+    return o;
+}
+
 static void wb_cmd(wbuf *w, int argc, const char **argv, const size_t *lens)
 {
-    char hdr[48];
-    int n = snprintf(hdr, sizeof hdr, "*%d\r\n", argc);
-    wb_copy(w, hdr, (size_t)n);
+    char hdr[24];
+    wb_copy(w, hdr, resp_header(hdr, '*', (size_t)argc));
     for (int i = 0; i < argc; i++) {
-        n = snprintf(hdr, sizeof hdr, "$%zu\r\n", lens[i]);
-        wb_copy(w, hdr, (size_t)n);
+        wb_copy(w, hdr, resp_header(hdr, '$', lens[i]));
         if (lens[i] >= 16384) wb_seg(w, argv[i], 0, lens[i], 0);
         else wb_copy(w, argv[i], lens[i]);
         wb_copy(w, "\r\n", 2);
     }
+}
+
+int elc_cmd_encode_around(const elc_cmd *cmd, int gap, char **pre, size_t *pre_len, char **post,
+                          size_t *post_len)
+{
+    *pre = *post = NULL;
+    *pre_len = *post_len = 0;
+    if (cmd->oom || gap < 0 || gap >= cmd->argc) { errno = cmd->oom ? ENOMEM : EINVAL; return -1; }
+    char hdr[24];
+    size_t before = resp_header(hdr, '*', (size_t)cmd->argc), after = 2;   /* the gap's CRLF */
+    for (int i = 0; i < cmd->argc; i++) {
+        size_t h = resp_header(hdr, '$', cmd->lens[i]);
+        if (i < gap) before += h + cmd->lens[i] + 2;
+        else if (i == gap) before += h;
+        else after += h + cmd->lens[i] + 2;
+    }
+    char *a = malloc(before), *b = malloc(after);
+    if (!a || !b) { free(a); free(b); errno = ENOMEM; return -1; }
+    size_t o = resp_header(a, '*', (size_t)cmd->argc);
+    for (int i = 0; i < gap; i++) {
+        o += resp_header(a + o, '$', cmd->lens[i]);
+        memcpy(a + o, cmd->argv[i], cmd->lens[i]);
+        o += cmd->lens[i];
+        memcpy(a + o, "\r\n", 2);
+        o += 2;
+    }
+    o += resp_header(a + o, '$', cmd->lens[gap]);
+    size_t q = 0;
+    memcpy(b, "\r\n", 2);
+    q += 2;
+    for (int i = gap + 1; i < cmd->argc; i++) {
+        q += resp_header(b + q, '$', cmd->lens[i]);
+        memcpy(b + q, cmd->argv[i], cmd->lens[i]);
+        q += cmd->lens[i];
+        memcpy(b + q, "\r\n", 2);
+        q += 2;
+    }
+    *pre = a;
+    *pre_len = o;
+    *post = b;
+    *post_len = q;
+    return 0;
 }
 
 static void wb_free(wbuf *w)
@@ -415,53 +473,82 @@ elc_status elc_exec1(elc_client *c, elc_cmd *cmd, redisReply **reply)
 /* a command written by its caller without waiting, its reply read later (infer.c)            */
 /* ------------------------------------------------------------------------------------------ */
 
-int elc_send_nowait(elc_client *c, elc_cmd *cmd, int *node, char **rest, size_t *rest_len)
+/* Writes w to node nd without blocking, as elc_send_nowait says; w stays the caller's. */
+static int send_wb_nowait(elc_client *c, int nd, const wbuf *w, char **rest, size_t *rest_len)
 {
     *rest = NULL;
     *rest_len = 0;
-    if (cmd->oom) { errno = ENOMEM; return -1; }
-    int nd = route(c, cmd);
-    *node = nd;
+    if (w->oom) { errno = ENOMEM; return -1; }
     if (nd < 0 || (size_t)nd >= c->n_nodes || !c->nodes[nd].ctx) { errno = ENOTCONN; return -1; }
     int fd = c->nodes[nd].ctx->fd;
-    wbuf w = {0};
-    wb_cmd(&w, cmd->argc, cmd->argv, cmd->lens);
-    if (w.oom) { wb_free(&w); errno = ENOMEM; return -1; }
     size_t si = 0, soff = 0;
-    int full = wb_send(&w, fd, MSG_DONTWAIT, &si, &soff);
+    int full = wb_send(w, fd, MSG_DONTWAIT, &si, &soff);
     if (full < 0) {
         int e = errno;
-        wb_free(&w);
         elc_node_close(&c->nodes[nd]);
         errno = e;
         return -1;
     }
-    if (full) {
-        /* the bytes not written yet, for elc_send_all */
-        size_t n = 0, len;
-        for (size_t j = si; j < w.nseg; j++) {
-            wb_left(&w, j, si, soff, &len);
-            n += len;
-        }
-        char *b = malloc(n ? n : 1);
-        if (!b) {
-            /* part of a command went out: the connection is unusable now */
-            wb_free(&w);
-            elc_node_close(&c->nodes[nd]);
-            errno = ENOMEM;
-            return -1;
-        }
-        size_t o = 0;
-        for (size_t j = si; j < w.nseg; j++) {
-            const char *p = wb_left(&w, j, si, soff, &len);
-            memcpy(b + o, p, len);
-            o += len;
-        }
-        *rest = b;
-        *rest_len = n;
+    if (!full) return 1;
+    /* the bytes not written yet, for elc_send_all */
+    size_t n = 0, len;
+    for (size_t j = si; j < w->nseg; j++) {
+        wb_left(w, j, si, soff, &len);
+        n += len;
     }
+    char *b = malloc(n ? n : 1);
+    if (!b) {
+        /* part of a command went out: the connection is unusable now */
+        elc_node_close(&c->nodes[nd]);
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t o = 0;
+    for (size_t j = si; j < w->nseg; j++) {
+        const char *p = wb_left(w, j, si, soff, &len);
+        memcpy(b + o, p, len);
+        o += len;
+    }
+    *rest = b;
+    *rest_len = n;
+    return 0;
+}
+
+int elc_send_nowait(elc_client *c, elc_cmd *cmd, int *node, char **rest, size_t *rest_len)
+{
+    *rest = NULL;
+    *rest_len = 0;
+    *node = -1;
+    if (cmd->oom) { errno = ENOMEM; return -1; }
+    int nd = route(c, cmd);
+    *node = nd;
+    wbuf w = {0};
+    wb_cmd(&w, cmd->argc, cmd->argv, cmd->lens);
+    int rc = send_wb_nowait(c, nd, &w, rest, rest_len);
     wb_free(&w);
-    return !full;
+    return rc;
+}
+
+int elc_send_nowait_iov(elc_client *c, const char *rkey, size_t rlen, const struct iovec *iov,
+                        int niov, int *node, char **rest, size_t *rest_len)
+{
+    *rest = NULL;
+    *rest_len = 0;
+    *node = -1;
+    if (niov < 0 || niov > 8) { errno = EINVAL; return -1; }
+    elc_cmd route_only;
+    elc_cmd_init(&route_only);
+    route_only.rkey = rkey;
+    route_only.rlen = rlen;
+    int nd = route(c, &route_only);
+    *node = nd;
+    /* the caller's buffers as they are, none copied */
+    wseg seg[8];
+    wbuf w = {0};
+    w.seg = seg;
+    w.capseg = 8;
+    for (int k = 0; k < niov; k++) wb_seg(&w, iov[k].iov_base, 0, iov[k].iov_len, 0);
+    return send_wb_nowait(c, nd, &w, rest, rest_len);
 }
 
 int elc_send_all(elc_client *c, int node, const char *buf, size_t len)

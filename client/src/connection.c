@@ -199,6 +199,7 @@ static int apply_slots(elc_client *c, redisReply *r, char *why, size_t wlen)
     free(c->ranges);
     c->ranges = rg;
     c->n_ranges = nr;
+    c->slot_gen++;
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #ifndef ELC_INTERNAL_H
 #define ELC_INTERNAL_H
 
+#include <sys/uio.h>
 #include "eddylearn_client.h"
 
 #include <hiredis/hiredis.h>
@@ -36,6 +37,7 @@ struct elc_client {
     size_t n_nodes, cap_nodes;
     elc_range *ranges;         /* cluster: sorted by first slot */
     size_t n_ranges;
+    unsigned long slot_gen;    /* counts the slot maps applied (the ranges' prefixes may change) */
     int16_t slot_node[ELC_NSLOTS];
     /* configuration */
     int conn_timeout_s, conn_interval_ms, cmd_timeout_s, cmd_interval_ms, socket_timeout_ms;
@@ -124,6 +126,15 @@ void elc_cmd_route(elc_cmd *c, int argi);                   /* route by argv[arg
  * must go before anything else on that connection (elc_send_all); -1: the node is not
  * connected, or the write failed (errno; a failed write closes the node). *node: the node. */
 int elc_send_nowait(elc_client *c, elc_cmd *cmd, int *node, char **rest, size_t *rest_len);
+/* The same for a command already encoded (RESP) in the caller's buffers iov[0..niov), at most
+ * 8, written as they are (no copy), routed by rkey (node 0 standalone). */
+int elc_send_nowait_iov(elc_client *c, const char *rkey, size_t rlen, const struct iovec *iov,
+                        int niov, int *node, char **rest, size_t *rest_len);
+/* The RESP encoding of cmd around its argument `gap`: *pre (malloc'd) holds the bytes before
+ * that argument's own (its length header included), *post those after them (its CRLF first),
+ * so that pre, the argument's bytes and post are the command. -1 (errno) on failure. */
+int elc_cmd_encode_around(const elc_cmd *cmd, int gap, char **pre, size_t *pre_len, char **post,
+                          size_t *post_len);
 /* Writes all of buf to node (blocking, within the socket timeout); -1 with errno on failure,
  * which closes the node. */
 int elc_send_all(elc_client *c, int node, const char *buf, size_t len);

@@ -76,6 +76,13 @@ struct elc_infer {
     char *rest;
     size_t rest_len;
     int rest_node;
+    /* start's request encoded once for its model, input dtype and shape and the client's slot
+     * map (elc_cmd_encode_around): the bytes before the input's (enc_pre) and after them
+     * (enc_post), written with the input from f->in in one sendmsg; enc_rkey routes it */
+    char *enc_model, *enc_pre, *enc_post, *enc_rkey;
+    size_t enc_pre_len, enc_post_len, enc_rlen, enc_n, enc_nin;
+    elc_dtype enc_dt;
+    unsigned long enc_slot_gen;
 };
 
 
@@ -156,7 +163,7 @@ static int server_refusal(const char *err)
     return 0;
 }
 
-typedef struct { elc_cmd cmd; char *mkey, *skey, *kin, *kout; } infer_req;
+typedef struct { elc_cmd cmd; char *mkey, *skey, *kin, *kout; int blob_arg; size_t lskey; } infer_req;
 
 static void free_request(infer_req *q)
 {
@@ -201,6 +208,8 @@ static int build_request(elc_infer *f, elc_client *c, const char *model, const v
     elc_cmd_fmt(cmdp, "%zu", n);
     elc_cmd_fmt(cmdp, "%zu", nin);
     elc_cmd_str(cmdp, "BLOB");
+    q->blob_arg = cmdp->argc;
+    q->lskey = lskey;
     elc_cmd_arg(cmdp, in, n * nin * elc_dtype_size(in_dtype));
     elc_cmd_str(cmdp, "|>");
     elc_cmd_str(cmdp, "AI.MODELEXECUTE");
@@ -368,21 +377,58 @@ static int read_reply_until(elc_infer *f, int node, double deadline, redisReply 
 /* With f->mu held, the worker idle: write the request from start itself. 1: all of it written
  * (f->direct set); 0: for the worker, either all of it (no connection to its node yet: the
  * worker connects) or, when the socket took only part, the rest (f->rest set). */
+static void drop_encoded(elc_infer *f)
+{
+    free(f->enc_model); free(f->enc_pre); free(f->enc_post); free(f->enc_rkey);
+    f->enc_model = f->enc_pre = f->enc_post = f->enc_rkey = NULL;
+}
+
+/* The encoded request of start for this model, dtype and shape (made again when one of them or
+ * the slot map changed). 0: ready; -1: out of memory. */
+static int encode_request(elc_infer *f, const char *model, elc_dtype dt, size_t n, size_t nin)
+{
+    elc_client *c = f->client;
+    if (f->enc_pre && f->enc_dt == dt && f->enc_n == n && f->enc_nin == nin &&
+        f->enc_slot_gen == c->slot_gen && strcmp(f->enc_model, model) == 0)
+        return 0;
+    drop_encoded(f);
+    infer_req q;
+    if (build_request(f, c, model, NULL, dt, n, nin, &q)) return -1;
+    int rc = elc_cmd_encode_around(&q.cmd, q.blob_arg, &f->enc_pre, &f->enc_pre_len, &f->enc_post,
+                                   &f->enc_post_len);
+    f->enc_model = strdup(model);
+    f->enc_rkey = malloc(q.lskey ? q.lskey : 1);
+    if (rc == 0 && f->enc_model && f->enc_rkey) {
+        memcpy(f->enc_rkey, q.skey, q.lskey);
+        f->enc_rlen = q.lskey;
+        f->enc_dt = dt;
+        f->enc_n = n;
+        f->enc_nin = nin;
+        f->enc_slot_gen = c->slot_gen;
+    } else {
+        drop_encoded(f);
+        rc = -1;
+    }
+    free_request(&q);
+    return rc;
+}
+
 static int try_direct(elc_infer *f, const char *model, elc_dtype dt, size_t n, size_t nin)
 {
     elc_client *c = f->client;
     c->single_attempt = 1;
     reset_result(f);
-    infer_req q;
-    if (build_request(f, c, model, f->in, dt, n, nin, &q)) {
-        reset_result(f);
+    if (encode_request(f, model, dt, n, nin)) {
+        reset_result(f);        /* the worker makes it the usual way, and says so if it fails */
         return 0;
     }
+    struct iovec iov[3] = {{f->enc_pre, f->enc_pre_len},
+                           {f->in, n * nin * elc_dtype_size(dt)},
+                           {f->enc_post, f->enc_post_len}};
     int node = -1;
     char *rest = NULL;
     size_t rest_len = 0;
-    int rc = elc_send_nowait(c, &q.cmd, &node, &rest, &rest_len);
-    free_request(&q);
+    int rc = elc_send_nowait_iov(c, f->enc_rkey, f->enc_rlen, iov, 3, &node, &rest, &rest_len);
     if (rc < 0) return 0;       /* a failed write closed the node: the worker reconnects */
     if (rc == 1) {
         f->direct = 1;
@@ -814,5 +860,6 @@ void elc_infer_destroy(elc_infer *f)
     if (f->ans) freeReplyObject(f->ans);
     free(f->address); free(f->base); free(f->model); free(f->meta); free(f->in);
     free(f->rest);   /* handed to the thread, which stopped before taking it */
+    drop_encoded(f);
     free(f);
 }

@@ -186,9 +186,15 @@ void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
                     if (on) release_main_thread();
                 }
             } hold{answering > 1 && hold_main_thread_if_idle()};
-            for (auto &task : batch) {
+            // Last first: Redis replies to unblocked clients in the order they were unblocked,
+            // but then writes the replies out last-first (each client that has a reply to write
+            // goes to the head of its list of pending writes). Unblocked in reverse, a batch's
+            // answers reach its clients in the order their requests came, so the request that
+            // waited longest is answered first, and a process with several of them, waiting for
+            // each in turn, reads each as it arrives instead of waiting for the last write.
+            for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
                 int expect = QueueTask::RUNNING;
-                if (task->state.compare_exchange_strong(expect, QueueTask::DONE)) task->complete();
+                if ((*it)->state.compare_exchange_strong(expect, QueueTask::DONE)) (*it)->complete();
             }
         }
         bool leave;

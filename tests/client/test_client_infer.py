@@ -137,3 +137,29 @@ def test_a_request_larger_than_the_socket_takes_is_finished_by_the_thread(standa
     assert out.stdout.splitlines()[-1] == "OK", out.stdout
     assert _counters(out.stdout) == {"requests": 3, "answered": 3, "timeouts": 0, "busy": 0,
                                      "handed_over": 2}, out.stdout
+
+
+class _AffinePlusOne(torch.nn.Module):
+    """_Affine's answer + 1: a second model whose answers differ from the first's."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = torch.arange(1, 7, dtype=x.dtype, device=x.device)
+        return x[:, :6] * w + x[:, 8:9] + 1
+
+
+@pytest.mark.parametrize("shard", [0, 2])
+def test_each_request_of_a_handle_gets_its_own_models_answer_for_its_shape_and_type(db, programs, shard):
+    """start encodes a request once and sends the next ones with the same model, shape and input
+    type from that encoding with only the inputs new: one handle alternating between two models,
+    two row counts and DOUBLE and FLOAT gets each request's own answer, on a standalone server
+    and on each shard's copy of the models in a cluster, and every request after the first (which
+    connects) goes from the caller without the thread."""
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(_AffinePlusOne()), buf)
+    client = db.smartredis()
+    client.set_model("switch_a", _model_bytes(), "TORCH", "CPU")
+    client.set_model("switch_b", buf.getvalue(), "TORCH", "CPU")
+    out = run(programs["ctest"], "infer_switch", "switch_a", "switch_b", shard, 37, env=db.env())
+    assert out.stdout.splitlines()[-1] == "OK", out.stdout
+    assert _counters(out.stdout) == {"requests": 7, "answered": 7, "timeouts": 0, "busy": 0,
+                                     "handed_over": 1}, out.stdout

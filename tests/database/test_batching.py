@@ -762,3 +762,90 @@ def test_clients_in_step_wake_the_worker_once_per_batch(split_servers):
     batches = info(r1, "step")["calls"]
     assert batches == rounds + 3  # every round one batch of the 8 requests (3 warm-up rounds)
     assert (s1 - s0) / batches < 3, f"{s1 - s0} voluntary switches of the worker in {batches} batches"
+
+
+def _resp_end(buf: bytes, at: int = 0) -> int:
+    """Where the RESP2 reply starting at `at` ends in buf, or -1 while it is incomplete."""
+    line = buf.find(b"\r\n", at)
+    if line < 0:
+        return -1
+    kind, head = buf[at:at + 1], buf[at + 1:line]
+    if kind in (b"+", b"-", b":"):
+        return line + 2
+    if kind == b"$":
+        n = int(head)
+        end = line + 2 + max(n, 0) + (2 if n >= 0 else 0)
+        return end if n < 0 or len(buf) >= end else -1
+    if kind == b"*":
+        pos = line + 2
+        for _ in range(max(int(head), 0)):
+            pos = _resp_end(buf, pos)
+            if pos < 0:
+                return -1
+        return pos
+    raise AssertionError(f"not a RESP2 reply: {buf[at:at + 40]!r}")
+
+
+def _resp_command(*args) -> bytes:
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        parts += [b"$%d\r\n" % len(a), a, b"\r\n"]
+    return b"".join(parts)
+
+
+def test_a_batchs_answers_reach_its_clients_in_the_order_its_requests_came(server, r):
+    """Redis replies to unblocked clients in the order they were unblocked but writes the replies
+    out last-first; the worker unblocks a batch's clients last-first, so that the answers go out
+    in the order the requests came. Eight clients' requests make one batch, queued one after the
+    other; the kernel's receive time of each client's answer (SO_TIMESTAMPNS) rises with the
+    request's place in the queue, and each answer is its own."""
+    import socket
+    import struct
+
+    timestamps = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's, which Python does not name
+    clients, rows = 8, 4
+    r.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", clients * rows,
+                      "MINBATCHSIZE", clients * rows, "MINBATCHTIMEOUT", 20000,
+                      "BLOB", to_bytes(torch.jit.script(Affine())))
+    host, port = server.address.rsplit(":", 1)
+    socks = []
+    try:
+        for k in range(clients):
+            s = socket.create_connection((host, int(port)), timeout=30)
+            s.setsockopt(socket.SOL_SOCKET, timestamps, 1)
+            socks.append(s)
+        for k, s in enumerate(socks):
+            x = np.arange(rows, dtype=np.float32) + 100 * k
+            s.sendall(_resp_command("AI.DAGEXECUTE", "ROUTING", "aff", "TIMEOUT", 30000,
+                                    "|>", "AI.TENSORSET", "x", "FLOAT", rows, "BLOB", x.tobytes(),
+                                    "|>", "AI.MODELEXECUTE", "aff", "INPUTS", 1, "x", "OUTPUTS", 1, "y",
+                                    "|>", "AI.TENSORGET", "y", "BLOB"))
+            # queued before the next is sent: the queue's order is the sockets' order
+            deadline = time.monotonic() + 30
+            while int(r.info("clients")["blocked_clients"]) < k + 1 and k + 1 < clients:
+                assert time.monotonic() < deadline, "a request was not queued"
+                time.sleep(0.005)
+        stamps, answers = [], []
+        for s in socks:
+            buf, first = b"", None
+            while _resp_end(buf) < 0:
+                data, anc, _, _ = s.recvmsg(1 << 16, socket.CMSG_SPACE(16))
+                assert data, "the server closed the connection"
+                for level, kind, raw in anc:
+                    if first is None and level == socket.SOL_SOCKET and kind == timestamps:
+                        sec, nsec = struct.unpack("qq", raw[:16])
+                        first = sec * 10**9 + nsec
+                buf += data
+            assert first is not None, "no receive timestamp"
+            stamps.append(first)
+            answers.append(buf)
+    finally:
+        for s in socks:
+            s.close()
+    assert info(r, "aff")["calls"] == 1  # one batch
+    for k, a in enumerate(answers):
+        want = (2 * (np.arange(rows, dtype=np.float32) + 100 * k) + 1).tobytes()
+        assert a.startswith(b"*3\r\n+OK\r\n+OK\r\n") and want in a, (k, a)
+    order = sorted(range(clients), key=lambda k: stamps[k])
+    assert order == list(range(clients)), [s - stamps[0] for s in stamps]

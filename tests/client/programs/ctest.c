@@ -305,6 +305,43 @@ static void print_infer_stats(elc_infer *f)
            (unsigned long long)s.handed_over);
 }
 
+/* One handle, one request after another: model A, then B (y = A's answer + 1), with row counts
+ * n and n + 3, in DOUBLE and in FLOAT, and A again: each answer must be that request's, however
+ * its model, shape or input type differ from the one before it (start keeps the request's
+ * encoding from one to the next). SHARD: the handle's shard (cluster: the models' copies of
+ * that shard run it). Only the first request is handed to the thread (it connects). */
+static int infer_switch(const char *model_a, const char *model_b, int shard, size_t n)
+{
+    size_t cap = n + 3;
+    double *x = malloc(cap * 9 * sizeof *x), *y = malloc(cap * 6 * sizeof *y);
+    if (!x || !y) { printf("out of memory\n"); return 1; }
+    elc_infer *f;
+    CHECK(elc_infer_create(&f, NULL, "switch", shard, 20000));
+    struct { const char *model; size_t rows; elc_dtype dt; double plus; } steps[] = {
+        {model_a, n, ELC_DOUBLE, 0}, {model_b, n, ELC_DOUBLE, 1}, {model_b, n + 3, ELC_DOUBLE, 1},
+        {model_b, n + 3, ELC_FLOAT, 1}, {model_a, n + 3, ELC_FLOAT, 0}, {model_a, n, ELC_DOUBLE, 0},
+        {model_a, n, ELC_DOUBLE, 0}};
+    size_t nsteps = sizeof steps / sizeof steps[0];
+    for (size_t k = 0; k < nsteps; k++) {
+        size_t rows = steps[k].rows;
+        affine_inputs(x, rows, (double)k);
+        CHECK(elc_infer_set_input_dtype(f, steps[k].dt));
+        CHECK(elc_infer_start(f, steps[k].model, NULL, x, rows, 9, ELC_LAYOUT_C));
+        CHECK(elc_infer_finish(f, y, rows, 6, ELC_LAYOUT_C, NULL));
+        for (size_t q = 0; q < rows * 6; q++) y[q] -= steps[k].plus;
+        if (affine_check(x, y, rows)) {
+            printf("in request %zu (%s, %zu rows)\n", k, steps[k].model, rows);
+            return 1;
+        }
+    }
+    print_infer_stats(f);
+    elc_infer_destroy(f);
+    free(x);
+    free(y);
+    printf("OK\n");
+    return 0;
+}
+
 static int infer_abandon(const char *model, const char *flag, long ms)
 {
     enum { N = 5 };
@@ -383,6 +420,8 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "prefixes")) return prefixes();
     if (!strcmp(argv[1], "moved") && argc >= 4) return moved(argv[2], argv[3]);
     if (!strcmp(argv[1], "infer") && argc >= 4) return infer(argv[2], (size_t)atol(argv[3]));
+    if (!strcmp(argv[1], "infer_switch") && argc >= 6)
+        return infer_switch(argv[2], argv[3], atoi(argv[4]), (size_t)atol(argv[5]));
     if (!strcmp(argv[1], "infer_abandon") && argc >= 5) return infer_abandon(argv[2], argv[3], atol(argv[4]));
     if (!strcmp(argv[1], "infer_large") && argc >= 4) return infer_large(argv[2], (size_t)atol(argv[3]));
     printf("unknown mode %s\n", argv[1]);

@@ -634,21 +634,21 @@ elc_status elc_infer_create(elc_infer **out, const char *address, const char *ba
     return ELC_OK;
 }
 
-/* Rows per block of the conversions between the caller's column-major doubles and the wire's
- * row-major values: each column of a block is read (or written) contiguously, and the block's
- * rows on the row-major side (256 x a few values) stay in the L1 cache meanwhile. */
+/* Rows per block of the conversion of the answer into the caller's column-major doubles: each
+ * column of a block is written contiguously, and the block's rows on the row-major side (256 x a
+ * few values) stay in the L1 cache meanwhile. */
 #define ELC_INFER_BLOCK 256
 
-/* in (n, nin) doubles in the caller's layout -> dst row-major floats, in one pass */
+/* in (n, nin) doubles in the caller's layout -> dst row-major floats, in one pass. From the
+ * column-major layout a row at a time: its values are written next to each other and read from
+ * the nin columns as nin sequential streams. A block of a column at a time, whose stores are
+ * nin floats apart, took 1.5-1.8 times as long (9 columns, 256 and 16384 rows). */
 static void copy_to_float(float *dst, const double *in, size_t n, size_t nin, elc_layout layout)
 {
     if (layout == ELC_LAYOUT_FORTRAN) {
-        for (size_t i0 = 0; i0 < n; i0 += ELC_INFER_BLOCK) {
-            size_t i1 = i0 + ELC_INFER_BLOCK < n ? i0 + ELC_INFER_BLOCK : n;
-            for (size_t j = 0; j < nin; j++) {
-                const double *col = in + j * n;
-                for (size_t i = i0; i < i1; i++) dst[i * nin + j] = (float)col[i];
-            }
+        for (size_t i = 0; i < n; i++) {
+            float *row = dst + i * nin;
+            for (size_t j = 0; j < nin; j++) row[j] = (float)in[j * n + i];
         }
     } else {
         for (size_t k = 0; k < n * nin; k++) dst[k] = (float)in[k];

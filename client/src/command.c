@@ -139,8 +139,8 @@ static void wb_copy(wbuf *w, const void *p, size_t len)
     w->len += len;
 }
 
-/* "<mark><v>\r\n" into p (at least 24 bytes); returns its length. A command's headers, written
- * for every argument of every command, without printf's format parsing. */
+/* "<mark><v>\r\n" into p (room for at most 23 bytes); returns its length. A command's headers,
+ * written for every argument of every command, without printf's format parsing. */
 static size_t resp_header(char *p, char mark, size_t v)
 {
     char digits[20];
@@ -473,7 +473,7 @@ elc_status elc_exec1(elc_client *c, elc_cmd *cmd, redisReply **reply)
 /* a command written by its caller without waiting, its reply read later (infer.c)            */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Writes w to node nd without blocking, as elc_send_nowait says; w stays the caller's. */
+/* Writes w to node nd without blocking, as elc_send_nowait_iov says; w stays the caller's. */
 static int send_wb_nowait(elc_client *c, int nd, const wbuf *w, char **rest, size_t *rest_len)
 {
     *rest = NULL;
@@ -514,28 +514,13 @@ static int send_wb_nowait(elc_client *c, int nd, const wbuf *w, char **rest, siz
     return 0;
 }
 
-int elc_send_nowait(elc_client *c, elc_cmd *cmd, int *node, char **rest, size_t *rest_len)
-{
-    *rest = NULL;
-    *rest_len = 0;
-    *node = -1;
-    if (cmd->oom) { errno = ENOMEM; return -1; }
-    int nd = route(c, cmd);
-    *node = nd;
-    wbuf w = {0};
-    wb_cmd(&w, cmd->argc, cmd->argv, cmd->lens);
-    int rc = send_wb_nowait(c, nd, &w, rest, rest_len);
-    wb_free(&w);
-    return rc;
-}
-
 int elc_send_nowait_iov(elc_client *c, const char *rkey, size_t rlen, const struct iovec *iov,
                         int niov, int *node, char **rest, size_t *rest_len)
 {
     *rest = NULL;
     *rest_len = 0;
     *node = -1;
-    if (niov < 0 || niov > 8) { errno = EINVAL; return -1; }
+    if (niov < 1 || niov > 8) { errno = EINVAL; return -1; }
     elc_cmd route_only;
     elc_cmd_init(&route_only);
     route_only.rkey = rkey;

@@ -121,13 +121,12 @@ void elc_cmd_fmt(elc_cmd *c, const char *fmt, ...) __attribute__((format(printf,
 void elc_cmd_route(elc_cmd *c, int argi);                   /* route by argv[argi] */
 
 /* ---- a command written by its caller without waiting, its reply read later (infer.c) ---- */
-/* Writes cmd to the node it routes to without blocking. 1: the socket took all of it; 0: it
- * took part (maybe none): *rest (malloc'd) holds the *rest_len bytes still to write, which
- * must go before anything else on that connection (elc_send_all); -1: the node is not
- * connected, or the write failed (errno; a failed write closes the node). *node: the node. */
-int elc_send_nowait(elc_client *c, elc_cmd *cmd, int *node, char **rest, size_t *rest_len);
-/* The same for a command already encoded (RESP) in the caller's buffers iov[0..niov), at most
- * 8, written as they are (no copy), routed by rkey (node 0 standalone). */
+/* Writes a command already encoded (RESP) in the caller's buffers iov[0..niov), 1 to 8 of them,
+ * as they are (no copy) and without blocking, to the node that rkey routes to (node 0
+ * standalone). 1: the socket took all of it; 0: it took part (maybe none): *rest (malloc'd)
+ * holds the *rest_len bytes still to write, which must go before anything else on that
+ * connection (elc_send_all); -1: the node is not connected, or the write failed (errno; a
+ * failed write closes the node). *node: the node. */
 int elc_send_nowait_iov(elc_client *c, const char *rkey, size_t rlen, const struct iovec *iov,
                         int niov, int *node, char **rest, size_t *rest_len);
 /* The RESP encoding of cmd around its argument `gap`: *pre (malloc'd) holds the bytes before

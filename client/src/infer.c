@@ -28,6 +28,7 @@
 #include <math.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,9 +375,6 @@ static int read_reply_until(elc_infer *f, int node, double deadline, redisReply 
     }
 }
 
-/* With f->mu held, the worker idle: write the request from start itself. 1: all of it written
- * (f->direct set); 0: for the worker, either all of it (no connection to its node yet: the
- * worker connects) or, when the socket took only part, the rest (f->rest set). */
 static void drop_encoded(elc_infer *f)
 {
     free(f->enc_model); free(f->enc_pre); free(f->enc_post); free(f->enc_rkey);
@@ -413,6 +411,9 @@ static int encode_request(elc_infer *f, const char *model, elc_dtype dt, size_t 
     return rc;
 }
 
+/* With f->mu held, the worker idle: write the request from start itself. 1: all of it written
+ * (f->direct set); 0: for the worker, either all of it (no connection to its node yet: the
+ * worker connects) or, when the socket took only part, the rest (f->rest set). */
 static int try_direct(elc_infer *f, const char *model, elc_dtype dt, size_t n, size_t nin)
 {
     elc_client *c = f->client;
@@ -718,6 +719,10 @@ elc_status elc_infer_start(elc_infer *f, const char *model, const char *meta, co
     elc_status st = ELC_OK;
     if (meta_only) n = nin = 0;
     elc_dtype dt = f->next_dtype;
+    if (nin && n > SIZE_MAX / nin / elc_dtype_size(dt)) {
+        pthread_mutex_unlock(&f->mu);
+        return elc_err(ELC_ERR_PARAMETER, "An input of %zu x %zu values is more than this machine can address", n, nin);
+    }
     size_t bytes = n * nin * elc_dtype_size(dt);
     if (bytes > f->cap_in) {
         void *p = realloc(f->in, bytes);

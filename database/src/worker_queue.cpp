@@ -1,6 +1,7 @@
 // Per-device worker queues and the watchdog (see worker_queue.h).
 #include "worker_queue.h"
 
+#include <algorithm>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -186,16 +187,20 @@ void worker_loop(std::shared_ptr<Queue> q, std::shared_ptr<Worker> w) {
                     if (on) release_main_thread();
                 }
             } hold{answering > 1 && hold_main_thread_if_idle()};
-            // Last first: Redis replies to unblocked clients in the order they were unblocked,
-            // but then writes the replies out last-first (each client that has a reply to write
-            // goes to the head of its list of pending writes). Unblocked in reverse, a batch's
-            // answers reach its clients in the order their requests came, so the request that
-            // waited longest is answered first, and a process with several of them, waiting for
-            // each in turn, reads each as it arrives instead of waiting for the last write.
-            for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+            // Redis replies to unblocked clients in the order they were unblocked, but then
+            // writes the replies out last-first (each client that has a reply to write goes to
+            // the head of its list of pending writes). When the main thread replies to the
+            // whole batch in one pass (the lock is held), the batch is unblocked last-first, so
+            // that its answers reach the clients in the order their requests came: the request
+            // that waited longest is answered first, and a process with several of them,
+            // waiting for each in turn, reads each as it arrives instead of waiting for the
+            // last write. Otherwise the main thread may reply as they come, first one first.
+            auto finish = [](const std::shared_ptr<QueueTask> &task) {
                 int expect = QueueTask::RUNNING;
-                if ((*it)->state.compare_exchange_strong(expect, QueueTask::DONE)) (*it)->complete();
-            }
+                if (task->state.compare_exchange_strong(expect, QueueTask::DONE)) task->complete();
+            };
+            if (hold.on) std::for_each(batch.rbegin(), batch.rend(), finish);
+            else std::for_each(batch.begin(), batch.end(), finish);
         }
         bool leave;
         {

@@ -794,21 +794,15 @@ def _resp_command(*args) -> bytes:
     return b"".join(parts)
 
 
-def test_a_batchs_answers_reach_its_clients_in_the_order_its_requests_came(server, r):
-    """Redis replies to unblocked clients in the order they were unblocked but writes the replies
-    out last-first; the worker unblocks a batch's clients last-first, so that the answers go out
-    in the order the requests came. Eight clients' requests make one batch, queued one after the
-    other; the kernel's receive time of each client's answer (SO_TIMESTAMPNS) rises with the
-    request's place in the queue, and each answer is its own."""
+def _batch_answer_times(server, r, clients: int, rows: int, model: str) -> tuple[list, list]:
+    """One batch of `clients` requests, queued in the order of their sockets; the kernel's
+    receive time of each client's answer (SO_TIMESTAMPNS) and the answer's bytes."""
     import socket
     import struct
 
     timestamps = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's, which Python does not name
-    clients, rows = 8, 4
-    r.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", clients * rows,
-                      "MINBATCHSIZE", clients * rows, "MINBATCHTIMEOUT", 20000,
-                      "BLOB", to_bytes(torch.jit.script(Affine())))
     host, port = server.address.rsplit(":", 1)
+    blocked_before = int(r.info("clients")["blocked_clients"])
     socks = []
     try:
         for k in range(clients):
@@ -817,13 +811,14 @@ def test_a_batchs_answers_reach_its_clients_in_the_order_its_requests_came(serve
             socks.append(s)
         for k, s in enumerate(socks):
             x = np.arange(rows, dtype=np.float32) + 100 * k
-            s.sendall(_resp_command("AI.DAGEXECUTE", "ROUTING", "aff", "TIMEOUT", 30000,
+            s.sendall(_resp_command("AI.DAGEXECUTE", "ROUTING", model, "TIMEOUT", 30000,
                                     "|>", "AI.TENSORSET", "x", "FLOAT", rows, "BLOB", x.tobytes(),
-                                    "|>", "AI.MODELEXECUTE", "aff", "INPUTS", 1, "x", "OUTPUTS", 1, "y",
+                                    "|>", "AI.MODELEXECUTE", model, "INPUTS", 1, "x", "OUTPUTS", 1, "y",
                                     "|>", "AI.TENSORGET", "y", "BLOB"))
             # queued before the next is sent: the queue's order is the sockets' order
             deadline = time.monotonic() + 30
-            while int(r.info("clients")["blocked_clients"]) < k + 1 and k + 1 < clients:
+            while (k + 1 < clients and
+                   int(r.info("clients")["blocked_clients"]) < blocked_before + k + 1):
                 assert time.monotonic() < deadline, "a request was not queued"
                 time.sleep(0.005)
         stamps, answers = [], []
@@ -840,12 +835,33 @@ def test_a_batchs_answers_reach_its_clients_in_the_order_its_requests_came(serve
             assert first is not None, "no receive timestamp"
             stamps.append(first)
             answers.append(buf)
+        return stamps, answers
     finally:
         for s in socks:
             s.close()
-    assert info(r, "aff")["calls"] == 1  # one batch
-    for k, a in enumerate(answers):
-        want = (2 * (np.arange(rows, dtype=np.float32) + 100 * k) + 1).tobytes()
-        assert a.startswith(b"*3\r\n+OK\r\n+OK\r\n") and want in a, (k, a)
-    order = sorted(range(clients), key=lambda k: stamps[k])
-    assert order == list(range(clients)), [s - stamps[0] for s in stamps]
+
+
+def test_a_batchs_answers_reach_its_clients_in_the_order_its_requests_came(server, r):
+    """Redis replies to unblocked clients in the order they were unblocked but writes the replies
+    out last-first; a worker that holds the module lock over a batch's unblocking (Redis's main
+    thread idle) unblocks it last-first, so that the answers go out in the order the requests
+    came. Eight clients' requests make one batch, queued one after the other; the kernel's
+    receive time of each client's answer (SO_TIMESTAMPNS) rises with the request's place in the
+    queue, and each answer is its own. The lock is not taken when the main thread is busy at
+    that moment (its own timers), so a round may come out otherwise: one of three must be in
+    order (with the module before, every round came out last-first)."""
+    clients, rows = 8, 4
+    r.execute_command("AI.MODELSTORE", "aff", "TORCH", "CPU", "BATCHSIZE", clients * rows,
+                      "MINBATCHSIZE", clients * rows, "MINBATCHTIMEOUT", 20000,
+                      "BLOB", to_bytes(torch.jit.script(Affine())))
+    orders = []
+    for attempt in range(3):
+        stamps, answers = _batch_answer_times(server, r, clients, rows, "aff")
+        for k, a in enumerate(answers):
+            want = (2 * (np.arange(rows, dtype=np.float32) + 100 * k) + 1).tobytes()
+            assert a.startswith(b"*3\r\n+OK\r\n+OK\r\n") and want in a, (k, a)
+        orders.append(sorted(range(clients), key=lambda k: stamps[k]))
+        if orders[-1] == list(range(clients)):
+            break
+    assert info(r, "aff")["calls"] == len(orders)  # one batch a round
+    assert orders[-1] == list(range(clients)), orders

@@ -30,6 +30,31 @@ def machine_info() -> dict:
             "python": platform.python_version()}
 
 
+def cpu_ticks() -> list[int] | None:
+    """The machine's CPU time so far, in clock ticks, by kind (the "cpu" line of /proc/stat:
+    user, nice, system, idle, iowait, irq, softirq, steal, ...); None where there is none."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    return [int(x) for x in fields[1:]]
+
+
+def steal_fraction(before: list[int] | None, after: list[int] | None) -> float | None:
+    """Of the CPU time between two cpu_ticks() readings, the fraction the hypervisor gave to
+    other guests ("steal"): on a virtual machine, the time a figure lost to its neighbours. A
+    figure measured while it is more than a few per cent is slower, and noisier, than the
+    machine is. None where the kernel does not count it."""
+    if not before or not after or len(before) < 8 or len(after) < 8:
+        return None
+    # guest time is already counted in user time: only the first eight kinds
+    total = sum(after[:8]) - sum(before[:8])
+    return (after[7] - before[7]) / total if total > 0 else None
+
+
 def stream_triad_gbs() -> float:
     """Memory bandwidth of one core, STREAM-triad style, in GB/s."""
     out = subprocess.run([str(stream_executable())], check=True, capture_output=True,

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import database
-from .bench import machine_info
+from .bench import cpu_ticks, machine_info, steal_fraction
 
 log = logging.getLogger(__name__)
 
@@ -293,6 +293,7 @@ def bench_batching(clients: int, rows: int, count: int, repeats: int = 9,
             _infer_rounds(server.address, key, clients, rows, max(1, count // 5))
         rates = {name: [] for name in models}
         calls, forward_ms = {}, {}
+        ticks = cpu_ticks()
         for _ in range(repeats):
             for name, (key, _) in models.items():
                 r.execute_command("AI.INFO", key, "RESETSTAT")
@@ -302,6 +303,7 @@ def bench_batching(clients: int, rows: int, count: int, repeats: int = 9,
                 st = dict(zip(raw[::2], raw[1::2]))
                 calls.setdefault(name, []).append(st[b"calls"] / ((count + 3) * clients))
                 forward_ms.setdefault(name, []).append(st[b"duration"] / max(st[b"calls"], 1) / 1e3)
+        steal = steal_fraction(ticks, cpu_ticks())
         # each repetition measures all, one right after the other: the median of their ratios
         # is the figure least moved by other load on the machine
         pairs = {name: [b / u for u, b in zip(rates["unbatched"], rates[name])]
@@ -328,7 +330,9 @@ def bench_batching(clients: int, rows: int, count: int, repeats: int = 9,
                "calls_per_request_minbatch": statistics.median(calls["minbatch"]),
                "forward_ms_unbatched": statistics.median(forward_ms["unbatched"]),
                "forward_ms_batched": statistics.median(forward_ms["batched"]),
-               "forward_ms_minbatch": statistics.median(forward_ms["minbatch"])}
+               "forward_ms_minbatch": statistics.median(forward_ms["minbatch"]),
+               # the CPU time the hypervisor gave to other guests meanwhile (None: not counted)
+               "host_steal_fraction": steal}
         # the figure of the target: the setting for clients in step (BATCHSIZE alone beside it)
         res["speedup"] = res["speedup_minbatch"]
         log.info("%d clients x %d rows: %.1f requests/s unbatched, %.1f with BATCHSIZE (%.2fx, "
@@ -426,6 +430,7 @@ def bench_ping_during_store(address: str, mb: int = 100, stores: int = 3, idle_s
         conn.config_set("latency-monitor-threshold", 1)
         conn.execute_command("LATENCY", "RESET")
         load_before = os.getloadavg()
+        ticks = cpu_ticks()
         ready, stop, pings_q, stores_q = ctx.Barrier(2), ctx.Event(), ctx.Queue(), ctx.Queue()
         pinger = ctx.Process(target=_store_pinger, args=(address, ready, stop, pings_q))
         storer = ctx.Process(target=_storer, args=(address, str(blob_path), stores, idle_s, ready, stores_q))
@@ -442,6 +447,7 @@ def bench_ping_during_store(address: str, mb: int = 100, stores: int = 3, idle_s
                 if p.is_alive():
                     p.kill()
         load_after = os.getloadavg()
+        steal = steal_fraction(ticks, cpu_ticks())
         events = {e[0].decode() if isinstance(e[0], bytes) else e[0]: int(e[3])
                   for e in conn.execute_command("LATENCY", "LATEST")}
         conn.config_set("latency-monitor-threshold", 0)
@@ -461,7 +467,8 @@ def bench_ping_during_store(address: str, mb: int = 100, stores: int = 3, idle_s
            "ping_median_ms_during_store": statistics.median(busy),
            "ping_p99_ms_during_store": busy[min(len(busy) - 1, int(len(busy) * 0.99))],
            "pings_idle": len(idle), "ping_max_ms_idle": max(idle), "ping_median_ms_idle": statistics.median(idle),
-           "server_latency_max_ms": events, "loadavg_before": list(load_before), "loadavg_after": list(load_after)}
+           "server_latency_max_ms": events, "loadavg_before": list(load_before), "loadavg_after": list(load_after),
+           "host_steal_fraction": steal}
     log.info("PING during %d stores of a %.0f MB model: max %.2f ms (per store %s), median %.3f ms over %d PINGs;"
              " idle: max %.2f ms, median %.3f ms; server latency events %s; load average %.1f",
              stores, model_mb, res["ping_max_ms_during_store"], [round(s["ping_max_ms"], 2) for s in per_store],
@@ -601,7 +608,7 @@ def report(res: dict) -> str:
             lines.append(f"{b['clients']} clients x {b['rows']} rows, network form {b.get('form', '?')}: "
                          f"{b['requests_per_s_unbatched']:.1f} requests/s "
                          f"unbatched ({b['forward_ms_unbatched']:.2f} ms per forward call); speedup {b['speedup']:.2f}x "
-                         f"({target}) with MINBATCHSIZE:")
+                         f"({target}) with MINBATCHSIZE{_steal_note(b)}:")
             for name, label in (("batched", f"BATCHSIZE {n}"),
                                 ("minbatch", f"BATCHSIZE = MINBATCHSIZE {n}, MINBATCHTIMEOUT {b['minbatchtimeout_ms']} ms")):
                 ratio = b["speedup_batchsize_only"] if name == "batched" else b["speedup_minbatch"]
@@ -613,6 +620,12 @@ def report(res: dict) -> str:
                              f"{b['calls_per_request_' + name]:.2f} forward calls per request, "
                              f"{b['forward_ms_' + name]:.2f} ms per call")
     return "\n".join(lines + _report_ping(res))
+
+
+def _steal_note(b: dict) -> str:
+    """", the host took N % of the CPU time" where the measurement recorded it."""
+    s = b.get("host_steal_fraction")
+    return "" if s is None else f"; the host took {100 * s:.1f} % of the CPU time (steal)"
 
 
 def _report_transfer(res: dict) -> list[str]:
@@ -638,7 +651,8 @@ def _report_ping(res: dict) -> list[str]:
         stores = ", ".join(f"{s['ping_max_ms']:.2f}" for s in p["stores"])
         events = ", ".join(f"{k} {v} ms" for k, v in sorted(p["server_latency_max_ms"].items())) or "none above 1 ms"
         lines += [f"PING while a {p['model_MB']:.0f} MB model is stored {len(p['stores'])} times (pinger and storer"
-                  f" in processes of their own; median store {p['store_s']:.2f} s; load average {p['loadavg_before'][0]:.1f}):",
+                  f" in processes of their own; median store {p['store_s']:.2f} s; load average {p['loadavg_before'][0]:.1f}"
+                  f"{_steal_note(p)}):",
                   f"  during the stores: max {p['ping_max_ms_during_store']:.2f} ms (per store: {stores}),"
                   f" p99 {p['ping_p99_ms_during_store']:.2f} ms, median {p['ping_median_ms_during_store']:.3f} ms,"
                   f" {p['pings_during_store']} PINGs",

@@ -385,6 +385,12 @@ def test_bench_batching_measures_three_settings_and_merges_clients_in_step():
     # 3 clients in step, a batch waits for all three rows up to MINBATCHTIMEOUT
     assert res["calls_per_request_minbatch"] < 0.75, res
     assert res["forward_ms_unbatched"] > 0
+    # what the host took meanwhile, for reading the figures (None where it is not counted)
+    s = res["host_steal_fraction"]
+    assert s is None or 0.0 <= s <= 1.0
+    from eddylearn.bench_database import _steal_note
+    assert _steal_note({"host_steal_fraction": 0.183}) == "; the host took 18.3 % of the CPU time (steal)"
+    assert _steal_note({"host_steal_fraction": None}) == ""
 
 
 # ---- a batch run in parts on the intra-op threads (docs/database.md, "Batching") ----

@@ -35,3 +35,5 @@ def test_ping_during_store_splits_the_pings_by_window_and_sees_a_server_stall(se
     # the pauses reached the pinger: PINGs waited for them
     assert max(res["ping_max_ms_idle"], res["ping_max_ms_during_store"]) >= 200, res
     assert r.exists("bench_large") == 0
+    s = res["host_steal_fraction"]  # what the host took meanwhile (None where not counted)
+    assert s is None or 0.0 <= s <= 1.0

@@ -130,6 +130,9 @@ def test_bench_inference_writes_its_figures(tmp_path):
     assert dep["forward_p50_s_deployed"] > 0 and dep["forward_p50_s_training_form"] > 0
     assert dep["step_time_ratio_training_form_vs_smagorinsky"] > 0
     assert "step_time_ratio_learned_vs_smagorinsky" in proc.stdout
+    # what the host took during the LES runs, in the JSON and the output where it is counted
+    steal = res["host_steal_fraction"]
+    assert steal is None or (0.0 <= steal <= 1.0 and "% of the CPU time during the LES runs" in proc.stdout)
     # the sizes of the cost/accuracy table, each run by the LES from its own key
     assert set(res["sizes"]) == {"4", "8,8", f"4:{OTHER_ACTIVATION}"}
     for label, entry in res["sizes"].items():

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import solver as _solver
-from .bench import machine_info
+from .bench import cpu_ticks, machine_info, steal_fraction
 from .config import SGS_ACTIVATION, SGS_HIDDEN
 from .io import read_diagnostics, write_namelist
 
@@ -211,11 +211,14 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
                                              "timeout_ms": 20000} for key in size_blobs})
             times = {k: [] for k in cases}
             accounts = {k: [] for k in cases}
+            ticks = cpu_ticks()
             for _ in range(repeats):
                 for name, sgs in cases.items():
                     t, acc = _les_step_time(n, nranks, steps, sgs, env, Path(tmp))
                     times[name].append(t)
                     accounts[name].append(acc)
+        # the CPU time the hypervisor gave to other guests during the LES runs
+        result["host_steal_fraction"] = steal_fraction(ticks, cpu_ticks())
         best = {k: min(v) for k, v in times.items()}
         overlap = {}
         for name, accs in accounts.items():
@@ -291,6 +294,9 @@ def bench_inference(n: int = 32, nranks: int = 2, steps: int = 60, count: int = 
              f"the {repeats} rounds' own ratios {paired:.2f}); every "
              f"{infer_every} steps: "
              f"{result[f'step_time_ratio_learned_every_{infer_every}_vs_smagorinsky']:.2f}")
+        if result["host_steal_fraction"] is not None:
+            echo(f"the host took {100 * result['host_steal_fraction']:.1f} % of the CPU time during "
+                 "the LES runs (steal)")
     finally:
         db.close()
     if json_path:

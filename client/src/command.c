@@ -169,6 +169,15 @@ static void wb_cmd(wbuf *w, int argc, const char **argv, const size_t *lens)
     }
 }
 
+/* One argument, "$<len>\r\n<bytes>\r\n", into p; returns its length. */
+static size_t resp_arg(char *p, const char *a, size_t len)
+{
+    size_t o = resp_header(p, '$', len);
+    memcpy(p + o, a, len);
+    memcpy(p + o + len, "\r\n", 2);
+    return o + len + 2;
+}
+
 int elc_cmd_encode_around(const elc_cmd *cmd, int gap, char **pre, size_t *pre_len, char **post,
                           size_t *post_len)
 {
@@ -186,24 +195,11 @@ int elc_cmd_encode_around(const elc_cmd *cmd, int gap, char **pre, size_t *pre_l
     char *a = malloc(before), *b = malloc(after);
     if (!a || !b) { free(a); free(b); errno = ENOMEM; return -1; }
     size_t o = resp_header(a, '*', (size_t)cmd->argc);
-    for (int i = 0; i < gap; i++) {
-        o += resp_header(a + o, '$', cmd->lens[i]);
-        memcpy(a + o, cmd->argv[i], cmd->lens[i]);
-        o += cmd->lens[i];
-        memcpy(a + o, "\r\n", 2);
-        o += 2;
-    }
+    for (int i = 0; i < gap; i++) o += resp_arg(a + o, cmd->argv[i], cmd->lens[i]);
     o += resp_header(a + o, '$', cmd->lens[gap]);
-    size_t q = 0;
+    size_t q = 2;
     memcpy(b, "\r\n", 2);
-    q += 2;
-    for (int i = gap + 1; i < cmd->argc; i++) {
-        q += resp_header(b + q, '$', cmd->lens[i]);
-        memcpy(b + q, cmd->argv[i], cmd->lens[i]);
-        q += cmd->lens[i];
-        memcpy(b + q, "\r\n", 2);
-        q += 2;
-    }
+    for (int i = gap + 1; i < cmd->argc; i++) q += resp_arg(b + q, cmd->argv[i], cmd->lens[i]);
     *pre = a;
     *pre_len = o;
     *post = b;
@@ -286,11 +282,16 @@ redisReply *elc_simple_cmd(redisContext *ctx, const char *a, const char *b)
 /* executor                                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
+/* The node of a routing key (NULL: node 0, the standalone server's or the cluster's first). */
+static int route_key(elc_client *c, const char *rkey, size_t rlen)
+{
+    if (!c->cluster || !rkey) return 0;
+    return c->slot_node[elc_key_slot(rkey, rlen)];
+}
+
 static int route(elc_client *c, const elc_cmd *cmd)
 {
-    if (cmd->node >= 0) return cmd->node;
-    if (!c->cluster || !cmd->rkey) return 0;
-    return c->slot_node[elc_key_slot(cmd->rkey, cmd->rlen)];
+    return cmd->node >= 0 ? cmd->node : route_key(c, cmd->rkey, cmd->rlen);
 }
 
 /* Parse "MOVED 3999 127.0.0.1:6381" / "ASK ..."; returns node index or -1. */
@@ -521,11 +522,7 @@ int elc_send_nowait_iov(elc_client *c, const char *rkey, size_t rlen, const stru
     *rest_len = 0;
     *node = -1;
     if (niov < 1 || niov > 8) { errno = EINVAL; return -1; }
-    elc_cmd route_only;
-    elc_cmd_init(&route_only);
-    route_only.rkey = rkey;
-    route_only.rlen = rlen;
-    int nd = route(c, &route_only);
+    int nd = route_key(c, rkey, rlen);
     *node = nd;
     /* the caller's buffers as they are, none copied */
     wseg seg[8];

@@ -305,6 +305,17 @@ static void print_infer_stats(elc_infer *f)
            (unsigned long long)s.handed_over);
 }
 
+/* The end of a test that passed: the handle's counters, then OK; frees f, x and y. */
+static int infer_passed(elc_infer *f, double *x, double *y)
+{
+    print_infer_stats(f);
+    elc_infer_destroy(f);
+    free(x);
+    free(y);
+    printf("OK\n");
+    return 0;
+}
+
 /* One handle, one request after another: model A, then B (y = A's answer + 1), with row counts
  * n and n + 3, in DOUBLE and in FLOAT, and A again: each answer must be that request's, however
  * its model, shape or input type differ from the one before it (start keeps the request's
@@ -334,12 +345,7 @@ static int infer_switch(const char *model_a, const char *model_b, int shard, siz
             return 1;
         }
     }
-    print_infer_stats(f);
-    elc_infer_destroy(f);
-    free(x);
-    free(y);
-    printf("OK\n");
-    return 0;
+    return infer_passed(f, x, y);
 }
 
 static int infer_abandon(const char *model, const char *flag, long ms)
@@ -401,12 +407,7 @@ static int infer_large(const char *model, size_t big)
         CHECK(elc_infer_finish(f, y, sizes[k], 6, ELC_LAYOUT_C, NULL));
         if (affine_check(x, y, sizes[k])) return 1;
     }
-    print_infer_stats(f);
-    elc_infer_destroy(f);
-    free(x);
-    free(y);
-    printf("OK\n");
-    return 0;
+    return infer_passed(f, x, y);
 }
 
 int main(int argc, char **argv)

@@ -27,7 +27,7 @@ nx = 16
 ny = 16
 nz = 16
 [solver.time]
-t_end = 100.0
+t_end = {t_end}
 max_steps = {steps}
 [solver.staging]
 snapshot_every = 10
@@ -48,10 +48,12 @@ enabled = true
 """
 
 
-def write_config(tmp_path, steps=40, retention=0, extra="", port=None) -> Path:
+def write_config(tmp_path, steps=40, retention=0, extra="", port=None, t_end=100.0) -> Path:
+    """The tiny experiment; a run that is to be stopped while its solver runs takes a t_end
+    it does not reach (the solver at 16^3 reaches t = 100 in a few hundred steps)."""
     path = tmp_path / "exp.toml"
     path.write_text(TINY.format(port=port or free_port(), retention=retention, steps=steps,
-                                extra=extra))
+                                extra=extra, t_end=float(t_end)))
     return path
 
 
@@ -71,6 +73,28 @@ def leftovers(out: Path) -> list[str]:
     """Processes of this experiment still alive (by the output folder in their command)."""
     ps = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True).stdout
     return [line for line in ps.splitlines() if str(out) in line and "ps -ww" not in line]
+
+
+@pytest.fixture
+def reaped():
+    """Registers an experiment a test runs in the background (its driver and output folder):
+    whatever of it still runs when the test ends, as after a failed assertion, is killed by
+    process id, so that it cannot load the tests after it."""
+    runs = []
+
+    def register(p: subprocess.Popen, out: Path) -> subprocess.Popen:
+        runs.append((p, out))
+        return p
+    yield register
+    for p, out in runs:
+        if p.poll() is None:
+            p.kill()
+            p.communicate(timeout=60)
+        for line in leftovers(out):
+            try:
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def test_tiny_experiment_end_to_end(tmp_path):
@@ -138,10 +162,10 @@ def test_les_runs_the_learned_model_while_the_trainer_trains(tmp_path, after_sol
     assert leftovers(out) == []
 
 
-def test_killed_consumer_does_not_stop_the_solver(tmp_path):
+def test_killed_consumer_does_not_stop_the_solver(tmp_path, reaped):
     cfg = write_config(tmp_path, steps=400)
     out = tmp_path / "out"
-    p = start_run(cfg, out)
+    p = reaped(start_run(cfg, out), out)
     killed = False
     deadline = time.time() + 120
     while time.time() < deadline and not killed:
@@ -180,15 +204,16 @@ def _wait_for_steps(out: Path, steps: int, timeout: float = 180) -> None:
     raise AssertionError(f"the solver did not reach step {steps} within {timeout} s")
 
 
-def test_interrupt_stops_everything(tmp_path):
+def test_interrupt_stops_everything(tmp_path, reaped):
     """Ctrl-C in a terminal (SIGINT to the driver's process group) while the solver runs and
     the trainer trains: every component stops, the analyser writes its summary and plots, the
     trainer its checkpoint and model, nothing prints a traceback, no process is left."""
-    cfg = write_config(tmp_path, steps=100000)
+    cfg = write_config(tmp_path, steps=100000, t_end=1e9)
     out = tmp_path / "out"
     p = subprocess.Popen([sys.executable, "-m", "eddylearn", "run", str(cfg), "--out", str(out),
                           "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=solver.child_env(), start_new_session=True)
+    reaped(p, out)
     _wait_for_steps(out, 20)
     tdir = out / "trainers" / "trainer"
     deadline = time.time() + 240
@@ -213,26 +238,67 @@ def test_interrupt_stops_everything(tmp_path):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
-def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path, sig):
+def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path, sig, reaped):
     """What a batch system sends at its time limit (SIGTERM), or a closed terminal (SIGHUP),
     to the driver alone: the same clean stop as Ctrl-C, a report with the outcome, no
     process left and the database's port free again."""
-    cfg = write_config(tmp_path, steps=100000)
+    cfg = write_config(tmp_path, steps=100000, t_end=1e9)
     port = int(cfg.read_text().split("port = ")[1].split()[0])
     out = tmp_path / "out"
-    p = start_run(cfg, out)
+    p = reaped(start_run(cfg, out), out)
     _wait_for_steps(out, 10)
     _wait_for_file(out / "analyser" / "progress.json")  # the consumers run: they have outputs to finish
     p.send_signal(sig)
     stdout, stderr = p.communicate(timeout=300)
     assert p.returncode == 128 + sig, stdout[-2000:] + stderr[-3000:]
     assert "Traceback" not in stdout + stderr
+    assert (out / "report.json").is_file(), stdout[-2000:] + stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
-    assert report["outcome"] == f"interrupted by {signal.Signals(sig).name}"
+    assert report["outcome"] == f"interrupted by {signal.Signals(sig).name}", stdout[-2000:]
     assert (out / "analyser" / "summary.json").is_file()
     time.sleep(1)
     assert leftovers(out) == []
     from eddylearn import database
+    assert database.port_free("127.0.0.1", port)
+
+
+def test_a_stop_signal_while_the_driver_stops_after_an_error_does_not_cut_the_stop_short(
+        tmp_path, reaped):
+    """A batch system's SIGTERM that comes while the driver is already stopping everything,
+    here after the solver failed: the stop goes on (the consumers get their grace, every
+    component ends, the port is free again), the report says both, and the exit status is the
+    signal's."""
+    from eddylearn import database
+    cfg = write_config(tmp_path, steps=100000, t_end=1e9)
+    port = int(cfg.read_text().split("port = ")[1].split()[0])
+    out = tmp_path / "out"
+    p = reaped(start_run(cfg, out), out)
+    _wait_for_steps(out, 10)
+    _wait_for_file(out / "analyser" / "progress.json")
+    ranks = [line for line in leftovers(out)    # the solver's ranks, not mpirun above them
+             if os.path.basename(line.split()[1]) == "eddylearn-solver"]
+    assert ranks, "\n".join(leftovers(out))
+    os.kill(int(ranks[0].split()[0]), signal.SIGKILL)     # a rank dies: the solver fails
+    seen = []
+    for line in p.stdout:       # the driver says so, then stops everything
+        seen.append(line)
+        if "experiment failed" in line:
+            break
+    time.sleep(0.3)             # into the stop, which gives the consumers seconds to finish
+    p.send_signal(signal.SIGTERM)
+    stdout, stderr = p.communicate(timeout=300)
+    stdout = "".join(seen) + stdout
+    assert p.returncode == 128 + signal.SIGTERM, stdout[-2000:] + stderr[-3000:]
+    assert "Traceback" not in stdout + stderr
+    assert (out / "report.json").is_file(), stdout[-2000:] + stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["outcome"].startswith("failed: the solver failed"), report["outcome"]
+    # (a signal still inside the error's handling would make it "; then interrupted by SIGTERM")
+    assert report["outcome"].endswith(("; SIGTERM received while stopping",
+                                       "; then interrupted by SIGTERM")), report["outcome"]
+    assert (out / "analyser" / "summary.json").is_file()
+    time.sleep(1)
+    assert leftovers(out) == []
     assert database.port_free("127.0.0.1", port)
 
 
@@ -323,15 +389,15 @@ def test_missing_config_file(tmp_path):
     assert proc.returncode == 2 and "configuration file not found" in proc.stderr
 
 
-def test_a_database_killed_mid_run_is_reported_within_seconds(tmp_path):
+def test_a_database_killed_mid_run_is_reported_within_seconds(tmp_path, reaped):
     """The database's redis-server is killed while the solver runs: the driver says so,
     naming it, within 10 s (not after SmartRedis's 100 s of retries), stops everything and
     writes a report with the outcome and what each component was doing then."""
     import psutil
-    cfg = write_config(tmp_path, steps=100000)
+    cfg = write_config(tmp_path, steps=100000, t_end=1e9)
     port = int(cfg.read_text().split("port = ")[1].split()[0])
     out = tmp_path / "out"
-    p = start_run(cfg, out)
+    p = reaped(start_run(cfg, out), out)
     _wait_for_steps(out, 10)
     server = [c.pid for c in psutil.net_connections("tcp")
               if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import time
 from pathlib import Path
 
 import numpy as np
 import psutil
 
-from . import database, smartsim_setup
+from . import database, smartsim_setup, stopping
 from .entities import Settings, build_entities
 from .stopping import end_processes
 from .config import CONSUMERS, ExperimentConfig, les_model_key
@@ -195,7 +196,6 @@ class _OwnSessions:
 def _start(exp, *entities, block: bool) -> None:
     """exp.start without the SIGINT handler SmartSim installs, which kills every job at once
     on Ctrl-C: the driver's own stop gives the consumers time to write their outputs."""
-    import signal
     import threading
     main = threading.current_thread() is threading.main_thread()
     old = signal.getsignal(signal.SIGINT) if main else None
@@ -302,28 +302,44 @@ class Run:
         self.prepare()
         sessions = _OwnSessions().__enter__()
         try:
-            if self.live is not None and self.console.is_terminal:
-                self.live.start()
-            self.start_database()
-            self.start_entities()
-            self.solver_phase()
-            self.training_phase()
-            self.les_phase()
-            self.stop_consumers()
-            self.timings["total_s"] = time.time() - self.t0
-            self.lists = {name: self.monitor.list_length(name)
-                          for name in ("snapshots", "sgs_samples")}
-        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP through stopping.install
-            from .stopping import signal_name
-            sig = signal_name(exc)
-            self.outcome = "interrupted" if sig == "SIGINT" else f"interrupted by {sig}"
-            self.console.print(f"[yellow]{self.outcome}: stopping every component[/yellow]")
-        except Exception as exc:        # SmartSim, database or launch errors: stop, report
-            self.failed(exc)
+            try:
+                if self.live is not None and self.console.is_terminal:
+                    self.live.start()
+                self.start_database()
+                self.start_entities()
+                self.solver_phase()
+                self.training_phase()
+                self.les_phase()
+                self.stop_consumers()
+                self.timings["total_s"] = time.time() - self.t0
+                self.lists = {name: self.monitor.list_length(name)
+                              for name in ("snapshots", "sgs_samples")}
+            except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP through stopping.install
+                self.interrupted(exc)
+            except Exception as exc:        # SmartSim, database or launch errors: stop, report
+                self.failed(exc)
+        except KeyboardInterrupt as exc:    # the first stop signal came while an error was noted
+            self.interrupted(exc)
         finally:
-            self.stop_everything()
-            sessions.__exit__()
-        return self.write_report()
+            # a stop signal that comes now (the first one, after the end or an error) is noted
+            # and the clean-up goes on: the components stopped, the report written
+            with stopping.shield():
+                try:
+                    self.stop_everything()
+                finally:
+                    sessions.__exit__()
+                late = stopping.requested()
+                if late is not None and "interrupted" not in self.outcome:
+                    self.outcome += f"; {signal.Signals(late).name} received while stopping"
+                report = self.write_report()
+        return report
+
+    def interrupted(self, exc: BaseException) -> None:
+        """The outcome of a stop signal (after an error: both)."""
+        sig = stopping.signal_name(exc)
+        what = "interrupted" if sig == "SIGINT" else f"interrupted by {sig}"
+        self.outcome = f"{self.outcome}; then {what}" if self.outcome.startswith("failed") else what
+        self.console.print(f"[yellow]{what}: stopping every component[/yellow]")
 
     # ---- before anything starts ----------------------------------------------------------
     def prepare(self) -> None:

@@ -9,10 +9,18 @@ are handled like Ctrl-C, and whatever a command started is ended with its whole 
 
 The first of SIGINT, SIGTERM or SIGHUP raises :class:`StopRequested` (a KeyboardInterrupt, so
 every clean-up path written for Ctrl-C runs); later ones are logged and ignored, so they cannot
-cut that clean-up short.
+cut that clean-up short. A clean-up that runs for another reason (the work ended, or failed)
+runs inside :func:`shield`: a first signal then is noted (:func:`requested`) and raises nothing.
+
+    try:
+        ...
+    finally:
+        with stopping.shield():
+            ...                 # stop what was started, write what must be written
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -32,15 +40,35 @@ class StopRequested(KeyboardInterrupt):
 
 
 _stopping: list[int] = []
+_shields = 0    # clean-ups running inside shield()
 
 
 def _handler(signum, _frame) -> None:
-    if _stopping:
+    if _stopping or _shields:
+        if not _stopping:
+            _stopping.append(signum)    # the first: it gives the exit status
         log.warning("%s received while stopping: ignored, the clean-up goes on",
                     signal.Signals(signum).name)
         return
     _stopping.append(signum)
     raise StopRequested(signum)
+
+
+@contextlib.contextmanager
+def shield():
+    """While a clean-up runs: a stop signal is noted (requested() names it) instead of raising,
+    so that the clean-up is not cut short, whether it runs after a stop, an error or the end."""
+    global _shields
+    _shields += 1
+    try:
+        yield
+    finally:
+        _shields -= 1
+
+
+def requested() -> int | None:
+    """The first stop signal this process received since install(), or None."""
+    return _stopping[0] if _stopping else None
 
 
 def install() -> bool:

@@ -86,14 +86,22 @@ def reaped():
         runs.append((p, out))
         return p
     yield register
+    import psutil
     for p, out in runs:
         if p.poll() is None:
             p.kill()
             p.communicate(timeout=60)
+        procs = []
         for line in leftovers(out):
+            try:    # with what runs below it: a redis-server's command does not name the folder
+                top = psutil.Process(int(line.split()[0]))
+                procs += [top] + top.children(recursive=True)
+            except psutil.NoSuchProcess:
+                pass
+        for proc in procs:
             try:
-                os.kill(int(line.split()[0]), signal.SIGKILL)
-            except ProcessLookupError:
+                proc.kill()
+            except psutil.NoSuchProcess:
                 pass
 
 

@@ -328,9 +328,8 @@ class Run:
                     self.stop_everything()
                 finally:
                     sessions.__exit__()
-                late = stopping.requested()
-                if late is not None and "interrupted" not in self.outcome:
-                    self.outcome += f"; {signal.Signals(late).name} received while stopping"
+                if stopping.requested() is not None and "interrupted" not in self.outcome:
+                    self.outcome += f"; {stopping.signal_name()} received while stopping"
                 report = self.write_report()
         return report
 

@@ -7,8 +7,34 @@ import time
 from pathlib import Path
 
 
+# when a component was first seen "Completed" without an exit status, by (experiment, name)
+_UNSETTLED: dict[tuple[int, str], float] = {}
+SETTLE_S = 10.0
+
+
 def _status(exp, entity):
-    return exp.get_status(entity)[0]
+    """SmartSim's status of entity, read so that an ended component's status is final.
+
+    A local process that has exited but is not yet reaped (psutil's "zombie") reads "Completed"
+    in SmartSim until its launcher's next poll records its exit status, also when that status is
+    a failure: a solver killed by a signal would read as completed for up to a second. Such a
+    status reads "Running" here until the exit status is known; a launcher that never gives one
+    is believed after SETTLE_S seconds."""
+    from smartsim.status import SmartSimStatus as S
+    status = exp.get_status(entity)[0]
+    if status is not S.STATUS_COMPLETED:
+        return status
+    try:
+        returncode = exp._control._jobs[entity.name].returncode
+    except (AttributeError, KeyError):
+        return status
+    if returncode is not None:
+        _UNSETTLED.pop((id(exp), entity.name), None)
+        return status
+    first = _UNSETTLED.setdefault((id(exp), entity.name), time.monotonic())
+    if time.monotonic() - first >= SETTLE_S:
+        return status
+    return S.STATUS_RUNNING
 
 
 def _consumer_progress(out: Path, name: str) -> str:

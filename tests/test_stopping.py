@@ -62,3 +62,43 @@ def test_outside_a_shield_a_first_signal_still_raises():
         except KeyboardInterrupt as exc:
             print("raised", stopping.signal_name(exc))
     """) == ["raised", "SIGTERM"]
+
+
+def test_a_solver_being_ended_is_ended_even_when_a_signal_comes_meanwhile():
+    """eddylearn solve ends mpirun's tree after an error or a time-out; a SIGTERM during that
+    (here while a tree that ignores SIGTERM gets its grace) must not leave the tree running."""
+    assert run("""
+        import os, signal, subprocess, threading, time
+        import psutil
+        from eddylearn import solver, stopping
+        stopping.install()
+        proc = subprocess.Popen(["sh", "-c", "trap '' TERM; sleep 60 & wait"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        time.sleep(0.5)
+        tree = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        t0 = time.monotonic()
+        solver._end_solver(proc)
+        time.sleep(0.5)
+        gone = [not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE
+                for p in tree]
+        print(len(tree), all(gone), stopping.requested(), time.monotonic() - t0 > 4)
+    """) == ["2", "True", "15", "True"]
+
+
+def test_a_benchmarks_server_is_ended_even_when_a_signal_comes_meanwhile():
+    """A benchmark's private redis-server is ended by close(); a SIGHUP during that (here while
+    a stopped server gets its grace) must not leave the server running."""
+    assert run("""
+        import os, signal, threading, time
+        import psutil
+        from eddylearn import database, stopping
+        stopping.install()
+        server = database.LocalServer()
+        pid = server.proc.pid
+        os.kill(pid, signal.SIGSTOP)        # it cannot act on SIGTERM: close() waits, then kills
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGHUP)).start()
+        server.close()
+        print(psutil.pid_exists(pid), os.path.exists(server.dir.name), stopping.requested())
+    """) == ["False", "False", "1"]

@@ -594,13 +594,20 @@ def main(argv: list[str] | None = None) -> int:
     from .solver import SolverError
     stopping.install()   # SIGTERM and SIGHUP stop like Ctrl-C: children ended, no traceback
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
     except (SolverError, ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"eddylearn: error: {exc}", file=sys.stderr)
-        return 2
+        status = 2
     except KeyboardInterrupt as exc:
         print(f"eddylearn: interrupted ({stopping.signal_name(exc)})", file=sys.stderr)
         return stopping.exit_status(exc)
+    if stopping.requested() is not None and status != stopping.exit_status():
+        # a stop signal during a clean-up that it did not cut short: a batch system still
+        # sees the signal's exit status
+        print(f"eddylearn: {stopping.signal_name()} received while stopping; the clean-up "
+              "went on", file=sys.stderr)
+        return stopping.exit_status()
+    return status
 
 
 if __name__ == "__main__":

@@ -748,8 +748,15 @@ def stop_state(st: DbState, timeout: float = 15.0) -> bool:
     """Stops the database of one record: SHUTDOWN to each shard that is still the recorded
     server (SAVE with rdb, NOSAVE without persistence), then SIGTERM/SIGKILL to the recorded
     processes that still run, each checked by start time and command line. Nothing that
-    eddylearn did not start is touched. Returns whether anything of it was running."""
+    eddylearn did not start is touched. Returns whether anything of it was running.
+    A stop signal that comes meanwhile does not cut it short (stopping.shield)."""
+    from .stopping import shield
     _check_credentials(st)
+    with shield():
+        return _stop_state(st, timeout)
+
+
+def _stop_state(st: DbState, timeout: float) -> bool:
     ours = [rec for rec in st.procs if still_ours(rec)]
     ours_pids = {int(rec["pid"]) for rec in ours}
     for p in st.ports:
@@ -944,12 +951,14 @@ class LocalServer:
         return f"127.0.0.1:{self.port}"
 
     def close(self) -> None:
-        _end_pid(self.proc.pid)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        self.dir.cleanup()
+        from .stopping import shield
+        with shield():      # a stop signal now must not leave the server running
+            _end_pid(self.proc.pid)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            self.dir.cleanup()
 
 
 if __name__ == "__main__":  # internal: the detached SmartSim launcher of _start_smartsim

@@ -91,14 +91,16 @@ def run(config: str | Path, nranks: int = 1, *, cwd: str | Path | None = None,
 
 
 def _end_solver(proc: subprocess.Popen) -> None:
-    """Ends mpirun and its ranks (SIGTERM to the tree, SIGKILL after 5 s) and collects them."""
-    from .stopping import end_tree
+    """Ends mpirun and its ranks (SIGTERM to the tree, SIGKILL after 5 s) and collects them;
+    a stop signal that comes meanwhile does not cut it short (stopping.shield)."""
+    from .stopping import end_tree, shield
 
-    end_tree(proc.pid, grace=5.0)
-    try:
-        proc.communicate(timeout=10)
-    except (subprocess.TimeoutExpired, ValueError):
-        pass
+    with shield():
+        end_tree(proc.pid, grace=5.0)
+        try:
+            proc.communicate(timeout=10)
+        except (subprocess.TimeoutExpired, ValueError):
+            pass
 
 
 class Solver:

@@ -87,3 +87,36 @@ def test_refusals_and_cli_parser(cache):
     args = parser.parse_args(["db", "start", "--port", "7000", "--shards", "3", "--threads", "2"])
     assert (args.action, args.port, args.shards, args.threads, args.interface) == ("start", 7000, 3, 2, "lo")
     assert args.func(parser.parse_args(["db", "status"])) == 1  # nothing running
+
+
+def test_a_stop_signal_while_db_stop_runs_does_not_leave_the_database(cache):
+    """`eddylearn db stop` on a server that hangs (here stopped with SIGSTOP) waits for it, then
+    kills it. A SIGTERM meanwhile (a batch job's end) does not cut that short; the command says
+    so and exits with the signal's status."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    port = free_port()
+    st = database.start(port=port, shards=1, threads=1)
+    try:
+        for pid in st.pids:
+            os.kill(pid, signal.SIGSTOP)
+        stopper = subprocess.Popen([str(Path(sys.executable).parent / "eddylearn"), "db", "stop",
+                                    "--port", str(port)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        time.sleep(4)           # it has found the server not answering and waits for it
+        assert stopper.poll() is None
+        stopper.send_signal(signal.SIGTERM)
+        out, err = stopper.communicate(timeout=120)
+        assert stopper.returncode == 128 + signal.SIGTERM, out + err
+        assert "SIGTERM received while stopping; the clean-up went on" in err
+        assert "Traceback" not in err
+        assert f"database at 127.0.0.1:{port} stopped" in out
+        assert _gone(st.pids) and database.port_free("127.0.0.1", port)
+    finally:
+        for pid in st.pids:     # what a failed check leaves, by PID
+            if database._pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)

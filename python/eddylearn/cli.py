@@ -301,9 +301,9 @@ def _cmd_run(args) -> int:
             print(f"  a priori, {model:12s}: tau corr "
                   + " ".join(f"{v:+.2f}" for v in corr.values())
                   + f"   SGS dissipation corr {ap[model]['sgs_dissipation_corr']:+.3f}")
-    from . import stopping
-    if report["outcome"].startswith("interrupted") or stopping.requested() is not None:
-        return stopping.exit_status()   # a stop signal, also one during the clean-up
+    if report["outcome"].startswith("interrupted"):
+        from .stopping import exit_status
+        return exit_status()    # (a signal during the clean-up: main() gives its status)
     return 0 if report["outcome"].startswith("completed") else 1
 
 

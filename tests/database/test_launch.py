@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,12 +98,6 @@ def test_a_stop_signal_while_db_stop_runs_does_not_leave_the_database(cache):
     """`eddylearn db stop` on a server that hangs (here stopped with SIGSTOP) waits for it, then
     kills it. A SIGTERM meanwhile (a batch job's end) does not cut that short; the command says
     so and exits with the signal's status."""
-    import signal
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
     port = free_port()
     st = database.start(port=port, shards=1, threads=1)
     try:
